@@ -1,0 +1,96 @@
+"""The clinic kindness programme manager."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """Turn on foreign keys and a busy timeout for every SQLite connection."""
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the application."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    environ = None
+    if test_config and "ENVIRON" in test_config:
+        environ = test_config.pop("ENVIRON")
+    app.config.update(load_config(app.instance_path, environ))
+    if test_config:
+        app.config.update(test_config)
+
+    from . import models  # noqa: F401  (registers the tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from .auth import init_app as init_auth
+    from .admin import init_app as init_admin
+    from .cli import init_app as init_cli
+    from .services import audit
+
+    init_auth(app)
+    init_admin(app)
+    init_cli(app)
+
+    def _actor():
+        from flask import has_request_context
+
+        if not has_request_context():
+            return None
+        address = request.remote_addr or ""
+        if current_user and current_user.is_authenticated:
+            return (current_user.id, current_user.email, address)
+        return (None, "anonymous", address)
+
+    audit.set_actor_provider(_actor)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/static/") and "/static/" not in request.path:
+            # Patient data must not stay in browser or proxy caches.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        from flask import render_template
+
+        return render_template("errors/500.html"), 500
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        from flask import render_template
+
+        return render_template("errors/404.html"), 404
+
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    return app

@@ -1,0 +1,31 @@
+"""Flask-Admin at /admin/: the clinic's working screens."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.menu import MenuLink
+from flask_admin.theme import Bootstrap4Theme
+
+from ..extensions import db
+from .base import SecureIndexView
+from .views import MODEL_VIEWS
+
+CATEGORY_ORDER = ("Programme", "People", "Records", "Admin")
+
+
+def init_app(app: Flask) -> Admin:
+    """Create the admin for ``app`` with every view, grouped by menu category."""
+    admin = Admin(
+        app,
+        name=app.config["CLINIC_NAME"],
+        url="/admin",
+        index_view=SecureIndexView(name="Home", url="/admin"),
+        theme=Bootstrap4Theme(base_template="admin/clinic_base.html", fluid=True),
+    )
+    for category in CATEGORY_ORDER:
+        for view_class, model, name, view_category, endpoint in MODEL_VIEWS:
+            if view_category == category:
+                admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
+    app.extensions["clinic_admin"] = admin
+    return admin

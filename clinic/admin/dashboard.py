@@ -1,0 +1,40 @@
+"""Figures for the admin home page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Enrolment, GroupSession, Patient
+from ..services.caseload import caseload_patient_ids
+
+
+def dashboard_context(user) -> dict:
+    """Counts that help each role start the day."""
+    today = date.today()
+    start = datetime.combine(today, time.min)
+    end = start + timedelta(days=1)
+    sessions = sa.select(GroupSession).where(
+        GroupSession.starts_at >= start, GroupSession.starts_at < end
+    ).order_by(GroupSession.starts_at)
+    if user.role == "counselor":
+        sessions = sessions.where(GroupSession.facilitator_id == user.id)
+        patients = db.session.scalar(
+            sa.select(sa.func.count()).select_from(caseload_patient_ids(user.id).subquery())
+        )
+    else:
+        patients = db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(Enrolment.patient_id))).where(Enrolment.end_date.is_(None))
+        )
+    todays = db.session.scalars(
+        sessions.options(sa.orm.joinedload(GroupSession.group), sa.orm.joinedload(GroupSession.activity))
+    ).all()
+    return {
+        "today": today,
+        "patient_count": patients or 0,
+        "todays_sessions": todays,
+        "active_patients": db.session.scalar(sa.select(sa.func.count(Patient.id)).where(Patient.active))
+        if user.role != "counselor" else None,
+    }

@@ -1,0 +1,385 @@
+"""The model views: declarative configuration plus the row scoping each role needs."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_admin import expose
+from flask_login import current_user
+from wtforms import PasswordField, ValidationError
+from wtforms.validators import Email, Optional
+
+from ..extensions import db
+from ..models import (
+    Activity,
+    Assignment,
+    Attendance,
+    AuditEvent,
+    CareGroup,
+    Enrolment,
+    ExerciseCheckin,
+    GroupMembership,
+    GroupSession,
+    KindnessExercise,
+    Patient,
+    StaffUser,
+    Track,
+)
+from ..services import accounts, audit
+from ..services.caseload import caseload_patient_ids, facilitated_group_ids, facilitated_session_ids
+from .base import SecureModelView, _role
+
+LABELS = {
+    "record_number": "Record no.",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "preferred_name": "Preferred name",
+    "start_date": "Start",
+    "end_date": "End",
+    "due_date": "Due",
+    "end_reason": "Reason for ending",
+    "primary_counselor": "Primary counselor",
+    "care_level": "Care level (1 = most intensive)",
+    "weekly_min_minutes": "Weekly minimum (minutes)",
+    "weekly_min_days": "Weekly minimum (days)",
+    "default_minutes": "Usual length (min)",
+    "duration_minutes": "Length (min)",
+    "starts_at": "Starts",
+    "group_note": "Group note",
+    "series_id": "Series",
+    "why_it_helps": "Why it helps",
+    "how_to": "How to do it",
+    "reflection_prompts": "Reflection prompts (one per line)",
+    "default_times_per_week": "Usual times per week",
+    "times_per_week": "Times per week",
+    "status_reason": "Reason",
+    "assigned_by": "Assigned by",
+    "on_date": "Date",
+    "mood_before": "Mood before (0–10)",
+    "mood_after": "Mood after (0–10)",
+    "recorded_by": "Recorded by",
+    "recorded_at": "Recorded at",
+    "minutes_attended": "Minutes attended",
+    "engagement": "Engagement (1–5)",
+    "is_active_account": "Active",
+    "full_name": "Name",
+    "last_login_at": "Last login",
+    "created_at": "Created",
+    "actor_email": "Who",
+    "entity": "Record type",
+    "entity_id": "Record id",
+    "ip_address": "Address",
+    "at": "When (UTC)",
+    "group": "Group",
+    "exercise": "Exercise",
+    "patient": "Patient",
+    "track": "Track",
+    "session": "Session",
+    "facilitator": "Facilitator",
+    "row_version": "",
+}
+
+
+def _uid() -> int | None:
+    return current_user.id if current_user and current_user.is_authenticated else None
+
+
+def _is_counselor() -> bool:
+    return _role() == "counselor"
+
+
+class ClinicView(SecureModelView):
+    """Shared labels for every model view."""
+
+    column_labels = LABELS
+
+
+# Programme -----------------------------------------------------------------
+class TrackView(ClinicView):
+    permission_key = "tracks"
+    column_list = ("code", "name", "care_level", "weekly_min_minutes", "weekly_min_days")
+    column_default_sort = "care_level"
+    column_searchable_list = ("code", "name")
+    form_columns = ("code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "description")
+
+
+class GroupView(ClinicView):
+    permission_key = "groups"
+    column_list = ("name", "track", "facilitator", "room", "capacity", "active")
+    column_default_sort = "name"
+    column_searchable_list = ("name", "room")
+    column_filters = ("track.name", "active", "facilitator.full_name")
+    form_columns = ("name", "track", "facilitator", "room", "capacity", "active")
+
+    def scope_query(self, query):
+        return query
+
+
+class MembershipView(ClinicView):
+    permission_key = "memberships"
+    column_list = ("group", "patient", "start_date", "end_date")
+    column_default_sort = ("start_date", True)
+    column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number", "group.name")
+    column_filters = ("group.name", "start_date", "end_date")
+    form_columns = ("group", "patient", "start_date", "end_date")
+
+    def scope_query(self, query):
+        if _is_counselor():
+            return query.filter(GroupMembership.patient_id.in_(caseload_patient_ids(_uid())))
+        return query
+
+
+class ActivityView(ClinicView):
+    permission_key = "activities"
+    column_list = ("name", "default_minutes", "exercise", "tracks")
+    column_default_sort = "name"
+    column_searchable_list = ("name",)
+    form_columns = ("name", "description", "default_minutes", "exercise", "tracks")
+
+
+class SessionView(ClinicView):
+    permission_key = "sessions"
+    column_list = ("starts_at", "group", "activity", "duration_minutes", "room", "facilitator", "status")
+    column_default_sort = ("starts_at", True)
+    column_searchable_list = ("group.name", "room")
+    column_filters = ("starts_at", "status", "group.name", "group.track.name", "facilitator.full_name")
+    form_columns = (
+        "group", "activity", "starts_at", "duration_minutes", "room", "facilitator", "status", "group_note",
+    )
+    #: What a counselor may change on a session they facilitate.
+    counselor_form_columns = ("status", "group_note")
+    _counselor_form_class = None
+
+    def scope_query(self, query):
+        if _is_counselor():
+            return query.filter(GroupSession.facilitator_id == _uid())
+        return query
+
+    def edit_form(self, obj=None):
+        if not _is_counselor():
+            return super().edit_form(obj)
+        if self._counselor_form_class is None:
+            saved = self.form_columns
+            self.form_columns = self.counselor_form_columns
+            try:
+                SessionView._counselor_form_class = self.get_form()
+            finally:
+                self.form_columns = saved
+        form = self._counselor_form_class(self.get_form_data(), obj=obj)
+        if request.method == "GET" and obj is not None:
+            form.row_version.data = str(obj.version)
+        return form
+
+
+class ExerciseView(ClinicView):
+    permission_key = "exercises"
+    column_list = ("title", "direction", "energy", "default_times_per_week", "tracks", "active")
+    column_default_sort = "title"
+    column_searchable_list = ("title", "summary")
+    column_filters = ("direction", "energy", "active", "tracks.name")
+    form_columns = (
+        "title", "direction", "energy", "summary", "why_it_helps", "how_to",
+        "reflection_prompts", "default_times_per_week", "tracks", "active",
+    )
+
+
+class AssignmentView(ClinicView):
+    permission_key = "assignments"
+    column_list = ("patient", "exercise", "start_date", "due_date", "times_per_week", "status", "source", "assigned_by")
+    column_default_sort = ("start_date", True)
+    column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number", "exercise.title")
+    column_filters = ("status", "source", "start_date", "due_date", "exercise.title")
+    form_columns = ("patient", "exercise", "start_date", "due_date", "times_per_week", "status", "status_reason", "source")
+
+    def scope_query(self, query):
+        if _is_counselor():
+            return query.filter(Assignment.patient_id.in_(caseload_patient_ids(_uid())))
+        return query
+
+    def on_model_change(self, form, model, is_created):
+        if is_created and model.assigned_by_id is None:
+            model.assigned_by_id = _uid()
+        super().on_model_change(form, model, is_created)
+
+
+# People --------------------------------------------------------------------
+class PatientView(ClinicView):
+    permission_key = "patients"
+    column_list = ("record_number", "last_name", "first_name", "preferred_name", "active")
+    column_default_sort = "last_name"
+    column_searchable_list = ("record_number", "last_name", "first_name", "preferred_name")
+    column_filters = ("active", "enrolments.track.name", "enrolments.status")
+    form_columns = ("record_number", "first_name", "last_name", "preferred_name", "active")
+    column_details_list = ("record_number", "first_name", "last_name", "preferred_name", "active", "created_at")
+
+    def scope_query(self, query):
+        if _is_counselor():
+            return query.filter(Patient.id.in_(caseload_patient_ids(_uid())))
+        return query
+
+    @expose("/details/")
+    def details_view(self):
+        response = super().details_view()
+        record_id = request.args.get("id", "")
+        if isinstance(response, str) and record_id:
+            # Reading a patient record is itself an event worth keeping.
+            audit.record("view", entity="patient", entity_id=record_id)
+            db.session.commit()
+        return response
+
+
+class EnrolmentView(ClinicView):
+    permission_key = "enrolments"
+    column_list = ("patient", "track", "start_date", "end_date", "status", "primary_counselor")
+    column_default_sort = ("start_date", True)
+    column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number")
+    column_filters = ("track.name", "status", "start_date", "end_date", "primary_counselor.full_name")
+    form_columns = ("patient", "track", "start_date", "end_date", "status", "end_reason", "primary_counselor")
+
+    def scope_query(self, query):
+        if _is_counselor():
+            return query.filter(Enrolment.patient_id.in_(caseload_patient_ids(_uid())))
+        return query
+
+
+class StaffView(ClinicView):
+    permission_key = "staff"
+    column_list = ("full_name", "email", "role", "is_active_account", "last_login_at")
+    column_default_sort = "full_name"
+    column_searchable_list = ("full_name", "email")
+    column_filters = ("role", "is_active_account")
+    form_columns = ("full_name", "email", "role", "is_active_account")
+    column_details_list = ("full_name", "email", "role", "is_active_account", "created_at", "last_login_at")
+    form_args = {"email": {"validators": [Email()]}}
+    form_extra_fields = {
+        **ClinicView.form_extra_fields,
+        "new_password": PasswordField(
+            "New password",
+            description=f"At least {accounts.MIN_PASSWORD_LENGTH} characters. Leave empty to keep the current one.",
+            validators=[Optional()],
+        ),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        model.email = accounts.normalise_email(model.email)
+        password = form.new_password.data or ""
+        if is_created and not password:
+            raise ValidationError("A new account needs a password.")
+        if password:
+            try:
+                accounts.check_password_rules(password)
+            except accounts.AccountError as exc:
+                raise ValidationError(str(exc)) from exc
+            model.password_hash = accounts.hash_password(password)
+        if not is_created and model.id == _uid() and (
+            model.role != "admin" or not model.is_active_account
+        ):
+            raise ValidationError("You cannot remove your own admin rights or deactivate yourself.")
+        super().on_model_change(form, model, is_created)
+
+
+# Records -------------------------------------------------------------------
+class AttendanceView(ClinicView):
+    permission_key = "attendance"
+    column_list = ("session", "patient", "status", "minutes_attended", "engagement", "recorded_by")
+    column_default_sort = ("recorded_at", True)
+    column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number")
+    column_filters = ("status", "session.starts_at", "session.group.name")
+    form_columns = ("session", "patient", "status", "minutes_attended", "engagement", "note")
+    form_args = {
+        "session": {"query_factory": lambda: AttendanceView.session_choices()},
+        "patient": {"query_factory": lambda: AttendanceView.patient_choices()},
+    }
+
+    @staticmethod
+    def session_choices():
+        query = db.session.query(GroupSession).order_by(GroupSession.starts_at.desc())
+        if _is_counselor():
+            query = query.filter(GroupSession.facilitator_id == _uid())
+        return query
+
+    @staticmethod
+    def patient_choices():
+        query = db.session.query(Patient).order_by(Patient.last_name, Patient.first_name)
+        if _is_counselor():
+            query = query.filter(Patient.id.in_(caseload_patient_ids(_uid())))
+        return query
+
+    def scope_query(self, query):
+        if _is_counselor():
+            return query.filter(Attendance.session_id.in_(facilitated_session_ids(_uid())))
+        return query
+
+    def on_model_change(self, form, model, is_created):
+        model.recorded_by_id = _uid()
+        super().on_model_change(form, model, is_created)
+
+
+class CheckinView(ClinicView):
+    permission_key = "checkins"
+    column_list = ("assignment", "on_date", "outcome", "mood_before", "mood_after", "recorded_by")
+    column_default_sort = ("on_date", True)
+    column_searchable_list = (
+        "assignment.patient.last_name", "assignment.patient.record_number", "assignment.exercise.title",
+    )
+    column_filters = ("outcome", "on_date")
+    form_columns = ("assignment", "on_date", "outcome", "mood_before", "mood_after", "reflection", "session")
+    form_args = {
+        "assignment": {"query_factory": lambda: CheckinView.assignment_choices()},
+        "session": {"query_factory": lambda: AttendanceView.session_choices()},
+    }
+
+    @staticmethod
+    def assignment_choices():
+        query = db.session.query(Assignment).filter(Assignment.status == "active")
+        if _is_counselor():
+            query = query.filter(Assignment.patient_id.in_(caseload_patient_ids(_uid())))
+        return query
+
+    def scope_query(self, query):
+        if _is_counselor():
+            return query.join(Assignment, ExerciseCheckin.assignment_id == Assignment.id).filter(
+                Assignment.patient_id.in_(caseload_patient_ids(_uid()))
+            )
+        return query
+
+    def on_model_change(self, form, model, is_created):
+        model.recorded_by_id = _uid()
+        super().on_model_change(form, model, is_created)
+
+
+# Admin ---------------------------------------------------------------------
+class AuditView(ClinicView):
+    permission_key = "audit"
+    column_list = ("at", "actor_email", "action", "entity", "entity_id", "ip_address")
+    column_details_list = ("at", "actor_email", "action", "entity", "entity_id", "changes", "ip_address")
+    column_default_sort = ("at", True)
+    column_searchable_list = ("actor_email", "entity", "entity_id")
+    column_filters = ("action", "entity", "at", "actor_email")
+    form_extra_fields = None
+    page_size = 50
+
+    # Read-only for everyone, whatever the role table says.
+    can_create = False  # type: ignore[assignment]
+    can_edit = False  # type: ignore[assignment]
+    can_delete = False  # type: ignore[assignment]
+
+    def is_action_allowed(self, name):
+        return False
+
+
+MODEL_VIEWS = (
+    # (view class, model, menu name, category, endpoint)
+    (TrackView, Track, "Tracks", "Programme", "tracks"),
+    (GroupView, CareGroup, "Groups", "Programme", "groups"),
+    (MembershipView, GroupMembership, "Group members", "Programme", "memberships"),
+    (ActivityView, Activity, "Activities", "Programme", "activities"),
+    (SessionView, GroupSession, "Sessions", "Programme", "sessions"),
+    (ExerciseView, KindnessExercise, "Kindness exercises", "Programme", "exercises"),
+    (AssignmentView, Assignment, "Assignments", "Programme", "assignments"),
+    (PatientView, Patient, "Patients", "People", "patients"),
+    (EnrolmentView, Enrolment, "Enrolments", "People", "enrolments"),
+    (StaffView, StaffUser, "Staff accounts", "Admin", "staff"),
+    (AttendanceView, Attendance, "Attendance", "Records", "attendance"),
+    (CheckinView, ExerciseCheckin, "Exercise check-ins", "Records", "checkins"),
+    (AuditView, AuditEvent, "Audit log", "Admin", "audit"),
+)

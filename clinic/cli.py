@@ -1,0 +1,85 @@
+"""Command-line tools: ``flask --app wsgi seed`` and ``flask --app wsgi user ...``."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .models import ROLES
+from .services import accounts, audit
+
+user_cli = AppGroup("user", help="Manage staff accounts.")
+
+
+def _password_from_env_or_prompt() -> str:
+    password = os.environ.get("CLINIC_PASSWORD")
+    if password:
+        return password
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the person may do.")
+@click.option("--name", "full_name", default="", help="Full name shown in the app.")
+def create_user_command(email: str, role: str, full_name: str) -> None:
+    """Create a staff account; the password comes from CLINIC_PASSWORD or a prompt."""
+    password = _password_from_env_or_prompt()
+    with audit.acting_as(None, label="cli"):
+        try:
+            user = accounts.create_user(email, full_name, role, password)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {user.role} account {user.email}.")
+
+
+@user_cli.command("set-password")
+@click.argument("email")
+def set_password_command(email: str) -> None:
+    """Set a new password; it comes from CLINIC_PASSWORD or a prompt."""
+    password = _password_from_env_or_prompt()
+    with audit.acting_as(None, label="cli"):
+        try:
+            user = accounts.set_password(email, password)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Password changed for {user.email}.")
+
+
+@user_cli.command("deactivate")
+@click.argument("email")
+def deactivate_command(email: str) -> None:
+    """Stop an account from logging in; its history stays."""
+    with audit.acting_as(None, label="cli"):
+        try:
+            user = accounts.deactivate_user(email)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Deactivated {user.email}.")
+
+
+@click.command("seed")
+@click.option("--demo", is_flag=True, help="Also load the fictional demo clinic (never in production).")
+def seed_command(demo: bool) -> None:
+    """Load the tracks, exercise catalogue and activities; with --demo, the demo clinic."""
+    from .services import seeding
+
+    with audit.acting_as(None, label="seed"):
+        created = seeding.load_reference()
+        summary = ", ".join(f"{count} {kind}" for kind, count in created.items())
+        click.echo(f"Reference data: created {summary or 'nothing new'}.")
+        if demo:
+            try:
+                result = seeding.load_demo()
+            except seeding.SeedError as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(result.describe() if hasattr(result, "describe") else str(result))
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    app.cli.add_command(user_cli)
+    app.cli.add_command(seed_command)

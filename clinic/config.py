@@ -1,0 +1,92 @@
+"""Configuration read from the environment.
+
+``CLINIC_ENV`` chooses the mode: ``production`` (the default, the safe one),
+``development`` (what ``make run`` uses) or ``testing``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+MODES = ("production", "development", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration the app can run with."""
+
+
+def _development_secret(instance_path: Path) -> str:
+    """Return the development secret key, creating it once with owner-only rights."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    os.chmod(key_file, 0o600)
+    return key_file.read_text().strip()
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict:
+    """Build the Flask configuration from ``environ`` (``os.environ`` by default)."""
+    env = dict(os.environ if environ is None else environ)
+    mode = env.get("CLINIC_ENV", "production").strip().lower()
+    if mode not in MODES:
+        raise ConfigError(f"CLINIC_ENV must be one of {', '.join(MODES)}, not {mode!r}.")
+    instance = Path(instance_path)
+    production = mode == "production"
+
+    secret = env.get("SECRET_KEY", "").strip()
+    if not secret:
+        if production:
+            raise ConfigError(
+                "SECRET_KEY must be set in production (for example: "
+                "python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        secret = _development_secret(instance)
+
+    database_url = env.get("DATABASE_URL", "").strip()
+    if not database_url:
+        instance.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance / 'clinic.sqlite'}"
+    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
+        # psycopg 3 is the driver we ship; make the plain URL use it.
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+
+    page_size = env.get("CLINIC_PAGE_SIZE", "A4").strip()
+    if page_size not in {"A4", "Letter"}:
+        raise ConfigError("CLINIC_PAGE_SIZE must be A4 or Letter.")
+
+    return {
+        "CLINIC_ENV": mode,
+        "CLINIC_NAME": env.get("CLINIC_NAME", "Kindness Programme").strip() or "Kindness Programme",
+        "CLINIC_PAGE_SIZE": page_size,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "SESSION_COOKIE_NAME": "clinic_session",
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            minutes=int(env.get("SESSION_MINUTES", "60"))
+        ),
+        # Long notes are typed inside the session lifetime; the token lives as long.
+        "WTF_CSRF_TIME_LIMIT": int(env.get("SESSION_MINUTES", "60")) * 60,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+        "LOGIN_LOCKOUT_MINUTES": int(env.get("LOGIN_LOCKOUT_MINUTES", "15")),
+        "FLASK_ADMIN_SWATCH": "default",
+        "FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR": False,
+    }

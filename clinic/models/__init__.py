@@ -1,0 +1,47 @@
+"""The domain models; importing this package registers every table."""
+
+from .attendance import ATTENDANCE_STATUSES, Attendance
+from .audit import AUDIT_ACTIONS, AuditEvent
+from .exercises import (
+    ASSIGNMENT_SOURCES,
+    ASSIGNMENT_STATUSES,
+    CHECKIN_OUTCOMES,
+    DIRECTIONS,
+    ENERGY_LEVELS,
+    Assignment,
+    ExerciseCheckin,
+    KindnessExercise,
+    exercise_track,
+)
+from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
+from .patients import ENROLMENT_STATUSES, Enrolment, Patient
+from .staff import ROLES, StaffUser
+from .tracks import Track
+
+__all__ = [
+    "ASSIGNMENT_SOURCES",
+    "ASSIGNMENT_STATUSES",
+    "ATTENDANCE_STATUSES",
+    "AUDIT_ACTIONS",
+    "CHECKIN_OUTCOMES",
+    "DIRECTIONS",
+    "ENERGY_LEVELS",
+    "ENROLMENT_STATUSES",
+    "ROLES",
+    "SESSION_STATUSES",
+    "Activity",
+    "Assignment",
+    "Attendance",
+    "AuditEvent",
+    "CareGroup",
+    "Enrolment",
+    "ExerciseCheckin",
+    "GroupMembership",
+    "GroupSession",
+    "KindnessExercise",
+    "Patient",
+    "StaffUser",
+    "Track",
+    "activity_track",
+    "exercise_track",
+]

@@ -1,0 +1,53 @@
+"""The append-only audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ._types import choice, utcnow
+
+AUDIT_ACTIONS = (
+    "create",
+    "update",
+    "delete",
+    "view",
+    "export",
+    "login",
+    "failed_login",
+    "logout",
+)
+
+
+class AuditEvent(db.Model):
+    """Something a person did. Rows are never updated or deleted (a trigger refuses it)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        sa.Index("ix_audit_event_action_at", "action", "at"),
+        sa.Index("ix_audit_event_entity", "entity", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: When, in UTC.
+    at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, index=True)
+    #: The staff member, when known.
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    #: The login name used, kept for failed logins and for deleted accounts.
+    actor_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    #: create, update, delete, view, export, login, failed_login or logout.
+    action: Mapped[str] = mapped_column(choice("audit_action", AUDIT_ACTIONS))
+    #: The kind of record (its table name).
+    entity: Mapped[str] = mapped_column(sa.String(60), default="")
+    #: The record's primary key.
+    entity_id: Mapped[str] = mapped_column(sa.String(40), default="")
+    #: What changed: field name to [before, after].
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: Client address of the request.
+    ip_address: Mapped[str] = mapped_column(sa.String(45), default="", index=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.entity} {self.entity_id}"

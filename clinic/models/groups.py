@@ -1,0 +1,135 @@
+"""Standing groups, their memberships, activities and group sessions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._types import VersionedMixin, choice
+
+SESSION_STATUSES = ("planned", "held", "cancelled")
+
+activity_track = sa.Table(
+    "activity_track",
+    db.metadata,
+    sa.Column("activity_id", sa.ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("track_id", sa.ForeignKey("track.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class CareGroup(VersionedMixin, db.Model):
+    """A standing group in one track, such as "IOP Evening A"."""
+
+    __tablename__ = "care_group"
+    __table_args__ = (sa.CheckConstraint("capacity >= 1", name="capacity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Name staff use for the group.
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    #: The track the group belongs to.
+    track_id: Mapped[int] = mapped_column(sa.ForeignKey("track.id"), index=True)
+    #: Usual facilitator.
+    facilitator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    #: Usual room.
+    room: Mapped[str] = mapped_column(sa.String(40), default="")
+    #: Most members at one time.
+    capacity: Mapped[int] = mapped_column(sa.Integer, default=10)
+    #: Inactive groups are kept for history.
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+
+    track: Mapped["Track"] = relationship()  # noqa: F821
+    facilitator: Mapped["StaffUser | None"] = relationship()  # noqa: F821
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMembership(VersionedMixin, db.Model):
+    """A patient's membership of a group over a date range."""
+
+    __tablename__ = "group_membership"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "end_date IS NULL OR end_date >= start_date", name="end_not_before_start"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The group.
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("care_group.id"), index=True)
+    #: The member.
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), index=True)
+    #: First day as a member.
+    start_date: Mapped[date] = mapped_column(sa.Date)
+    #: Last day as a member; empty while open.
+    end_date: Mapped[date | None] = mapped_column(sa.Date)
+
+    group: Mapped[CareGroup] = relationship()
+    patient: Mapped["Patient"] = relationship()  # noqa: F821
+
+    def __str__(self) -> str:
+        return f"Membership #{self.id}"
+
+
+class Activity(VersionedMixin, db.Model):
+    """What a group session does: a gratitude circle, a compliment round, …"""
+
+    __tablename__ = "activity"
+    __table_args__ = (sa.CheckConstraint("default_minutes >= 1", name="length_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Name of the activity.
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    #: How the activity runs, for facilitators.
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Usual length in minutes.
+    default_minutes: Mapped[int] = mapped_column(sa.Integer, default=60)
+    #: An exercise the activity practises, if any.
+    exercise_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("kindness_exercise.id"), index=True
+    )
+
+    exercise: Mapped["KindnessExercise | None"] = relationship()  # noqa: F821
+    tracks: Mapped[list["Track"]] = relationship(secondary=activity_track)  # noqa: F821
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupSession(VersionedMixin, db.Model):
+    """One meeting of a group."""
+
+    __tablename__ = "group_session"
+    __table_args__ = (
+        sa.CheckConstraint("duration_minutes >= 1", name="length_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The group that meets.
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("care_group.id"), index=True)
+    #: What the session does.
+    activity_id: Mapped[int | None] = mapped_column(sa.ForeignKey("activity.id"), index=True)
+    #: Local clinic time the session starts.
+    starts_at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    #: Planned length in minutes.
+    duration_minutes: Mapped[int] = mapped_column(sa.Integer, default=60)
+    #: Where it takes place.
+    room: Mapped[str] = mapped_column(sa.String(40), default="")
+    #: Who leads it.
+    facilitator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    #: planned, held or cancelled.
+    status: Mapped[str] = mapped_column(choice("session_status", SESSION_STATUSES), default="planned")
+    #: Note shared by the whole group; may be shown to every participant.
+    group_note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Identifies the recurring series the session came from.
+    series_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+
+    group: Mapped[CareGroup] = relationship()
+    activity: Mapped[Activity | None] = relationship()
+    facilitator: Mapped["StaffUser | None"] = relationship()  # noqa: F821
+
+    def __str__(self) -> str:
+        return f"Session #{self.id} {self.starts_at:%Y-%m-%d %H:%M}" if self.starts_at else "Session"

@@ -1,0 +1,99 @@
+"""Patients and their enrolments in a track."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._types import VersionedMixin, choice, utcnow
+
+ENROLMENT_STATUSES = ("active", "stepped_down", "stepped_up", "discharged", "withdrawn")
+
+
+class Patient(VersionedMixin, db.Model):
+    """A person in the programme."""
+
+    __tablename__ = "patient"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The clinic's record number; unique, never printed on patient material.
+    record_number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    #: Legal first name.
+    first_name: Mapped[str] = mapped_column(sa.String(80))
+    #: Legal last name.
+    last_name: Mapped[str] = mapped_column(sa.String(80), index=True)
+    #: What the patient likes to be called; used on everything the patient reads.
+    preferred_name: Mapped[str | None] = mapped_column(sa.String(80))
+    #: Inactive patients are kept for the record but left out of planning.
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: When the record was made.
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    enrolments: Mapped[list["Enrolment"]] = relationship(
+        back_populates="patient", order_by="Enrolment.start_date"
+    )
+
+    @property
+    def display_name(self) -> str:
+        """The name for patient-facing material: preferred name, else first name + initial."""
+        if self.preferred_name:
+            return self.preferred_name
+        initial = f" {self.last_name[:1]}." if self.last_name else ""
+        return f"{self.first_name}{initial}"
+
+    @property
+    def full_name(self) -> str:
+        """First and last name, for staff."""
+        return f"{self.first_name} {self.last_name}"
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.record_number})"
+
+
+class Enrolment(VersionedMixin, db.Model):
+    """A patient's stay in one track over a date range."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "end_date IS NULL OR end_date >= start_date", name="end_not_before_start"
+        ),
+        # At most one open enrolment per patient, enforced by the database.
+        sa.Index(
+            "uq_enrolment_one_open_per_patient",
+            "patient_id",
+            unique=True,
+            sqlite_where=sa.text("end_date IS NULL"),
+            postgresql_where=sa.text("end_date IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Who is enrolled.
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), index=True)
+    #: In which level of care.
+    track_id: Mapped[int] = mapped_column(sa.ForeignKey("track.id"), index=True)
+    #: First day in the track.
+    start_date: Mapped[date] = mapped_column(sa.Date)
+    #: Last day in the track; empty while the enrolment is open.
+    end_date: Mapped[date | None] = mapped_column(sa.Date)
+    #: active, stepped_down, stepped_up, discharged or withdrawn.
+    status: Mapped[str] = mapped_column(
+        choice("enrolment_status", ENROLMENT_STATUSES), default="active"
+    )
+    #: Why the enrolment ended.
+    end_reason: Mapped[str] = mapped_column(sa.String(255), default="")
+    #: The counselor responsible for this patient in this track.
+    primary_counselor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_user.id"), index=True
+    )
+
+    patient: Mapped[Patient] = relationship(back_populates="enrolments")
+    track: Mapped["Track"] = relationship()  # noqa: F821
+    primary_counselor: Mapped["StaffUser | None"] = relationship()  # noqa: F821
+
+    def __str__(self) -> str:
+        return f"Enrolment #{self.id}"

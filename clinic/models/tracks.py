@@ -1,0 +1,42 @@
+"""Levels of care: inpatient, intensive (partial hospitalisation) and IOP."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ._types import VersionedMixin
+
+
+class Track(VersionedMixin, db.Model):
+    """A level of care that patients are enrolled in and groups belong to."""
+
+    __tablename__ = "track"
+    __table_args__ = (
+        sa.CheckConstraint("weekly_min_minutes >= 0", name="min_minutes_not_negative"),
+        sa.CheckConstraint("weekly_min_days BETWEEN 0 AND 7", name="min_days_in_week"),
+        sa.CheckConstraint("care_level >= 1", name="care_level_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Short stable code used in the CLI and URLs: ``inpatient``, ``intensive``, ``iop``.
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    #: Name shown to staff and patients.
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    #: Order of intensity: 1 is the most intensive (inpatient); stepping down raises it.
+    care_level: Mapped[int] = mapped_column(sa.Integer, unique=True)
+    #: Programme minutes a patient should be offered per week.
+    weekly_min_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Days per week with programme activity.
+    weekly_min_days: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Plain description of the level of care.
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+
+    @property
+    def weekly_min_hours(self) -> float:
+        """The weekly minimum in hours."""
+        return round((self.weekly_min_minutes or 0) / 60, 1)
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,173 @@
+"""Staff accounts: passwords, creation, deactivation and login throttling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from ..extensions import db
+from ..models import ROLES, AuditEvent, StaffUser
+from ..models._types import utcnow
+from . import audit
+
+_hasher = PasswordHasher()  # Argon2id with the library's current parameters
+
+MIN_PASSWORD_LENGTH = 12
+#: A hash verified when the e-mail is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be carried out; the message says why."""
+
+
+def hash_password(plain: str) -> str:
+    """Return an Argon2id hash of ``plain``."""
+    return _hasher.hash(plain)
+
+
+def check_password_rules(plain: str) -> None:
+    """Raise ``AccountError`` when ``plain`` is too weak to be a staff password."""
+    if len(plain) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if plain.strip() != plain:
+        raise AccountError("The password must not start or end with spaces.")
+
+
+def normalise_email(email: str) -> str:
+    """Return the login form of an e-mail address (trimmed, lower case)."""
+    return (email or "").strip().lower()
+
+
+def find_user(email: str) -> StaffUser | None:
+    """Return the account with this e-mail, or None."""
+    return db.session.scalar(sa.select(StaffUser).where(StaffUser.email == normalise_email(email)))
+
+
+def create_user(email: str, full_name: str, role: str, password: str) -> StaffUser:
+    """Create a staff account and commit it; refuse duplicates, bad roles and weak passwords."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise AccountError("Give a valid e-mail address.")
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of: {', '.join(ROLES)}.")
+    check_password_rules(password)
+    if find_user(email) is not None:
+        raise AccountError("An account with this e-mail already exists.")
+    user = StaffUser(
+        email=email,
+        full_name=(full_name or email.split("@")[0]).strip(),
+        role=role,
+        password_hash=hash_password(password),
+        is_active_account=True,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def set_password(email: str, password: str) -> StaffUser:
+    """Give an account a new password and commit."""
+    user = find_user(email)
+    if user is None:
+        raise AccountError("No account has this e-mail.")
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    db.session.commit()
+    return user
+
+
+def deactivate_user(email: str) -> StaffUser:
+    """Stop an account from logging in, keeping its history, and commit."""
+    user = find_user(email)
+    if user is None:
+        raise AccountError("No account has this e-mail.")
+    user.is_active_account = False
+    db.session.commit()
+    return user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of a login attempt: the user, or a message to show."""
+
+    user: StaffUser | None
+    message: str = ""
+
+
+GENERIC_FAILURE = "The e-mail or password is not right."
+
+
+def _recent_failures(column, value: str, since) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(AuditEvent.id)).where(
+            AuditEvent.action == "failed_login", column == value, AuditEvent.at >= since
+        )
+    ) or 0
+
+
+def _last_success(email: str):
+    return db.session.scalar(
+        sa.select(sa.func.max(AuditEvent.at)).where(
+            AuditEvent.action == "login", AuditEvent.actor_email == email
+        )
+    )
+
+
+def authenticate(email: str, password: str, ip_address: str, config: dict) -> LoginResult:
+    """Check a login, throttled per account and per address, and audit the outcome.
+
+    Failures are counted from the audit trail, so every app server sees the same
+    counts. The message never says whether the account exists.
+    """
+    email = normalise_email(email)
+    window = timedelta(minutes=config["LOGIN_LOCKOUT_MINUTES"])
+    now = utcnow()
+    since = now - window
+    last_ok = _last_success(email)
+    account_since = max(since, last_ok) if last_ok else since
+    if (
+        _recent_failures(AuditEvent.actor_email, email, account_since)
+        >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        or _recent_failures(AuditEvent.ip_address, ip_address, since)
+        >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
+        audit.record("failed_login", actor_email=email, ip_address=ip_address,
+                     changes={"reason": "locked"})
+        db.session.commit()
+        minutes = config["LOGIN_LOCKOUT_MINUTES"]
+        return LoginResult(
+            None,
+            f"Too many failed attempts. Logins are paused for up to {minutes} minutes; "
+            "try again later or ask an administrator.",
+        )
+
+    user = find_user(email)
+    ok = False
+    if user is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+    else:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+    if ok and not user.is_active:
+        ok = False
+    if not ok:
+        audit.record("failed_login", actor_email=email, ip_address=ip_address)
+        db.session.commit()
+        return LoginResult(None, GENERIC_FAILURE)
+
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    audit.record("login", actor=user, ip_address=ip_address)
+    db.session.commit()
+    return LoginResult(user)

@@ -1,0 +1,192 @@
+"""The audit trail: every create, update and delete is written in the same transaction.
+
+A session listener turns each flushed change into an ``AuditEvent``, so changes made
+through the admin, a service or the CLI are all recorded without each caller
+remembering to. Logins and exports are recorded with ``record``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import AuditEvent, StaffUser
+from ..models._types import utcnow
+
+#: Columns whose values never enter the audit trail; only the fact they changed does.
+REDACTED = {"password_hash"}
+#: Columns whose changes alone are not worth an event.
+IGNORED = {"version", "last_login_at"}
+
+_actor: contextvars.ContextVar[tuple[int | None, str, str] | None] = contextvars.ContextVar(
+    "audit_actor", default=None
+)
+_provider: Callable[[], tuple[int | None, str, str] | None] | None = None
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or remove an audit event."""
+
+
+def set_actor_provider(provider: Callable[[], tuple[int | None, str, str] | None]) -> None:
+    """Register how to find the acting user (id, e-mail, address) outside ``acting_as``."""
+    global _provider
+    _provider = provider
+
+
+@contextmanager
+def acting_as(user: StaffUser | None, label: str = "", ip_address: str = ""):
+    """Attribute every change inside the block to ``user`` (or to ``label``, e.g. the CLI)."""
+    token = _actor.set((user.id if user else None, user.email if user else label, ip_address))
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def current_actor() -> tuple[int | None, str, str]:
+    """Return (staff id, e-mail or label, address) of whoever is acting now."""
+    value = _actor.get()
+    if value is None and _provider is not None:
+        value = _provider()
+    return value or (None, "system", "")
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "id"):
+        return getattr(value, "id")
+    return str(value)
+
+
+def _pk(obj: Any) -> str:
+    identity = sa.inspect(obj).identity
+    if identity:
+        return ",".join(str(part) for part in identity)
+    return ""
+
+
+def _changes(obj: Any, action: str) -> dict[str, list]:
+    state = sa.inspect(obj)
+    mapper = state.mapper
+    changes: dict[str, list] = {}
+    for column_attr in mapper.column_attrs:
+        key = column_attr.key
+        if key in IGNORED:
+            continue
+        history = state.attrs[key].history
+        if action == "create":
+            value = state.attrs[key].value
+            if value is None:
+                continue
+            changes[key] = [None, "(set)" if key in REDACTED else _plain(value)]
+        elif action == "delete":
+            value = state.attrs[key].value
+            changes[key] = ["(set)" if key in REDACTED else _plain(value), None]
+        elif history.has_changes():
+            before = history.deleted[0] if history.deleted else None
+            after = history.added[0] if history.added else None
+            if before == after:
+                continue
+            if key in REDACTED:
+                changes[key] = ["(changed)", "(changed)"]
+            else:
+                changes[key] = [_plain(before), _plain(after)]
+    for rel in mapper.relationships:
+        if rel.secondary is None:
+            continue
+        history = state.attrs[rel.key].history
+        if history.has_changes() or (action == "create" and history.added):
+            changes[rel.key] = [
+                sorted(_plain(v) for v in (history.deleted or [])) + sorted(
+                    _plain(v) for v in (history.unchanged or [])
+                ),
+                sorted(_plain(v) for v in (history.added or [])) + sorted(
+                    _plain(v) for v in (history.unchanged or [])
+                ),
+            ]
+    return changes
+
+
+def record(
+    action: str,
+    *,
+    entity: str = "",
+    entity_id: Any = "",
+    changes: dict | None = None,
+    actor: StaffUser | None = None,
+    actor_email: str | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction (the caller commits)."""
+    actor_id, email, address = current_actor()
+    if actor is not None:
+        actor_id, email = actor.id, actor.email
+    event_row = AuditEvent(
+        at=utcnow(),
+        actor_id=actor_id,
+        actor_email=(actor_email if actor_email is not None else email)[:254],
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id or ""),
+        changes=changes or {},
+        ip_address=(ip_address if ip_address is not None else address)[:45],
+    )
+    db.session.add(event_row)
+    return event_row
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditTrailIsAppendOnly("Audit events cannot be changed or deleted.")
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit_events(session: Session, flush_context) -> None:
+    rows = []
+    actor_id, email, address = current_actor()
+    now = utcnow()
+    for action, objects in (
+        ("create", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
+        for obj in objects:
+            if isinstance(obj, AuditEvent) or not isinstance(obj, db.Model):
+                continue
+            if action == "update" and not session.is_modified(obj, include_collections=True):
+                continue
+            changes = _changes(obj, action)
+            if action == "update" and not changes:
+                continue
+            rows.append(
+                {
+                    "at": now,
+                    "actor_id": actor_id,
+                    "actor_email": email[:254],
+                    "action": action,
+                    "entity": obj.__tablename__,
+                    "entity_id": _pk(obj),
+                    "changes": changes,
+                    "ip_address": address[:45],
+                }
+            )
+    if rows:
+        session.connection().execute(sa.insert(AuditEvent.__table__), rows)
