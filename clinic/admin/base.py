@@ -58,7 +58,8 @@ class SecureMixin:
 class SecureModelView(SecureMixin, ModelView):
     """A model view whose rights follow the role table, with row scoping and stale-save checks."""
 
-    page_size = 25
+    page_size = 20
+    page_size_options = (20, 50, 100)
     can_set_page_size = True
     can_view_details = True
     can_export = False  # CSV exports leave the audit trail and invite formula injection

@@ -356,7 +356,7 @@ class AuditView(ClinicView):
     column_searchable_list = ("actor_email", "entity", "entity_id")
     column_filters = ("action", "entity", "at", "actor_email")
     form_extra_fields = None
-    page_size = 50
+    page_size = 50  # one of page_size_options
 
     # Read-only for everyone, whatever the role table says.
     can_create = False  # type: ignore[assignment]
