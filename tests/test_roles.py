@@ -1,0 +1,179 @@
+"""The role table of DESIGN.md, proven by request: by menu and by typed URL."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from clinic.admin.permissions import PERMISSIONS
+from conftest import login
+
+ROLES = ("admin", "planner", "counselor")
+
+
+def _admin_urls(app) -> list[tuple[str, str]]:
+    """Every (rule, endpoint) in the URL map, with sample values for parameters."""
+    rules = []
+    for rule in app.url_map.iter_rules():
+        url = re.sub(r"<(?:[^:>]+:)?([^>]+)>", "1", rule.rule)
+        rules.append((url, rule.endpoint, rule.methods))
+    return rules
+
+
+def test_an_anonymous_visitor_gets_no_page_anywhere_but_the_login(client, app):
+    for url, endpoint, methods in _admin_urls(app):
+        for method in ("GET", "POST"):
+            if method not in methods:
+                continue
+            response = client.open(url, method=method)
+            body = response.get_data(as_text=True)
+            if endpoint in {"auth.login"}:
+                continue
+            if endpoint == "static" or endpoint.endswith(".static"):
+                # Only the shipped CSS and scripts, never data.
+                assert response.status_code in (200, 404), url
+                continue
+            assert response.status_code in (302, 401, 403, 404, 405), (method, url, response.status_code)
+            if response.status_code == 302:
+                location = response.headers["Location"]
+                assert "/login" in location or location.endswith("/admin/"), (url, location)
+            assert "Record no." not in body
+            assert "<table" not in body
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_exactly_the_views_the_role_table_gives_it(client, make, role):
+    user = make.staff(role)
+    login(client, user.email)
+    for endpoint, by_role in PERMISSIONS.items():
+        response = client.get(f"/admin/{endpoint}/")
+        if "r" in by_role.get(role, ""):
+            assert response.status_code == 200, (role, endpoint)
+        else:
+            assert response.status_code == 403, (role, endpoint, response.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_menu_offers_only_what_the_role_may_open(client, make, role):
+    user = make.staff(role)
+    login(client, user.email)
+    home = client.get("/admin/").get_data(as_text=True)
+    for endpoint, by_role in PERMISSIONS.items():
+        link = f'href="/admin/{endpoint}/"'
+        if "r" in by_role.get(role, ""):
+            assert link in home, (role, endpoint)
+        else:
+            assert link not in home, (role, endpoint)
+
+
+@pytest.mark.parametrize("role,may_create", [("admin", True), ("planner", False), ("counselor", False)])
+def test_only_an_admin_can_register_a_patient(client, make, ctx, role, may_create):
+    from clinic.extensions import db
+    from clinic.models import Patient
+
+    user = make.staff(role)
+    login(client, user.email)
+    form = client.get("/admin/patients/new/")
+    assert (form.status_code == 200) == may_create
+    client.post("/admin/patients/new/", data={
+        "record_number": "NEW-1", "first_name": "Ari", "last_name": "Newcomer", "active": "y",
+    })
+    db.session.remove()
+    created = db.session.query(Patient).filter_by(record_number="NEW-1").count()
+    assert created == (1 if may_create else 0)
+
+
+def test_a_counselor_sees_only_the_patients_on_their_caseload(client, make):
+    counselor = make.staff("counselor")
+    other = make.staff("counselor")
+    track = make.track("iop")
+    mine = make.patient(last_name="Caseloadperson")
+    theirs = make.patient(last_name="Otherperson")
+    in_my_group = make.patient(last_name="Groupmember")
+    make.enrolment(mine, track, counselor)
+    make.enrolment(theirs, track, other)
+    make.enrolment(in_my_group, track, other)
+    group = make.group(track, facilitator=counselor)
+    make.membership(group, in_my_group, start=date(2020, 1, 1))
+    login(client, counselor.email)
+
+    listing = client.get("/admin/patients/").get_data(as_text=True)
+    assert "Caseloadperson" in listing
+    assert "Groupmember" in listing
+    assert "Otherperson" not in listing
+
+    # Typed URLs load through the same scope: details and edit of someone else's patient.
+    details = client.get(f"/admin/patients/details/?id={theirs.id}", follow_redirects=True)
+    assert "Otherperson" not in details.get_data(as_text=True)
+    mine_details = client.get(f"/admin/patients/details/?id={mine.id}")
+    assert "Caseloadperson" in mine_details.get_data(as_text=True)
+    enrolments = client.get("/admin/enrolments/").get_data(as_text=True)
+    assert "Otherperson" not in enrolments
+
+
+def test_a_counselor_cannot_edit_or_delete_patients_by_typed_url(client, make, ctx):
+    from clinic.extensions import db
+    from clinic.models import Patient
+
+    counselor = make.staff("counselor")
+    track = make.track("iop")
+    mine = make.patient(last_name="Unchanged")
+    make.enrolment(mine, track, counselor)
+    login(client, counselor.email)
+    client.post(f"/admin/patients/edit/?id={mine.id}", data={
+        "record_number": mine.record_number, "first_name": "X", "last_name": "Changed",
+    })
+    client.post("/admin/patients/delete/", data={"id": mine.id})
+    db.session.remove()
+    patient = db.session.get(Patient, mine.id)
+    assert patient is not None and patient.last_name == "Unchanged"
+
+
+def test_the_audit_log_is_read_only_even_for_an_admin(client, make, ctx):
+    from clinic.extensions import db
+    from clinic.models import AuditEvent
+
+    admin = make.staff("admin")
+    login(client, admin.email)
+    assert client.get("/admin/audit/").status_code == 200
+    event = db.session.query(AuditEvent).filter_by(action="login").first()
+    assert client.get("/admin/audit/new/").status_code == 302
+    assert client.get(f"/admin/audit/edit/?id={event.id}").status_code == 302
+    client.post("/admin/audit/delete/", data={"id": event.id})
+    db.session.remove()
+    assert db.session.get(AuditEvent, event.id) is not None
+    listing = client.get("/admin/audit/").get_data(as_text=True)
+    assert "/admin/audit/new/" not in listing
+    assert "/admin/audit/delete/" not in listing
+
+
+def test_a_counselor_records_attendance_only_for_sessions_they_facilitate(client, make, ctx):
+    from datetime import datetime
+
+    from clinic.extensions import db
+    from clinic.models import Attendance, GroupSession
+
+    counselor = make.staff("counselor")
+    other = make.staff("counselor")
+    track = make.track("iop")
+    patient = make.patient()
+    make.enrolment(patient, track, counselor)
+    group = make.group(track, facilitator=counselor)
+    mine = GroupSession(group_id=group.id, starts_at=datetime(2026, 3, 2, 10), duration_minutes=60,
+                        facilitator_id=counselor.id, status="held")
+    theirs = GroupSession(group_id=group.id, starts_at=datetime(2026, 3, 3, 10), duration_minutes=60,
+                          facilitator_id=other.id, status="held")
+    db.session.add_all([mine, theirs])
+    db.session.commit()
+    login(client, counselor.email)
+    for session in (mine, theirs):
+        client.post("/admin/attendance/new/", data={
+            "session": session.id, "patient": patient.id, "status": "present",
+            "minutes_attended": 60, "engagement": 4, "note": "",
+        })
+    db.session.remove()
+    rows = db.session.query(Attendance).all()
+    assert [row.session_id for row in rows] == [mine.id]
+    assert rows[0].recorded_by_id == counselor.id
