@@ -44,6 +44,7 @@ class LiveServer:
     staff_emails: tuple[str, ...]
     caseload_last_name: str
     other_last_name: str
+    caseload_patient_id: int
     other_patient_id: int
 
 
@@ -70,6 +71,7 @@ def live_server(sqlite_template, tmp_path):
             staff_emails=(counselor.email, admin.email, planner.email),
             caseload_last_name=mine.last_name,
             other_last_name=other.last_name,
+            caseload_patient_id=mine.id,
             other_patient_id=other.id,
         )
         db.session.remove()
@@ -169,9 +171,16 @@ def test_a_counselor_logs_in_sees_their_patients_and_is_not_offered_staff_accoun
         for email in live_server.staff_emails:
             assert email not in content
 
-        # Typing the address of a patient who is not on the caseload shows nothing of them.
-        response = page.goto(f"{base}/admin/patients/details/?id={live_server.other_patient_id}")
-        assert response is not None and response.status in (200, 404)
+        # A caseload patient's record opens (so the refusal below is not a broken page)...
+        details = base + "/admin/patients/details/?id="
+        response = page.goto(f"{details}{live_server.caseload_patient_id}")
+        assert response is not None and response.status == 200
+        assert live_server.caseload_last_name in page.locator("table").first.inner_text()
+
+        # ...but typing the address of a patient who is not on the caseload shows nothing of them.
+        response = page.goto(f"{details}{live_server.other_patient_id}")
+        assert response is not None and response.status in (200, 403, 404)
         assert live_server.other_last_name not in page.content()
+        assert "/details/" not in page.url or response.status != 200
     finally:
         context.close()
