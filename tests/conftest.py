@@ -8,6 +8,7 @@ Under ``CI=true`` a missing PostgreSQL or Chromium fails the run instead of skip
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import shutil
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from flask.testing import FlaskClient
 
 from clinic import create_app
 from clinic.extensions import db
@@ -44,6 +47,18 @@ def _environ(url: str, instance: Path) -> dict[str, str]:
     }
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never share the test's application context.
+
+    Each request then has its own context, database session and ``g``, as it
+    would on a real server, even while the test holds a context open for its
+    factories and queries.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def _make_app(url: str, instance: Path, **extra):
     config = {
         "ENVIRON": _environ(url, instance),
@@ -52,7 +67,9 @@ def _make_app(url: str, instance: Path, **extra):
         "SERVER_NAME": None,
     }
     config.update(extra)
-    return create_app(config)
+    application = create_app(config)
+    application.test_client_class = IsolatedClient
+    return application
 
 
 def _upgrade(url: str, instance: Path) -> None:

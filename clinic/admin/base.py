@@ -69,10 +69,15 @@ class SecureModelView(SecureMixin, ModelView):
     form_excluded_columns = ("version",)
     column_exclude_list = ("version",)
     column_details_exclude_list = ("version",)
-    form_extra_fields = {"row_version": HiddenField()}
 
     def __init__(self, model, session, **kwargs):
         super().__init__(model, session, **kwargs)
+
+    def scaffold_form(self):
+        """Every edit form carries the row version it was opened with."""
+        form_class = super().scaffold_form()
+        form_class.row_version = HiddenField()
+        return form_class
 
     # Rights -------------------------------------------------------------
     @property

@@ -247,11 +247,10 @@ class StaffView(ClinicView):
     column_default_sort = "full_name"
     column_searchable_list = ("full_name", "email")
     column_filters = ("role", "is_active_account")
-    form_columns = ("full_name", "email", "role", "is_active_account")
+    form_columns = ("full_name", "email", "role", "is_active_account", "new_password")
     column_details_list = ("full_name", "email", "role", "is_active_account", "created_at", "last_login_at")
     form_args = {"email": {"validators": [Email()]}}
     form_extra_fields = {
-        **ClinicView.form_extra_fields,
         "new_password": PasswordField(
             "New password",
             description=f"At least {accounts.MIN_PASSWORD_LENGTH} characters. Leave empty to keep the current one.",
@@ -355,7 +354,6 @@ class AuditView(ClinicView):
     column_default_sort = ("at", True)
     column_searchable_list = ("actor_email", "entity", "entity_id")
     column_filters = ("action", "entity", "at", "actor_email")
-    form_extra_fields = None
     page_size = 50  # one of page_size_options
 
     # Read-only for everyone, whatever the role table says.

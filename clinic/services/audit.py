@@ -75,10 +75,8 @@ def _plain(value: Any) -> Any:
 
 
 def _pk(obj: Any) -> str:
-    identity = sa.inspect(obj).identity
-    if identity:
-        return ",".join(str(part) for part in identity)
-    return ""
+    identity = sa.inspect(obj).mapper.primary_key_from_instance(obj)
+    return ",".join(str(part) for part in identity if part is not None)
 
 
 def _changes(obj: Any, action: str) -> dict[str, list]:

@@ -1,0 +1,164 @@
+"""Saving through the admin: audited, atomic, no raw database errors, no stale overwrites."""
+
+from __future__ import annotations
+
+from clinic.extensions import db
+from clinic.models import AuditEvent, Patient, StaffUser
+from conftest import login
+
+
+def _patient_form(patient=None, **changes):
+    data = {
+        "record_number": patient.record_number if patient else "MRN-100",
+        "first_name": patient.first_name if patient else "Sam",
+        "last_name": patient.last_name if patient else "Example",
+        "preferred_name": "",
+        "active": "y",
+    }
+    data.update(changes)
+    return data
+
+
+def test_creating_and_editing_a_patient_writes_audit_events_naming_the_fields(client, make, ctx):
+    admin = make.staff("admin")
+    admin_id = admin.id
+    login(client, admin.email)
+    client.post("/admin/patients/new/", data=_patient_form())
+    db.session.remove()
+    patient = db.session.query(Patient).filter_by(record_number="MRN-100").one()
+    page = client.get(f"/admin/patients/edit/?id={patient.id}").get_data(as_text=True)
+    assert 'name="row_version" type="hidden" value="1"' in page
+    client.post(f"/admin/patients/edit/?id={patient.id}",
+                data=_patient_form(patient, last_name="Renamed", row_version="1"))
+    db.session.remove()
+    events = db.session.query(AuditEvent).filter_by(entity="patient", entity_id=str(patient.id)).order_by(AuditEvent.id).all()
+    assert [e.action for e in events] == ["create", "update"]
+    assert all(e.actor_id == admin_id for e in events)
+    assert events[1].changes == {"last_name": ["Example", "Renamed"]}
+
+
+def test_a_duplicate_record_number_is_refused_at_the_field(client, make, ctx):
+    admin = make.staff("admin")
+    make.patient(record_number="MRN-DUP", last_name="Firstholder")
+    login(client, admin.email)
+    response = client.post("/admin/patients/new/", data=_patient_form(record_number="MRN-DUP", last_name="Secondname"))
+    body = response.get_data(as_text=True)
+    assert "Already exists" in body
+    assert 'value="Secondname"' in body  # what was typed is kept for correction
+    db.session.remove()
+    assert db.session.query(Patient).count() == 1
+
+
+def test_a_save_the_database_refuses_shows_a_plain_message_and_no_sql(client, make, ctx):
+    from clinic.models import Enrolment
+
+    planner = make.staff("planner")
+    track = make.track("iop")
+    patient = make.patient(last_name="Secretname")
+    login(client, planner.email)
+    response = client.post("/admin/enrolments/new/", data={
+        "patient": patient.id, "track": track.id, "start_date": "2026-03-10", "end_date": "2026-03-01",
+        "status": "active", "end_reason": "Typed reason", "primary_counselor": planner.id,
+    }, follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert "conflicts with other data" in body
+    for leaked in ("INSERT", "CHECK constraint", "IntegrityError", "violates", "sqlite", "psycopg", "end_not_before_start"):
+        assert leaked not in body, leaked
+    assert 'value="Typed reason"' in body  # the form comes back with what was typed
+    cookie = client.get_cookie("clinic_session")
+    assert cookie is None or "INSERT" not in cookie.value
+    db.session.remove()
+    assert db.session.query(Enrolment).count() == 0
+    assert db.session.query(AuditEvent).filter_by(entity="enrolment").count() == 0
+
+
+def test_a_stale_edit_is_refused_and_keeps_what_was_typed(client, make, ctx):
+    admin = make.staff("admin")
+    patient = make.patient(last_name="Original")
+    patient_id = patient.id
+    login(client, admin.email)
+    # Someone else saves first (version 1 -> 2).
+    patient.preferred_name = "Sunny"
+    db.session.commit()
+    response = client.post(f"/admin/patients/edit/?id={patient.id}",
+                           data=_patient_form(patient, last_name="Mine", preferred_name="", row_version="1"),
+                           follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert "Someone else saved this record" in body
+    assert 'value="Mine"' in body
+    db.session.remove()
+    fresh = db.session.get(Patient, patient_id)
+    assert fresh.last_name == "Original" and fresh.preferred_name == "Sunny"
+
+
+def test_an_admin_creates_a_staff_account_and_the_password_is_hashed_not_logged(client, make, ctx):
+    admin = make.staff("admin")
+    login(client, admin.email)
+    client.post("/admin/staff/new/", data={
+        "full_name": "New Planner", "email": "New.Planner@Clinic.example", "role": "planner",
+        "is_active_account": "y", "new_password": "a long enough password",
+    })
+    db.session.remove()
+    user = db.session.query(StaffUser).filter_by(email="new.planner@clinic.example").one()
+    assert user.password_hash.startswith("$argon2id$")
+    event = db.session.query(AuditEvent).filter_by(entity="staff_user", entity_id=str(user.id)).one()
+    assert event.changes["password_hash"] == [None, "(set)"]
+    assert "a long enough password" not in str(event.changes)
+    new_client = client.application.test_client()
+    assert login(new_client, "new.planner@clinic.example", "a long enough password").status_code == 302
+
+
+def test_a_staff_account_with_a_short_password_is_refused_with_a_message(client, make, ctx):
+    admin = make.staff("admin")
+    login(client, admin.email)
+    response = client.post("/admin/staff/new/", data={
+        "full_name": "Short", "email": "short@clinic.example", "role": "planner",
+        "is_active_account": "y", "new_password": "short",
+    }, follow_redirects=True)
+    assert "at least 12 characters" in response.get_data(as_text=True)
+    db.session.remove()
+    assert db.session.query(StaffUser).filter_by(email="short@clinic.example").count() == 0
+
+
+def test_viewing_a_patient_record_is_audited(client, make, ctx):
+    planner = make.staff("planner")
+    patient = make.patient()
+    planner_id, patient_id = planner.id, patient.id
+    login(client, planner.email)
+    assert client.get(f"/admin/patients/details/?id={patient.id}").status_code == 200
+    db.session.remove()
+    views = db.session.query(AuditEvent).filter_by(action="view", entity="patient").all()
+    assert [(v.actor_id, v.entity_id) for v in views] == [(planner_id, str(patient_id))]
+
+
+def test_typed_text_is_escaped_in_lists(client, make, ctx):
+    admin = make.staff("admin")
+    make.patient(last_name="<script>alert(1)</script>")
+    login(client, admin.email)
+    body = client.get("/admin/patients/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_a_list_page_runs_a_fixed_number_of_queries(client, make, ctx):
+    from sqlalchemy import event
+
+    admin = make.staff("admin")
+    track = make.track("iop")
+    login(client, admin.email)
+
+    def count_for(n):
+        for _ in range(n):
+            make.enrolment(make.patient(), track, admin)
+        statements = []
+        listener = lambda *args, **kw: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/admin/enrolments/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = count_for(2)
+    many = count_for(15)
+    assert few == many, (few, many)
