@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from clinic import create_app
 from clinic.extensions import db
@@ -59,6 +59,13 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+class IsolatedRunner(FlaskCliRunner):
+    """A CLI runner whose commands get their own application context, as in a real process."""
+
+    def invoke(self, *args, **kwargs):
+        return contextvars.Context().run(super().invoke, *args, **kwargs)
+
+
 def _make_app(url: str, instance: Path, **extra):
     config = {
         "ENVIRON": _environ(url, instance),
@@ -69,6 +76,7 @@ def _make_app(url: str, instance: Path, **extra):
     config.update(extra)
     application = create_app(config)
     application.test_client_class = IsolatedClient
+    application.test_cli_runner_class = IsolatedRunner
     return application
 
 
