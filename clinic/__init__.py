@@ -86,6 +86,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         return render_template("errors/500.html"), 500
 
+    @app.errorhandler(403)
+    def _forbidden(error):
+        from flask import render_template
+
+        return render_template("errors/403.html"), 403
+
     @app.errorhandler(404)
     def _not_found(error):
         from flask import render_template

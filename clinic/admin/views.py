@@ -25,7 +25,7 @@ from ..models import (
     Track,
 )
 from ..services import accounts, audit
-from ..services.caseload import caseload_patient_ids, facilitated_group_ids, facilitated_session_ids
+from ..services.caseload import caseload_patient_ids, facilitated_session_ids
 from .base import SecureModelView, _role
 
 LABELS = {
@@ -109,9 +109,6 @@ class GroupView(ClinicView):
     column_searchable_list = ("name", "room")
     column_filters = ("track.name", "active", "facilitator.full_name")
     form_columns = ("name", "track", "facilitator", "room", "capacity", "active")
-
-    def scope_query(self, query):
-        return query
 
 
 class MembershipView(ClinicView):
