@@ -137,26 +137,31 @@ def _checkin(assignment: Assignment, **kw) -> ExerciseCheckin:
 
 @pytest.fixture
 def patient(make) -> Patient:
+    """A saved patient."""
     return make.patient()
 
 
 @pytest.fixture
 def group(make):
+    """A saved IOP group with a facilitator."""
     return make.group(make.track("iop"), make.staff("counselor"))
 
 
 @pytest.fixture
 def session(group) -> GroupSession:
+    """A saved session of ``group``."""
     return _saved(_session(group, facilitator_id=group.facilitator_id))
 
 
 @pytest.fixture
 def exercise(make) -> KindnessExercise:
+    """A saved catalogue exercise."""
     return _saved(_exercise())
 
 
 @pytest.fixture
 def assignment(patient, exercise) -> Assignment:
+    """``exercise`` assigned to ``patient``, saved."""
     return _saved(_assignment(patient, exercise))
 
 

@@ -79,8 +79,9 @@ def _pk(obj: Any) -> str:
     return ",".join(str(part) for part in identity if part is not None)
 
 
-def _changes(obj: Any, action: str) -> dict[str, list]:
+def _changes(obj: Any, action: str, loaded_before: dict | None = None) -> dict[str, list]:
     state = sa.inspect(obj)
+    loaded_before = loaded_before or {}
     mapper = state.mapper
     changes: dict[str, list] = {}
     for column_attr in mapper.column_attrs:
@@ -97,7 +98,7 @@ def _changes(obj: Any, action: str) -> dict[str, list]:
             value = state.attrs[key].value
             changes[key] = ["(set)" if key in REDACTED else _plain(value), None]
         elif history.has_changes():
-            before = history.deleted[0] if history.deleted else None
+            before = history.deleted[0] if history.deleted else loaded_before.get(key)
             after = history.added[0] if history.added else None
             if before == after:
                 continue
@@ -156,6 +157,33 @@ def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
             raise AuditTrailIsAppendOnly("Audit events cannot be changed or deleted.")
 
 
+@event.listens_for(Session, "before_flush")
+def _load_old_values(session: Session, flush_context, instances) -> None:
+    """Read the old values of changed columns that were never loaded (e.g. after a commit)."""
+    remembered = session.info["audit_before"] = {}
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) or not isinstance(obj, db.Model):
+            continue
+        state = sa.inspect(obj)
+        if state.identity is None:
+            continue
+        unknown = [
+            attr
+            for attr in state.mapper.column_attrs
+            if attr.key not in IGNORED
+            and state.attrs[attr.key].history.added
+            and not state.attrs[attr.key].history.deleted
+        ]
+        if not unknown:
+            continue
+        where = [col == value for col, value in zip(state.mapper.primary_key, state.identity)]
+        row = session.connection().execute(
+            sa.select(*(attr.columns[0] for attr in unknown)).where(*where)
+        ).one_or_none()
+        if row is not None:
+            remembered[id(obj)] = dict(zip((attr.key for attr in unknown), row))
+
+
 @event.listens_for(Session, "after_flush")
 def _write_audit_events(session: Session, flush_context) -> None:
     rows = []
@@ -171,7 +199,7 @@ def _write_audit_events(session: Session, flush_context) -> None:
                 continue
             if action == "update" and not session.is_modified(obj, include_collections=True):
                 continue
-            changes = _changes(obj, action)
+            changes = _changes(obj, action, session.info.get("audit_before", {}).pop(id(obj), None))
             if action == "update" and not changes:
                 continue
             rows.append(
@@ -186,5 +214,6 @@ def _write_audit_events(session: Session, flush_context) -> None:
                     "ip_address": address[:45],
                 }
             )
+    session.info.pop("audit_before", None)
     if rows:
         session.connection().execute(sa.insert(AuditEvent.__table__), rows)

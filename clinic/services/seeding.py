@@ -84,6 +84,17 @@ class DemoResult:
     counts: dict[str, int] = field(default_factory=dict)
     reference_counts: dict[str, int] = field(default_factory=dict)
 
+    def describe(self) -> str:
+        """Return the message and, when the demo loaded, the logins, as text for the CLI."""
+        lines = [self.message]
+        if self.logins:
+            lines.append("Demo logins (fictional accounts; never use these passwords for real ones):")
+            width = max(len(login.email) for login in self.logins)
+            for login in self.logins:
+                password = login.password or "(account existed before; password unchanged)"
+                lines.append(f"  {login.role:<9}  {login.email:<{width}}  {password}")
+        return "\n".join(lines)
+
 
 # ---------------------------------------------------------------------------
 # Reading the seed files
@@ -444,7 +455,7 @@ _LEFT_EARLY_NOTES = ("Left early for a medical appointment.", "Left early; felt 
 _ABSENT_NOTES = ("Did not attend; counselor to follow up.", "No message received; will check in tomorrow.")
 _EXCUSED_NOTES = (
     "Excused: medical appointment.",
-    "Excused: family commitment, let us know in advance.",
+    "Excused: family commitment, told us in advance.",
     "Excused: resting on medical advice.",
 )
 _REFLECTIONS = {

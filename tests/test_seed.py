@@ -1,0 +1,386 @@
+"""The reference data and the fictional demo clinic (clinic.services.seeding)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from clinic.extensions import db
+from clinic.models import (
+    Activity,
+    Assignment,
+    Attendance,
+    CareGroup,
+    Enrolment,
+    ExerciseCheckin,
+    GroupMembership,
+    GroupSession,
+    KindnessExercise,
+    Patient,
+    StaffUser,
+    Track,
+)
+from clinic.services.seeding import DEMO_PASSWORDS, SeedError, load_demo, load_reference
+
+#: A fixed "today" (a Wednesday) so the demo is the same on every run.
+TODAY = date(2026, 3, 18)
+
+CORE_EXERCISES = (
+    "appreciation",
+    "volunteer",
+    "compliment",
+    "active listening",
+    "boundar",
+    "treat yourself",
+    "small win",
+    "patient with yourself",
+)
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def all_counts() -> dict[str, int]:
+    models = (
+        Track, KindnessExercise, Activity, StaffUser, Patient, Enrolment, CareGroup,
+        GroupMembership, GroupSession, Attendance, Assignment, ExerciseCheckin,
+    )
+    return {model.__name__: count(model) for model in models}
+
+
+@pytest.fixture
+def demo(app):
+    """The demo clinic loaded for TODAY, inside an app context."""
+    with app.app_context():
+        yield load_demo(today=TODAY)
+
+
+# ---------------------------------------------------------------------------
+# Reference data
+# ---------------------------------------------------------------------------
+
+
+def test_reference_seed_can_run_twice_without_duplicates(app):
+    with app.app_context():
+        first = load_reference()
+        after_first = all_counts()
+        second = load_reference()
+        assert first["tracks"] == 3
+        assert first["exercises"] >= 14
+        assert first["activities"] >= 6
+        assert second == {"tracks": 0, "exercises": 0, "activities": 0}
+        assert all_counts() == after_first
+
+
+def test_reference_seed_keeps_edits_staff_made(app):
+    with app.app_context():
+        load_reference()
+        exercise = db.session.scalar(
+            sa.select(KindnessExercise).where(KindnessExercise.title == "Celebrate a small win")
+        )
+        exercise.summary = "Our own wording."
+        exercise.default_times_per_week = 4
+        track = db.session.scalar(sa.select(Track).where(Track.code == "iop"))
+        track.weekly_min_minutes = 600
+        db.session.commit()
+
+        load_reference()
+        db.session.expire_all()
+        assert exercise.summary == "Our own wording."
+        assert exercise.default_times_per_week == 4
+        assert track.weekly_min_minutes == 600
+
+
+def test_reference_seed_adds_only_what_is_missing(app):
+    with app.app_context():
+        load_reference()
+        activity = db.session.scalar(sa.select(Activity).where(Activity.name == "Compliment round"))
+        db.session.delete(activity)
+        db.session.commit()
+        before = count(Activity)
+
+        created = load_reference()
+        assert created == {"tracks": 0, "exercises": 0, "activities": 1}
+        assert count(Activity) == before + 1
+
+
+def test_tracks_carry_their_weekly_minimums_in_step_down_order(app):
+    with app.app_context():
+        load_reference()
+        tracks = list(db.session.scalars(sa.select(Track).order_by(Track.care_level)))
+        assert [t.code for t in tracks] == ["inpatient", "intensive", "iop"]
+        assert [(t.weekly_min_minutes, t.weekly_min_days) for t in tracks] == [
+            (630, 7),
+            (1200, 5),
+            (540, 3),
+        ]
+        assert all(t.name and t.description for t in tracks)
+
+
+def test_catalogue_covers_the_eight_core_exercises(app):
+    with app.app_context():
+        load_reference()
+        titles = [t.lower() for t in db.session.scalars(sa.select(KindnessExercise.title))]
+        for core in CORE_EXERCISES:
+            assert any(core in title for title in titles), f"no exercise about {core!r}"
+        assert len(titles) >= 14
+
+
+def test_catalogue_entries_are_complete_and_mostly_low_energy(app):
+    with app.app_context():
+        load_reference()
+        exercises = list(db.session.scalars(sa.select(KindnessExercise)))
+        for exercise in exercises:
+            assert exercise.summary and exercise.why_it_helps, exercise.title
+            assert exercise.how_to.startswith("1. "), exercise.title
+            prompts = exercise.reflection_prompts.splitlines()
+            assert 2 <= len(prompts) <= 4, exercise.title
+            assert all(p.strip().endswith("?") for p in prompts), exercise.title
+            assert 1 <= exercise.default_times_per_week <= 14
+            assert exercise.tracks, exercise.title
+        directions = Counter(e.direction for e in exercises)
+        assert directions["others"] >= 5 and directions["self"] >= 5
+        low = [e for e in exercises if e.energy == "low"]
+        assert len(low) * 2 >= len(exercises)
+
+
+def test_volunteering_is_not_offered_to_inpatients(app):
+    with app.app_context():
+        load_reference()
+        inpatient = db.session.scalar(sa.select(Track).where(Track.code == "inpatient"))
+        volunteering = list(
+            db.session.scalars(sa.select(KindnessExercise).where(KindnessExercise.title.ilike("%volunteer%")))
+        )
+        assert volunteering
+        for exercise in volunteering:
+            assert not exercise.suits_track(inpatient.id)
+            assert {t.code for t in exercise.tracks} == {"intensive", "iop"}
+        activities = db.session.scalars(sa.select(Activity).where(Activity.name.ilike("%volunteer%")))
+        for activity in activities:
+            assert inpatient not in activity.tracks
+
+
+def test_every_activity_practises_an_exercise_that_suits_its_tracks(app):
+    with app.app_context():
+        load_reference()
+        for activity in db.session.scalars(sa.select(Activity)):
+            assert activity.default_minutes >= 1
+            assert activity.tracks, activity.name
+            if activity.exercise is not None:
+                assert set(activity.tracks) <= set(activity.exercise.tracks), activity.name
+
+
+def test_a_broken_seed_file_is_refused_with_a_clear_message(app, monkeypatch, tmp_path):
+    (tmp_path / "reference.toml").write_text(
+        '[[tracks]]\ncode = "iop"\nname = "IOP"\ncare_level = 3\n'
+        'weekly_min_minutes = 540\nweekly_min_days = 3\n\n'
+        '[[exercises]]\ntitle = "Too much"\ndirection = "others"\nenergy = "extreme"\n'
+        'summary = "s"\nwhy_it_helps = "w"\nhow_to = "1. h"\nreflection_prompts = "r?"\n'
+        'default_times_per_week = 2\ntracks = ["iop"]\n'
+    )
+    monkeypatch.setitem(app.config, "SEED_DIR", str(tmp_path))
+    with app.app_context():
+        with pytest.raises(SeedError, match="Too much.*energy"):
+            load_reference()
+        assert count(Track) == 0
+
+
+# ---------------------------------------------------------------------------
+# Demo clinic
+# ---------------------------------------------------------------------------
+
+
+def test_demo_refuses_production_mode(app, monkeypatch):
+    monkeypatch.setitem(app.config, "CLINIC_ENV", "production")
+    with app.app_context():
+        with pytest.raises(SeedError, match="production"):
+            load_demo(today=TODAY)
+        assert count(StaffUser) == 0
+        assert count(Patient) == 0
+        assert count(Track) == 0
+
+
+def test_demo_loads_only_into_an_empty_clinic(demo):
+    assert demo.loaded
+    assert demo.counts["patients"] >= 40
+    before = all_counts()
+
+    again = load_demo(today=TODAY)
+    assert not again.loaded
+    assert "empty clinic" in again.message
+    assert again.logins == [] and again.counts == {}
+    assert all_counts() == before
+
+
+def test_demo_is_not_loaded_next_to_a_real_patient(app):
+    with app.app_context():
+        db.session.add(Patient(record_number="X-1", first_name="Ada", last_name="Example"))
+        db.session.commit()
+        result = load_demo(today=TODAY)
+        assert not result.loaded
+        assert count(Patient) == 1
+        assert count(StaffUser) == 0
+
+
+def test_demo_loads_the_reference_data_when_tracks_are_missing(demo):
+    assert demo.reference_counts["tracks"] == 3
+    assert count(Track) == 3
+
+
+def test_demo_logins_work_with_the_documented_passwords(demo):
+    roles = Counter(login.role for login in demo.logins)
+    assert roles == {"admin": 1, "planner": 2, "counselor": 4}
+    hasher = PasswordHasher()
+    for login in demo.logins:
+        assert login.password == DEMO_PASSWORDS[login.role]
+        assert login.email.endswith("@demo.clinic.example")
+        user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == login.email))
+        assert user.role == login.role and user.is_active
+        assert user.password_hash != login.password
+        assert hasher.verify(user.password_hash, login.password)
+    described = demo.describe()
+    assert demo.message in described
+    assert all(login.email in described and login.password in described for login in demo.logins)
+
+
+def test_demo_respects_record_rules(demo):
+    session = db.session
+    patients = list(session.scalars(sa.select(Patient)))
+    assert len(patients) >= 40
+    assert len({p.record_number for p in patients}) == len(patients)
+    for patient in patients:
+        assert re.fullmatch(r"DEMO-\d{4}", patient.record_number), patient.record_number
+    assert any(p.preferred_name for p in patients)
+    assert len({p.full_name for p in patients}) == len(patients)
+    for user in session.scalars(sa.select(StaffUser)):
+        assert user.email.endswith("@demo.clinic.example")
+
+    # Exactly one open enrolment and one open membership, in a group of the same track.
+    open_enrolments = Counter(
+        session.scalars(sa.select(Enrolment.patient_id).where(Enrolment.end_date.is_(None)))
+    )
+    assert set(open_enrolments) == {p.id for p in patients}
+    assert set(open_enrolments.values()) == {1}
+    current_track = {
+        e.patient_id: e.track_id
+        for e in session.scalars(sa.select(Enrolment).where(Enrolment.end_date.is_(None)))
+    }
+    open_memberships = list(
+        session.scalars(sa.select(GroupMembership).where(GroupMembership.end_date.is_(None)))
+    )
+    assert Counter(m.patient_id for m in open_memberships) == Counter({p.id: 1 for p in patients})
+    for membership in open_memberships:
+        assert membership.group.track_id == current_track[membership.patient_id]
+    for enrolment in session.scalars(sa.select(Enrolment)):
+        assert enrolment.primary_counselor.role == "counselor"
+        assert (enrolment.end_date is None) == (enrolment.status == "active")
+
+    # Attendance: only held sessions, only the roster of the day, and all of it.
+    memberships = defaultdict(list)
+    for m in session.scalars(sa.select(GroupMembership)):
+        memberships[m.group_id].append(m)
+    rows = defaultdict(set)
+    for row in session.scalars(sa.select(Attendance)):
+        sess = row.session
+        assert sess.status == "held"
+        if row.status in ("absent", "excused"):
+            assert row.minutes_attended == 0
+            assert row.engagement is None
+        else:
+            assert 1 <= row.minutes_attended <= sess.duration_minutes
+            assert 1 <= row.engagement <= 5
+        if row.status == "present":
+            assert row.minutes_attended == sess.duration_minutes
+        assert row.recorded_by_id == sess.facilitator_id
+        rows[sess.id].add(row.patient_id)
+    for sess in session.scalars(sa.select(GroupSession)):
+        day = sess.starts_at.date()
+        assert sess.status == ("held" if day < TODAY else "planned")
+        roster = {
+            m.patient_id
+            for m in memberships[sess.group_id]
+            if m.start_date <= day and (m.end_date is None or day <= m.end_date)
+        }
+        assert len(roster) <= sess.group.capacity
+        assert rows.get(sess.id, set()) == (roster if sess.status == "held" else set())
+
+    # Assignments: 2 or 3 active ones per patient, each suiting the patient's track.
+    assignments = list(session.scalars(sa.select(Assignment)))
+    per_patient = Counter(a.patient_id for a in assignments)
+    assert set(per_patient) == {p.id for p in patients}
+    assert set(per_patient.values()) <= {2, 3}
+    assert len({(a.patient_id, a.exercise_id) for a in assignments}) == len(assignments)
+    for assignment in assignments:
+        assert assignment.status == "active"
+        assert assignment.exercise.suits_track(current_track[assignment.patient_id])
+        assert assignment.assigned_by.role == "planner"
+        assert assignment.start_date <= TODAY
+        assert assignment.due_date is None or assignment.due_date >= assignment.start_date
+    inpatient = session.scalar(sa.select(Track).where(Track.code == "inpatient"))
+    for assignment in assignments:
+        if current_track[assignment.patient_id] == inpatient.id:
+            assert "volunteer" not in assignment.exercise.title.lower()
+
+    # Check-ins: past days within the assignment, moods on the 0-10 scale.
+    checkins = list(session.scalars(sa.select(ExerciseCheckin)))
+    assert checkins
+    gains = []
+    for checkin in checkins:
+        assert checkin.assignment.start_date <= checkin.on_date < TODAY
+        assert 0 <= checkin.mood_before <= 10
+        if checkin.mood_after is not None:
+            assert 0 <= checkin.mood_after <= 10
+            gains.append(checkin.mood_after - checkin.mood_before)
+        else:
+            assert checkin.outcome == "not_done"
+        if checkin.session is not None:
+            assert checkin.session.starts_at.date() == checkin.on_date
+    assert sum(gains) > 0
+    assert sum(1 for gain in gains if gain >= 0) > 0.8 * len(gains)
+    assert {c.outcome for c in checkins} == {"done", "partly", "not_done"}
+
+
+def test_demo_keeps_a_step_down_history(demo):
+    stepped = list(
+        db.session.scalars(sa.select(Enrolment).where(Enrolment.status == "stepped_down"))
+    )
+    assert stepped
+    kinds = set()
+    for old in stepped:
+        later = [e for e in old.patient.enrolments if e.start_date > old.start_date]
+        assert later, "a stepped-down enrolment is followed by the next one"
+        following = min(later, key=lambda e: e.start_date)
+        assert following.start_date == old.end_date + timedelta(days=1)
+        assert following.track.care_level == old.track.care_level + 1
+        kinds.add((old.track.code, following.track.code))
+    assert ("inpatient", "intensive") in kinds
+
+
+def test_demo_schedules_meet_each_track_weekly_minimum(demo):
+    start = datetime.combine(TODAY, time(0, 0))
+    week = (start, start + timedelta(days=7))
+    for group in db.session.scalars(sa.select(CareGroup)):
+        sessions = list(
+            db.session.scalars(
+                sa.select(GroupSession).where(
+                    GroupSession.group_id == group.id,
+                    GroupSession.starts_at >= week[0],
+                    GroupSession.starts_at < week[1],
+                )
+            )
+        )
+        minutes = sum(s.duration_minutes for s in sessions)
+        days = {s.starts_at.date() for s in sessions}
+        assert minutes >= group.track.weekly_min_minutes, group.name
+        assert len(days) >= group.track.weekly_min_days, group.name
+        assert group.facilitator.role == "counselor"
+        for s in sessions:
+            assert s.room == group.room and s.series_id
+            if s.activity is not None:
+                assert group.track in s.activity.tracks
