@@ -177,3 +177,38 @@ def test_a_counselor_records_attendance_only_for_sessions_they_facilitate(client
     rows = db.session.query(Attendance).all()
     assert [row.session_id for row in rows] == [mine.id]
     assert rows[0].recorded_by_id == counselor.id
+
+
+def test_a_counselor_edits_only_status_and_group_note_of_their_own_sessions(client, make, ctx):
+    from datetime import datetime
+
+    from clinic.extensions import db
+    from clinic.models import GroupSession
+
+    counselor = make.staff("counselor")
+    other = make.staff("counselor")
+    track = make.track("iop")
+    group = make.group(track, facilitator=counselor)
+    mine = GroupSession(group_id=group.id, starts_at=datetime(2026, 3, 2, 10), duration_minutes=60,
+                        facilitator_id=counselor.id, room="Room 1")
+    theirs = GroupSession(group_id=group.id, starts_at=datetime(2026, 3, 3, 10), duration_minutes=60,
+                          facilitator_id=other.id, room="Room 1")
+    db.session.add_all([mine, theirs])
+    db.session.commit()
+    mine_id, theirs_id = mine.id, theirs.id
+    login(client, counselor.email)
+
+    form = client.get(f"/admin/sessions/edit/?id={mine_id}").get_data(as_text=True)
+    assert 'name="group_note"' in form and 'name="status"' in form
+    assert 'name="starts_at"' not in form and 'name="room"' not in form
+    client.post(f"/admin/sessions/edit/?id={mine_id}", data={
+        "status": "held", "group_note": "Warm circle today.", "room": "Basement", "row_version": "1",
+    })
+    client.post(f"/admin/sessions/edit/?id={theirs_id}", data={
+        "status": "cancelled", "group_note": "Not mine", "row_version": "1",
+    })
+    db.session.remove()
+    mine, theirs = db.session.get(GroupSession, mine_id), db.session.get(GroupSession, theirs_id)
+    assert (mine.status, mine.group_note, mine.room) == ("held", "Warm circle today.", "Room 1")
+    assert (theirs.status, theirs.group_note) == ("planned", "")
+    assert client.get(f"/admin/sessions/edit/?id={theirs_id}").status_code == 302

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_admin import expose
+from flask_admin.helpers import get_form_data
 from flask_login import current_user
 from wtforms import PasswordField, ValidationError
 from wtforms.validators import Email, Optional
@@ -161,7 +162,7 @@ class SessionView(ClinicView):
                 SessionView._counselor_form_class = self.get_form()
             finally:
                 self.form_columns = saved
-        form = self._counselor_form_class(self.get_form_data(), obj=obj)
+        form = self._counselor_form_class(get_form_data(), obj=obj)
         if request.method == "GET" and obj is not None:
             form.row_version.data = str(obj.version)
         return form
