@@ -69,8 +69,8 @@ def seed_command(demo: bool) -> None:
 
     with audit.acting_as(None, label="seed"):
         created = seeding.load_reference()
-        summary = ", ".join(f"{count} {kind}" for kind, count in created.items())
-        click.echo(f"Reference data: created {summary or 'nothing new'}.")
+        summary = ", ".join(f"{count} {kind}" for kind, count in created.items() if count)
+        click.echo(f"Reference data: created {summary or 'nothing new (already loaded)'}.")
         if demo:
             try:
                 result = seeding.load_demo()
