@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from flask import request
+from datetime import datetime
+
 from flask_admin import expose
+from flask_admin.model import typefmt
 from flask_admin.helpers import get_form_data
 from flask_login import current_user
 from wtforms import PasswordField, ValidationError
@@ -77,6 +80,24 @@ LABELS = {
     "session": "Session",
     "facilitator": "Facilitator",
     "row_version": "",
+    # Search placeholders name what can be searched.
+    "group.name": "group",
+    "patient.last_name": "last name",
+    "patient.first_name": "first name",
+    "patient.record_number": "record no.",
+    "exercise.title": "exercise",
+    "assignment.patient.last_name": "last name",
+    "assignment.patient.record_number": "record no.",
+    "assignment.exercise.title": "exercise",
+    "track.name": "track",
+    "facilitator.full_name": "facilitator",
+    "primary_counselor.full_name": "primary counselor",
+    "enrolments.track.name": "track",
+    "enrolments.status": "enrolment status",
+    "tracks.name": "track",
+    "session.starts_at": "session start",
+    "session.group.name": "group",
+    "group.track.name": "track",
 }
 
 
@@ -88,10 +109,16 @@ def _is_counselor() -> bool:
     return _role() == "counselor"
 
 
+def _datetime(view, value, name) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
 class ClinicView(SecureModelView):
-    """Shared labels for every model view."""
+    """Shared labels and formats for every model view."""
 
     column_labels = LABELS
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _datetime}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime}
 
 
 # Programme -----------------------------------------------------------------
