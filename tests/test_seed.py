@@ -74,7 +74,8 @@ def test_reference_seed_can_run_twice_without_duplicates(app):
         assert first["tracks"] == 3
         assert first["exercises"] >= 14
         assert first["activities"] >= 6
-        assert second == {"tracks": 0, "exercises": 0, "activities": 0}
+        assert first["starter plans"] == 3
+        assert second == {"tracks": 0, "exercises": 0, "activities": 0, "starter plans": 0}
         assert all_counts() == after_first
 
 
@@ -106,7 +107,7 @@ def test_reference_seed_adds_only_what_is_missing(app):
         before = count(Activity)
 
         created = load_reference()
-        assert created == {"tracks": 0, "exercises": 0, "activities": 1}
+        assert created == {"tracks": 0, "exercises": 0, "activities": 1, "starter plans": 0}
         assert count(Activity) == before + 1
 
 
@@ -384,3 +385,15 @@ def test_demo_schedules_meet_each_track_weekly_minimum(demo):
             assert s.room == group.room and s.series_id
             if s.activity is not None:
                 assert group.track in s.activity.tracks
+
+
+def test_each_track_gets_a_starter_plan_that_suits_it(app):
+    with app.app_context():
+        load_reference()
+        for track in db.session.scalars(sa.select(Track)):
+            assert track.starter_exercises, track.code
+            for exercise in track.starter_exercises:
+                assert exercise.suits_track(track.id), (track.code, exercise.title)
+        inpatient = db.session.scalar(sa.select(Track).where(Track.code == "inpatient"))
+        assert {e.energy for e in inpatient.starter_exercises} == {"low"}
+        assert {e.direction for e in inpatient.starter_exercises} == {"self"}

@@ -22,6 +22,11 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "attendance": {**PROGRAMME_FULL, "counselor": "rce"},
     "checkins": {**PROGRAMME_FULL, "counselor": "rce"},
     "staff": {"admin": "rce"},
+    # Pages that are not model lists.
+    "planner": {"admin": "r", "planner": "r", "counselor": "r"},
+    "series": {"admin": "rce", "planner": "rce"},
+    "assign": {"admin": "rce", "planner": "rce"},
+    "programme": {"admin": "rce", "planner": "rce"},
     "audit": {"admin": "r"},
 }
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import request
-from datetime import datetime
+from datetime import date, datetime
 
+import sqlalchemy as sa
+from flask import redirect, request, url_for
 from flask_admin import expose
-from flask_admin.model import typefmt
+from flask_admin.actions import action
 from flask_admin.helpers import get_form_data
+from flask_admin.model import typefmt
 from flask_login import current_user
 from wtforms import PasswordField, ValidationError
 from wtforms.validators import Email, Optional
@@ -30,7 +32,9 @@ from ..models import (
 )
 from ..services import accounts, audit
 from ..services.caseload import caseload_patient_ids, facilitated_session_ids
+from ..services.errors import RuleViolation
 from .base import SecureModelView, _role
+from .permissions import allowed
 
 LABELS = {
     "record_number": "Record no.",
@@ -80,6 +84,7 @@ LABELS = {
     "session": "Session",
     "facilitator": "Facilitator",
     "row_version": "",
+    "starter_exercises": "Starter plan",
     # Search placeholders name what can be searched.
     "group.name": "group",
     "patient.last_name": "last name",
@@ -127,7 +132,17 @@ class TrackView(ClinicView):
     column_list = ("code", "name", "care_level", "weekly_min_minutes", "weekly_min_days")
     column_default_sort = "care_level"
     column_searchable_list = ("code", "name")
-    form_columns = ("code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "description")
+    form_columns = (
+        "code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "description",
+        "starter_exercises",
+    )
+    column_details_list = (
+        "code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "description",
+        "starter_exercises",
+    )
+    column_descriptions = {
+        "starter_exercises": "Assigned automatically to every patient enrolled in this track.",
+    }
 
 
 class GroupView(ClinicView):
@@ -151,6 +166,20 @@ class MembershipView(ClinicView):
         if _is_counselor():
             return query.filter(GroupMembership.patient_id.in_(caseload_patient_ids(_uid())))
         return query
+
+    def on_model_change(self, form, model, is_created):
+        """The same rules as the patient page: enrolled in the track, no double, room left."""
+        from ..services.membership import check_membership
+
+        try:
+            with db.session.no_autoflush:
+                model.end_date = check_membership(
+                    model.group, model.patient, model.start_date, model.end_date,
+                    exclude_id=None if is_created else model.id,
+                )
+        except RuleViolation as exc:
+            raise ValidationError(str(exc)) from exc
+        super().on_model_change(form, model, is_created)
 
 
 class ActivityView(ClinicView):
@@ -241,6 +270,43 @@ class PatientView(ClinicView):
             return query.filter(Patient.id.in_(caseload_patient_ids(_uid())))
         return query
 
+    details_template = "admin/patient_details.html"
+
+    def is_action_allowed(self, name):
+        if name == "assign":
+            return allowed("assign", _role(), "c")
+        return super().is_action_allowed(name)
+
+    @action("assign", "Assign an exercise")
+    def action_assign(self, ids):
+        """Send the selected patients to the assignment page (ids only, no names, in the URL)."""
+        return redirect(url_for("assign.index", patients=[int(i) for i in ids]))
+
+    def programme(self, patient):
+        """What the patient's page shows besides the record: history, groups, exercises."""
+        from ..services.enrolment import history, open_enrolment
+
+        memberships = db.session.scalars(
+            sa.select(GroupMembership).where(GroupMembership.patient_id == patient.id)
+            .options(sa.orm.joinedload(GroupMembership.group).joinedload(CareGroup.track))
+            .order_by(GroupMembership.start_date.desc())
+        ).all()
+        assignments = db.session.scalars(
+            sa.select(Assignment).where(Assignment.patient_id == patient.id)
+            .options(sa.orm.joinedload(Assignment.exercise))
+            .order_by(Assignment.status, Assignment.start_date.desc())
+        ).all()
+        role = _role()
+        return {
+            "history": history(patient.id),
+            "open_enrolment": open_enrolment(patient.id),
+            "memberships": memberships,
+            "assignments": assignments,
+            "may_plan": allowed("programme", role, "c"),
+            "may_assign": allowed("assign", role, "c"),
+            "today": date.today(),
+        }
+
     @expose("/details/")
     def details_view(self):
         response = super().details_view()
@@ -259,11 +325,27 @@ class EnrolmentView(ClinicView):
     column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number")
     column_filters = ("track.name", "status", "start_date", "end_date", "primary_counselor.full_name")
     form_columns = ("patient", "track", "start_date", "end_date", "status", "end_reason", "primary_counselor")
+    column_descriptions = {
+        "status": "To step a patient down or discharge them, use the buttons on the patient's page: "
+        "they also end group memberships and assign the new track's starter exercises.",
+    }
 
     def scope_query(self, query):
         if _is_counselor():
             return query.filter(Enrolment.patient_id.in_(caseload_patient_ids(_uid())))
         return query
+
+    def on_model_change(self, form, model, is_created):
+        """Corrections through this form still may not overlap another enrolment."""
+        from ..services.enrolment import check_dates
+
+        try:
+            with db.session.no_autoflush:
+                check_dates(model.patient.id, model.start_date, model.end_date,
+                            exclude_id=None if is_created else model.id)
+        except RuleViolation as exc:
+            raise ValidationError(str(exc)) from exc
+        super().on_model_change(form, model, is_created)
 
 
 class StaffView(ClinicView):

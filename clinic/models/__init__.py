@@ -16,7 +16,7 @@ from .exercises import (
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
 from .staff import ROLES, StaffUser
-from .tracks import Track
+from .tracks import Track, track_starter_exercise
 
 __all__ = [
     "ASSIGNMENT_SOURCES",
@@ -44,4 +44,5 @@ __all__ = [
     "Track",
     "activity_track",
     "exercise_track",
+    "track_starter_exercise",
 ]

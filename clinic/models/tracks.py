@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ._types import VersionedMixin
+
+
+track_starter_exercise = sa.Table(
+    "track_starter_exercise",
+    db.metadata,
+    sa.Column("track_id", sa.ForeignKey("track.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "exercise_id", sa.ForeignKey("kindness_exercise.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
 
 
 class Track(VersionedMixin, db.Model):
@@ -32,6 +42,11 @@ class Track(VersionedMixin, db.Model):
     weekly_min_days: Mapped[int] = mapped_column(sa.Integer, default=0)
     #: Plain description of the level of care.
     description: Mapped[str] = mapped_column(sa.Text, default="")
+
+    #: Exercises assigned automatically when a patient is enrolled in this track.
+    starter_exercises: Mapped[list["KindnessExercise"]] = relationship(  # noqa: F821
+        secondary=track_starter_exercise, order_by="KindnessExercise.title"
+    )
 
     @property
     def weekly_min_hours(self) -> float:

@@ -154,6 +154,13 @@ def _codes(row: dict, key: str, where: str) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in value))
 
 
+def _titles(row: dict, key: str, where: str) -> list[str]:
+    value = row.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SeedError(f"{where}: '{key}' must be a list of exercise titles.")
+    return list(dict.fromkeys(v.strip() for v in value))
+
+
 def _unique(items: list[str], what: str, source: str) -> None:
     seen: set[str] = set()
     for item in items:
@@ -180,6 +187,7 @@ def _parse_reference(data: dict) -> tuple[list[dict], list[dict], list[dict]]:
                 "weekly_min_minutes": _int(row, "weekly_min_minutes", where, 0, 7 * 24 * 60),
                 "weekly_min_days": _int(row, "weekly_min_days", where, 0, 7),
                 "description": _text(row, "description", where, required=False),
+                "starter": _titles(row, "starter", where),
             }
         )
     exercises = []
@@ -231,7 +239,7 @@ def load_reference() -> dict[str, int]:
     returns how many rows of each kind were created.
     """
     tracks_in, exercises_in, activities_in = _parse_reference(_read_toml("reference.toml"))
-    counts = {"tracks": 0, "exercises": 0, "activities": 0}
+    counts = {"tracks": 0, "exercises": 0, "activities": 0, "starter plans": 0}
     session = db.session
     try:
         tracks = {track.code: track for track in session.scalars(sa.select(Track))}
@@ -246,7 +254,7 @@ def load_reference() -> dict[str, int]:
                     f"already uses the name {item['name']!r} or care level "
                     f"{item['care_level']}. Rename one of them, then run the seed again."
                 )
-            track = Track(**item)
+            track = Track(**{k: v for k, v in item.items() if k != "starter"})
             session.add(track)
             tracks[track.code] = track
             counts["tracks"] += 1
@@ -271,6 +279,22 @@ def load_reference() -> dict[str, int]:
             session.add(exercise)
             exercises[exercise.title] = exercise
             counts["exercises"] += 1
+        session.flush()
+
+        # Starter plans are filled in only for tracks that have none, so a plan staff
+        # edited (or emptied on purpose after adding others) is left as it is.
+        for item in tracks_in:
+            track = tracks[item["code"]]
+            if not item["starter"] or track.starter_exercises:
+                continue
+            unknown = [title for title in item["starter"] if title not in exercises]
+            if unknown:
+                raise SeedError(
+                    f"reference.toml: track {item['code']!r} starts with unknown exercise(s): "
+                    f"{', '.join(unknown)}."
+                )
+            track.starter_exercises = [exercises[title] for title in item["starter"]]
+            counts["starter plans"] += 1
         session.flush()
 
         existing_activities = set(session.scalars(sa.select(Activity.name)))

@@ -1,0 +1,235 @@
+"""A patient's programme: enrol, step down or up, discharge, join and leave groups."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from ..extensions import db
+from ..models import CareGroup, GroupMembership, Patient, StaffUser, Track
+from ..services import enrolment as enrolment_service
+from ..services import membership as membership_service
+from ..services.errors import RuleViolation
+from .base import SecureBaseView
+from .permissions import allowed
+
+
+def _tracks():
+    return [(str(t.id), t.name) for t in db.session.scalars(sa.select(Track).order_by(Track.care_level))]
+
+
+def _counselors():
+    rows = db.session.scalars(
+        sa.select(StaffUser)
+        .where(StaffUser.role == "counselor", StaffUser.is_active_account.is_(True))
+        .order_by(StaffUser.full_name)
+    )
+    return [("", "— none —")] + [(str(u.id), u.full_name) for u in rows]
+
+
+class EnrolForm(FlaskForm):
+    """Enrol a patient in a track."""
+
+    track = SelectField("Track", validators=[InputRequired()])
+    start = DateField("First day", validators=[DataRequired()], default=date.today)
+    counselor = SelectField("Primary counselor", validators=[Optional()])
+    submit = SubmitField("Enrol")
+
+
+class TransferForm(FlaskForm):
+    """Move a patient to another track."""
+
+    track = SelectField("New track", validators=[InputRequired()])
+    on = DateField("First day in the new track", validators=[DataRequired()], default=date.today)
+    counselor = SelectField("Primary counselor (empty keeps the current one)", validators=[Optional()])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=255)])
+    submit = SubmitField("Move to the new track")
+
+
+class DischargeForm(FlaskForm):
+    """End the programme."""
+
+    status = SelectField("Ending", choices=[("discharged", "Discharged"), ("withdrawn", "Withdrawn")])
+    on = DateField("Last day", validators=[DataRequired()], default=date.today)
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=255)])
+    submit = SubmitField("End the enrolment")
+
+
+class JoinGroupForm(FlaskForm):
+    """Add the patient to a group."""
+
+    group = SelectField("Group", validators=[InputRequired()])
+    start = DateField("From", validators=[DataRequired()], default=date.today)
+    end = DateField("Until (optional)", validators=[Optional()])
+    submit = SubmitField("Add to group")
+
+
+class LeaveGroupForm(FlaskForm):
+    """End a membership."""
+
+    last_day = DateField("Last day in the group", validators=[DataRequired()], default=date.today)
+    submit = SubmitField("End membership")
+
+
+class ProgrammeView(SecureBaseView):
+    """Actions on one patient's programme; every one calls a service."""
+
+    permission_key = "programme"
+
+    def is_visible(self) -> bool:
+        return False  # reached from the patient's page, not the menu
+
+    def _patient(self) -> Patient:
+        if not allowed(self.permission_key, getattr(current_user, "role", None), "c"):
+            abort(403)
+        try:
+            patient_id = int(request.args.get("patient", ""))
+        except ValueError:
+            abort(404)
+        patient = db.session.get(Patient, patient_id)
+        if patient is None:
+            abort(404)
+        return patient
+
+    def _back(self, patient: Patient):
+        return redirect(url_for("patients.details_view", id=patient.id))
+
+    def _page(self, title, form, patient, error=None, **extra):
+        return self.render("admin/programme/form.html", title=title, form=form, patient=patient,
+                           error=error, history=enrolment_service.history(patient.id), **extra)
+
+    @expose("/")
+    def index(self):
+        return redirect(url_for("patients.index_view"))
+
+    @expose("/enrol/", methods=("GET", "POST"))
+    def enrol(self):
+        patient = self._patient()
+        form = EnrolForm()
+        form.track.choices = _tracks()
+        form.counselor.choices = _counselors()
+        error = None
+        if form.validate_on_submit():
+            try:
+                result = enrolment_service.enrol(
+                    patient, db.session.get(Track, int(form.track.data)), form.start.data,
+                    counselor=db.session.get(StaffUser, int(form.counselor.data)) if form.counselor.data else None,
+                    actor=current_user._get_current_object(),
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                starters = sum(len(r.assigned) for r in result.starter_result or [])
+                flash(f"Enrolled. {starters} starter exercise(s) assigned.", "success")
+                return self._back(patient)
+        return self._page("Enrol in a track", form, patient, error)
+
+    @expose("/transfer/", methods=("GET", "POST"))
+    def transfer(self):
+        patient = self._patient()
+        form = TransferForm()
+        form.track.choices = _tracks()
+        form.counselor.choices = _counselors()
+        error = None
+        if form.validate_on_submit():
+            try:
+                result = enrolment_service.transfer(
+                    patient, db.session.get(Track, int(form.track.data)), form.on.data,
+                    reason=form.reason.data,
+                    counselor=db.session.get(StaffUser, int(form.counselor.data)) if form.counselor.data else None,
+                    actor=current_user._get_current_object(),
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                word = "down" if result.closed.status == "stepped_down" else "up"
+                flash(
+                    f"Stepped {word}. {result.memberships_ended} group membership(s) ended; "
+                    f"{sum(len(r.assigned) for r in result.starter_result or [])} starter exercise(s) assigned.",
+                    "success",
+                )
+                return self._back(patient)
+        return self._page("Step down or up to another track", form, patient, error)
+
+    @expose("/discharge/", methods=("GET", "POST"))
+    def discharge(self):
+        patient = self._patient()
+        form = DischargeForm()
+        error = None
+        if form.validate_on_submit():
+            try:
+                result = enrolment_service.discharge(
+                    patient, form.on.data, reason=form.reason.data, status=form.status.data
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                flash(
+                    f"Enrolment ended. {result.memberships_ended} group membership(s) ended and "
+                    f"{result.assignments_stopped} assignment(s) stopped.",
+                    "success",
+                )
+                return self._back(patient)
+        return self._page("End the enrolment", form, patient, error)
+
+    @expose("/join/", methods=("GET", "POST"))
+    def join(self):
+        patient = self._patient()
+        form = JoinGroupForm()
+        form.group.choices = [
+            (str(g.id), f"{g.name} ({g.track.name})")
+            for g in db.session.scalars(
+                sa.select(CareGroup).where(CareGroup.active.is_(True))
+                .options(sa.orm.joinedload(CareGroup.track)).order_by(CareGroup.name)
+            )
+        ]
+        error = None
+        if form.validate_on_submit():
+            try:
+                membership_service.add_member(
+                    db.session.get(CareGroup, int(form.group.data)), patient, form.start.data, form.end.data
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                flash("Added to the group.", "success")
+                return self._back(patient)
+        return self._page("Add to a group", form, patient, error)
+
+    @expose("/leave/", methods=("GET", "POST"))
+    def leave(self):
+        patient = self._patient()
+        try:
+            membership = db.session.get(GroupMembership, int(request.args.get("membership", "")))
+        except ValueError:
+            membership = None
+        if membership is None or membership.patient_id != patient.id:
+            abort(404)
+        form = LeaveGroupForm()
+        error = None
+        if form.validate_on_submit():
+            try:
+                membership_service.end_membership(membership, form.last_day.data)
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                flash("Membership ended.", "success")
+                return self._back(patient)
+        return self._page(f"Leave {membership.group.name}", form, patient, error)
+
+
+def register(admin) -> None:
+    """Add the programme actions (reached from a patient's page)."""
+    admin.add_view(ProgrammeView(name="Programme actions", endpoint="programme", url="programme"))

@@ -1,0 +1,159 @@
+"""Group memberships and rosters by date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import CareGroup, Enrolment, GroupMembership, Patient
+from .errors import RuleViolation
+
+
+def _covers(start_col, end_col, day: date):
+    return sa.and_(start_col <= day, sa.or_(end_col.is_(None), end_col >= day))
+
+
+def roster(group_id: int, day: date) -> list[Patient]:
+    """Everyone who is a member of the group on ``day``, by last name."""
+    return list(
+        db.session.scalars(
+            sa.select(Patient)
+            .join(GroupMembership, GroupMembership.patient_id == Patient.id)
+            .where(
+                GroupMembership.group_id == group_id,
+                _covers(GroupMembership.start_date, GroupMembership.end_date, day),
+            )
+            .order_by(Patient.last_name, Patient.first_name)
+        )
+    )
+
+
+def enrolment_on(patient_id: int, day: date) -> Enrolment | None:
+    """The patient's enrolment that covers ``day``, if any."""
+    return db.session.scalar(
+        sa.select(Enrolment).where(
+            Enrolment.patient_id == patient_id,
+            _covers(Enrolment.start_date, Enrolment.end_date, day),
+        )
+    )
+
+
+def _peak_members(group_id: int, start: date, end: date | None, exclude_id: int | None = None) -> int:
+    """The most members the group has on any one day between ``start`` and ``end``."""
+    overlapping = db.session.scalars(
+        sa.select(GroupMembership).where(
+            GroupMembership.group_id == group_id,
+            sa.or_(GroupMembership.end_date.is_(None), GroupMembership.end_date >= start),
+            *([GroupMembership.start_date <= end] if end else []),
+            *([GroupMembership.id != exclude_id] if exclude_id else []),
+        )
+    ).all()
+    days = {start} | {m.start_date for m in overlapping if m.start_date >= start}
+    peak = 0
+    for day in days:
+        count = sum(
+            1 for m in overlapping if m.start_date <= day and (m.end_date is None or m.end_date >= day)
+        )
+        peak = max(peak, count)
+    return peak
+
+
+def check_membership(group: CareGroup, patient: Patient, start: date, end: date | None,
+                     exclude_id: int | None = None) -> date | None:
+    """Refuse a membership the rules do not allow; return the end date it may have.
+
+    The patient must be enrolled in the group's track on the start date, must not
+    already be a member over those dates, and the group must have room. A membership
+    never outlasts the enrolment it rests on.
+    """
+    if end is not None and end < start:
+        raise RuleViolation("The membership cannot end before it starts.")
+    enrolment = enrolment_on(patient.id, start)
+    if enrolment is None or enrolment.track_id != group.track_id:
+        raise RuleViolation(
+            f"The patient is not enrolled in {group.track.name} on {start.isoformat()}, "
+            f"so they cannot join {group.name} then."
+        )
+    if enrolment.end_date is not None and (end is None or end > enrolment.end_date):
+        end = enrolment.end_date
+    clash = db.session.scalar(
+        sa.select(GroupMembership).where(
+            GroupMembership.group_id == group.id,
+            GroupMembership.patient_id == patient.id,
+            sa.or_(GroupMembership.end_date.is_(None), GroupMembership.end_date >= start),
+            *([GroupMembership.start_date <= end] if end else []),
+            *([GroupMembership.id != exclude_id] if exclude_id else []),
+        )
+    )
+    if clash is not None:
+        since = clash.start_date.isoformat()
+        raise RuleViolation(f"The patient is already a member of {group.name} (since {since}).")
+    if _peak_members(group.id, start, end, exclude_id) >= group.capacity:
+        raise RuleViolation(
+            f"{group.name} is full: it already has {group.capacity} members "
+            f"(its capacity) on those dates."
+        )
+    return end
+
+
+def add_member(group: CareGroup, patient: Patient, start: date, end: date | None = None,
+               *, commit: bool = True) -> GroupMembership:
+    """Add a patient to a group from ``start`` (until ``end``, or open-ended).
+
+    Refused when the patient is not enrolled in the group's track on the start date,
+    is already a member over those dates, or the group would exceed its capacity.
+    """
+    end = check_membership(group, patient, start, end)
+    membership = GroupMembership(group_id=group.id, patient_id=patient.id, start_date=start, end_date=end)
+    db.session.add(membership)
+    if commit:
+        db.session.commit()
+    return membership
+
+
+def end_membership(membership: GroupMembership, last_day: date, *, commit: bool = True) -> GroupMembership:
+    """End a membership after ``last_day``; sessions after it no longer list the patient."""
+    if last_day < membership.start_date:
+        raise RuleViolation("A membership cannot end before it started.")
+    if membership.end_date is not None and membership.end_date < last_day:
+        raise RuleViolation("This membership has already ended.")
+    membership.end_date = last_day
+    if commit:
+        db.session.commit()
+    return membership
+
+
+def end_memberships_in_track(patient_id: int, track_id: int, last_day: date) -> list[GroupMembership]:
+    """End every membership the patient holds in groups of a track after ``last_day`` (no commit).
+
+    Memberships that would only start after ``last_day`` are removed.
+    """
+    memberships = db.session.scalars(
+        sa.select(GroupMembership)
+        .join(CareGroup, CareGroup.id == GroupMembership.group_id)
+        .where(
+            GroupMembership.patient_id == patient_id,
+            CareGroup.track_id == track_id,
+            sa.or_(GroupMembership.end_date.is_(None), GroupMembership.end_date > last_day),
+        )
+    ).all()
+    ended = []
+    for membership in memberships:
+        if membership.start_date > last_day:
+            db.session.delete(membership)
+        else:
+            membership.end_date = last_day
+        ended.append(membership)
+    return ended
+
+
+__all__ = [
+    "add_member",
+    "check_membership",
+    "end_membership",
+    "end_memberships_in_track",
+    "enrolment_on",
+    "roster",
+]
