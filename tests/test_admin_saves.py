@@ -50,26 +50,34 @@ def test_a_duplicate_record_number_is_refused_at_the_field(client, make, ctx):
 
 
 def test_a_save_the_database_refuses_shows_a_plain_message_and_no_sql(client, make, ctx):
-    from clinic.models import Enrolment
+    from datetime import datetime
+
+    from clinic.models import Attendance, GroupSession
 
     planner = make.staff("planner")
     track = make.track("iop")
     patient = make.patient(last_name="Secretname")
+    group = make.group(track)
+    session = GroupSession(group_id=group.id, starts_at=datetime(2026, 3, 2, 10), duration_minutes=60)
+    db.session.add(session)
+    db.session.commit()
     login(client, planner.email)
-    response = client.post("/admin/enrolments/new/", data={
-        "patient": patient.id, "track": track.id, "start_date": "2026-03-10", "end_date": "2026-03-01",
-        "status": "active", "end_reason": "Typed reason", "primary_counselor": planner.id,
+    # Absent with minutes attended: only the database's CHECK constraint knows this rule.
+    response = client.post("/admin/attendance/new/", data={
+        "session": session.id, "patient": patient.id, "status": "absent", "minutes_attended": 30,
+        "engagement": 3, "note": "Typed note",
     }, follow_redirects=True)
     body = response.get_data(as_text=True)
     assert "conflicts with other data" in body
-    for leaked in ("INSERT", "CHECK constraint", "IntegrityError", "violates", "sqlite", "psycopg", "end_not_before_start"):
+    for leaked in ("INSERT", "CHECK constraint", "IntegrityError", "violates", "sqlite", "psycopg",
+                   "absent_means_zero_minutes"):
         assert leaked not in body, leaked
-    assert 'value="Typed reason"' in body  # the form comes back with what was typed
+    assert "Typed note" in body  # the form comes back with what was typed
     cookie = client.get_cookie("clinic_session")
     assert cookie is None or "INSERT" not in cookie.value
     db.session.remove()
-    assert db.session.query(Enrolment).count() == 0
-    assert db.session.query(AuditEvent).filter_by(entity="enrolment").count() == 0
+    assert db.session.query(Attendance).count() == 0
+    assert db.session.query(AuditEvent).filter_by(entity="attendance").count() == 0
 
 
 def test_a_stale_edit_is_refused_and_keeps_what_was_typed(client, make, ctx):

@@ -1,0 +1,340 @@
+"""Assign an exercise to a patient, a selection, a group's roster or a track, and change its status.
+
+The view only translates HTTP into calls of ``clinic.services.assignments`` and shows
+the exact result. Names appear on the pages themselves, never in flashes or URLs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ..extensions import db
+from ..models import Assignment, CareGroup, KindnessExercise, Patient, Track
+from ..services import assignments
+from ..services.errors import RuleViolation
+from .base import SecureBaseView
+from .permissions import allowed
+
+TARGETS = (
+    ("patient", "One patient"),
+    ("patients", "Selected patients"),
+    ("group", "Everyone on a group's roster"),
+    ("track", "Everyone enrolled in a track"),
+)
+STATUS_ACTIONS = (
+    ("paused", "Pause"),
+    ("active", "Resume"),
+    ("completed", "Complete"),
+    ("stopped", "Stop"),
+)
+#: Which changes each status offers.
+OFFERED = {
+    "active": ("paused", "completed", "stopped"),
+    "paused": ("active", "completed", "stopped"),
+    "completed": (),
+    "stopped": (),
+}
+STALE_STATUS = (
+    "Someone else changed this assignment after you opened it. Nothing was changed: "
+    "check its status below and try again."
+)
+
+
+def _optional_int(value) -> int | None:
+    """Coerce a select's value to an int, leaving the empty choice as None."""
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def _ids(values: list[str]) -> list[int]:
+    """The whole numbers among ``values``, without repeats."""
+    seen: list[int] = []
+    for value in values:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue
+        if number not in seen:
+            seen.append(number)
+    return seen
+
+
+def _role() -> str | None:
+    return current_user.role if current_user and current_user.is_authenticated else None
+
+
+class AssignForm(FlaskForm):
+    """What to assign, to whom, from when and how often."""
+
+    exercise = SelectField("Exercise", coerce=_optional_int)
+    target = RadioField("Assign to", choices=TARGETS, default="patient")
+    patient = SelectField("Patient", coerce=_optional_int)
+    patients = SelectMultipleField("Selected patients", coerce=int)
+    group = SelectField("Group", coerce=_optional_int)
+    track = SelectField("Track", coerce=_optional_int)
+    start = DateField("Start", validators=[InputRequired(message="Give a start date.")])
+    times_per_week = IntegerField(
+        "Times per week",
+        validators=[
+            Optional(),
+            NumberRange(
+                assignments.MIN_TIMES_PER_WEEK,
+                assignments.MAX_TIMES_PER_WEEK,
+                message="Give a whole number from 1 to 14.",
+            ),
+        ],
+        description="Leave empty for the exercise's usual number.",
+    )
+    due = DateField("Due", validators=[Optional()], description="Optional.")
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks, plus the target the chosen kind needs and a due date not before the start."""
+        valid = super().validate(extra_validators)
+        if self.exercise.data is None and not self.exercise.errors:
+            self.exercise.errors.append("Choose an exercise.")
+            valid = False
+        kind = self.target.data
+        needed = {
+            "patient": (self.patient, "Choose a patient."),
+            "group": (self.group, "Choose a group."),
+            "track": (self.track, "Choose a track."),
+        }
+        if kind == "patients" and not self.patients.data and not self.patients.errors:
+            self.patients.errors.append("Select at least one patient.")
+            valid = False
+        elif kind in needed:
+            target_field, message = needed[kind]
+            if target_field.data is None and not target_field.errors:
+                target_field.errors.append(message)
+                valid = False
+        if self.start.data and self.due.data and self.due.data < self.start.data:
+            self.due.errors.append("The due date cannot be before the start date.")
+            valid = False
+        return valid
+
+
+class StatusForm(FlaskForm):
+    """A change of an assignment's status, with its reason."""
+
+    status = SelectField("Change", choices=STATUS_ACTIONS)
+    reason = TextAreaField(
+        "Reason",
+        validators=[Length(max=255, message="Keep the reason to 255 characters or fewer.")],
+        description="Needed for pausing and stopping.",
+    )
+    row_version = HiddenField()
+
+
+class AssignView(SecureBaseView):
+    """Assign an exercise and see exactly who got it; pause, resume, complete or stop one."""
+
+    permission_key = "assign"
+
+    # Choices ---------------------------------------------------------------
+    def _exercise_choices(self) -> list[tuple[int | str, str]]:
+        exercises = db.session.scalars(
+            sa.select(KindnessExercise)
+            .where(KindnessExercise.active.is_(True))
+            .options(selectinload(KindnessExercise.tracks))
+            .order_by(KindnessExercise.title)
+        ).all()
+        choices: list[tuple[int | str, str]] = [("", "— choose an exercise —")]
+        for exercise in exercises:
+            tracks = ", ".join(t.name for t in sorted(exercise.tracks, key=lambda t: t.care_level)) or "no track"
+            choices.append((
+                exercise.id,
+                f"{exercise.title} — {exercise.energy} energy, usually "
+                f"{exercise.default_times_per_week}×/week; for {tracks}",
+            ))
+        return choices
+
+    def _fill_choices(self, form: AssignForm, preselected: list[int]) -> list[Patient]:
+        """Give every select its choices; return the pre-selected patients that exist."""
+        form.exercise.choices = self._exercise_choices()
+        active_patients = db.session.scalars(
+            sa.select(Patient).where(Patient.active.is_(True)).order_by(Patient.last_name, Patient.first_name)
+        ).all()
+        form.patient.choices = [("", "— choose a patient —")] + [(p.id, str(p)) for p in active_patients]
+        if preselected:
+            chosen = db.session.scalars(
+                sa.select(Patient).where(Patient.id.in_(preselected)).order_by(Patient.last_name, Patient.first_name)
+            ).all()
+            form.patients.choices = [(p.id, str(p)) for p in chosen]
+        else:
+            chosen = []
+            form.patients.choices = [(p.id, str(p)) for p in active_patients]
+        groups = db.session.scalars(
+            sa.select(CareGroup)
+            .where(CareGroup.active.is_(True))
+            .options(joinedload(CareGroup.track))
+            .order_by(CareGroup.name)
+        ).all()
+        form.group.choices = [("", "— choose a group —")] + [(g.id, f"{g.name} ({g.track.name})") for g in groups]
+        tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level)).all()
+        form.track.choices = [("", "— choose a track —")] + [(t.id, t.name) for t in tracks]
+        return list(chosen)
+
+    def _preset(self, form: AssignForm, preselected: list[Patient]) -> None:
+        """Fill a new form from the query string (target and exercise) and defaults."""
+        args = request.args
+        form.start.data = date.today()
+        exercise_id = _ids(args.getlist("exercise"))
+        if exercise_id:
+            form.exercise.data = exercise_id[0]
+        if args.getlist("patients"):
+            form.target.data = "patients"
+            form.patients.data = [p.id for p in preselected]
+        elif _ids(args.getlist("patient")):
+            form.target.data = "patient"
+            form.patient.data = _ids(args.getlist("patient"))[0]
+        elif _ids(args.getlist("group")):
+            form.target.data = "group"
+            form.group.data = _ids(args.getlist("group"))[0]
+        elif _ids(args.getlist("track")):
+            form.target.data = "track"
+            form.track.data = _ids(args.getlist("track"))[0]
+
+    # Assigning -------------------------------------------------------------
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        """The assignment form (GET) and the fan-out with its exact result (POST)."""
+        preselected_ids = _ids(request.args.getlist("patients"))
+        form = AssignForm()
+        form_error = None
+        if request.method == "POST" and not allowed(self.permission_key, _role(), "c"):
+            abort(403)
+        preselected = self._fill_choices(form, preselected_ids)
+        if request.method == "POST":
+            if form.validate():
+                try:
+                    outcome = self._assign(form)
+                except RuleViolation as exc:
+                    db.session.rollback()
+                    form_error = str(exc)
+                else:
+                    return self.render("admin/assign/result.html", **outcome)
+        else:
+            self._preset(form, preselected)
+        return self.render(
+            "admin/assign/form.html",
+            form=form,
+            form_error=form_error,
+            preselected=bool(preselected_ids),
+            missing=len(preselected_ids) - len(preselected),
+        )
+
+    def _assign(self, form: AssignForm) -> dict:
+        """Run the fan-out the form asks for; return what the result page shows."""
+        exercise = db.session.get(KindnessExercise, form.exercise.data)
+        if exercise is None:
+            raise RuleViolation("That exercise no longer exists.")
+        options = {
+            "start": form.start.data,
+            "times_per_week": form.times_per_week.data,
+            "due": form.due.data,
+            "actor": current_user._get_current_object(),
+        }
+        kind = form.target.data
+        if kind == "group":
+            group = db.session.get(CareGroup, form.group.data)
+            if group is None:
+                raise RuleViolation("That group no longer exists.")
+            target = f"everyone on the roster of {group.name} on {form.start.data.isoformat()}"
+            result = assignments.assign_to_group(exercise, group, **options)
+        elif kind == "track":
+            track = db.session.get(Track, form.track.data)
+            if track is None:
+                raise RuleViolation("That track no longer exists.")
+            target = f"everyone enrolled in {track.name} on {form.start.data.isoformat()}"
+            result = assignments.assign_to_track(exercise, track, **options)
+        else:
+            ids = form.patients.data if kind == "patients" else [form.patient.data]
+            patients = db.session.scalars(
+                sa.select(Patient).where(Patient.id.in_(ids)).order_by(Patient.last_name, Patient.first_name)
+            ).all()
+            if len(patients) != len(set(ids)):
+                raise RuleViolation("Some of the chosen patients no longer exist. Nothing was saved.")
+            target = "one patient" if kind == "patient" else f"{len(patients)} selected patients"
+            result = assignments.assign_exercise(exercise, patients, source="individual", **options)
+        holding = {}
+        if result.already:
+            rows = db.session.execute(
+                sa.select(Assignment.patient_id, Assignment.id).where(
+                    Assignment.exercise_id == exercise.id,
+                    Assignment.status == "active",
+                    Assignment.patient_id.in_([p.id for p in result.already]),
+                )
+            )
+            holding = dict(rows.all())
+        return {
+            "exercise": exercise,
+            "target": target,
+            "result": result,
+            "holding": holding,
+            "start": form.start.data,
+            "due": form.due.data,
+            "times_per_week": form.times_per_week.data or exercise.default_times_per_week,
+        }
+
+    # Status ----------------------------------------------------------------
+    @expose("/status/", methods=("GET", "POST"))
+    def status(self):
+        """Show one assignment and pause, resume, complete or stop it."""
+        ids = _ids(request.args.getlist("id"))
+        assignment = None
+        if ids:
+            assignment = db.session.scalar(
+                sa.select(Assignment)
+                .where(Assignment.id == ids[0])
+                .options(
+                    joinedload(Assignment.patient),
+                    joinedload(Assignment.exercise),
+                    joinedload(Assignment.assigned_by),
+                )
+            )
+        if assignment is None:
+            abort(404)
+        form = StatusForm()
+        error = None
+        if request.method == "POST":
+            if not allowed(self.permission_key, _role(), "e"):
+                abort(403)
+            if form.validate():
+                if form.row_version.data and form.row_version.data != str(assignment.version):
+                    error = STALE_STATUS
+                else:
+                    try:
+                        assignments.change_status(assignment, form.status.data, form.reason.data or "")
+                    except RuleViolation as exc:
+                        db.session.rollback()
+                        error = str(exc)
+                    else:
+                        flash(f"The assignment is now {form.status.data}.", "success")
+                        return redirect(url_for(".status", id=ids[0]))
+            if error is not None:
+                # Show the record as it is now, keeping the reason that was typed.
+                db.session.refresh(assignment)
+        form.row_version.data = str(assignment.version)
+        return self.render(
+            "admin/assign/status.html",
+            assignment=assignment,
+            form=form,
+            error=error,
+            offered=[(value, label) for value, label in STATUS_ACTIONS if value in OFFERED[assignment.status]],
+            final=assignment.status in assignments.FINAL_STATUSES,
+        )
+
+
+def register(admin) -> None:
+    """Add the assigning pages to ``admin`` under Programme."""
+    admin.add_view(AssignView(name="Assign an exercise", category="Programme", endpoint="assign", url="assign"))

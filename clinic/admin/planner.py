@@ -1,0 +1,326 @@
+"""The week planner and the session-series pages: HTTP in, a scheduling service call, a page out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..extensions import db
+from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
+from ..services import scheduling
+from ..services.errors import RuleViolation
+from .base import STALE_MESSAGE, SecureBaseView, _role
+from .permissions import allowed
+
+CATEGORY = "Programme"
+
+
+def _int_or_none(value):
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def _may_plan() -> bool:
+    """True when the current user may create and change sessions through the series pages."""
+    return allowed("series", _role(), "e")
+
+
+# Forms -----------------------------------------------------------------------
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes, one per choice."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SeriesForm(FlaskForm):
+    """A weekly series of sessions for one group."""
+
+    group = SelectField("Group", coerce=_int_or_none, validators=[InputRequired("Choose a group.")])
+    weekdays = MultiCheckboxField(
+        "Weekdays", coerce=int, choices=list(enumerate(scheduling.WEEKDAY_NAMES)),
+        validators=[DataRequired("Choose at least one weekday.")],
+    )
+    start_time = TimeField("Start time", validators=[InputRequired("Give a start time, such as 17:00.")])
+    duration_minutes = IntegerField(
+        "Length (min)", validators=[Optional(), NumberRange(1, scheduling.MAX_SESSION_MINUTES)],
+        description="Empty: the activity's usual length (or 60 minutes).",
+    )
+    activity = SelectField("Activity", coerce=_int_or_none, validators=[Optional()])
+    room = StringField("Room", validators=[Optional(), Length(max=40)],
+                       description="Empty: the group's usual room.")
+    facilitator = SelectField("Facilitator", coerce=_int_or_none, validators=[Optional()])
+    start_date = DateField("From", validators=[InputRequired("Give the date of the first session.")])
+    until = DateField("Until (inclusive)", validators=[Optional()])
+    count = IntegerField("Or number of sessions", validators=[Optional()])
+    submit = SubmitField("Create sessions")
+
+
+class OccurrenceForm(FlaskForm):
+    """Change or cancel one session, or it and the later sessions of its series."""
+
+    scope = RadioField(
+        "Apply to", default="this",
+        choices=[("this", "This session only"), ("following", "This and all later sessions of the series")],
+    )
+    row_version = HiddenField()
+    start_time = TimeField("Start time", validators=[Optional()])
+    duration_minutes = IntegerField(
+        "Length (min)", validators=[Optional(), NumberRange(1, scheduling.MAX_SESSION_MINUTES)]
+    )
+    activity = SelectField("Activity", coerce=_int_or_none, validators=[Optional()])
+    room = StringField("Room", validators=[Optional(), Length(max=40)])
+    facilitator = SelectField("Facilitator", coerce=_int_or_none, validators=[Optional()])
+    reason = StringField("Reason for cancelling", validators=[Optional(), Length(max=200)],
+                         description="Added to the group note of each cancelled session.")
+    save = SubmitField("Save changes")
+    cancel_sessions = SubmitField("Cancel sessions")
+
+
+def _activity_choices():
+    rows = db.session.execute(sa.select(Activity.id, Activity.name).order_by(Activity.name))
+    return [("", "(no activity)")] + [(row.id, row.name) for row in rows]
+
+
+def _staff_choices(empty_label: str):
+    rows = db.session.execute(
+        sa.select(StaffUser.id, StaffUser.full_name)
+        .where(StaffUser.is_active_account.is_(True))
+        .order_by(StaffUser.full_name)
+    )
+    return [("", empty_label)] + [(row.id, row.full_name) for row in rows]
+
+
+def _group_choices():
+    """Active groups, each labelled with its track and the usual facilitator and room."""
+    rows = db.session.execute(
+        sa.select(CareGroup.id, CareGroup.name, CareGroup.room, Track.name.label("track"),
+                  StaffUser.full_name.label("facilitator"))
+        .join(Track, Track.id == CareGroup.track_id)
+        .outerjoin(StaffUser, StaffUser.id == CareGroup.facilitator_id)
+        .where(CareGroup.active.is_(True))
+        .order_by(Track.care_level, CareGroup.name)
+    )
+    choices = [("", "Choose a group…")]
+    for row in rows:
+        usual = ", ".join(part for part in (row.facilitator, row.room) if part)
+        choices.append((row.id, f"{row.name} ({row.track})" + (f" · {usual}" if usual else "")))
+    return choices
+
+
+# Views -----------------------------------------------------------------------
+class WeekPlannerView(SecureBaseView):
+    """One week of programme: tracks down, days across, hours against each track's minimum."""
+
+    permission_key = "planner"
+
+    @expose("/")
+    def index(self):
+        """The week of ``?week=`` (any date in it; default this week), optionally one ``?facilitator=``."""
+        problems = []
+        week_arg = request.args.get("week", "").strip()
+        week = date.today()
+        if week_arg:
+            try:
+                week = date.fromisoformat(week_arg)
+            except ValueError:
+                problems.append("The week must be given as a date such as 2026-03-02.")
+        facilitator_arg = request.args.get("facilitator", "").strip()
+        facilitator_id = None
+        if facilitator_arg:
+            try:
+                facilitator_id = int(facilitator_arg)
+            except ValueError:
+                problems.append("The facilitator filter must be a member of staff from the list.")
+        if problems:
+            return self.render("admin/planner/week.html", plan=None, problems=problems,
+                               facilitators=[], facilitator_id=None, may_plan=False), 400
+        plan = scheduling.week_plan(week, facilitator_id=facilitator_id)
+        return self.render(
+            "admin/planner/week.html",
+            plan=plan,
+            problems=[],
+            facilitators=scheduling.facilitators(),
+            facilitator_id=facilitator_id,
+            may_plan=_may_plan(),
+            may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),
+            today=date.today(),
+        )
+
+
+class SeriesView(SecureBaseView):
+    """Create a weekly series of sessions; change or cancel its occurrences."""
+
+    permission_key = "series"
+
+    def _require(self, right: str) -> None:
+        if not allowed(self.permission_key, _role(), right):
+            abort(403)
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        """The series form; a valid POST creates the whole series or, on a clash, nothing."""
+        form = SeriesForm()
+        form.group.choices = _group_choices()
+        form.activity.choices = _activity_choices()
+        form.facilitator.choices = _staff_choices("(the group's usual facilitator)")
+        if request.method == "GET":
+            group_arg = request.args.get("group", "")
+            if group_arg.isdigit():
+                form.group.data = int(group_arg)
+            if form.start_date.data is None:
+                form.start_date.data = date.today()
+        refusal = None
+        if request.method == "POST":
+            self._require("c")
+            if form.validate():
+                try:
+                    sessions = self._create(form)
+                except RuleViolation as exc:
+                    db.session.rollback()
+                    refusal = str(exc)
+                else:
+                    first = sessions[0]
+                    flash(
+                        f"Created {len(sessions)} session{'s' if len(sessions) != 1 else ''} for "
+                        f"{first.group.name}, from {first.starts_at:%Y-%m-%d} to "
+                        f"{sessions[-1].starts_at:%Y-%m-%d}.",
+                        "success",
+                    )
+                    return redirect(url_for("planner.index", week=first.starts_at.date().isoformat()))
+            else:
+                refusal = "The series was not created: correct the fields marked below."
+        return self.render("admin/planner/series.html", form=form, refusal=refusal)
+
+    def _create(self, form: SeriesForm):
+        """Turn the form into a ``create_series`` call."""
+        group = db.session.get(CareGroup, form.group.data)
+        if group is None:
+            raise RuleViolation("Choose a group.")
+        activity = db.session.get(Activity, form.activity.data) if form.activity.data else None
+        facilitator = db.session.get(StaffUser, form.facilitator.data) if form.facilitator.data else None
+        length = form.duration_minutes.data
+        if length is None:
+            length = activity.default_minutes if activity is not None else 60
+        room = form.room.data.strip() if form.room.data and form.room.data.strip() else None
+        return scheduling.create_series(
+            group,
+            weekdays=form.weekdays.data,
+            start_time=form.start_time.data,
+            duration_minutes=length,
+            activity=activity,
+            room=room,
+            facilitator=facilitator,
+            start_date=form.start_date.data,
+            until=form.until.data,
+            count=form.count.data,
+        )
+
+    @expose("/occurrence/", methods=("GET", "POST"))
+    def occurrence(self):
+        """Change or cancel one session (``?id=``), or it and the later ones of its series."""
+        session_id = request.args.get("id", "")
+        session = None
+        if session_id.isdigit():
+            session = db.session.scalar(
+                sa.select(GroupSession)
+                .options(joinedload(GroupSession.group), joinedload(GroupSession.activity),
+                         joinedload(GroupSession.facilitator))
+                .where(GroupSession.id == int(session_id))
+            )
+        if session is None:
+            return self.render("admin/planner/occurrence.html", session=None, form=None,
+                               refusal="There is no such session.", series_left=0), 404
+        form = OccurrenceForm()
+        form.activity.choices = _activity_choices()
+        form.facilitator.choices = _staff_choices("(no facilitator)")
+        if request.method == "GET":
+            form.row_version.data = str(session.version)
+            form.start_time.data = session.starts_at.time()
+            form.duration_minutes.data = session.duration_minutes
+            form.activity.data = session.activity_id
+            form.room.data = session.room
+            form.facilitator.data = session.facilitator_id
+        week = session.starts_at.date().isoformat()
+        refusal = None
+        if request.method == "POST":
+            self._require("e")
+            if form.row_version.data and form.row_version.data != str(session.version):
+                refusal = STALE_MESSAGE
+            elif form.validate():
+                try:
+                    if form.cancel_sessions.data:
+                        changed = scheduling.cancel_occurrence(
+                            session, scope=form.scope.data, reason=form.reason.data or "")
+                        verb = "Cancelled"
+                    else:
+                        changed = self._change(session, form)
+                        verb = "Changed"
+                except RuleViolation as exc:
+                    db.session.rollback()
+                    refusal = str(exc)
+                else:
+                    if changed is None:
+                        flash("Nothing was changed: the values are the same as before.", "info")
+                    else:
+                        flash(f"{verb} {len(changed)} session{'s' if len(changed) != 1 else ''}.", "success")
+                    return redirect(url_for("planner.index", week=week))
+            else:
+                refusal = "Nothing was changed: correct the fields marked below."
+        series_left = 0
+        if session.series_id:
+            series_left = db.session.scalar(
+                sa.select(sa.func.count()).select_from(GroupSession).where(
+                    GroupSession.series_id == session.series_id,
+                    GroupSession.starts_at >= max(session.starts_at, datetime.now()),
+                    GroupSession.status == "planned",
+                )
+            )
+        return self.render("admin/planner/occurrence.html", session=session, form=form,
+                           refusal=refusal, series_left=series_left, week=week,
+                           may_edit_sessions=allowed("sessions", _role(), "e"))
+
+    def _change(self, session: GroupSession, form: OccurrenceForm):
+        """Pass on only what differs from this session, so later sessions keep their own values."""
+        changes = {}
+        if form.start_time.data is not None and form.start_time.data != session.starts_at.time():
+            changes["starts_time"] = form.start_time.data
+        if form.duration_minutes.data is not None and form.duration_minutes.data != session.duration_minutes:
+            changes["duration_minutes"] = form.duration_minutes.data
+        if form.activity.data != session.activity_id:
+            changes["activity"] = db.session.get(Activity, form.activity.data) if form.activity.data else None
+        room = (form.room.data or "").strip()
+        if room != (session.room or ""):
+            changes["room"] = room
+        if form.facilitator.data != session.facilitator_id:
+            changes["facilitator"] = (
+                db.session.get(StaffUser, form.facilitator.data) if form.facilitator.data else None
+            )
+        if not changes:
+            return None
+        return scheduling.update_occurrence(session, scope=form.scope.data, **changes)
+
+
+def register(admin) -> None:
+    """Add the week planner and the series pages to ``admin``."""
+    admin.add_view(WeekPlannerView(name="Week planner", category=CATEGORY, endpoint="planner", url="planner"))
+    admin.add_view(SeriesView(name="New session series", category=CATEGORY, endpoint="series", url="series"))

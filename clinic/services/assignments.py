@@ -1,0 +1,373 @@
+"""Assigning kindness exercises to patients, and changing an assignment's status.
+
+One call assigns one exercise to one patient, a selection, a group's roster or a whole
+track. The fan-out is one transaction and its result is exact: every patient asked for
+ends up assigned, already holding the exercise, or refused with a reason. Nobody is
+skipped silently. The audit listener writes one event per assignment created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import ASSIGNMENT_SOURCES, Assignment, CareGroup, Enrolment, KindnessExercise, Patient, StaffUser, Track
+from . import audit
+from .errors import RuleViolation
+from .membership import roster
+
+#: Fewest and most times per week an exercise can be assigned.
+MIN_TIMES_PER_WEEK = 1
+MAX_TIMES_PER_WEEK = 14
+#: Statuses from which no change is possible.
+FINAL_STATUSES = ("completed", "stopped")
+#: Statuses that need a reason.
+NEEDS_REASON = {"paused": "pausing", "stopped": "stopping"}
+#: What each target status is called when staff ask for it.
+STATUS_VERBS = {"active": "resume", "paused": "pause", "completed": "complete", "stopped": "stop"}
+
+RACE_MESSAGE = (
+    "Someone else assigned this exercise to some of these patients at the same moment. "
+    "Nothing was saved: please try again."
+)
+
+
+def _patients(count: int) -> str:
+    return f"{count} patient" if count == 1 else f"{count} patients"
+
+
+@dataclass
+class FanOutResult:
+    """The exact outcome of assigning one exercise to several patients."""
+
+    #: Assignments created, in the order the patients were given.
+    assigned: list[Assignment] = field(default_factory=list)
+    #: Patients who already had the exercise active; no duplicate was made.
+    already: list[Patient] = field(default_factory=list)
+    #: Patients the exercise was refused for, each with the reason.
+    unsuitable: list[tuple[Patient, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """How many distinct patients were considered."""
+        return len(self.assigned) + len(self.already) + len(self.unsuitable)
+
+    def counts(self) -> dict[str, int]:
+        """The size of each list, by name."""
+        return {
+            "assigned": len(self.assigned),
+            "already": len(self.already),
+            "unsuitable": len(self.unsuitable),
+        }
+
+    def summary(self) -> str:
+        """One line of counts for a flash message; it never names anyone."""
+        if self.total == 0:
+            return "Nobody to assign to: no patients were found for this target on the start date."
+        return (
+            f"Assigned to {_patients(len(self.assigned))}; "
+            f"{_patients(len(self.already))} already had it active (no duplicate made); "
+            f"{_patients(len(self.unsuitable))} not suited (refused)."
+        )
+
+
+def _check_request(exercise: KindnessExercise, start: date, times_per_week, due, source: str) -> int:
+    """Validate the parts of a request that do not depend on the patients; return times per week."""
+    if not exercise.active:
+        raise RuleViolation(
+            f'"{exercise.title}" is retired, so it can no longer be assigned. '
+            "Choose an exercise from the current catalogue."
+        )
+    if source not in ASSIGNMENT_SOURCES:
+        raise RuleViolation(f"The source must be one of: {', '.join(ASSIGNMENT_SOURCES)}.")
+    if not isinstance(start, date):
+        raise RuleViolation("Give a start date.")
+    if times_per_week is None:
+        times_per_week = exercise.default_times_per_week
+    if (
+        isinstance(times_per_week, bool)
+        or not isinstance(times_per_week, int)
+        or not MIN_TIMES_PER_WEEK <= times_per_week <= MAX_TIMES_PER_WEEK
+    ):
+        raise RuleViolation(
+            f"Times per week must be a whole number from {MIN_TIMES_PER_WEEK} to {MAX_TIMES_PER_WEEK}."
+        )
+    if due is not None and due < start:
+        raise RuleViolation(
+            f"The due date ({due.isoformat()}) cannot be before the start date ({start.isoformat()})."
+        )
+    return times_per_week
+
+
+def _unique(patients: Iterable[Patient]) -> list[Patient]:
+    """The patients without repeats, in the order first given."""
+    patients = list(patients)
+    if any(p.id is None for p in patients):
+        db.session.flush()  # pending patients get their ids
+    seen: set[int] = set()
+    unique = []
+    for patient in patients:
+        if patient.id not in seen:
+            seen.add(patient.id)
+            unique.append(patient)
+    return unique
+
+
+def _enrolled_tracks_on(patient_ids: list[int], day: date) -> dict[int, tuple[int, str]]:
+    """Patient id -> (track id, track name) of the enrolment covering ``day``, in one query.
+
+    Mirrors ``membership.enrolment_on`` for many patients at once; on a change-over day
+    covered by two enrolments, the later one counts.
+    """
+    rows = db.session.execute(
+        sa.select(Enrolment.patient_id, Track.id, Track.name)
+        .join(Track, Track.id == Enrolment.track_id)
+        .where(
+            Enrolment.patient_id.in_(patient_ids),
+            Enrolment.start_date <= day,
+            sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day),
+        )
+        .order_by(Enrolment.start_date)
+    )
+    return {patient_id: (track_id, name) for patient_id, track_id, name in rows}
+
+
+def _commit_and_reload(result: FanOutResult) -> None:
+    """Commit, then load the result's records again in two queries rather than one per row.
+
+    A commit expires every loaded record; without this, showing the result would read
+    each assignment and each patient back one by one.
+    """
+    assignment_ids = [a.id for a in result.assigned]
+    patient_ids = [p.id for p in result.already] + [p.id for p, _ in result.unsuitable]
+    db.session.commit()
+    if assignment_ids:
+        db.session.scalars(
+            sa.select(Assignment)
+            .where(Assignment.id.in_(assignment_ids))
+            .options(joinedload(Assignment.patient))
+        ).all()
+    if patient_ids:
+        db.session.scalars(sa.select(Patient).where(Patient.id.in_(patient_ids))).all()
+
+
+def _flush_as(actor: StaffUser | None) -> None:
+    """Flush, attributing the audit events to ``actor`` when no one else is acting."""
+    if actor is not None and audit.current_actor()[0] is None:
+        with audit.acting_as(actor):
+            db.session.flush()
+    else:
+        db.session.flush()
+
+
+def assign_exercise(
+    exercise: KindnessExercise,
+    patients: Iterable[Patient],
+    *,
+    start: date,
+    times_per_week: int | None = None,
+    due: date | None = None,
+    source: str = "individual",
+    actor: StaffUser | None = None,
+    commit: bool = True,
+) -> FanOutResult:
+    """Assign ``exercise`` to each of ``patients`` from ``start``, in one transaction.
+
+    Each distinct patient lands in exactly one list of the result: ``already`` when they
+    hold the exercise active (no duplicate is made), ``unsuitable`` when their record is
+    inactive, they are not enrolled on ``start``, or the exercise is not meant for the
+    track they are enrolled in then; otherwise ``assigned``. A retired exercise, times per
+    week outside 1–14 or a due date before the start are refused with ``RuleViolation``
+    and nothing is saved. The number of queries does not grow with the number of patients.
+    With ``commit=False`` the caller's transaction is flushed but not committed.
+    """
+    times_per_week = _check_request(exercise, start, times_per_week, due, source)
+    patients = _unique(patients)
+    result = FanOutResult()
+    if not patients:
+        return result
+    ids = [p.id for p in patients]
+    suitable_tracks = {track.id for track in exercise.tracks}
+    active_ids = set(
+        db.session.scalars(
+            sa.select(Assignment.patient_id).where(
+                Assignment.exercise_id == exercise.id,
+                Assignment.status == "active",
+                Assignment.patient_id.in_(ids),
+            )
+        )
+    )
+    enrolled = _enrolled_tracks_on(ids, start)
+    actor_id = actor.id if actor is not None else audit.current_actor()[0]
+
+    for patient in patients:
+        if patient.id in active_ids:
+            result.already.append(patient)
+            continue
+        if not patient.active:
+            result.unsuitable.append((patient, "patient record is inactive"))
+            continue
+        track = enrolled.get(patient.id)
+        if track is None:
+            result.unsuitable.append((patient, f"not enrolled on {start.isoformat()}"))
+            continue
+        track_id, track_name = track
+        if track_id not in suitable_tracks:
+            result.unsuitable.append((patient, f"not meant for {track_name}"))
+            continue
+        result.assigned.append(
+            Assignment(
+                exercise=exercise,
+                patient=patient,
+                start_date=start,
+                due_date=due,
+                times_per_week=times_per_week,
+                status="active",
+                status_reason="",
+                assigned_by_id=actor_id,
+                source=source,
+            )
+        )
+
+    if result.assigned:
+        db.session.add_all(result.assigned)
+        try:
+            _flush_as(actor)
+        except IntegrityError as exc:
+            # Another fan-out made one of these assignments after we looked.
+            db.session.rollback()
+            raise RuleViolation(RACE_MESSAGE) from exc
+    if commit:
+        _commit_and_reload(result)
+    return result
+
+
+def assign_to_group(
+    exercise: KindnessExercise,
+    group: CareGroup,
+    *,
+    start: date,
+    times_per_week: int | None = None,
+    due: date | None = None,
+    actor: StaffUser | None = None,
+    commit: bool = True,
+) -> FanOutResult:
+    """Assign ``exercise`` to everyone on ``group``'s roster on ``start``."""
+    _check_request(exercise, start, times_per_week, due, "group")
+    return assign_exercise(
+        exercise,
+        roster(group.id, start),
+        start=start,
+        times_per_week=times_per_week,
+        due=due,
+        source="group",
+        actor=actor,
+        commit=commit,
+    )
+
+
+def track_patients_on(track_id: int, day: date) -> list[Patient]:
+    """Everyone enrolled in the track on ``day``, by last name."""
+    return list(
+        db.session.scalars(
+            sa.select(Patient)
+            .join(Enrolment, Enrolment.patient_id == Patient.id)
+            .where(
+                Enrolment.track_id == track_id,
+                Enrolment.start_date <= day,
+                sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day),
+            )
+            .order_by(Patient.last_name, Patient.first_name, Patient.id)
+        ).unique()
+    )
+
+
+def assign_to_track(
+    exercise: KindnessExercise,
+    track: Track,
+    *,
+    start: date,
+    times_per_week: int | None = None,
+    due: date | None = None,
+    actor: StaffUser | None = None,
+    commit: bool = True,
+) -> FanOutResult:
+    """Assign ``exercise`` to everyone enrolled in ``track`` on ``start``."""
+    _check_request(exercise, start, times_per_week, due, "track")
+    return assign_exercise(
+        exercise,
+        track_patients_on(track.id, start),
+        start=start,
+        times_per_week=times_per_week,
+        due=due,
+        source="track",
+        actor=actor,
+        commit=commit,
+    )
+
+
+def change_status(assignment: Assignment, status: str, reason: str, *, commit: bool = True) -> Assignment:
+    """Pause, resume, complete or stop an assignment.
+
+    Pausing and stopping need a reason. Completed and stopped assignments are final.
+    Resuming is refused while the patient holds another active assignment of the same
+    exercise.
+    """
+    if status not in STATUS_VERBS:
+        raise RuleViolation(f"The status must be one of: {', '.join(STATUS_VERBS)}.")
+    reason = (reason or "").strip()
+    if len(reason) > 255:
+        raise RuleViolation("Keep the reason to 255 characters or fewer.")
+    current = assignment.status
+    if current in FINAL_STATUSES:
+        raise RuleViolation(
+            f"This assignment is {current}, which is final: it cannot be changed. "
+            "To start the exercise again, assign it anew."
+        )
+    if status == current:
+        raise RuleViolation(f"This assignment is already {current}.")
+    if status in NEEDS_REASON and not reason:
+        raise RuleViolation(f"Give a reason for {NEEDS_REASON[status]} the assignment.")
+    if status == "active":
+        other = db.session.scalar(
+            sa.select(Assignment.id).where(
+                Assignment.patient_id == assignment.patient_id,
+                Assignment.exercise_id == assignment.exercise_id,
+                Assignment.status == "active",
+                Assignment.id != assignment.id,
+            )
+        )
+        if other is not None:
+            raise RuleViolation(
+                f"This assignment cannot be resumed: the patient already has this exercise "
+                f"active in assignment #{other}. Complete or stop that one first."
+            )
+    assignment.status = status
+    assignment.status_reason = reason
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise RuleViolation(
+            "This assignment cannot be resumed: the patient was given this exercise again "
+            "at the same moment. Nothing was changed."
+        ) from exc
+    if commit:
+        db.session.commit()
+    return assignment
+
+
+__all__ = [
+    "FanOutResult",
+    "assign_exercise",
+    "assign_to_group",
+    "assign_to_track",
+    "change_status",
+    "track_patients_on",
+]

@@ -1,0 +1,692 @@
+"""Recurring group sessions, changes to their occurrences, and the week plan.
+
+Every booking is checked for clashes: a facilitator or a room may not be booked for two
+non-cancelled sessions whose times overlap (half-open intervals, so a session ending at
+18:00 does not clash with one starting at 18:00). Past sessions and sessions that were
+held or cancelled are never changed by a series operation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from itertools import islice
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from dateutil.rrule import WEEKLY, rrule, weekday as rrule_weekday
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
+from .errors import RuleViolation
+
+#: Most sessions one series may create.
+MAX_OCCURRENCES = 200
+#: Longest session a series or a change may book, in minutes.
+MAX_SESSION_MINUTES = 12 * 60
+#: Most clashes a week plan lists one by one (the total is always counted).
+MAX_LISTED_CLASHES = 200
+#: Day names, Monday first, as the forms and the planner show them.
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+SCOPES = ("this", "following")
+
+
+class _Unset:
+    """Marks an argument the caller did not give (``None`` is a real value: "no facilitator")."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+# Clash detection -------------------------------------------------------------
+@dataclass(frozen=True)
+class Booking:
+    """A proposed or existing use of a facilitator and a room over [starts_at, ends_at)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    facilitator_id: int | None
+    room: str
+    #: The session this booking replaces (its current values are not a clash).
+    session_id: int | None = None
+    group_name: str = ""
+
+
+def _room_key(room: str | None) -> str:
+    """Rooms match ignoring case and surrounding spaces (as the SQL side compares them)."""
+    return (room or "").strip().lower()
+
+
+def _span(start: datetime, end: datetime) -> str:
+    """``2026-03-02 17:00–18:30`` (the end date is repeated only when it differs)."""
+    end_text = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}–{end_text}"
+
+
+def _ends(session: GroupSession) -> datetime:
+    return session.starts_at + timedelta(minutes=session.duration_minutes or 0)
+
+
+def _overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+def _facilitator_names(ids: Iterable[int]) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(StaffUser.id, StaffUser.full_name).where(StaffUser.id.in_(ids)))
+    return {row.id: row.full_name for row in rows}
+
+
+def check_clashes(bookings: Sequence[Booking]) -> None:
+    """Refuse ``bookings`` when one overlaps another or an existing non-cancelled session.
+
+    Runs at most three queries however many bookings there are: the longest relevant
+    session (to bound the search window), the candidate sessions in that window, and
+    the facilitators' names for the message.
+    """
+    if not bookings:
+        return
+    facilitator_ids = {b.facilitator_id for b in bookings if b.facilitator_id is not None}
+    rooms = {_room_key(b.room) for b in bookings if _room_key(b.room)}
+    replaced = {b.session_id for b in bookings if b.session_id is not None}
+
+    # Within the proposal itself.
+    ordered = sorted(bookings, key=lambda b: b.starts_at)
+    for i, first in enumerate(ordered):
+        for second in ordered[i + 1:]:
+            if second.starts_at >= first.ends_at:
+                break
+            _refuse_pair(first, second.facilitator_id, second.room, second.group_name,
+                         second.starts_at, second.ends_at, within=True)
+
+    if not facilitator_ids and not rooms:
+        return
+    who = []
+    if facilitator_ids:
+        who.append(GroupSession.facilitator_id.in_(facilitator_ids))
+    if rooms:
+        who.append(sa.func.lower(sa.func.trim(GroupSession.room)).in_(rooms))
+    relevant = [GroupSession.status != "cancelled", sa.or_(*who)]
+    if replaced:
+        relevant.append(GroupSession.id.not_in(replaced))
+    longest = db.session.scalar(sa.select(sa.func.max(GroupSession.duration_minutes)).where(*relevant))
+    if not longest:
+        return
+    window_start = min(b.starts_at for b in bookings) - timedelta(minutes=longest)
+    window_end = max(b.ends_at for b in bookings)
+    existing = db.session.scalars(
+        sa.select(GroupSession)
+        .options(joinedload(GroupSession.group), joinedload(GroupSession.facilitator))
+        .where(*relevant, GroupSession.starts_at > window_start, GroupSession.starts_at < window_end)
+        .order_by(GroupSession.starts_at)
+    ).all()
+    for booking in ordered:
+        for other in existing:
+            other_end = _ends(other)
+            if not _overlap(booking.starts_at, booking.ends_at, other.starts_at, other_end):
+                continue
+            _refuse_pair(booking, other.facilitator_id, other.room, other.group.name,
+                         other.starts_at, other_end,
+                         facilitator_name=other.facilitator.full_name if other.facilitator else "")
+
+
+def _refuse_pair(booking: Booking, facilitator_id: int | None, room: str, group_name: str,
+                 starts_at: datetime, ends_at: datetime, *, within: bool = False,
+                 facilitator_name: str = "") -> None:
+    """Raise when ``booking`` shares its facilitator or room with the other session."""
+    asked = f"The session on {_span(booking.starts_at, booking.ends_at)} cannot be booked: "
+    where = "another session of this series" if within else group_name
+    if booking.facilitator_id is not None and booking.facilitator_id == facilitator_id:
+        name = facilitator_name or _facilitator_names([facilitator_id]).get(facilitator_id, "The facilitator")
+        verb = "would already lead" if within else "already leads"
+        raise RuleViolation(f"{asked}{name} {verb} {where} on {_span(starts_at, ends_at)}.")
+    if _room_key(booking.room) and _room_key(booking.room) == _room_key(room):
+        raise RuleViolation(
+            f"{asked}{booking.room.strip()} is already booked for {where} on {_span(starts_at, ends_at)}."
+        )
+
+
+# Creating a series -----------------------------------------------------------
+def _weekday_numbers(weekdays: Iterable[int | rrule_weekday | str]) -> list[int]:
+    numbers = set()
+    for day in weekdays or ():
+        if isinstance(day, rrule_weekday):
+            numbers.add(day.weekday)
+        elif isinstance(day, str) and day[:3].title() in WEEKDAY_NAMES:
+            numbers.add(WEEKDAY_NAMES.index(day[:3].title()))
+        elif isinstance(day, int) and not isinstance(day, bool) and 0 <= day <= 6:
+            numbers.add(day)
+        else:
+            raise RuleViolation(f"{day!r} is not a weekday (use Monday = 0 to Sunday = 6).")
+    return sorted(numbers)
+
+
+def _check_length(duration_minutes: Any) -> int:
+    if not isinstance(duration_minutes, int) or isinstance(duration_minutes, bool):
+        raise RuleViolation("The length must be a whole number of minutes.")
+    if not 1 <= duration_minutes <= MAX_SESSION_MINUTES:
+        raise RuleViolation(
+            f"The length must be between 1 and {MAX_SESSION_MINUTES} minutes "
+            f"(it was {duration_minutes})."
+        )
+    return duration_minutes
+
+
+def occurrences(*, weekdays, start_time: time, start_date: date, until: date | None = None,
+                count: int | None = None) -> list[datetime]:
+    """The start of every occurrence of a weekly series, checked against the series limits."""
+    days = _weekday_numbers(weekdays)
+    if not days:
+        raise RuleViolation("Choose at least one weekday for the series.")
+    if until is None and count is None:
+        raise RuleViolation("Give the series an end date or a number of sessions.")
+    if until is not None and count is not None:
+        raise RuleViolation("Give the series an end date or a number of sessions, not both.")
+    if until is not None and until < start_date:
+        raise RuleViolation(
+            f"The series cannot end ({until.isoformat()}) before it starts ({start_date.isoformat()})."
+        )
+    if count is not None and count < 1:
+        raise RuleViolation("A series needs at least one session.")
+    if count is not None and count > MAX_OCCURRENCES:
+        raise RuleViolation(f"A series can have at most {MAX_OCCURRENCES} sessions (asked for {count}).")
+    rule = rrule(
+        WEEKLY,
+        dtstart=datetime.combine(start_date, start_time.replace(second=0, microsecond=0)),
+        byweekday=days,
+        until=datetime.combine(until, time.max) if until is not None else None,
+        count=count,
+    )
+    starts = list(islice(rule, MAX_OCCURRENCES + 1))
+    if len(starts) > MAX_OCCURRENCES:
+        raise RuleViolation(
+            f"That series would create more than {MAX_OCCURRENCES} sessions; choose an earlier end date."
+        )
+    if not starts:
+        names = ", ".join(WEEKDAY_NAMES[d] for d in days)
+        raise RuleViolation(f"No {names} falls between {start_date.isoformat()} and {until.isoformat()}.")
+    return starts
+
+
+def create_series(group: CareGroup, *, weekdays, start_time: time, duration_minutes: int,
+                  activity: Activity | None = None, room: str | None = None,
+                  facilitator: StaffUser | None = None, start_date: date, until: date | None = None,
+                  count: int | None = None, commit: bool = True) -> list[GroupSession]:
+    """Create a weekly series of sessions for ``group``, all or nothing.
+
+    Occurrences fall on ``weekdays`` (Monday = 0) at ``start_time`` from ``start_date``
+    until ``until`` (inclusive) or for ``count`` sessions. Room and facilitator default
+    to the group's. Any clash refuses the whole series and nothing is created.
+    """
+    if not group.active:
+        raise RuleViolation(f"{group.name} is inactive; reactivate it before planning sessions.")
+    length = _check_length(duration_minutes)
+    starts = occurrences(weekdays=weekdays, start_time=start_time, start_date=start_date,
+                         until=until, count=count)
+    room = (group.room if room is None else room).strip()
+    facilitator_id = facilitator.id if facilitator is not None else group.facilitator_id
+    bookings = [
+        Booking(s, s + timedelta(minutes=length), facilitator_id, room, group_name=group.name)
+        for s in starts
+    ]
+    with db.session.no_autoflush:
+        check_clashes(bookings)
+    series_id = str(uuid.uuid4())
+    sessions = [
+        GroupSession(
+            group_id=group.id,
+            activity_id=activity.id if activity is not None else None,
+            starts_at=s,
+            duration_minutes=length,
+            room=room,
+            facilitator_id=facilitator_id,
+            status="planned",
+            series_id=series_id,
+        )
+        for s in starts
+    ]
+    db.session.add_all(sessions)
+    if commit:
+        db.session.commit()
+    return sessions
+
+
+# Changing and cancelling occurrences -----------------------------------------
+def _changeable(session: GroupSession, now: datetime) -> str | None:
+    """Why ``session`` may not be changed, or None when it may."""
+    if session.status != "planned":
+        return f"This session was already {session.status}; only planned sessions can be changed."
+    if session.starts_at < now:
+        return (f"This session started on {session.starts_at:%Y-%m-%d %H:%M}, in the past; "
+                "past sessions are not changed.")
+    return None
+
+
+def affected_sessions(session: GroupSession, scope: str = "this", *,
+                      now: datetime | None = None) -> list[GroupSession]:
+    """The sessions a change with ``scope`` would touch: planned and not yet started.
+
+    ``"this"`` is the session alone (refused when it is past, held or cancelled);
+    ``"following"`` is the session and every later one of its series.
+    """
+    now = now or datetime.now()
+    if scope not in SCOPES:
+        raise RuleViolation("Choose whether to change this session only or this and the following ones.")
+    if scope == "this" or not session.series_id:
+        reason = _changeable(session, now)
+        if reason:
+            raise RuleViolation(reason)
+        return [session]
+    targets = db.session.scalars(
+        sa.select(GroupSession)
+        .options(joinedload(GroupSession.group))
+        .where(
+            GroupSession.series_id == session.series_id,
+            GroupSession.starts_at >= session.starts_at,
+            GroupSession.starts_at >= now,
+            GroupSession.status == "planned",
+        )
+        .order_by(GroupSession.starts_at)
+    ).all()
+    if not targets:
+        raise RuleViolation("There are no planned sessions from this one onwards that can still be changed.")
+    return list(targets)
+
+
+def update_occurrence(session: GroupSession, *, scope: str = "this", starts_time: time | None = None,
+                      duration_minutes: int | None = None, activity: Any = UNSET, room: Any = UNSET,
+                      facilitator: Any = UNSET, now: datetime | None = None,
+                      commit: bool = True) -> list[GroupSession]:
+    """Change one occurrence, or it and every later one of its series.
+
+    ``starts_time`` moves each session to that time of day on its own date. ``activity``
+    and ``facilitator`` accept None to clear them. Past, held and cancelled sessions are
+    left alone; the changed sessions are checked for clashes before anything changes.
+    """
+    changes: dict[str, Any] = {}
+    if duration_minutes is not None:
+        changes["duration_minutes"] = _check_length(duration_minutes)
+    if activity is not UNSET:
+        changes["activity_id"] = activity.id if activity is not None else None
+    if room is not UNSET:
+        changes["room"] = (room or "").strip()
+    if facilitator is not UNSET:
+        changes["facilitator_id"] = facilitator.id if facilitator is not None else None
+    if starts_time is None and not changes:
+        raise RuleViolation("Nothing to change: give a new time, length, activity, room or facilitator.")
+    with db.session.no_autoflush:
+        targets = affected_sessions(session, scope, now=now)
+        new_values = []
+        bookings = []
+        for target in targets:
+            starts_at = target.starts_at
+            if starts_time is not None:
+                starts_at = datetime.combine(target.starts_at.date(), starts_time.replace(second=0, microsecond=0))
+            length = changes.get("duration_minutes", target.duration_minutes)
+            values = {"starts_at": starts_at, **changes}
+            new_values.append(values)
+            bookings.append(Booking(
+                starts_at, starts_at + timedelta(minutes=length),
+                changes.get("facilitator_id", target.facilitator_id),
+                changes.get("room", target.room),
+                session_id=target.id,
+                group_name=target.group.name,
+            ))
+        now_value = now or datetime.now()
+        for booking in bookings:
+            if booking.starts_at < now_value:
+                raise RuleViolation(
+                    f"The session on {booking.starts_at:%Y-%m-%d} would start at "
+                    f"{booking.starts_at:%H:%M}, which has already passed."
+                )
+        check_clashes(bookings)
+    for target, values in zip(targets, new_values):
+        for key, value in values.items():
+            if getattr(target, key) != value:
+                setattr(target, key, value)
+    if commit:
+        db.session.commit()
+    return targets
+
+
+def cancel_occurrence(session: GroupSession, *, scope: str = "this", reason: str = "",
+                      now: datetime | None = None, commit: bool = True) -> list[GroupSession]:
+    """Cancel one occurrence, or it and every later one of its series.
+
+    Past, held and already cancelled sessions are left alone. The reason is added to
+    each session's group note ("Cancelled: …"), where the audit trail keeps it too.
+    """
+    targets = affected_sessions(session, scope, now=now)
+    reason = " ".join((reason or "").split())
+    for target in targets:
+        target.status = "cancelled"
+        if reason:
+            line = f"Cancelled: {reason}"
+            target.group_note = f"{target.group_note.rstrip()}\n{line}" if target.group_note else line
+    if commit:
+        db.session.commit()
+    return targets
+
+
+# The week plan ----------------------------------------------------------------
+@dataclass(frozen=True)
+class SessionEntry:
+    """One session as the week planner shows it (plain values: nothing left to load)."""
+
+    id: int
+    group_id: int
+    group_name: str
+    activity_name: str
+    starts_at: datetime
+    ends_at: datetime
+    duration_minutes: int
+    facilitator_id: int | None
+    facilitator_name: str
+    room: str
+    status: str
+    series_id: str | None
+    track_id: int
+    clash: bool = False
+
+    @property
+    def time_label(self) -> str:
+        """``17:00–18:30``."""
+        return f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Clash:
+    """Two overlapping non-cancelled sessions sharing a facilitator or a room."""
+
+    kind: str  # "facilitator" or "room"
+    label: str  # the facilitator's name or the room
+    first: SessionEntry
+    second: SessionEntry
+
+    @property
+    def message(self) -> str:
+        """A sentence for the planner."""
+        a = f"{self.first.group_name} ({_span(self.first.starts_at, self.first.ends_at)})"
+        b = f"{self.second.group_name} ({_span(self.second.starts_at, self.second.ends_at)})"
+        if self.kind == "facilitator":
+            return f"{self.label} leads both {a} and {b}."
+        return f"{self.label} is booked for both {a} and {b}."
+
+
+@dataclass
+class Figures:
+    """Planned programme against a weekly minimum."""
+
+    planned_minutes: int
+    planned_days: int
+    min_minutes: int
+    min_days: int
+
+    @property
+    def short(self) -> bool:
+        """True when the plan falls below the minimum hours or days."""
+        return self.planned_minutes < self.min_minutes or self.planned_days < self.min_days
+
+    @property
+    def planned_hours(self) -> float:
+        """Planned time in hours."""
+        return round(self.planned_minutes / 60, 1)
+
+    @property
+    def min_hours(self) -> float:
+        """The minimum in hours."""
+        return round(self.min_minutes / 60, 1)
+
+    @property
+    def planned(self) -> str:
+        """``9 h over 3 days``."""
+        return f"{_hours(self.planned_minutes)} over {_days(self.planned_days)}"
+
+    @property
+    def summary(self) -> str:
+        """``planned 9 h over 3 days / minimum 9 h over 3 days``."""
+        return (f"planned {_hours(self.planned_minutes)} over {_days(self.planned_days)} / "
+                f"minimum {_hours(self.min_minutes)} over {_days(self.min_days)}")
+
+
+def _hours(minutes: int) -> str:
+    hours = minutes / 60
+    return f"{hours:g} h" if hours == round(hours, 1) else f"{hours:.1f} h"
+
+
+def _days(days: int) -> str:
+    return f"{days} day" if days == 1 else f"{days} days"
+
+
+@dataclass
+class GroupWeek:
+    """One group's planned programme in the week (what a member of that group is offered)."""
+
+    id: int
+    name: str
+    figures: Figures
+
+
+@dataclass
+class TrackWeek:
+    """One track's row in the week plan."""
+
+    track_id: int
+    code: str
+    name: str
+    care_level: int
+    #: Sessions per day, Monday first (cancelled ones included, marked by their status).
+    days: list[list[SessionEntry]]
+    #: The whole track's programme, every group counted.
+    figures: Figures
+    #: Each active group's (or scheduled group's) own programme against the track minimum.
+    groups: list[GroupWeek] = field(default_factory=list)
+
+    @property
+    def short(self) -> bool:
+        """True when the track's week falls below its minimum hours or days."""
+        return self.figures.short
+
+    @property
+    def planned_minutes(self) -> int:
+        """Minutes of non-cancelled sessions in the track this week."""
+        return self.figures.planned_minutes
+
+    @property
+    def planned_days(self) -> int:
+        """Days with at least one non-cancelled session in the track this week."""
+        return self.figures.planned_days
+
+
+@dataclass
+class WeekPlan:
+    """One week, Monday to Sunday: tracks down, days across, and the clashes found."""
+
+    week_start: date
+    days: list[date]
+    tracks: list[TrackWeek]
+    clashes: list[Clash]
+    clash_count: int
+    facilitator_id: int | None = None
+
+    @property
+    def week_end(self) -> date:
+        """The Sunday."""
+        return self.days[-1]
+
+    @property
+    def previous_week(self) -> date:
+        """The Monday before."""
+        return self.week_start - timedelta(days=7)
+
+    @property
+    def next_week(self) -> date:
+        """The Monday after."""
+        return self.week_start + timedelta(days=7)
+
+    @property
+    def session_count(self) -> int:
+        """Sessions shown in the plan (after the facilitator filter)."""
+        return sum(len(day) for track in self.tracks for day in track.days)
+
+
+def monday_of(day: date) -> date:
+    """The Monday of the week that holds ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
+def _figures(entries: Iterable[SessionEntry], track: Track) -> Figures:
+    live = [e for e in entries if e.status != "cancelled"]
+    return Figures(
+        planned_minutes=sum(e.duration_minutes for e in live),
+        planned_days=len({e.starts_at.date() for e in live}),
+        min_minutes=track.weekly_min_minutes or 0,
+        min_days=track.weekly_min_days or 0,
+    )
+
+
+def find_clashes(entries: Sequence[SessionEntry]) -> list[tuple[str, str, SessionEntry, SessionEntry]]:
+    """Every pair of overlapping non-cancelled entries sharing a facilitator or a room."""
+    live = sorted((e for e in entries if e.status != "cancelled"), key=lambda e: (e.starts_at, e.id))
+    by_key: dict[tuple[str, Any], list[SessionEntry]] = defaultdict(list)
+    for entry in live:
+        if entry.facilitator_id is not None:
+            by_key[("facilitator", entry.facilitator_id)].append(entry)
+        if _room_key(entry.room):
+            by_key[("room", _room_key(entry.room))].append(entry)
+    found = []
+    for (kind, _), group in by_key.items():
+        running: list[SessionEntry] = []
+        for entry in group:
+            running = [r for r in running if r.ends_at > entry.starts_at]
+            for other in running:
+                label = entry.facilitator_name if kind == "facilitator" else entry.room.strip()
+                found.append((kind, label, other, entry))
+            running.append(entry)
+    found.sort(key=lambda c: (c[3].starts_at, c[2].starts_at, c[0]))
+    return found
+
+
+def week_plan(week_start: date, facilitator_id: int | None = None) -> WeekPlan:
+    """The programme of the week holding ``week_start``, per track and day.
+
+    Runs three queries however many sessions the week holds: the tracks, the groups,
+    and the week's sessions with their group, activity and facilitator. With
+    ``facilitator_id`` the cells and clashes show that facilitator's sessions only;
+    the hours and days still count every session of the track, because the minimum
+    is what the track offers its patients.
+    """
+    monday = monday_of(week_start)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level, Track.name)).all()
+    groups = db.session.scalars(sa.select(CareGroup).order_by(CareGroup.name)).all()
+    sessions = db.session.scalars(
+        sa.select(GroupSession)
+        .options(
+            joinedload(GroupSession.group),
+            joinedload(GroupSession.activity),
+            joinedload(GroupSession.facilitator),
+        )
+        .where(
+            GroupSession.starts_at >= datetime.combine(monday, time.min),
+            GroupSession.starts_at < datetime.combine(monday + timedelta(days=7), time.min),
+        )
+        .order_by(GroupSession.starts_at, GroupSession.id)
+    ).unique().all()
+
+    entries = [
+        SessionEntry(
+            id=s.id,
+            group_id=s.group_id,
+            group_name=s.group.name,
+            activity_name=s.activity.name if s.activity else "",
+            starts_at=s.starts_at,
+            ends_at=_ends(s),
+            duration_minutes=s.duration_minutes,
+            facilitator_id=s.facilitator_id,
+            facilitator_name=s.facilitator.full_name if s.facilitator else "",
+            room=s.room or "",
+            status=s.status,
+            series_id=s.series_id,
+            track_id=s.group.track_id,
+        )
+        for s in sessions
+    ]
+    all_clashes = find_clashes(entries)
+    if facilitator_id is not None:
+        all_clashes = [c for c in all_clashes
+                       if facilitator_id in (c[2].facilitator_id, c[3].facilitator_id)]
+    clashing_ids = {e.id for c in all_clashes for e in (c[2], c[3])}
+
+    by_track: dict[int, list[SessionEntry]] = defaultdict(list)
+    for entry in entries:
+        by_track[entry.track_id].append(entry)
+    rows = []
+    for track in tracks:
+        track_entries = by_track.get(track.id, [])
+        cells: list[list[SessionEntry]] = [[] for _ in days]
+        for entry in track_entries:
+            if facilitator_id is not None and entry.facilitator_id != facilitator_id:
+                continue
+            shown = entry if entry.id not in clashing_ids else _with_clash(entry)
+            cells[(entry.starts_at.date() - monday).days].append(shown)
+        scheduled = {e.group_id for e in track_entries}
+        group_rows = [
+            GroupWeek(g.id, g.name, _figures((e for e in track_entries if e.group_id == g.id), track))
+            for g in groups
+            if g.track_id == track.id and (g.active or g.id in scheduled)
+        ]
+        rows.append(TrackWeek(
+            track_id=track.id, code=track.code, name=track.name, care_level=track.care_level,
+            days=cells, figures=_figures(track_entries, track), groups=group_rows,
+        ))
+    clashes = [Clash(kind, label, first, second)
+               for kind, label, first, second in all_clashes[:MAX_LISTED_CLASHES]]
+    return WeekPlan(week_start=monday, days=days, tracks=rows, clashes=clashes,
+                    clash_count=len(all_clashes), facilitator_id=facilitator_id)
+
+
+def _with_clash(entry: SessionEntry) -> SessionEntry:
+    return replace(entry, clash=True)
+
+
+def facilitators() -> list[StaffUser]:
+    """Active staff who lead a group or a session: the choices of the planner's filter."""
+    leads_group = sa.select(CareGroup.facilitator_id).where(CareGroup.facilitator_id.is_not(None))
+    leads_session = sa.select(GroupSession.facilitator_id).where(GroupSession.facilitator_id.is_not(None))
+    return list(db.session.scalars(
+        sa.select(StaffUser)
+        .where(StaffUser.is_active_account.is_(True),
+               sa.or_(StaffUser.id.in_(leads_group), StaffUser.id.in_(leads_session)))
+        .order_by(StaffUser.full_name)
+    ))
+
+
+__all__ = [
+    "MAX_OCCURRENCES",
+    "UNSET",
+    "Booking",
+    "WEEKDAY_NAMES",
+    "Clash",
+    "SessionEntry",
+    "TrackWeek",
+    "WeekPlan",
+    "affected_sessions",
+    "cancel_occurrence",
+    "check_clashes",
+    "create_series",
+    "facilitators",
+    "monday_of",
+    "occurrences",
+    "update_occurrence",
+    "week_plan",
+]

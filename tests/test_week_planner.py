@@ -1,0 +1,468 @@
+"""The week planner and the series pages, as planners and counselors use them."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from clinic.extensions import db
+from clinic.models import Activity, GroupSession
+from clinic.services import scheduling
+from conftest import login
+
+WEEK = date(2026, 3, 2)  # a Monday
+
+
+@pytest.fixture
+def clinic(make):
+    """IOP (9 h over 3 days) and intensive (20 h over 5 days) tracks with one group each."""
+    iop = make.track("iop")
+    intensive = make.track("intensive")
+    wrenna = make.staff("counselor", full_name="Wrenna Stillwater")
+    odo = make.staff("counselor", full_name="Odo Fairweather")
+    evening = make.group(iop, wrenna, name="IOP Evening A", room="Room 2")
+    day = make.group(intensive, odo, name="Intensive Day 1", room="Room 5")
+    circle = Activity(name="Gratitude circle", default_minutes=90)
+    db.session.add(circle)
+    db.session.commit()
+    return {"iop": iop, "intensive": intensive, "wrenna": wrenna, "odo": odo,
+            "evening": evening, "day": day, "circle": circle}
+
+
+def _session(group, starts_at, minutes=60, **kw):
+    session = GroupSession(group_id=group.id, starts_at=starts_at, duration_minutes=minutes,
+                           room=kw.pop("room", group.room),
+                           facilitator_id=kw.pop("facilitator_id", group.facilitator_id),
+                           status=kw.pop("status", "planned"), **kw)
+    db.session.add(session)
+    db.session.commit()
+    return session
+
+
+def _at(day_offset, hour, minute=0, week=WEEK):
+    return datetime.combine(week + timedelta(days=day_offset), time(hour, minute))
+
+
+def _row(plan, code):
+    return next(t for t in plan.tracks if t.code == code)
+
+
+def _future_monday(weeks_ahead=6):
+    today = date.today()
+    return today - timedelta(days=today.weekday()) + timedelta(weeks=weeks_ahead)
+
+
+# The plan -------------------------------------------------------------------------
+def test_a_track_meeting_its_minimum_is_not_flagged_and_one_below_it_is(ctx, clinic):
+    for day in (0, 2, 3):  # IOP: 3 h on Mon, Wed, Thu = 9 h over 3 days
+        _session(clinic["evening"], _at(day, 17), 180)
+    for day in (0, 1):  # intensive: 2 × 4 h
+        _session(clinic["day"], _at(day, 9), 240)
+
+    plan = scheduling.week_plan(WEEK)
+
+    iop, intensive = _row(plan, "iop"), _row(plan, "intensive")
+    assert [t.code for t in plan.tracks] == ["intensive", "iop"]  # by care level
+    assert (iop.planned_minutes, iop.planned_days, iop.short) == (540, 3, False)
+    assert iop.figures.summary == "planned 9 h over 3 days / minimum 9 h over 3 days"
+    assert (intensive.planned_minutes, intensive.planned_days, intensive.short) == (480, 2, True)
+    assert intensive.figures.summary == "planned 8 h over 2 days / minimum 20 h over 5 days"
+
+
+def test_enough_hours_on_too_few_days_is_still_short(ctx, clinic):
+    _session(clinic["evening"], _at(0, 9), 300)
+    _session(clinic["evening"], _at(1, 9), 300)
+
+    iop = _row(scheduling.week_plan(WEEK), "iop")
+
+    assert (iop.planned_minutes, iop.planned_days, iop.short) == (600, 2, True)
+
+
+def test_cancelled_sessions_are_shown_but_not_counted(ctx, clinic):
+    for day in (0, 2, 3):
+        _session(clinic["evening"], _at(day, 17), 180)
+    _session(clinic["evening"], _at(4, 17), 180, status="cancelled")
+
+    iop = _row(scheduling.week_plan(WEEK), "iop")
+
+    assert (iop.planned_minutes, iop.planned_days, iop.short) == (540, 3, False)
+    assert [s.status for s in iop.days[4]] == ["cancelled"]
+
+
+def test_each_group_shows_its_own_hours_against_the_track_minimum(ctx, clinic, make):
+    second = make.group(clinic["iop"], clinic["odo"], name="IOP Morning B", room="Room 7")
+    for day in (0, 2, 3):
+        _session(clinic["evening"], _at(day, 17), 180)
+    _session(second, _at(1, 10), 180)
+
+    iop = _row(scheduling.week_plan(WEEK), "iop")
+
+    by_name = {g.name: g.figures for g in iop.groups}
+    assert by_name["IOP Evening A"].short is False
+    assert (by_name["IOP Morning B"].planned_minutes, by_name["IOP Morning B"].short) == (180, True)
+
+
+def test_any_day_of_the_week_gives_the_same_monday_to_sunday_week(ctx, clinic):
+    _session(clinic["evening"], _at(6, 20), 60)  # Sunday evening
+    _session(clinic["evening"], _at(7, 9), 60)  # next Monday: not this week
+
+    plan = scheduling.week_plan(WEEK + timedelta(days=4))
+
+    assert plan.week_start == WEEK
+    assert plan.days == [WEEK + timedelta(days=i) for i in range(7)]
+    assert (plan.previous_week, plan.next_week) == (date(2026, 2, 23), date(2026, 3, 9))
+    assert plan.session_count == 1
+    assert len(_row(plan, "iop").days[6]) == 1
+
+
+def test_a_facilitator_booked_twice_at_once_is_listed_as_a_clash(ctx, clinic):
+    # Made outside the series rules (e.g. edited directly), so the planner must show it.
+    _session(clinic["evening"], _at(2, 17), 90)
+    _session(clinic["day"], _at(2, 18), 60, facilitator_id=clinic["wrenna"].id, room="Room 9")
+    _session(clinic["day"], _at(2, 18, 30), 60, room="Room 9", facilitator_id=None)  # starts as the first ends
+
+    plan = scheduling.week_plan(WEEK)
+
+    assert [c.message for c in plan.clashes] == [
+        "Wrenna Stillwater leads both IOP Evening A (2026-03-04 17:00–18:30) and "
+        "Intensive Day 1 (2026-03-04 18:00–19:00).",
+        "Room 9 is booked for both Intensive Day 1 (2026-03-04 18:00–19:00) and "
+        "Intensive Day 1 (2026-03-04 18:30–19:30).",
+    ]
+    assert plan.clash_count == 2
+    assert [s.clash for s in _row(plan, "iop").days[2]] == [True]
+
+
+def test_the_facilitator_filter_shows_only_their_sessions_and_clashes(ctx, clinic):
+    _session(clinic["evening"], _at(0, 17), 90)
+    _session(clinic["day"], _at(0, 9), 240)
+    _session(clinic["day"], _at(1, 9), 60, room="Room 5")
+    _session(clinic["day"], _at(1, 9, 30), 60, room="Room 5")  # Odo's room clash
+
+    plan = scheduling.week_plan(WEEK, facilitator_id=clinic["wrenna"].id)
+
+    shown = [s.group_name for t in plan.tracks for day in t.days for s in day]
+    assert shown == ["IOP Evening A"]
+    assert plan.clashes == []
+    assert _row(plan, "intensive").planned_minutes == 360  # hours still count the whole track
+
+
+def test_facilitators_offered_by_the_filter_are_the_staff_who_lead_groups(ctx, clinic, make):
+    make.staff("planner", full_name="Pat Planner")
+
+    names = [s.full_name for s in scheduling.facilitators()]
+
+    assert names == ["Odo Fairweather", "Wrenna Stillwater"]
+
+
+# The page -------------------------------------------------------------------------
+def test_a_planner_sees_the_week_with_hours_minimums_and_edit_links(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    for day in (0, 2, 3):
+        _session(clinic["evening"], _at(day, 17), 180, activity_id=clinic["circle"].id)
+    session_id = _session(clinic["day"], _at(0, 9), 240).id
+    login(client, planner.email)
+
+    response = client.get(f"/admin/planner/?week={WEEK + timedelta(days=2)}")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "IOP Evening A" in page and "Gratitude circle" in page and "Wrenna Stillwater" in page
+    assert "17:00–20:00" in page and "Room 2" in page
+    assert "planned 9 h over 3 days / minimum 9 h over 3 days" in page
+    assert "planned 4 h over 1 day / minimum 20 h over 5 days" in page
+    assert re.search(r'<tr class="planner-short" id="track-intensive">', page)
+    assert re.search(r'<tr class="planner-ok" id="track-iop">', page)
+    assert "Below the weekly minimum" in page
+    assert f'href="/admin/sessions/edit/?id={session_id}"' in page
+    assert f'href="/admin/series/occurrence/?id={session_id}"' in page
+    assert 'href="/admin/planner/?week=2026-02-23"' in page
+    assert 'href="/admin/planner/?week=2026-03-09"' in page
+
+
+def test_next_week_link_leads_to_the_next_weeks_sessions(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    _session(clinic["evening"], _at(8, 17), 60, activity_id=clinic["circle"].id)  # Tuesday next week
+    login(client, planner.email)
+
+    this_week = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+    next_week = client.get("/admin/planner/?week=2026-03-09").get_data(as_text=True)
+
+    assert "Gratitude circle" not in this_week
+    assert "Gratitude circle" in next_week
+    assert "10 Mar" in next_week
+
+
+def test_a_clash_is_shown_prominently_on_the_page(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    _session(clinic["evening"], _at(2, 17), 90)
+    _session(clinic["day"], _at(2, 18), 60, facilitator_id=clinic["wrenna"].id, room="Room 9")
+    login(client, planner.email)
+
+    page = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+
+    assert 'id="clashes"' in page
+    assert "1 clash this week" in page
+    assert ("Wrenna Stillwater leads both IOP Evening A (2026-03-04 17:00–18:30) and "
+            "Intensive Day 1 (2026-03-04 18:00–19:00).") in page
+
+
+def test_the_facilitator_filter_on_the_page_keeps_the_week_and_hides_other_sessions(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    _session(clinic["evening"], _at(0, 17), 90)
+    _session(clinic["day"], _at(0, 9), 240)
+    wrenna_id = clinic["wrenna"].id
+    login(client, planner.email)
+
+    page = client.get(f"/admin/planner/?week={WEEK}&facilitator={wrenna_id}").get_data(as_text=True)
+
+    assert f'<option value="{wrenna_id}" selected>Wrenna Stillwater</option>' in page
+    assert "IOP Evening A</div>" in page
+    assert "Intensive Day 1</div>" not in page
+    assert f'href="/admin/planner/?week=2026-03-09&amp;facilitator={wrenna_id}"' in page
+
+
+def test_a_counselor_reads_the_planner_without_edit_links(client, ctx, clinic):
+    _session(clinic["evening"], _at(0, 17), 90)
+    login(client, clinic["wrenna"].email)
+
+    response = client.get(f"/admin/planner/?week={WEEK}")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "IOP Evening A" in page
+    assert "/admin/sessions/edit/" not in page
+    assert "/admin/series/" not in page
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login_page(client, ctx):
+    response = client.get("/admin/planner/")
+
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("query", ["week=2026-13-45", "week=next", "facilitator=abc"])
+def test_a_malformed_query_shows_a_plain_message_not_an_error_page(client, ctx, make, query):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    response = client.get(f"/admin/planner/?{query}")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="planner-problem"' in page
+    assert "Traceback" not in page
+
+
+def test_the_planner_page_runs_the_same_number_of_statements_with_10_and_500_sessions(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+    groups = [clinic["evening"], clinic["day"]]
+    activity_id = clinic["circle"].id
+    made = 0
+
+    def statements_with(total):
+        nonlocal made
+        # 20-minute slots across the week: 500 sessions fit without clashing.
+        db.session.add_all(
+            GroupSession(group_id=groups[i % 2].id, activity_id=activity_id,
+                         starts_at=datetime.combine(WEEK, time()) + timedelta(minutes=20 * i),
+                         duration_minutes=15, room=f"Room {i % 2}",
+                         facilitator_id=groups[i % 2].facilitator_id, status="planned")
+            for i in range(made, total)
+        )
+        db.session.commit()
+        made = total
+        seen = []
+        listener = lambda *args, **kw: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            response = client.get(f"/admin/planner/?week={WEEK}")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        assert response.get_data(as_text=True).count('class="planner-session') == total
+        return len(seen)
+
+    ten = statements_with(10)
+    five_hundred = statements_with(500)
+    assert ten == five_hundred, (ten, five_hundred)
+    assert ten <= 8
+
+
+# The series pages ---------------------------------------------------------------
+def _series_form(clinic, **changes):
+    data = {
+        "group": str(clinic["evening"].id),
+        "weekdays": ["0", "2", "3"],
+        "start_time": "17:00",
+        "duration_minutes": "90",
+        "activity": str(clinic["circle"].id),
+        "room": "",
+        "facilitator": "",
+        "start_date": "2026-03-02",
+        "until": "2026-03-19",
+        "count": "",
+    }
+    data.update(changes)
+    return data
+
+
+def _count_sessions():
+    db.session.remove()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(GroupSession))
+
+
+def test_a_planner_creates_a_series_through_the_form_and_sees_it_in_the_planner(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+    assert client.get("/admin/series/").status_code == 200
+
+    response = client.post("/admin/series/", data=_series_form(clinic))
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/planner/?week=2026-03-02")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Created 9 sessions for IOP Evening A, from 2026-03-02 to 2026-03-19." in page
+    assert page.count("IOP Evening A</div>") == 3
+    assert _count_sessions() == 9
+    starts = db.session.scalars(sa.select(GroupSession.starts_at).order_by(GroupSession.starts_at)).all()
+    assert starts[:3] == [datetime(2026, 3, 2, 17), datetime(2026, 3, 4, 17), datetime(2026, 3, 5, 17)]
+    assert db.session.scalar(sa.select(sa.func.count(sa.distinct(GroupSession.series_id)))) == 1
+
+
+def test_the_series_form_uses_the_activitys_length_when_none_is_given(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    client.post("/admin/series/", data=_series_form(clinic, duration_minutes="", until="", count="2"))
+
+    db.session.remove()
+    assert db.session.scalars(sa.select(GroupSession.duration_minutes)).all() == [90, 90]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"weekdays": []}, "Choose at least one weekday."),
+        ({"until": "2026-02-20"}, "The series cannot end (2026-02-20) before it starts (2026-03-02)."),
+        ({"until": "", "count": ""}, "Give the series an end date or a number of sessions."),
+        ({"start_time": "late"}, "Not a valid time value."),
+    ],
+)
+def test_an_invalid_series_form_shows_the_problem_and_creates_nothing(client, ctx, clinic, make, changes, message):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    response = client.post("/admin/series/", data=_series_form(clinic, **changes))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert message in page
+    assert _count_sessions() == 0
+
+
+def test_a_clashing_series_is_refused_on_the_form_naming_the_clash_and_keeping_the_values(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    _session(clinic["day"], datetime(2026, 3, 12, 16, 30), 60, facilitator_id=clinic["wrenna"].id)
+    group_id = clinic["evening"].id
+    login(client, planner.email)
+
+    response = client.post("/admin/series/", data=_series_form(clinic, room="Garden room"))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="series-refusal"' in page
+    assert "Wrenna Stillwater already leads Intensive Day 1 on 2026-03-12 16:30–17:30." in page
+    assert f'<option selected value="{group_id}">' in page
+    assert 'value="Garden room"' in page and 'value="17:00"' in page and 'value="2026-03-19"' in page
+    checked = re.findall(r'<input checked[^>]*name="weekdays"[^>]*value="(\d)"', page)
+    assert checked == ["0", "2", "3"]
+    assert _count_sessions() == 1
+
+
+@pytest.mark.parametrize("url", ["/admin/series/", "/admin/series/occurrence/?id=1"])
+def test_a_counselor_may_not_open_or_post_the_series_pages(client, ctx, clinic, url):
+    _session(clinic["evening"], _at(0, 17), 90)
+    login(client, clinic["wrenna"].email)
+
+    assert client.get(url).status_code == 403
+    assert client.post(url, data=_series_form(clinic)).status_code == 403
+    assert _count_sessions() == 1
+
+
+def test_a_planner_moves_this_and_following_sessions_through_the_occurrence_page(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    monday = _future_monday()
+    sessions = scheduling.create_series(clinic["evening"], weekdays=[0], start_time=time(17), duration_minutes=90,
+                                        start_date=monday, count=4)
+    ids = [s.id for s in sessions]
+    login(client, planner.email)
+
+    form = client.get(f"/admin/series/occurrence/?id={ids[1]}").get_data(as_text=True)
+    assert "4 planned sessions from this one onwards" not in form
+    assert "3 planned sessions from this one onwards" in form
+    response = client.post(f"/admin/series/occurrence/?id={ids[1]}", data={
+        "scope": "following", "row_version": "1", "start_time": "18:00", "duration_minutes": "90",
+        "activity": "", "room": "Room 2", "facilitator": str(clinic["wrenna"].id), "save": "Save changes",
+    })
+
+    assert response.status_code == 302
+    db.session.remove()
+    starts = db.session.scalars(
+        sa.select(GroupSession.starts_at).where(GroupSession.id.in_(ids)).order_by(GroupSession.starts_at)
+    ).all()
+    assert [s.time() for s in starts] == [time(17), time(18), time(18), time(18)]
+
+
+def test_a_planner_cancels_one_occurrence_with_a_reason_through_the_occurrence_page(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    sessions = scheduling.create_series(clinic["evening"], weekdays=[0], start_time=time(17), duration_minutes=90,
+                                        start_date=_future_monday(), count=3)
+    ids = [s.id for s in sessions]
+    login(client, planner.email)
+
+    response = client.post(f"/admin/series/occurrence/?id={ids[0]}", data={
+        "scope": "this", "row_version": "1", "reason": "Clinic closed", "cancel_sessions": "Cancel sessions",
+    })
+
+    assert response.status_code == 302
+    assert "Cancelled 1 session." in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.remove()
+    statuses = db.session.scalars(
+        sa.select(GroupSession.status).where(GroupSession.id.in_(ids)).order_by(GroupSession.starts_at)
+    ).all()
+    assert statuses == ["cancelled", "planned", "planned"]
+
+
+def test_changing_a_past_session_on_the_occurrence_page_is_refused_with_a_message(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    past = _session(clinic["evening"], datetime(2025, 1, 6, 17), 90)
+    past_id = past.id
+    login(client, planner.email)
+
+    response = client.post(f"/admin/series/occurrence/?id={past_id}", data={
+        "scope": "this", "row_version": "1", "start_time": "18:00", "duration_minutes": "90",
+        "activity": "", "room": "Room 2", "facilitator": str(clinic["wrenna"].id), "save": "Save changes",
+    })
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "past sessions are not changed" in page
+    db.session.remove()
+    assert db.session.get(GroupSession, past_id).starts_at == datetime(2025, 1, 6, 17)
+
+
+def test_an_unknown_session_on_the_occurrence_page_is_a_plain_not_found(client, ctx, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    response = client.get("/admin/series/occurrence/?id=999")
+
+    assert response.status_code == 404
+    assert "There is no such session." in response.get_data(as_text=True)
