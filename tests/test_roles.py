@@ -215,3 +215,32 @@ def test_a_counselor_edits_only_status_and_group_note_of_their_own_sessions(clie
     assert (mine.status, mine.group_note, mine.room) == ("held", "Warm circle today.", "Room 1")
     assert (theirs.status, theirs.group_note) == ("planned", "")
     assert client.get(f"/admin/sessions/edit/?id={theirs_id}").status_code == 302
+
+
+def test_planners_find_assign_links_on_groups_and_tracks_and_counselors_do_not(client, make, ctx):
+    track = make.track("iop")
+    group = make.group(track)
+    planner = make.staff("planner")
+    counselor = make.staff("counselor")
+    login(client, planner.email)
+    assert f"/admin/assign/?group={group.id}" in client.get("/admin/groups/").get_data(as_text=True)
+    assert f"/admin/assign/?track={track.id}" in client.get("/admin/tracks/").get_data(as_text=True)
+    client.post("/logout")
+    login(client, counselor.email)
+    assert "/admin/assign/" not in client.get("/admin/groups/").get_data(as_text=True)
+
+
+def test_a_planner_sends_selected_patients_to_the_assign_page_with_ids_only(client, make, ctx):
+    planner = make.staff("planner")
+    first, second = make.patient(last_name="Alpha"), make.patient(last_name="Beta")
+    ids = [first.id, second.id]
+    login(client, planner.email)
+    listing = client.get("/admin/patients/").get_data(as_text=True)
+    assert "Assign an exercise" in listing
+    response = client.post("/admin/patients/action/", data={"action": "assign", "rowid": ids})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "/admin/assign/" in location and f"patients={ids[0]}" in location and f"patients={ids[1]}" in location
+    assert "Alpha" not in location and "Beta" not in location
+    page = client.get(location).get_data(as_text=True)
+    assert "Alpha" in page and "Beta" in page

@@ -10,6 +10,7 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.helpers import get_form_data
 from flask_admin.model import typefmt
+from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
 from wtforms import PasswordField, ValidationError
 from wtforms.validators import Email, Optional
@@ -127,7 +128,25 @@ class ClinicView(SecureModelView):
 
 
 # Programme -----------------------------------------------------------------
-class TrackView(ClinicView):
+class AssignLinkMixin:
+    """Adds an "assign an exercise" row action for roles that may assign."""
+
+    assign_arg = ""
+
+    @property
+    def column_extra_row_actions(self):
+        if not allowed("assign", _role(), "c"):
+            return []
+        return [EndpointLinkRowAction("fa fa-heart", "assign.index", title="Assign an exercise to everyone here",
+                                      id_arg=self.assign_arg)]
+
+    @column_extra_row_actions.setter
+    def column_extra_row_actions(self, value):
+        pass
+
+
+class TrackView(AssignLinkMixin, ClinicView):
+    assign_arg = "track"
     permission_key = "tracks"
     column_list = ("code", "name", "care_level", "weekly_min_minutes", "weekly_min_days")
     column_default_sort = "care_level"
@@ -145,7 +164,8 @@ class TrackView(ClinicView):
     }
 
 
-class GroupView(ClinicView):
+class GroupView(AssignLinkMixin, ClinicView):
+    assign_arg = "group"
     permission_key = "groups"
     column_list = ("name", "track", "facilitator", "room", "capacity", "active")
     column_default_sort = "name"
