@@ -318,7 +318,8 @@ def test_cancelling_this_and_following_cancels_only_later_planned_sessions_and_k
     assert sorted(s.id for s in cancelled) == series[5:]
     sessions = _by_id(series)
     assert [s.status for s in sessions] == ["planned"] * 5 + ["cancelled"] * 3
-    assert sessions[5].group_note == "Cancelled: Room refurbishment"
+    assert sessions[5].cancel_reason == "Room refurbishment"
+    assert sessions[5].group_note == ""
     updates = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.entity == "group_session", AuditEvent.action == "update")
     ).all()

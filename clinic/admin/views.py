@@ -54,6 +54,7 @@ LABELS = {
     "duration_minutes": "Length (min)",
     "starts_at": "Starts",
     "group_note": "Group note",
+    "cancel_reason": "Reason for cancelling",
     "series_id": "Series",
     "why_it_helps": "Why it helps",
     "how_to": "How to do it",
@@ -217,7 +218,8 @@ class SessionView(ClinicView):
     column_searchable_list = ("group.name", "room")
     column_filters = ("starts_at", "status", "group.name", "group.track.name", "facilitator.full_name")
     form_columns = (
-        "group", "activity", "starts_at", "duration_minutes", "room", "facilitator", "status", "group_note",
+        "group", "activity", "starts_at", "duration_minutes", "room", "facilitator", "status", "cancel_reason",
+        "group_note",
     )
     #: What a counselor may change on a session they facilitate.
     counselor_form_columns = ("status", "group_note")

@@ -124,6 +124,8 @@ class GroupSession(VersionedMixin, db.Model):
     status: Mapped[str] = mapped_column(choice("session_status", SESSION_STATUSES), default="planned")
     #: Note shared by the whole group; may be shown to every participant.
     group_note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Why the session was cancelled.
+    cancel_reason: Mapped[str] = mapped_column(sa.String(255), default="")
     #: Identifies the recurring series the session came from.
     series_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
 

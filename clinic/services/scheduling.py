@@ -362,16 +362,14 @@ def cancel_occurrence(session: GroupSession, *, scope: str = "this", reason: str
                       now: datetime | None = None, commit: bool = True) -> list[GroupSession]:
     """Cancel one occurrence, or it and every later one of its series.
 
-    Past, held and already cancelled sessions are left alone. The reason is added to
-    each session's group note ("Cancelled: …"), where the audit trail keeps it too.
+    Past, held and already cancelled sessions are left alone. The reason is kept on
+    each cancelled session (and in the audit trail).
     """
     targets = affected_sessions(session, scope, now=now)
-    reason = " ".join((reason or "").split())
+    reason = " ".join((reason or "").split())[:255]
     for target in targets:
         target.status = "cancelled"
-        if reason:
-            line = f"Cancelled: {reason}"
-            target.group_note = f"{target.group_note.rstrip()}\n{line}" if target.group_note else line
+        target.cancel_reason = reason
     if commit:
         db.session.commit()
     return targets
