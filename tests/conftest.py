@@ -8,10 +8,12 @@ Under ``CI=true`` a missing PostgreSQL or Chromium fails the run instead of skip
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import os
 import shutil
+import threading
 import uuid
 from datetime import date
 from pathlib import Path
@@ -266,3 +268,58 @@ def login(client, email: str, password: str = PASSWORD, next_url: str | None = N
     """Log in through the real form and return the response."""
     url = "/login" + (f"?next={next_url}" if next_url else "")
     return client.post(url, data={"email": email, "password": password})
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: Playwright waits at most this long for anything, so a hang fails fast.
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium, driven by Playwright (headless, no network of its own)."""
+    if not CHROMIUM.exists():
+        missing("Debian's Chromium at /usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("the playwright package")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Serve ``app`` on a free local port in a thread; yield its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

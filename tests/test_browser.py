@@ -17,20 +17,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from clinic.extensions import db
-from conftest import PASSWORD, Factory, _make_app, missing
+from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-#: Playwright waits at most this long for anything, so a hang fails fast.
-TIMEOUT_MS = 10_000
 SCREENSHOT = Path("/tmp/browser-patients.png")
 
 
@@ -88,28 +76,6 @@ def live_server(sqlite_template, tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-
-
-@pytest.fixture
-def browser():
-    """Debian's Chromium, driven by Playwright (headless, no network of its own)."""
-    if not CHROMIUM.exists():
-        missing("Debian's Chromium at /usr/bin/chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("the playwright package")
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-    finally:
-        playwright.stop()
 
 
 def _menu_links_to(page, path: str) -> int:
