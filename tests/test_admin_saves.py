@@ -170,3 +170,29 @@ def test_a_list_page_runs_a_fixed_number_of_queries(client, make, ctx):
     few = count_for(2)
     many = count_for(15)
     assert few == many, (few, many)
+
+
+def test_a_session_edited_in_the_plain_form_is_still_checked_for_clashes(client, make, ctx):
+    from datetime import datetime
+
+    from clinic.models import GroupSession
+
+    planner = make.staff("planner")
+    counselor = make.staff("counselor", full_name="Wren Facilitator")
+    track = make.track("iop")
+    first_group = make.group(track, name="IOP Evening A")
+    second_group = make.group(track, name="IOP Evening B")
+    booked = GroupSession(group_id=first_group.id, starts_at=datetime(2026, 3, 2, 17), duration_minutes=90,
+                          facilitator_id=counselor.id, room="Lantern Room")
+    db.session.add(booked)
+    db.session.commit()
+    login(client, planner.email)
+    response = client.post("/admin/sessions/new/", data={
+        "group": second_group.id, "starts_at": "2026-03-02 18:00:00", "duration_minutes": 60,
+        "room": "Garden Room", "facilitator": counselor.id, "status": "planned", "group_note": "",
+        "cancel_reason": "",
+    }, follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert "Wren Facilitator already leads IOP Evening A" in body
+    db.session.remove()
+    assert db.session.query(GroupSession).count() == 1

@@ -230,6 +230,28 @@ class SessionView(ClinicView):
             return query.filter(GroupSession.facilitator_id == _uid())
         return query
 
+    def on_model_change(self, form, model, is_created):
+        """A session saved here is checked for clashes like one made from a series."""
+        from datetime import timedelta
+
+        from ..services.scheduling import Booking, check_clashes
+
+        if model.status != "cancelled" and model.starts_at is not None:
+            booking = Booking(
+                starts_at=model.starts_at,
+                ends_at=model.starts_at + timedelta(minutes=model.duration_minutes or 0),
+                facilitator_id=model.facilitator.id if model.facilitator else None,
+                room=model.room or "",
+                session_id=None if is_created else model.id,
+                group_name=model.group.name if model.group else "",
+            )
+            try:
+                with db.session.no_autoflush:
+                    check_clashes([booking])
+            except RuleViolation as exc:
+                raise ValidationError(str(exc)) from exc
+        super().on_model_change(form, model, is_created)
+
     def edit_form(self, obj=None):
         if not _is_counselor():
             return super().edit_form(obj)
