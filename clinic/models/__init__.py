@@ -1,6 +1,6 @@
 """The domain models; importing this package registers every table."""
 
-from .attendance import ATTENDANCE_STATUSES, Attendance
+from .attendance import ATTENDANCE_STATUSES, Attendance, AttendanceAddendum
 from .audit import AUDIT_ACTIONS, AuditEvent
 from .exercises import (
     ASSIGNMENT_SOURCES,
@@ -32,6 +32,7 @@ __all__ = [
     "Activity",
     "Assignment",
     "Attendance",
+    "AttendanceAddendum",
     "AuditEvent",
     "CareGroup",
     "Enrolment",

@@ -51,3 +51,33 @@ class Attendance(VersionedMixin, db.Model):
 
     def __str__(self) -> str:
         return f"Attendance #{self.id}"
+
+
+class AttendanceAddendum(db.Model):
+    """A correction to one participant's entry after the session record was signed.
+
+    The attendance row is updated; the addendum keeps who, when, what changed and why.
+    Addenda are never edited or removed.
+    """
+
+    __tablename__ = "attendance_addendum"
+    __append_only__ = True
+    __table_args__ = (sa.CheckConstraint("length(trim(reason)) > 0", name="reason_given"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The corrected entry.
+    attendance_id: Mapped[int] = mapped_column(sa.ForeignKey("attendance.id"), index=True)
+    #: Who made the correction.
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+    #: When.
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    #: Field name to [before, after].
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: Why the entry was corrected.
+    reason: Mapped[str] = mapped_column(sa.String(500))
+
+    attendance: Mapped[Attendance] = relationship()
+    author: Mapped["StaffUser | None"] = relationship()  # noqa: F821
+
+    def __str__(self) -> str:
+        return f"Addendum #{self.id}"

@@ -105,6 +105,11 @@ class GroupSession(VersionedMixin, db.Model):
     __tablename__ = "group_session"
     __table_args__ = (
         sa.CheckConstraint("duration_minutes >= 1", name="length_positive"),
+        sa.CheckConstraint(
+            "(signed_at IS NULL AND signed_by_id IS NULL) OR "
+            "(signed_at IS NOT NULL AND signed_by_id IS NOT NULL)",
+            name="signature_complete",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,10 +133,29 @@ class GroupSession(VersionedMixin, db.Model):
     cancel_reason: Mapped[str] = mapped_column(sa.String(255), default="")
     #: Identifies the recurring series the session came from.
     series_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    #: When participation was last saved for the whole session.
+    recorded_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    #: Who last saved participation.
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+    #: When the facilitator signed the record; a signed record changes only by addendum.
+    signed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    #: Who signed it.
+    signed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
 
     group: Mapped[CareGroup] = relationship()
     activity: Mapped[Activity | None] = relationship()
-    facilitator: Mapped["StaffUser | None"] = relationship()  # noqa: F821
+    facilitator: Mapped["StaffUser | None"] = relationship(foreign_keys=[facilitator_id])  # noqa: F821
+    recorded_by: Mapped["StaffUser | None"] = relationship(foreign_keys=[recorded_by_id])  # noqa: F821
+    signed_by: Mapped["StaffUser | None"] = relationship(foreign_keys=[signed_by_id])  # noqa: F821
+
+    @property
+    def record_state(self) -> str:
+        """not recorded, recorded or signed."""
+        if self.signed_at is not None:
+            return "signed"
+        if self.recorded_at is not None:
+            return "recorded"
+        return "not recorded"
 
     def __str__(self) -> str:
         return f"Session #{self.id} {self.starts_at:%Y-%m-%d %H:%M}" if self.starts_at else "Session"

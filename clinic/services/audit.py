@@ -153,8 +153,11 @@ def record(
 @event.listens_for(Session, "before_flush")
 def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
-            raise AuditTrailIsAppendOnly("Audit events cannot be changed or deleted.")
+        append_only = isinstance(obj, AuditEvent) or getattr(obj, "__append_only__", False)
+        if append_only and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditTrailIsAppendOnly(
+                f"{type(obj).__name__} records are append-only: they cannot be changed or deleted."
+            )
 
 
 @event.listens_for(Session, "before_flush")
