@@ -27,8 +27,10 @@ def init_app(app: Flask) -> Admin:
         for view_class, model, name, view_category, endpoint in MODEL_VIEWS:
             if view_category == category:
                 admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
-    from . import assigning, planner, programme
+    from . import assigning, day, planner, programme, recording
 
+    day.register(admin)
+    recording.register(admin)
     planner.register(admin)
     assigning.register(admin)
     programme.register(admin)

@@ -27,6 +27,9 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "series": {"admin": "rce", "planner": "rce"},
     "assign": {"admin": "rce", "planner": "rce"},
     "programme": {"admin": "rce", "planner": "rce"},
+    # Recording participation: counselors only for sessions they facilitate (checked per session).
+    "record": {"admin": "rce", "planner": "rce", "counselor": "rce"},
+    "day": {"admin": "r", "planner": "r", "counselor": "r"},
     "audit": {"admin": "r"},
 }
 
