@@ -196,3 +196,28 @@ def test_a_session_edited_in_the_plain_form_is_still_checked_for_clashes(client,
     assert "Wren Facilitator already leads IOP Evening A" in body
     db.session.remove()
     assert db.session.query(GroupSession).count() == 1
+
+
+def test_a_name_typed_into_a_search_never_appears_in_a_url(client, make, ctx):
+    admin = make.staff("admin")
+    for n in range(25):
+        make.patient(last_name=f"Zephyrine{n:02d}" if n < 22 else f"Other{n}")
+    login(client, admin.email)
+    response = client.post("/admin/patients/search/", data={"search": "Zephyrine", "sort": "1"})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "Zephyrine" not in location and "q=" in location
+    page = client.get(location)
+    body = page.get_data(as_text=True)
+    assert "List (22)" in body
+    assert "Other22" not in body
+    # Pagination, sorting and row links carry the token, never the term.
+    hrefs = " ".join(__import__("re").findall(r'href="([^"]+)"', body))
+    assert "page=1" in hrefs and "q=" in hrefs
+    assert "Zephyrine" not in hrefs and "search=" not in hrefs
+    # A token is personal: another user gets the plain list and a notice.
+    other = make.staff("admin")
+    other_client = client.application.test_client()
+    login(other_client, other.email)
+    foreign = other_client.get(location, follow_redirects=True).get_data(as_text=True)
+    assert "That search has expired" in foreign and "List (25)" in foreign

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
@@ -66,6 +66,7 @@ class SecureModelView(SecureMixin, ModelView):
     column_display_pk = False
     create_modal = False
     edit_modal = False
+    list_template = "admin/clinic_list.html"
     form_excluded_columns = ("version",)
     column_exclude_list = ("version",)
     column_details_exclude_list = ("version",)
@@ -122,6 +123,48 @@ class SecureModelView(SecureMixin, ModelView):
         except (TypeError, ValueError):
             return None
         return self.get_query().filter(pk == value).one_or_none()
+
+    # Searches: the typed term travels in a POST and lives on the server; URLs carry a token.
+    @expose("/search/", methods=("POST",))
+    def search_view(self):
+        """Turn a typed search into a token and show the list for it."""
+        from ..services import searches
+
+        term = (request.form.get("search") or "").strip()
+        args = {}
+        for key in ("sort", "desc", "page_size"):
+            if request.form.get(key):
+                args[key] = request.form[key]
+        for key, value in request.form.items(multi=True):
+            if key.startswith("flt"):
+                args[key] = value
+        if term:
+            args["q"] = searches.save(current_user.id, term)
+        return redirect(self.get_url(".index_view", **args))
+
+    def _get_list_extra_args(self):
+        from ..services import searches
+
+        view_args = super()._get_list_extra_args()
+        token = request.args.get("q")
+        if token:
+            term = searches.lookup(current_user.id, token)
+            if term is None:
+                flash("That search has expired; please search again.", "info")
+            else:
+                view_args.search = term
+                g.clinic_search_token = token
+        return view_args
+
+    def _get_list_url(self, view_args):
+        from ..services import searches
+
+        if not view_args.search:
+            return super()._get_list_url(view_args)
+        token = getattr(g, "clinic_search_token", None) or searches.token_for(current_user.id, view_args.search)
+        extra = dict(view_args.extra_args)
+        extra["q"] = token
+        return super()._get_list_url(view_args.clone(search=None, extra_args=extra))
 
     # Errors -------------------------------------------------------------
     def handle_view_exception(self, exc: Exception) -> bool:

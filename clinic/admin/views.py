@@ -86,6 +86,7 @@ LABELS = {
     "session": "Session",
     "facilitator": "Facilitator",
     "row_version": "",
+    "record_state": "Record",
     "starter_exercises": "Starter plan",
     # Search placeholders name what can be searched.
     "group.name": "group",
@@ -213,7 +214,13 @@ class ActivityView(ClinicView):
 
 class SessionView(ClinicView):
     permission_key = "sessions"
-    column_list = ("starts_at", "group", "activity", "duration_minutes", "room", "facilitator", "status")
+    column_list = (
+        "starts_at", "group", "activity", "duration_minutes", "room", "facilitator", "status", "record_state",
+    )
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-check-square-o", "record.index", title="Record participation",
+                              id_arg="session"),
+    ]
     column_default_sort = ("starts_at", True)
     column_searchable_list = ("group.name", "room")
     column_filters = ("starts_at", "status", "group.name", "group.track.name", "facilitator.full_name")

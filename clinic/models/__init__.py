@@ -15,6 +15,7 @@ from .exercises import (
 )
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
+from .searches import SavedSearch
 from .staff import ROLES, StaffUser
 from .tracks import Track, track_starter_exercise
 
@@ -41,6 +42,7 @@ __all__ = [
     "GroupSession",
     "KindnessExercise",
     "Patient",
+    "SavedSearch",
     "StaffUser",
     "Track",
     "activity_track",

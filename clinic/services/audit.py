@@ -200,6 +200,8 @@ def _write_audit_events(session: Session, flush_context) -> None:
         for obj in objects:
             if isinstance(obj, AuditEvent) or not isinstance(obj, db.Model):
                 continue
+            if not getattr(obj, "__audited__", True):
+                continue
             if action == "update" and not session.is_modified(obj, include_collections=True):
                 continue
             changes = _changes(obj, action, session.info.get("audit_before", {}).pop(id(obj), None))
