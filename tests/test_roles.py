@@ -12,7 +12,7 @@ from conftest import login
 
 ROLES = ("admin", "planner", "counselor")
 #: Pages reached from another page (a patient's), never from the menu.
-NOT_IN_MENU = {"programme", "record"}
+NOT_IN_MENU = {"programme", "record", "print"}
 
 
 def _admin_urls(app) -> list[tuple[str, str]]:

@@ -1,5 +1,243 @@
-"""Placeholder: filled in by the day work."""
+"""The counselor's day, exercise check-ins outside a session, and the patient page's figures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import DateField, HiddenField, IntegerField, RadioField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ..extensions import db
+from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
+from ..services import checkins as checkin_service
+from ..services import progress, scheduling
+from ..services.caseload import caseload_patient_ids
+from ..services.checkins import REFLECTION_LIMIT, CheckinInput
+from ..services.errors import RuleViolation
+from .base import SecureBaseView, _role
+from .permissions import allowed
+
+#: Roles that may look at any counselor's day.
+OVERSEEING_ROLES = ("admin", "planner")
+#: Session records listed on the patient page.
+RECORDS_SHOWN = 25
+#: Earlier check-ins shown under the check-in form.
+RECENT_CHECKINS = 10
+MOOD_MESSAGE = "Mood is a number from 0 to 10."
+CHECKIN_STALE_MESSAGE = (
+    "There is already a check-in for this day that you had not seen: it was saved after you opened "
+    "the page, or the day was changed in the form. It is listed below. Nothing was saved and your "
+    "entry is still in the form: compare, then save again to replace it."
+)
+
+
+class CheckinForm(FlaskForm):
+    """One exercise check-in recorded outside a session."""
+
+    on_date = DateField("Day", validators=[InputRequired("Give the day the check-in is for.")])
+    outcome = RadioField(
+        "Outcome",
+        choices=[("done", "Done"), ("partly", "Partly"), ("not_done", "Not done")],
+        validators=[InputRequired("Choose done, partly or not done.")],
+    )
+    mood_before = IntegerField("Mood before (0–10)", validators=[Optional(), NumberRange(0, 10, MOOD_MESSAGE)])
+    mood_after = IntegerField("Mood after (0–10)", validators=[Optional(), NumberRange(0, 10, MOOD_MESSAGE)])
+    reflection = StringField(
+        "Reflection (one line)", validators=[Optional(), Length(max=REFLECTION_LIMIT)],
+        description=f"The patient's words, {REFLECTION_LIMIT} characters at most.",
+    )
+    #: The day whose saved check-in the form was opened with, and that check-in's version (0: none).
+    loaded_date = HiddenField()
+    row_version = HiddenField()
+    submit = SubmitField("Save check-in")
+
+
+def _uid() -> int | None:
+    return current_user.id if current_user and current_user.is_authenticated else None
+
+
+def participation_context(patient: Patient, today: date | None = None) -> dict:
+    """What ``admin/patient/_participation.html`` needs, as the ``participation`` variable.
+
+    Figures, the patient's own session records (newest first, the latest
+    ``RECORDS_SHOWN``), the active assignments to check in on, and whether the
+    current user may record check-ins. Six statements.
+    """
+    today = today or date.today()
+    records = progress.patient_participation(patient.id, limit=RECORDS_SHOWN + 1)
+    return {
+        "today": today,
+        "figures": progress.patient_figures(patient.id, today),
+        "records": records[:RECORDS_SHOWN],
+        "more_records": len(records) > RECORDS_SHOWN,
+        "assignments": progress.active_assignments(patient.id),
+        "may_checkin": allowed("checkins", _role(), "c"),
+    }
+
+
+class DayView(SecureBaseView):
+    """Today's sessions of a counselor with their record state, and the records still owed."""
+
+    permission_key = "day"
+
+    @expose("/")
+    def index(self):
+        """The current user's day; admins and planners may pass ``?counselor=<staff id>``."""
+        today = date.today()
+        now = datetime.now()
+        counselor_id = _uid()
+        counselor_name = current_user.full_name
+        facilitators = []
+        problem = None
+        oversees = _role() in OVERSEEING_ROLES
+        if oversees:
+            facilitators = scheduling.facilitators()
+            wanted = request.args.get("counselor", "").strip()
+            if wanted:
+                chosen = next((s for s in facilitators if str(s.id) == wanted), None)
+                if chosen is None and wanted.isdigit():
+                    chosen = db.session.get(StaffUser, int(wanted))
+                if chosen is None:
+                    problem = "There is no such member of staff; showing your own day."
+                else:
+                    counselor_id, counselor_name = chosen.id, chosen.full_name
+        # A counselor's ?counselor= is ignored: they only ever see their own day.
+        day = progress.counselor_day(counselor_id, today, now)
+        return self.render(
+            "admin/day/index.html",
+            day=day,
+            own=counselor_id == _uid(),
+            counselor_name=counselor_name,
+            counselor_id=counselor_id,
+            oversees=oversees,
+            facilitators=facilitators,
+            problem=problem,
+        )
+
+    # Check-ins outside a session ---------------------------------------------------
+    def _assignment(self) -> Assignment:
+        """The assignment of ``?assignment=``, if the current user may check in on it."""
+        if not allowed("checkins", _role(), "c"):
+            abort(403)
+        raw = request.args.get("assignment", "")
+        if not raw.isdigit():
+            abort(404)
+        assignment = db.session.get(
+            Assignment, int(raw), options=[joinedload(Assignment.exercise), joinedload(Assignment.patient)]
+        )
+        if assignment is None:
+            abort(404)
+        if _role() not in OVERSEEING_ROLES:
+            on_caseload = db.session.scalar(
+                sa.select(Patient.id).where(
+                    Patient.id == assignment.patient_id,
+                    Patient.id.in_(caseload_patient_ids(_uid())),
+                )
+            )
+            if on_caseload is None:
+                abort(403)
+        return assignment
+
+    @staticmethod
+    def _saved(assignment_id: int, on_date: date | None) -> ExerciseCheckin | None:
+        if on_date is None:
+            return None
+        return db.session.scalar(
+            sa.select(ExerciseCheckin).where(
+                ExerciseCheckin.assignment_id == assignment_id, ExerciseCheckin.on_date == on_date
+            )
+        )
+
+    @staticmethod
+    def _remember(form: CheckinForm, on_date: date, saved: ExerciseCheckin | None) -> None:
+        form.loaded_date.data = on_date.isoformat()
+        form.row_version.data = str(saved.version) if saved is not None else "0"
+
+    @expose("/checkin/", methods=("GET", "POST"))
+    def checkin(self):
+        """Record, or correct, one day's check-in of ``?assignment=`` (``?on=`` picks the day)."""
+        assignment = self._assignment()
+        today = date.today()
+        form = CheckinForm()
+        refusal = None
+        if request.method == "GET":
+            try:
+                on_date = date.fromisoformat(request.args.get("on", ""))
+            except ValueError:
+                on_date = today
+            saved = self._saved(assignment.id, on_date)
+            form.on_date.data = on_date
+            if saved is not None:
+                form.outcome.data = saved.outcome
+                form.mood_before.data = saved.mood_before
+                form.mood_after.data = saved.mood_after
+                form.reflection.data = saved.reflection
+            self._remember(form, on_date, saved)
+        else:
+            refusal = self._save(assignment, form, today)
+            if refusal is None:
+                return redirect(url_for("patients.details_view", id=assignment.patient_id))
+        if assignment.status != "active" and refusal is None:
+            refusal = f"This assignment is {assignment.status}; check-ins need an active one."
+        recent = db.session.scalars(
+            sa.select(ExerciseCheckin)
+            .where(ExerciseCheckin.assignment_id == assignment.id)
+            .order_by(ExerciseCheckin.on_date.desc())
+            .limit(RECENT_CHECKINS)
+        ).all()
+        return self.render(
+            "admin/day/checkin.html", form=form, assignment=assignment, patient=assignment.patient,
+            refusal=refusal, recent=recent, today=today,
+        )
+
+    def _save(self, assignment: Assignment, form: CheckinForm, today: date) -> str | None:
+        """Validate and save the posted check-in; return why nothing was saved, or None."""
+        if not form.validate():
+            return "Nothing was saved: correct the fields marked below."
+        values = CheckinInput(
+            outcome=form.outcome.data,
+            mood_before=form.mood_before.data,
+            mood_after=form.mood_after.data,
+            reflection=(form.reflection.data or "").strip(),
+        )
+        errors = checkin_service.validate(values, assignment, form.on_date.data, today)
+        for name, message in errors.items():
+            if name in form:
+                form[name].errors = [*form[name].errors, message]
+        if errors:
+            general = errors.get("assignment")
+            return general or "Nothing was saved: correct the fields marked below."
+        saved = self._saved(assignment.id, form.on_date.data)
+        seen_version = form.row_version.data if form.loaded_date.data == form.on_date.data.isoformat() else "0"
+        if form.row_version.data and (str(saved.version) if saved else "0") != seen_version:
+            # Someone saved this day after the form was opened (or the day was changed to one
+            # that already has a check-in): refuse rather than overwrite what they entered.
+            self._remember(form, form.on_date.data, saved)
+            return CHECKIN_STALE_MESSAGE
+        try:
+            checkin_service.record_checkin(
+                assignment, form.on_date.data, values,
+                recorded_by=current_user._get_current_object(), today=today,
+            )
+        except (IntegrityError, StaleDataError):
+            db.session.rollback()
+            self._remember(form, form.on_date.data, self._saved(assignment.id, form.on_date.data))
+            return CHECKIN_STALE_MESSAGE
+        except RuleViolation as exc:
+            db.session.rollback()
+            return str(exc)
+        flash("Check-in updated." if saved is not None else "Check-in saved.", "success")
+        return None
 
 
 def register(admin) -> None:
-    """Add this module's pages to ``admin``."""
+    """Add "My day" (with the check-in page beneath it) to ``admin``."""
+    admin.add_view(DayView(name="My day", endpoint="day", url="day"))

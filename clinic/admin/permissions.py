@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     # Recording participation: counselors only for sessions they facilitate (checked per session).
     "record": {"admin": "rce", "planner": "rce", "counselor": "rce"},
     "day": {"admin": "r", "planner": "r", "counselor": "r"},
+    # Printing: counselors only for their caseload and the sessions they facilitate.
+    "print": {"admin": "r", "planner": "r", "counselor": "r"},
     "audit": {"admin": "r"},
 }
 

@@ -1,5 +1,318 @@
-"""Placeholder: filled in by the recording work."""
+"""The session record page: a whole session's attendance, check-ins and group note on one form.
+
+Reached from the session list, the week planner and the counselor's day at
+``/admin/record/?session=<id>``. The view only turns the form into calls of
+``clinic.services.recording`` and shows the result; names appear on the page itself,
+never in flashes or URLs. Counselors record only the sessions they facilitate.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from ..extensions import db
+from ..models import ATTENDANCE_STATUSES, CHECKIN_OUTCOMES, GroupSession
+from ..services import audit, recording
+from ..services.errors import RuleViolation
+from ..services.recording import OUTCOME_LABELS, STATUS_LABELS, CheckinEntry, Entry, SessionRecord
+from .base import SecureBaseView, _role
+from .permissions import allowed
+
+_STATUS_FIELD = re.compile(r"status-(\d+)")
+#: Per-person and per-exercise fields of the form, by prefix.
+PERSON_FIELDS = ("status", "minutes", "engagement", "note")
+EXERCISE_FIELDS = ("outcome", "mood_before", "mood_after", "reflection")
+
+
+def _whole(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _blank(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _record_values(record: SessionRecord) -> dict[str, str]:
+    """The form's values as saved (or as defaulted, for people without an entry yet)."""
+    values = {"group_note": record.session.group_note or ""}
+    for row in record.rows:
+        pid = row.patient.id
+        values[f"status-{pid}"] = row.status
+        values[f"minutes-{pid}"] = str(row.minutes)
+        values[f"engagement-{pid}"] = _blank(row.engagement)
+        values[f"note-{pid}"] = row.note
+        for line in row.exercises:
+            if not line.editable:
+                continue
+            aid, checkin = line.assignment.id, line.checkin
+            values[f"outcome-{aid}"] = checkin.outcome if checkin else ""
+            values[f"mood_before-{aid}"] = _blank(checkin.mood_before if checkin else None)
+            values[f"mood_after-{aid}"] = _blank(checkin.mood_after if checkin else None)
+            values[f"reflection-{aid}"] = checkin.reflection if checkin else ""
+    return values
+
+
+def _entries(form: MultiDict) -> list[Entry]:
+    """One entry per person on the submitted page, with the exercises listed under them."""
+    entries = []
+    for key in form:
+        match = _STATUS_FIELD.fullmatch(key)
+        if not match:
+            continue
+        pid = int(match.group(1))
+        checkins = {}
+        for aid in {_whole(v) for v in form.getlist(f"assignment-{pid}")} - {None}:
+            if f"outcome-{aid}" in form:
+                checkins[aid] = CheckinEntry(
+                    outcome=form.get(f"outcome-{aid}", ""),
+                    mood_before=form.get(f"mood_before-{aid}"),
+                    mood_after=form.get(f"mood_after-{aid}"),
+                    reflection=form.get(f"reflection-{aid}", ""),
+                )
+        entries.append(Entry(
+            patient_id=pid,
+            status=form.get(key, ""),
+            minutes=form.get(f"minutes-{pid}"),
+            engagement=form.get(f"engagement-{pid}"),
+            note=form.get(f"note-{pid}", ""),
+            checkins=checkins,
+        ))
+    return entries
+
+
+def _shown(name: str, value: str) -> str:
+    """A saved value as the page words it."""
+    if name.startswith("status-"):
+        return STATUS_LABELS.get(value, value)
+    if name.startswith("outcome-"):
+        return OUTCOME_LABELS.get(value, "—")
+    return value if value != "" else "(empty)"
+
+
+class RecordView(SecureBaseView):
+    """Record a session's participation, sign it, and correct a signed entry by addendum."""
+
+    permission_key = "record"
+
+    def is_visible(self) -> bool:
+        return False  # reached from the session list, the week planner and the counselor's day
+
+    # Access -----------------------------------------------------------------
+    def _session(self, arg: str = "session") -> GroupSession:
+        """The session named in the query string, if the user may record it (else 404/403)."""
+        session_id = _whole(request.args.get(arg))
+        session = db.session.get(GroupSession, session_id) if session_id else None
+        if session is None:
+            abort(404)
+        self._check(session)
+        return session
+
+    def _check(self, session: GroupSession) -> None:
+        right = "r" if request.method == "GET" else "e"
+        role = _role()
+        if not allowed(self.permission_key, role, right):
+            abort(403)
+        if role == "counselor" and session.facilitator_id != current_user.id:
+            abort(403)
+
+    def _record(self, session_id: int) -> SessionRecord:
+        record = recording.load_record(session_id)
+        if record is None:
+            abort(404)
+        self._check(record.session)
+        return record
+
+    # The page ----------------------------------------------------------------
+    def _page(self, record: SessionRecord, *, values=None, was=None, expected_version=None,
+              errors=None, stale=None, error=None, mine=frozenset(), saved_now=None):
+        base = _record_values(record)
+        session = record.session
+        today = date.today()
+        if record.signed:
+            closed = None
+        elif session.status == "cancelled":
+            closed = "This session was cancelled, so there is no participation to record."
+        elif record.day > today:
+            closed = f"This session is on {record.day.isoformat()}; it can be recorded from that day on."
+        else:
+            closed = None
+        return self.render(
+            "admin/record/index.html",
+            record=record,
+            session=session,
+            values={**base, **(values or {})},
+            was={**base, **(was or {})},
+            expected_version=record.version if expected_version is None else expected_version,
+            errors=errors or {},
+            stale=stale,
+            error=error,
+            mine=mine,
+            saved_now=saved_now or {},
+            editable=not record.signed and closed is None,
+            closed=closed,
+            may_sign=recording.may_sign(session, current_user) and record.state == "recorded",
+            statuses=[(s, STATUS_LABELS[s]) for s in ATTENDANCE_STATUSES],
+            outcomes=[(o, OUTCOME_LABELS[o]) for o in CHECKIN_OUTCOMES],
+            shown=_shown,
+            ends_at=session.starts_at + timedelta(minutes=session.duration_minutes),
+        )
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        """The record of one session (GET) and its save (POST)."""
+        if request.args.get("session") is None:
+            return redirect(url_for("sessions.index_view"))
+        if request.method == "POST":
+            return self._save()
+        session_id = _whole(request.args.get("session"))
+        if session_id is None:
+            abort(404)
+        record = self._record(session_id)
+        page = self._page(record)
+        # Reading participants' notes is itself an event worth keeping.
+        audit.record("view", entity="group_session", entity_id=session_id)
+        db.session.commit()
+        return page
+
+    def _save(self):
+        session = self._session()
+        session_id = session.id  # read before the commit expires the row
+        form = request.form
+        posted = {key: form.get(key, "") for key in form if not key.startswith("was-") and key not in
+                  ("csrf_token", "expected_version") and not key.startswith("assignment-")}
+        posted_was = {key[4:]: form.get(key, "") for key in form if key.startswith("was-")}
+        try:
+            result = recording.save_record(
+                session,
+                _entries(form),
+                form.get("group_note") if "group_note" in form else None,
+                expected_version=_whole(form.get("expected_version")),
+                actor=current_user._get_current_object(),
+                today=date.today(),
+            )
+        except recording.StaleRecord as exc:
+            db.session.rollback()
+            record = self._record(session_id)
+            return self._stale_page(record, posted, posted_was, str(exc))
+        except RuleViolation as exc:
+            db.session.rollback()
+            record = self._record(session_id)
+            return self._page(record, values=posted, was=posted_was,
+                              expected_version=_whole(form.get("expected_version")), error=str(exc))
+        if result.errors:
+            db.session.rollback()
+            record = self._record(session_id)
+            return self._page(record, values=posted, was=posted_was,
+                              expected_version=_whole(form.get("expected_version")), errors=result.errors)
+        flash(result.summary(), "record-saved")
+        return redirect(url_for(".index", session=session_id))
+
+    def _stale_page(self, record: SessionRecord, posted: dict, posted_was: dict, message: str):
+        """The record as saved now, with the user's own changes put back on top and marked."""
+        base = _record_values(record)
+        values, mine, saved_now = {}, set(), {}
+        for name, value in posted.items():
+            before = posted_was.get(name)
+            if before is None or value == before or name not in base:
+                continue
+            values[name] = value
+            mine.add(name)
+            if base[name] != before and base[name] != value:
+                saved_now[name] = _shown(name, base[name])
+        return self._page(record, values=values, expected_version=record.version, stale=message,
+                          mine=frozenset(mine), saved_now=saved_now)
+
+    # Signing ----------------------------------------------------------------
+    @expose("/sign/", methods=("POST",))
+    def sign(self):
+        """Sign the record as its facilitator (or an admin)."""
+        session = self._session()
+        session_id = session.id
+        try:
+            recording.sign_record(session, current_user._get_current_object(),
+                                  expected_version=_whole(request.form.get("expected_version")))
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash("The record is signed. From now on an entry changes only by a correction with a reason.",
+                  "record-signed")
+        return redirect(url_for(".index", session=session_id))
+
+    # Correcting -------------------------------------------------------------
+    @expose("/correct/", methods=("GET", "POST"))
+    def correct(self):
+        """Correct one person's entry on a signed record, with the reason."""
+        session = self._session()
+        session_id = session.id
+        patient_id = _whole(request.args.get("patient"))
+        if not session.signed_at:
+            flash("Only a signed record is corrected by addendum; edit the record itself.", "error")
+            return redirect(url_for(".index", session=session_id))
+        record = self._record(session_id)
+        row = record.row_for(patient_id) if patient_id else None
+        if row is None:
+            abort(404)
+        values = {"status": row.status, "minutes": str(row.minutes),
+                  "engagement": _blank(row.engagement), "note": row.note, "reason": ""}
+        expected = _blank(row.attendance.version if row.attendance else None)
+        errors, error = {}, None
+        if request.method == "POST":
+            form = request.form
+            values = {name: form.get(name, "") for name in values}
+            expected = form.get("expected_version", "")
+            changes = {name: values[name] for name in recording.CORRECTABLE}
+            try:
+                result = recording.correct_entry(
+                    session, row.patient.id, changes, values["reason"],
+                    current_user._get_current_object(), expected_version=_whole(expected),
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+                record = self._record(session_id)
+                row = record.row_for(patient_id)
+                if row is None:
+                    abort(404)
+                expected = _blank(row.attendance.version if row and row.attendance else None)
+            else:
+                if result.errors:
+                    db.session.rollback()
+                    errors = result.errors
+                    record = self._record(session_id)
+                    row = record.row_for(patient_id)
+                    if row is None:
+                        abort(404)
+                else:
+                    flash("The correction is saved as an addendum to the signed record.", "record-corrected")
+                    return redirect(url_for(".index", session=session_id) + f"#row-{patient_id}")
+        page = self.render(
+            "admin/record/correct.html",
+            record=record,
+            session=record.session,
+            row=row,
+            values=values,
+            expected_version=expected,
+            errors=errors,
+            error=error,
+            statuses=[(s, STATUS_LABELS[s]) for s in ATTENDANCE_STATUSES],
+            ends_at=record.session.starts_at + timedelta(minutes=record.session.duration_minutes),
+        )
+        if request.method == "GET" and row.attendance is not None:
+            audit.record("view", entity="attendance", entity_id=row.attendance.id)
+            db.session.commit()
+        return page
 
 
 def register(admin) -> None:
-    """Add this module's pages to ``admin``."""
+    """Add the session record page to ``admin`` (not in the menu)."""
+    admin.add_view(RecordView(name="Session record", endpoint="record", url="record"))

@@ -121,12 +121,16 @@ def _datetime(view, value, name) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
+def _yes_no(view, value, name) -> str:
+    return "Yes" if value else "No"
+
+
 class ClinicView(SecureModelView):
     """Shared labels and formats for every model view."""
 
     column_labels = LABELS
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _datetime}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime, bool: _yes_no}
 
 
 # Programme -----------------------------------------------------------------
@@ -347,8 +351,11 @@ class PatientView(ClinicView):
             .options(sa.orm.joinedload(Assignment.exercise))
             .order_by(Assignment.status, Assignment.start_date.desc())
         ).all()
+        from .day import participation_context
+
         role = _role()
         return {
+            "participation": participation_context(patient),
             "history": history(patient.id),
             "open_enrolment": open_enrolment(patient.id),
             "memberships": memberships,

@@ -21,6 +21,7 @@ from ..models import (
     ExerciseCheckin,
     GroupMembership,
     GroupSession,
+    KindnessExercise,
     Track,
 )
 
@@ -258,13 +259,13 @@ def patient_figures(patient_id: int, today: date) -> PatientFigures:
     ).all()
     expected = None
     if active:
-        expected_weeks = 0.0
+        expected_total = 0.0
         for start, due, per_week in active:
             first = max(start, window_start)
             last = min(due, today) if due is not None else today
             if last >= first:
-                expected_weeks += per_week * ((last - first).days + 1) / 7
-        expected = round(expected_weeks)
+                expected_total += per_week * ((last - first).days + 1) / 7
+        expected = round(expected_total)
 
     return PatientFigures(
         today=today,
@@ -352,6 +353,51 @@ def patient_participation(patient_id: int, limit: int | None = None) -> list[Par
             group_note=row.group_note or "",
         )
         for row in db.session.execute(query)
+    ]
+
+
+# Assignments to check in on --------------------------------------------------------
+@dataclass(frozen=True)
+class ActiveAssignment:
+    """An active assignment with its exercise title and the day of its latest check-in."""
+
+    id: int
+    title: str
+    times_per_week: int
+    start_date: date
+    due_date: date | None
+    last_checkin: date | None
+
+
+def active_assignments(patient_id: int) -> list[ActiveAssignment]:
+    """The patient's active assignments by exercise title, each with its latest check-in day.
+
+    One statement.
+    """
+    rows = db.session.execute(
+        sa.select(
+            Assignment.id,
+            KindnessExercise.title,
+            Assignment.times_per_week,
+            Assignment.start_date,
+            Assignment.due_date,
+            sa.func.max(ExerciseCheckin.on_date).label("last_checkin"),
+        )
+        .join(KindnessExercise, KindnessExercise.id == Assignment.exercise_id)
+        .outerjoin(ExerciseCheckin, ExerciseCheckin.assignment_id == Assignment.id)
+        .where(Assignment.patient_id == patient_id, Assignment.status == "active")
+        .group_by(
+            Assignment.id, KindnessExercise.title, Assignment.times_per_week,
+            Assignment.start_date, Assignment.due_date,
+        )
+        .order_by(KindnessExercise.title, Assignment.id)
+    )
+    return [
+        ActiveAssignment(
+            id=row.id, title=row.title, times_per_week=row.times_per_week, start_date=row.start_date,
+            due_date=row.due_date, last_checkin=row.last_checkin,
+        )
+        for row in rows
     ]
 
 
@@ -498,10 +544,12 @@ def counselor_day(counselor_id: int, today: date, now: datetime | None = None) -
 
 __all__ = [
     "ATTENDED_STATUSES",
+    "ActiveAssignment",
     "DaySession",
     "DayView",
     "ParticipationEntry",
     "PatientFigures",
+    "active_assignments",
     "counselor_day",
     "patient_figures",
     "patient_participation",

@@ -1,0 +1,130 @@
+"""Printing: HTTP in, a document function from ``clinic.pdf`` out, as a PDF download.
+
+Reached from buttons on other pages (never the menu):
+
+- ``print.handout``  ``/admin/print/handout/?exercise=<id>[&large=1]``: anyone with "print";
+- ``print.plan``     ``/admin/print/plan/?patient=<id>[&week=YYYY-MM-DD][&large=1]``:
+  counselors only for patients on their caseload;
+- ``print.packet``   ``/admin/print/packet/?session=<id>``: counselors only for sessions
+  they facilitate.
+
+File names carry record ids, never names. Responses are ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import GroupSession, KindnessExercise, Patient
+from ..pdf import handouts, packets
+from ..services.caseload import caseload_patient_ids
+from ..services.errors import RuleViolation
+from .base import SecureBaseView
+
+
+def pdf_response(data: bytes, filename: str) -> Response:
+    """A PDF download that no browser or proxy keeps."""
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def slug(text: str, fallback: str) -> str:
+    """A short ASCII file-name part made from ``text`` (``fallback`` when nothing is left)."""
+    made = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")[:60].strip("-")
+    return made or fallback
+
+
+def _is_counselor() -> bool:
+    return getattr(current_user, "role", None) == "counselor"
+
+
+def _id_arg(name: str) -> int:
+    value = request.args.get(name, "")
+    if not value.isdigit():
+        abort(400)
+    return int(value)
+
+
+def _load(model, name: str):
+    row = db.session.get(model, _id_arg(name))
+    if row is None:
+        abort(404)
+    return row
+
+
+def _large() -> bool:
+    return request.args.get("large", "") in {"1", "true", "yes", "on"}
+
+
+class PrintView(SecureBaseView):
+    """PDF downloads: exercise handouts, personal kindness plans and session packets."""
+
+    permission_key = "print"
+
+    def is_visible(self) -> bool:
+        return False  # buttons on the exercise, patient and session pages lead here
+
+    @expose("/")
+    def index(self):
+        return redirect(url_for("admin.index"))
+
+    @expose("/handout/")
+    def handout(self):
+        """One exercise's take-home handout; no patient data, so every role may print it."""
+        exercise = _load(KindnessExercise, "exercise")
+        large = _large()
+        data = handouts.exercise_handout(exercise, large_print=large)
+        name = slug(exercise.title, f"exercise-{exercise.id}")
+        return pdf_response(data, f"handout-{name}{'-large-print' if large else ''}.pdf")
+
+    @expose("/plan/")
+    def plan(self):
+        """A patient's personal kindness plan for a week (this week unless ``week`` is given)."""
+        patient = _load(Patient, "patient")
+        if _is_counselor():
+            on_caseload = db.session.scalar(
+                sa.select(Patient.id).where(
+                    Patient.id == patient.id, Patient.id.in_(caseload_patient_ids(current_user.id))
+                )
+            )
+            if on_caseload is None:
+                abort(403)
+        try:
+            week = date.fromisoformat(request.args["week"]) if request.args.get("week") else date.today()
+        except ValueError:
+            abort(400)
+        large = _large()
+        data = handouts.kindness_plan(patient, week, large_print=large)
+        return pdf_response(data, f"kindness-plan-{patient.id}{'-large-print' if large else ''}.pdf")
+
+    @expose("/packet/")
+    def packet(self):
+        """A session's packet: sign-in sheet, then each roster member's plan."""
+        session = _load(GroupSession, "session")
+        if _is_counselor() and session.facilitator_id != current_user.id:
+            abort(403)
+        try:
+            data = packets.session_packet(session)
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("sessions.details_view", id=session.id))
+        return pdf_response(data, f"session-{session.id}-packet.pdf")
+
+
+def register(admin) -> None:
+    """Add the print endpoints (hidden from the menu) to ``admin``."""
+    admin.add_view(PrintView(name="Print", endpoint="print", url="print"))

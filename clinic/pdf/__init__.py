@@ -1,0 +1,23 @@
+"""Printed documents: WeasyPrint rendering behind a locked-down URL fetcher.
+
+- ``fetcher``: the only loader WeasyPrint gets (the app's static files, ``data:``).
+- ``render``: template -> HTML -> tagged PDF, with the base stylesheet parsed once.
+- ``handouts``: exercise handouts and personal kindness plans.
+- ``packets``: session packets (sign-in sheet + each member's plan).
+- ``cli``: the ``flask print`` commands.
+
+Every public document function renders, adds an audit "export" event and commits.
+"""
+
+from .handouts import exercise_handout, kindness_plan
+from .packets import session_packet
+from .render import render_html, render_html_to_pdf, render_pdf
+
+__all__ = [
+    "exercise_handout",
+    "kindness_plan",
+    "render_html",
+    "render_html_to_pdf",
+    "render_pdf",
+    "session_packet",
+]

@@ -1,0 +1,144 @@
+"""``flask --app wsgi print ...``: printed documents from the command line.
+
+Every command renders through the same functions as the admin, so each export is
+audited, attributed to "cli". Output files hold patient data: they are created with
+owner-only rights (0600).
+
+    flask --app wsgi print handout --exercise "Write a note of appreciation" [--large] --output FILE.pdf
+    flask --app wsgi print plan --patient ID [--week YYYY-MM-DD] [--large] --output FILE.pdf
+    flask --app wsgi print packet --session ID --output FILE.pdf
+
+Registered in ``clinic/cli.py`` with ``app.cli.add_command(print_cli)``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from ..extensions import db
+from ..models import GroupSession, KindnessExercise, Patient
+from ..services import audit
+from ..services.errors import RuleViolation
+from . import handouts, packets
+
+print_cli = AppGroup("print", help="Print handouts, kindness plans and session packets to PDF files.")
+
+#: The label every CLI export is audited under.
+CLI_ACTOR = "cli"
+
+
+# Shared helpers for every print command (progress sheets included) ------------------------
+def output_option(function):
+    """The ``--output FILE.pdf`` option every print command takes."""
+    return click.option(
+        "--output", "-o", "output", required=True,
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help="Where to write the PDF (created with owner-only rights).",
+    )(function)
+
+
+def write_pdf(output: Path, data: bytes) -> None:
+    """Write ``data`` to ``output`` with mode 0600, replacing the file if it exists."""
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(output, 0o600)
+
+
+def report(output: Path, data: bytes, what: str) -> None:
+    """Tell the user what was written (never a patient's name)."""
+    click.echo(f"Wrote {what} to {output} ({max(1, round(len(data) / 1024))} KiB).")
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A ``YYYY-MM-DD`` option value as a date (None when empty)."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise click.BadParameter("use the form YYYY-MM-DD, e.g. 2026-01-12", param_hint=option) from exc
+
+
+def get_or_fail(model, record_id: int, what: str):
+    """The row ``record_id`` of ``model``, or a clear error."""
+    row = db.session.get(model, record_id)
+    if row is None:
+        raise click.ClickException(f"There is no {what} with id {record_id}.")
+    return row
+
+
+def find_exercise(title_or_id: str) -> KindnessExercise:
+    """An exercise by id (digits) or by its exact title, ignoring case."""
+    text = title_or_id.strip()
+    if text.isdigit():
+        return get_or_fail(KindnessExercise, int(text), "exercise")
+    exercise = db.session.scalar(
+        sa.select(KindnessExercise).where(sa.func.lower(KindnessExercise.title) == text.lower())
+    )
+    if exercise is None:
+        raise click.ClickException(f"There is no exercise titled {text!r}.")
+    return exercise
+
+
+# Commands -------------------------------------------------------------------------------
+@print_cli.command("handout")
+@click.option("--exercise", "exercise_ref", required=True, metavar="TITLE_OR_ID",
+              help="The exercise, by id or exact title.")
+@click.option("--large", is_flag=True, help="Large print (18 pt).")
+@output_option
+def handout_command(exercise_ref: str, large: bool, output: Path) -> None:
+    """A take-home handout for one kindness exercise."""
+    with audit.acting_as(None, label=CLI_ACTOR):
+        exercise = find_exercise(exercise_ref)
+        data = handouts.exercise_handout(exercise, large_print=large)
+    write_pdf(output, data)
+    report(output, data, f"the handout for exercise {exercise.id}")
+
+
+@print_cli.command("plan")
+@click.option("--patient", "patient_id", required=True, type=int, help="The patient's id.")
+@click.option("--week", default=None, metavar="YYYY-MM-DD", help="A day in the week (default: this week).")
+@click.option("--large", is_flag=True, help="Large print (18 pt).")
+@output_option
+def plan_command(patient_id: int, week: str | None, large: bool, output: Path) -> None:
+    """A patient's personal kindness plan for one week."""
+    day = parse_day(week, "--week") or date.today()
+    with audit.acting_as(None, label=CLI_ACTOR):
+        patient = get_or_fail(Patient, patient_id, "patient")
+        data = handouts.kindness_plan(patient, day, large_print=large)
+    write_pdf(output, data)
+    report(output, data, f"the kindness plan of patient {patient_id}")
+
+
+@print_cli.command("packet")
+@click.option("--session", "session_id", required=True, type=int, help="The group session's id.")
+@output_option
+def packet_command(session_id: int, output: Path) -> None:
+    """A session packet: the sign-in sheet, then each roster member's plan."""
+    with audit.acting_as(None, label=CLI_ACTOR):
+        session = get_or_fail(GroupSession, session_id, "session")
+        try:
+            data = packets.session_packet(session)
+        except RuleViolation as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+    write_pdf(output, data)
+    report(output, data, f"the packet of session {session_id}")
+
+
+# Progress sheets ------------------------------------------------------------------------
+# Add ``print progress`` here: ``@print_cli.command("progress")`` with ``--track`` or
+# ``--group``, ``--from``/``--to`` (``parse_day``), ``--version staff|patient`` and
+# ``@output_option``; wrap the per-patient work in ``audit.acting_as(None, label=CLI_ACTOR)``
+# and show progress for long runs with ``click.progressbar(patients, label=...)``; write
+# with ``write_pdf`` and ``report``.
+
+
+__all__ = ["CLI_ACTOR", "find_exercise", "output_option", "parse_day", "print_cli", "write_pdf"]

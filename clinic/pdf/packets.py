@@ -1,0 +1,102 @@
+"""Session packets: the sign-in sheet of a group session, then each member's plan.
+
+One HTML document with one ``<article>`` per part renders in one WeasyPrint pass; each
+article after the first starts on a fresh page (print.css), so the packet is the
+sign-in sheet's page(s) followed by one plan per roster member. Batches of progress
+sheets can follow the same pattern: build the sections, render once, audit each.
+
+Audit: one "export" event for the session (``group_session``, listing the patient ids
+whose plans are included) and one per included patient (``patient``), all in the
+transaction that is then committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..extensions import db
+from ..models import GroupSession
+from ..services import audit
+from ..services.errors import RuleViolation
+from ..services.membership import roster
+from .handouts import active_assignments, plan_sheet, week_of
+from .render import long_date, render_pdf
+
+SIGN_IN_TITLE = "Sign-in sheet"
+
+
+@dataclass(frozen=True)
+class SignInSheet:
+    """What the sign-in sheet prints; ``names`` are display names in sign-in order."""
+
+    group: str
+    activity: str
+    date_text: str
+    time_text: str
+    room: str
+    facilitator: str
+    names: tuple[str, ...]
+
+
+def _time_text(session: GroupSession) -> str:
+    start = session.starts_at
+    end = start + timedelta(minutes=session.duration_minutes or 0)
+    return f"{start:%H:%M} – {end:%H:%M} ({session.duration_minutes} minutes)"
+
+
+def packet_html_context(session: GroupSession) -> tuple[dict, list[int]]:
+    """Template name, title and context of a session's packet, and the included patient ids.
+
+    Refuses a cancelled session with ``RuleViolation``. The roster is whoever is a
+    member of the group on the session's date, in order of display name.
+    """
+    if session.status == "cancelled":
+        raise RuleViolation("This session was cancelled, so there is no packet to print.")
+    day = session.starts_at.date()
+    members = sorted(roster(session.group_id, day), key=lambda p: (p.display_name.casefold(), p.id))
+    week_start = week_of(day)
+    by_patient = active_assignments([p.id for p in members], week_start)
+    plans = [plan_sheet(p, week_start, by_patient.get(p.id, [])) for p in members]
+    group = session.group
+    facilitator = session.facilitator or group.facilitator
+    sheet = SignInSheet(
+        group=group.name,
+        activity=session.activity.name if session.activity else "—",
+        date_text=long_date(day),
+        time_text=_time_text(session),
+        room=session.room or group.room or "—",
+        facilitator=facilitator.full_name if facilitator else "—",
+        names=tuple(p.display_name for p in members),
+    )
+    context = {
+        "template_name": "pdf/packet.html",
+        "title": f"Session packet: {group.name}, {long_date(day)}",
+        "sheet": sheet,
+        "plans": plans,
+    }
+    return context, [p.id for p in members]
+
+
+def session_packet(session: GroupSession) -> bytes:
+    """One PDF: the session's sign-in sheet, then each roster member's kindness plan; audited."""
+    context, patient_ids = packet_html_context(session)
+    pdf = render_pdf(**context)
+    audit.record(
+        "export",
+        entity="group_session",
+        entity_id=session.id,
+        changes={"document": "session_packet", "patients": patient_ids},
+    )
+    for patient_id in patient_ids:
+        audit.record(
+            "export",
+            entity="patient",
+            entity_id=patient_id,
+            changes={"document": "session_packet", "large_print": False, "session_id": session.id},
+        )
+    db.session.commit()
+    return pdf
+
+
+__all__ = ["SignInSheet", "packet_html_context", "session_packet"]

@@ -1,0 +1,152 @@
+"""From a Jinja template to PDF bytes, always through the same safe path.
+
+``render_pdf`` = ``render_html`` (Flask's ``render_template``, autoescaped) +
+``render_html_to_pdf`` (WeasyPrint with the locked fetcher, the cached base
+stylesheet, a tagged ``pdf/ua-1`` output and no attachments). The two halves are
+separate so a benchmark can time WeasyPrint alone against the whole export.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+
+from flask import current_app, render_template
+from weasyprint import CSS, HTML
+
+from .fetcher import make_fetcher
+
+#: Tagged, accessible PDF; needs ``<html lang>`` and ``<title>`` (base.html has both).
+PDF_VARIANT = "pdf/ua-1"
+#: ``CLINIC_PAGE_SIZE`` values and the CSS ``size`` keyword for each.
+PAGE_SIZES = {"A4": "A4", "Letter": "letter"}
+#: The stylesheet every document gets, in ``templates/pdf/``.
+STYLESHEET = "print.css"
+
+_stylesheets: dict[tuple[str, str], CSS] = {}
+_stylesheets_lock = threading.Lock()
+
+
+def page_size() -> str:
+    """The configured page size, ``A4`` or ``Letter``."""
+    size = current_app.config.get("CLINIC_PAGE_SIZE", "A4")
+    if size not in PAGE_SIZES:
+        raise ValueError("CLINIC_PAGE_SIZE must be A4 or Letter.")
+    return size
+
+
+def _pdf_templates() -> Path:
+    return Path(current_app.template_folder) / "pdf"
+
+
+def base_stylesheet(size: str | None = None) -> CSS:
+    """The parsed base stylesheet for a page size, parsed once per process and reused."""
+    size = size or page_size()
+    folder = _pdf_templates()
+    key = (str(folder), size)
+    sheet = _stylesheets.get(key)
+    if sheet is None:
+        with _stylesheets_lock:
+            sheet = _stylesheets.get(key)
+            if sheet is None:
+                source = (folder / STYLESHEET).read_text(encoding="utf-8")
+                source += f"\n@page {{ size: {PAGE_SIZES[size]}; }}\n"
+                sheet = CSS(string=source, base_url=folder.as_uri() + "/", url_fetcher=make_fetcher())
+                _stylesheets[key] = sheet
+    return sheet
+
+
+def pdf_options() -> dict:
+    """The WeasyPrint options every document is written with."""
+    return {"stylesheets": [base_stylesheet()], "pdf_variant": PDF_VARIANT}
+
+
+def base_url() -> str:
+    """Relative URLs in a document resolve into the app's ``static/`` folder."""
+    return Path(current_app.static_folder).as_uri() + "/"
+
+
+# Formatting helpers the templates use (English, whatever the process locale) ------------
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+
+
+def long_date(day: date | None) -> str:
+    """``Monday 12 January 2026``."""
+    if not day:
+        return ""
+    return f"{DAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def day_month(day: date | None) -> str:
+    """``12 Jan``."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1][:3]}" if day else ""
+
+
+def period_text(start: date, end: date) -> str:
+    """``12 – 18 January 2026`` (months and years only where they differ)."""
+    def month(day: date) -> str:
+        return MONTH_NAMES[day.month - 1]
+
+    if start.year != end.year:
+        return f"{start.day} {month(start)} {start.year} – {end.day} {month(end)} {end.year}"
+    if start.month != end.month:
+        return f"{start.day} {month(start)} – {end.day} {month(end)} {end.year}"
+    return f"{start.day} – {end.day} {month(end)} {end.year}"
+
+
+def render_html(template_name: str, *, title: str, **context) -> str:
+    """The document's HTML: ``template_name`` under ``templates/pdf/``, autoescaped.
+
+    Every document gets ``title``, ``clinic_name``, ``printed_on`` (today) and
+    ``printed_text`` ("Printed Monday 12 January 2026"), ``period`` (None unless
+    given), ``large_print`` (False unless given) and the date helpers ``long_date``
+    and ``day_month``.
+    """
+    context.setdefault("period", None)
+    context.setdefault("large_print", False)
+    context.setdefault("printed_on", date.today())
+    context.setdefault("printed_text", f"Printed {long_date(context['printed_on'])}")
+    return render_template(
+        template_name,
+        title=title,
+        clinic_name=current_app.config.get("CLINIC_NAME", ""),
+        long_date=long_date,
+        day_month=day_month,
+        **context,
+    )
+
+
+def _without_attachments(document) -> None:
+    """Drop every file ``<link rel=attachment>`` or ``<a rel=attachment>`` would embed."""
+    document.metadata.attachments = []
+    for page in document.pages:
+        page.links = [link for link in page.links if link[0] != "attachment"]
+
+
+def render_html_to_pdf(html: str) -> bytes:
+    """WeasyPrint's part: lay out ``html`` and write a tagged PDF with no attachments."""
+    options = pdf_options()
+    document = HTML(string=html, base_url=base_url(), url_fetcher=make_fetcher()).render(**options)
+    _without_attachments(document)
+    return document.write_pdf(pdf_variant=options["pdf_variant"], attachments=None)
+
+
+def render_pdf(template_name: str, *, title: str, **context) -> bytes:
+    """Render ``template_name`` with ``context`` to PDF bytes."""
+    return render_html_to_pdf(render_html(template_name, title=title, **context))
+
+
+__all__ = [
+    "PDF_VARIANT",
+    "base_stylesheet",
+    "day_month",
+    "long_date",
+    "pdf_options",
+    "period_text",
+    "render_html",
+    "render_html_to_pdf",
+    "render_pdf",
+]
