@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -11,17 +10,15 @@ import sqlalchemy as sa
 from clinic.extensions import db
 from clinic.models import Assignment, Attendance, ExerciseCheckin, GroupSession, KindnessExercise
 from clinic.services import enrolment, membership
-from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, serving
+from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, _truncate, serving
 
 NAMES = ("Ashgrove", "Bramblecot", "Cindervale", "Dunmere")
 
 
 @pytest.fixture
-def clinic(sqlite_template, tmp_path):
-    """Today's session of a four-person IOP group on its own SQLite copy with CSRF on, served locally."""
-    path = tmp_path / "clinic.sqlite"
-    shutil.copy(sqlite_template, path)
-    app = _make_app(f"sqlite:///{path}", tmp_path, WTF_CSRF_ENABLED=True)
+def clinic(database_url, backend, tmp_path):
+    """Today's session of a four-person IOP group with CSRF on, served locally (on both databases)."""
+    app = _make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
     today = date.today()
     with app.app_context():
         make = Factory()
@@ -53,8 +50,12 @@ def clinic(sqlite_template, tmp_path):
         info = {"counselor": counselor.email, "session": session.id, "patients": patients,
                 "assignments": assignments}
         db.session.remove()
-    with serving(app) as url:
-        yield app, url, info
+    try:
+        with serving(app) as url:
+            yield app, url, info
+    finally:
+        if backend == "postgresql":
+            _truncate(app)
 
 
 def _logged_in(browser, base: str, email: str):

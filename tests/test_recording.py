@@ -250,7 +250,8 @@ def test_saving_again_updates_the_entries_and_never_duplicates_them(make):
                                     p1={"status": "absent"}), "A warm round of thanks.")
     assert (second.created, second.updated, second.unchanged) == (0, 2, 1)
     assert _count(Attendance, Attendance.session_id == session_id) == 3
-    rows = {a.patient_id: a for a in db.session.scalars(sa.select(Attendance).where(Attendance.session_id == session_id))}
+    rows = {a.patient_id: a
+            for a in db.session.scalars(sa.select(Attendance).where(Attendance.session_id == session_id))}
     assert (rows[clinic.patients[0].id].status, rows[clinic.patients[0].id].minutes_attended) == ("late", 40)
     assert (rows[clinic.patients[1].id].status, rows[clinic.patients[1].id].minutes_attended) == ("absent", 0)
     assert rows[clinic.patients[0].id].version == 2 and rows[clinic.patients[2].id].version == 1
