@@ -86,6 +86,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         return render_template("errors/500.html"), 500
 
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        from flask import render_template
+
+        return render_template("errors/form_expired.html"), 400
+
     @app.errorhandler(403)
     def _forbidden(error):
         from flask import render_template

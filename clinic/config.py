@@ -82,8 +82,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=int(env.get("SESSION_MINUTES", "60"))
         ),
-        # Long notes are typed inside the session lifetime; the token lives as long.
-        "WTF_CSRF_TIME_LIMIT": int(env.get("SESSION_MINUTES", "60")) * 60,
+        # The token lives as long as the login session (which a page being typed on keeps
+        # alive), so a long group note is never refused for an expired token.
+        "WTF_CSRF_TIME_LIMIT": None,
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("LOGIN_LOCKOUT_MINUTES", "15")),

@@ -107,6 +107,7 @@ def test_a_post_without_a_csrf_token_is_refused(make, database_url, tmp_path):
     try:
         response = client.post("/login", data={"email": email, "password": PASSWORD})
         assert response.status_code == 400
+        assert "Nothing was saved" in response.get_data(as_text=True)
         assert client.get("/admin/").status_code == 302
     finally:
         with app.app_context():
@@ -133,3 +134,14 @@ def test_pages_behind_login_are_not_cached(client, make):
     user = make.staff("admin")
     login(client, user.email)
     assert client.get("/admin/patients/").headers["Cache-Control"] == "no-store"
+
+
+def test_typing_on_a_page_keeps_the_login_alive_and_only_for_logged_in_staff(client, make):
+    assert client.post("/keepalive").status_code == 302
+    user = make.staff("counselor")
+    login(client, user.email)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "/keepalive" in page
+    response = client.post("/keepalive")
+    assert response.status_code == 204
+    assert "clinic_session" in response.headers.get("Set-Cookie", "")

@@ -80,6 +80,14 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/keepalive", methods=["POST"])
+@login_required
+def keepalive():
+    """Keep the login alive while someone is typing on a page (called by the page's script)."""
+    session.modified = True
+    return ("", 204)
+
+
 @bp.route("/")
 def home():
     """Send people to the programme (or to the login page)."""
