@@ -302,7 +302,11 @@ def test_demo_respects_record_rules(demo):
         rows[sess.id].add(row.patient_id)
     for sess in session.scalars(sa.select(GroupSession)):
         day = sess.starts_at.date()
-        assert sess.status == ("held" if day < TODAY else "planned")
+        # Yesterday's sessions are left for "My day" to show as waiting for a record.
+        assert sess.status == ("held" if day < TODAY - timedelta(days=1) else "planned")
+        assert (sess.recorded_at is not None) == (sess.status == "held")
+        if sess.signed_at is not None:
+            assert sess.signed_by_id == sess.facilitator_id and sess.recorded_at is not None
         roster = {
             m.patient_id
             for m in memberships[sess.group_id]

@@ -766,23 +766,32 @@ class _DemoBuilder:
                     todays = rng.sample(activities, len(spec.start_times))
                 else:
                     todays = [rng.choice(activities) if activities else None for _ in spec.start_times]
-                held = day < today
+                # Yesterday's sessions are left unrecorded, so "My day" has work waiting.
+                held = day < today - timedelta(days=1)
                 for slot, starts in enumerate(spec.start_times):
                     activity = todays[slot]
                     note = ""
                     if held and activity is not None:
                         note = rng.choice(_GROUP_NOTES).format(activity=activity.name)
+                    starts_at = datetime.combine(day, starts)
+                    ends_at = starts_at + timedelta(minutes=spec.session_minutes)
+                    # Records older than a few days are signed; the most recent are saved only.
+                    signed = held and day < today - timedelta(days=3)
                     self.sessions.append(
                         GroupSession(
                             group=group,
                             activity=activity,
-                            starts_at=datetime.combine(day, starts),
+                            starts_at=starts_at,
                             duration_minutes=spec.session_minutes,
                             room=group.room,
                             facilitator=group.facilitator,
                             status="held" if held else "planned",
                             group_note=note,
                             series_id=series[slot],
+                            recorded_at=ends_at if held else None,
+                            recorded_by=group.facilitator if held else None,
+                            signed_at=ends_at + timedelta(minutes=10) if signed else None,
+                            signed_by=group.facilitator if signed else None,
                         )
                     )
         self._add("sessions", self.sessions)
