@@ -81,5 +81,8 @@ def seed_command(demo: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
+    from .pdf.cli import print_cli
+
     app.cli.add_command(user_cli)
     app.cli.add_command(seed_command)
+    app.cli.add_command(print_cli)

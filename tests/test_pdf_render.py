@@ -266,14 +266,18 @@ def test_the_base_stylesheet_is_parsed_once_per_process_and_page_size(plain_app,
     assert len(parsed) == 2
 
 
-def test_the_running_footer_numbers_pages_and_names_the_print_date(plain_app):
+def test_the_base_template_prints_the_clinic_title_period_date_and_page_x_of_y(plain_app):
     body = "".join(f"<p>Line {n}</p>" for n in range(120))
-    html = render.render_html("pdf/base.html", title="Long one").replace("<body>", "<body><article>" + body)
-    data = render.render_html_to_pdf(html.replace("</body>", "</article></body>"))
+    html = render.render_html("pdf/base.html", title="Long one", period="12 – 18 January 2026", subtitle="For staff")
+    data = render.render_html_to_pdf(html.replace("</article>", body + "</article>"))
     texts = page_texts(data)
     assert len(texts) >= 2
+    for expected in ("Harbour Clinic", "Long one", "For staff", "12 – 18 January 2026", "Printed "):
+        assert expected in texts[0], expected
     for number, text in enumerate(texts, start=1):
         assert f"Page {number} of {len(texts)}" in text
+        assert "Printed " in text
+    assert "Harbour Clinic" in texts[1] and "Long one" in texts[1]  # the running header
 
 
 def test_the_template_escapes_what_it_is_given(plain_app):

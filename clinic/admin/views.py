@@ -224,6 +224,8 @@ class SessionView(ClinicView):
     column_extra_row_actions = [
         EndpointLinkRowAction("fa fa-check-square-o", "record.index", title="Record participation",
                               id_arg="session"),
+        EndpointLinkRowAction("fa fa-print", "print.packet", title="Print the session packet (PDF)",
+                              id_arg="session"),
     ]
     column_default_sort = ("starts_at", True)
     column_searchable_list = ("group.name", "room")
@@ -281,6 +283,11 @@ class SessionView(ClinicView):
 
 class ExerciseView(ClinicView):
     permission_key = "exercises"
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-print", "print.handout", title="Print the handout (PDF)", id_arg="exercise"),
+        EndpointLinkRowAction("fa fa-search-plus", "print.handout", title="Print the handout in large print (PDF)",
+                              id_arg="exercise", url_args={"large": 1}),
+    ]
     column_list = ("title", "direction", "energy", "default_times_per_week", "tracks", "active")
     column_default_sort = "title"
     column_searchable_list = ("title", "summary")

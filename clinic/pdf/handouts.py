@@ -116,6 +116,7 @@ def handout_html_context(exercise: KindnessExercise, large_print: bool = False) 
     return {
         "template_name": "pdf/handout.html",
         "title": exercise.title,
+        "subtitle": "Kindness exercise",
         "exercise": exercise,
         "handout": handout_sheet(exercise),
         "large_print": bool(large_print),

@@ -101,11 +101,12 @@ def render_html(template_name: str, *, title: str, **context) -> str:
     """The document's HTML: ``template_name`` under ``templates/pdf/``, autoescaped.
 
     Every document gets ``title``, ``clinic_name``, ``printed_on`` (today) and
-    ``printed_text`` ("Printed Monday 12 January 2026"), ``period`` (None unless
-    given), ``large_print`` (False unless given) and the date helpers ``long_date``
-    and ``day_month``.
+    ``printed_text`` ("Printed Monday 12 January 2026"), ``period`` and ``subtitle``
+    (None unless given; base.html prints them under the title), ``large_print``
+    (False unless given) and the date helpers ``long_date`` and ``day_month``.
     """
     context.setdefault("period", None)
+    context.setdefault("subtitle", None)
     context.setdefault("large_print", False)
     context.setdefault("printed_on", date.today())
     context.setdefault("printed_text", f"Printed {long_date(context['printed_on'])}")
