@@ -101,9 +101,46 @@ def kindness_plan_document(today: date) -> Document:
     return Document("Kindness plan", export, html, batch)
 
 
+def progress_sheet_document(today: date, version: str) -> Document:
+    """The progress sheet over the last four weeks (``version`` staff or patient).
+
+    The staff sheet carries a typed summary and next steps, as from the admin form; the
+    batch is ``progress_batch`` (one sheet per patient, each numbering its own pages).
+    """
+    from datetime import timedelta
+
+    from clinic.extensions import db
+    from clinic.models import Patient
+    from clinic.pdf import batches, progress, render
+
+    start = today - timedelta(days=27)
+    typed = {"summary": "Engaged and steady; attendance improving.\nMood lifts after most exercises.",
+             "next_steps": "Keep the appreciation note twice a week.\nReview the weekly hours."}
+    if version != "staff":
+        typed = {}
+
+    def export(patient_id: int) -> bytes:
+        return progress.progress_sheet(db.session.get(Patient, patient_id), start, today, version=version, **typed)
+
+    def html(patient_id: int) -> str:
+        context = progress.progress_html_context(db.session.get(Patient, patient_id), start, today,
+                                                 version=version, **typed)
+        return render.render_html(**context)
+
+    def batch(patient_ids: list[int]) -> bytes:
+        patients = [db.session.get(Patient, pid) for pid in patient_ids]
+        return batches.progress_batch(patients, start, today, version)
+
+    return Document(f"Progress sheet, {version} version", export, html, batch)
+
+
 def documents(today: date) -> list[Document]:
-    """Everything to measure. Progress sheets: add their Document here."""
-    return [kindness_plan_document(today)]
+    """Everything to measure."""
+    return [
+        kindness_plan_document(today),
+        progress_sheet_document(today, "staff"),
+        progress_sheet_document(today, "patient"),
+    ]
 
 
 # Measuring ----------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ Reached from buttons on other pages (never the menu):
 - ``print.plan``     ``/admin/print/plan/?patient=<id>[&week=YYYY-MM-DD][&large=1]``:
   counselors only for patients on their caseload;
 - ``print.packet``   ``/admin/print/packet/?session=<id>``: counselors only for sessions
-  they facilitate.
+  they facilitate;
+- ``print.progress`` ``/admin/print/progress/?patient=<id>`` and ``print.progress_batch``
+  ``/admin/print/progress/batch/?group=<id>`` (or ``?track=<id>``): progress sheets, from
+  ``printing_progress.ProgressPrintMixin``.
 
 File names carry record ids, never names. Responses are ``Cache-Control: no-store``.
 """
@@ -27,6 +30,7 @@ from ..pdf import handouts, packets
 from ..services.caseload import caseload_patient_ids
 from ..services.errors import RuleViolation
 from .base import SecureBaseView
+from .printing_progress import ProgressPrintMixin
 
 
 def pdf_response(data: bytes, filename: str) -> Response:
@@ -69,13 +73,13 @@ def _large() -> bool:
     return request.args.get("large", "") in {"1", "true", "yes", "on"}
 
 
-class PrintView(SecureBaseView):
-    """PDF downloads: exercise handouts, personal kindness plans and session packets."""
+class PrintView(ProgressPrintMixin, SecureBaseView):
+    """PDF downloads: handouts, kindness plans, session packets and progress sheets."""
 
     permission_key = "print"
 
     def is_visible(self) -> bool:
-        return False  # buttons on the exercise, patient and session pages lead here
+        return False  # buttons on the exercise, patient, session, group and track pages lead here
 
     @expose("/")
     def index(self):

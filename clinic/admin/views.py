@@ -135,16 +135,19 @@ class ClinicView(SecureModelView):
 
 # Programme -----------------------------------------------------------------
 class AssignLinkMixin:
-    """Adds an "assign an exercise" row action for roles that may assign."""
+    """Row actions for everyone in a group or track: print their progress sheets, assign an exercise."""
 
     assign_arg = ""
 
     @property
     def column_extra_row_actions(self):
-        if not allowed("assign", _role(), "c"):
-            return []
-        return [EndpointLinkRowAction("fa fa-heart", "assign.index", title="Assign an exercise to everyone here",
-                                      id_arg=self.assign_arg)]
+        actions = [EndpointLinkRowAction("fa fa-print", "print.progress_batch",
+                                         title="Print progress sheets (PDF, staff or patient version)",
+                                         id_arg=self.assign_arg)]
+        if allowed("assign", _role(), "c"):
+            actions.append(EndpointLinkRowAction("fa fa-heart", "assign.index",
+                                                 title="Assign an exercise to everyone here", id_arg=self.assign_arg))
+        return actions
 
     @column_extra_row_actions.setter
     def column_extra_row_actions(self, value):
@@ -358,10 +361,12 @@ class PatientView(ClinicView):
             .options(sa.orm.joinedload(Assignment.exercise))
             .order_by(Assignment.status, Assignment.start_date.desc())
         ).all()
+        from ..services.chart import mood_chart_context
         from .day import participation_context
 
         role = _role()
         return {
+            **mood_chart_context(patient),
             "participation": participation_context(patient),
             "history": history(patient.id),
             "open_enrolment": open_enrolment(patient.id),

@@ -4,18 +4,24 @@
 - ``render``: template -> HTML -> tagged PDF, with the base stylesheet parsed once.
 - ``handouts``: exercise handouts and personal kindness plans.
 - ``packets``: session packets (sign-in sheet + each member's plan).
+- ``progress``: progress sheets, a staff version and a patient version.
+- ``batches``: many progress sheets in one PDF, each with its own page numbers.
 - ``cli``: the ``flask print`` commands.
 
 Every public document function renders, adds an audit "export" event and commits.
 """
 
+from .batches import progress_batch
 from .handouts import exercise_handout, kindness_plan
 from .packets import session_packet
+from .progress import progress_sheet
 from .render import render_html, render_html_to_pdf, render_pdf
 
 __all__ = [
     "exercise_handout",
     "kindness_plan",
+    "progress_batch",
+    "progress_sheet",
     "render_html",
     "render_html_to_pdf",
     "render_pdf",

@@ -7,6 +7,8 @@ owner-only rights (0600).
     flask --app wsgi print handout --exercise "Write a note of appreciation" [--large] --output FILE.pdf
     flask --app wsgi print plan --patient ID [--week YYYY-MM-DD] [--large] --output FILE.pdf
     flask --app wsgi print packet --session ID --output FILE.pdf
+    flask --app wsgi print progress (--track iop | --group NAME_OR_ID | --patient ID)
+        --from 2026-03-01 --to 2026-03-31 [--version staff|patient] --output FILE.pdf
 
 Registered in ``clinic/cli.py`` with ``app.cli.add_command(print_cli)``.
 """
@@ -22,12 +24,12 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from ..extensions import db
-from ..models import GroupSession, KindnessExercise, Patient
+from ..models import CareGroup, GroupSession, KindnessExercise, Patient, Track
 from ..services import audit
 from ..services.errors import RuleViolation
-from . import handouts, packets
+from . import batches, handouts, packets, progress
 
-print_cli = AppGroup("print", help="Print handouts, kindness plans and session packets to PDF files.")
+print_cli = AppGroup("print", help="Print handouts, kindness plans, session packets and progress sheets to PDF files.")
 
 #: The label every CLI export is audited under.
 CLI_ACTOR = "cli"
@@ -134,11 +136,90 @@ def packet_command(session_id: int, output: Path) -> None:
 
 
 # Progress sheets ------------------------------------------------------------------------
-# Add ``print progress`` here: ``@print_cli.command("progress")`` with ``--track`` or
-# ``--group``, ``--from``/``--to`` (``parse_day``), ``--version staff|patient`` and
-# ``@output_option``; wrap the per-patient work in ``audit.acting_as(None, label=CLI_ACTOR)``
-# and show progress for long runs with ``click.progressbar(patients, label=...)``; write
-# with ``write_pdf`` and ``report``.
+def find_track(code_or_id: str) -> Track:
+    """A track by id (digits) or by its code, ignoring case."""
+    text = code_or_id.strip()
+    if text.isdigit():
+        return get_or_fail(Track, int(text), "track")
+    track = db.session.scalar(sa.select(Track).where(sa.func.lower(Track.code) == text.lower()))
+    if track is None:
+        codes = ", ".join(db.session.scalars(sa.select(Track.code).order_by(Track.care_level)))
+        raise click.ClickException(f"There is no track with code {text!r} (the tracks are: {codes or 'none'}).")
+    return track
 
 
-__all__ = ["CLI_ACTOR", "find_exercise", "output_option", "parse_day", "print_cli", "write_pdf"]
+def find_group(name_or_id: str) -> CareGroup:
+    """A group by id (digits) or by its exact name, ignoring case."""
+    text = name_or_id.strip()
+    if text.isdigit():
+        return get_or_fail(CareGroup, int(text), "group")
+    group = db.session.scalar(sa.select(CareGroup).where(sa.func.lower(CareGroup.name) == text.lower()))
+    if group is None:
+        raise click.ClickException(f"There is no group named {text!r}.")
+    return group
+
+
+@print_cli.command("progress")
+@click.option("--track", "track_ref", default=None, metavar="CODE_OR_ID",
+              help="Everyone enrolled in this track during the period (e.g. iop).")
+@click.option("--group", "group_ref", default=None, metavar="NAME_OR_ID",
+              help="Everyone who was a member of this group during the period.")
+@click.option("--patient", "patient_id", default=None, type=int, help="One patient, by id.")
+@click.option("--from", "start_text", required=True, metavar="YYYY-MM-DD", help="The first day of the period.")
+@click.option("--to", "end_text", required=True, metavar="YYYY-MM-DD", help="The last day of the period.")
+@click.option("--version", type=click.Choice(progress.VERSIONS), default="staff", show_default=True,
+              help="staff (figures, notes, signature) or patient (to give to the patient).")
+@output_option
+def progress_command(track_ref: str | None, group_ref: str | None, patient_id: int | None,
+                     start_text: str, end_text: str, version: str, output: Path) -> None:
+    """Progress sheets over a period: for a track, a group or one patient, as one PDF.
+
+    Each sheet starts on a new page and numbers its own pages. Staff sheets printed
+    here have lines to write the summary and next steps on. Nothing is written when
+    the track, group or patient is unknown, the dates are wrong or nobody is found.
+    """
+    if sum(ref is not None for ref in (track_ref, group_ref, patient_id)) != 1:
+        raise click.UsageError("Give exactly one of --track, --group or --patient.")
+    start = parse_day(start_text, "--from")
+    end = parse_day(end_text, "--to")
+    try:
+        progress.check_request(start, end, version)
+    except RuleViolation as exc:
+        raise click.BadParameter(str(exc), param_hint="--from/--to") from exc
+    with audit.acting_as(None, label=CLI_ACTOR):
+        try:
+            if patient_id is not None:
+                patient = get_or_fail(Patient, patient_id, "patient")
+                data = progress.progress_sheet(patient, start, end, version=version)
+                what = f"the {version} progress sheet of patient {patient_id}"
+            else:
+                if track_ref is not None:
+                    target, kind = find_track(track_ref), "track"
+                    patients = batches.track_patients(target, start, end, version)
+                else:
+                    target, kind = find_group(group_ref), "group"
+                    patients = batches.group_patients(target, start, end, version)
+                if not patients:
+                    raise click.ClickException(
+                        f"Nobody was in {kind} {target.name!r} from {start.isoformat()} to {end.isoformat()}; "
+                        "nothing was written."
+                    )
+                with click.progressbar(length=len(patients), label=f"Progress sheets for {len(patients)} patients",
+                                       show_pos=True) as bar:
+                    data = batches.progress_batch(
+                        patients, start, end, version, progress=bar.update,
+                        title=batches.batch_title(version, target.name, start, end),
+                        source={kind: target.id},
+                    )
+                what = f"{len(patients)} {version} progress sheets for {kind} {target.id}"
+        except RuleViolation as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+    write_pdf(output, data)
+    report(output, data, what)
+
+
+__all__ = [
+    "CLI_ACTOR", "find_exercise", "find_group", "find_track", "output_option", "parse_day", "print_cli",
+    "write_pdf",
+]

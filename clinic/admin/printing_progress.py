@@ -1,0 +1,242 @@
+"""Printing progress sheets from the admin: one patient's sheet, or a group's or a track's batch.
+
+``ProgressPrintMixin`` adds two pages to ``PrintView`` (so the endpoints are
+``print.progress`` and ``print.progress_batch``):
+
+- ``/admin/print/progress/?patient=<id>``: a small form (from, to, version, summary,
+  next steps) beside a preview of the mood chart; posting it returns the PDF.
+  Counselors only for patients on their caseload (403 otherwise).
+- ``/admin/print/progress/batch/?group=<id>`` or ``?track=<id>``: from, to and version;
+  posting returns one PDF with a sheet per member of the group (or patient enrolled in
+  the track) during the period. A counselor's batch holds only the patients on their
+  caseload; when none of them is, the request is refused with 403.
+
+The summary and next steps travel in the POST body, never in a URL. File names carry
+record ids and the version, never names.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, request
+from flask_admin import expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..extensions import db
+from ..models import CareGroup, Patient, Track
+from ..pdf import batches
+from ..pdf import progress as progress_pdf
+from ..services import chart as chart_service
+from ..services.caseload import caseload_patient_ids
+from ..services.enrolment import history
+from ..services.errors import RuleViolation
+
+VERSION_CHOICES = [
+    ("staff", "Staff version: figures, individual notes, summary, next steps, signature"),
+    ("patient", "Patient version: to give to the patient (preferred name, small wins, no notes)"),
+]
+
+
+class ProgressForm(FlaskForm):
+    """One patient's progress sheet."""
+
+    date_from = DateField("From", name="from", validators=[InputRequired("Give the first day of the period.")])
+    date_to = DateField("To", name="to", validators=[InputRequired("Give the last day of the period.")])
+    version = RadioField("Version", choices=VERSION_CHOICES, default="staff",
+                         validators=[InputRequired("Choose a version.")])
+    summary = TextAreaField(
+        "Counselor's summary", validators=[Optional(), Length(max=progress_pdf.TEXT_LIMIT)],
+        description="Printed on the staff version only; left blank, the sheet has lines to write on.",
+    )
+    next_steps = TextAreaField(
+        "Next steps", validators=[Optional(), Length(max=progress_pdf.TEXT_LIMIT)],
+        description="Printed on the staff version only.",
+    )
+    submit = SubmitField("Print the PDF")
+
+
+class ProgressBatchForm(FlaskForm):
+    """Progress sheets for a group or a track."""
+
+    date_from = DateField("From", name="from", validators=[InputRequired("Give the first day of the period.")])
+    date_to = DateField("To", name="to", validators=[InputRequired("Give the last day of the period.")])
+    version = RadioField("Version", choices=VERSION_CHOICES, default="staff",
+                         validators=[InputRequired("Choose a version.")])
+    submit = SubmitField("Print the PDF")
+
+
+def _is_counselor() -> bool:
+    return getattr(current_user, "role", None) == "counselor"
+
+
+def _id_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit():
+        abort(400)
+    return int(value)
+
+
+def _load(model, record_id: int):
+    row = db.session.get(model, record_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def on_caseload(patient_ids: list[int]) -> set[int]:
+    """The ids among ``patient_ids`` on the current counselor's caseload (one statement)."""
+    if not patient_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Patient.id).where(
+                Patient.id.in_(patient_ids), Patient.id.in_(caseload_patient_ids(current_user.id))
+            )
+        )
+    )
+
+
+def _prefill(form, start: date, end: date) -> None:
+    """Fill an unposted form from ``?from=&to=&version=`` or the default period."""
+    form.date_from.data = start
+    form.date_to.data = end
+    version = request.args.get("version", "staff")
+    form.version.data = version if version in progress_pdf.VERSIONS else "staff"
+
+
+def _period_args() -> tuple[date, date]:
+    """``?from=&to=`` when both are valid dates in order, else the last four weeks."""
+    try:
+        start = date.fromisoformat(request.args.get("from", ""))
+        end = date.fromisoformat(request.args.get("to", ""))
+        if start <= end:
+            return start, end
+    except ValueError:
+        pass
+    return chart_service.page_period()
+
+
+def _form_problem(form) -> str | None:
+    """Why a posted form cannot be printed, or None."""
+    if not form.validate():
+        return "Nothing was printed: correct the fields marked below."
+    summary = form.summary.data if hasattr(form, "summary") else ""
+    next_steps = form.next_steps.data if hasattr(form, "next_steps") else ""
+    try:
+        progress_pdf.check_request(form.date_from.data, form.date_to.data, form.version.data,
+                                   summary or "", next_steps or "")
+    except RuleViolation as exc:
+        return str(exc)
+    return None
+
+
+class ProgressPrintMixin:
+    """The progress-sheet pages of ``PrintView``; see the module docstring."""
+
+    @expose("/progress/", methods=("GET", "POST"))
+    def progress(self):
+        """One patient's progress sheet: the form (GET) and the PDF (POST)."""
+        from .printing import pdf_response
+
+        patient_id = _id_arg("patient")
+        if patient_id is None:
+            abort(400)
+        patient = _load(Patient, patient_id)
+        if _is_counselor() and not on_caseload([patient.id]):
+            abort(403)
+        form = ProgressForm()
+        problem = None
+        if request.method == "POST":
+            problem = _form_problem(form)
+            if problem is None:
+                try:
+                    data = progress_pdf.progress_sheet(
+                        patient, form.date_from.data, form.date_to.data, version=form.version.data,
+                        summary=form.summary.data or "", next_steps=form.next_steps.data or "",
+                    )
+                except RuleViolation as exc:
+                    db.session.rollback()
+                    problem = str(exc)
+                else:
+                    return pdf_response(data, f"progress-{patient.id}-{form.version.data}.pdf")
+            start, end = form.date_from.data, form.date_to.data
+            if not (start and end and start <= end):
+                start, end = _period_args()
+        else:
+            start, end = _period_args()
+            _prefill(form, start, end)
+        return self.render(
+            "admin/print/progress.html",
+            form=form,
+            patient=patient,
+            problem=problem,
+            history=history(patient.id),
+            chart=chart_service.patient_mood_chart(patient.id, start, end),
+        )
+
+    @expose("/progress/batch/", methods=("GET", "POST"))
+    def progress_batch(self):
+        """Progress sheets for ``?group=`` or ``?track=``: the form (GET) and one PDF (POST)."""
+        from .printing import pdf_response
+
+        group_id, track_id = _id_arg("group"), _id_arg("track")
+        if (group_id is None) == (track_id is None):
+            abort(400)
+        if group_id is not None:
+            target = _load(CareGroup, group_id)
+            kind, what = "group", f"{target.name} (group)"
+        else:
+            target = _load(Track, track_id)
+            kind, what = "track", f"{target.name} (track)"
+        form = ProgressBatchForm()
+        problem = None
+        if request.method == "POST":
+            problem = _form_problem(form)
+            start, end = form.date_from.data, form.date_to.data
+        else:
+            start, end = _period_args()
+            _prefill(form, start, end)
+        if not (start and end and start <= end):
+            start, end = _period_args()
+        version = form.version.data if form.version.data in progress_pdf.VERSIONS else "staff"
+        find = batches.group_patients if kind == "group" else batches.track_patients
+        everyone = find(target, start, end, version)
+        patients = everyone
+        if _is_counselor():
+            mine = on_caseload([p.id for p in everyone])
+            patients = [p for p in everyone if p.id in mine]
+        if request.method == "POST" and problem is None:
+            if everyone and not patients:
+                abort(403)
+            try:
+                data = batches.progress_batch(
+                    patients, start, end, version,
+                    title=batches.batch_title(version, target.name, start, end),
+                    source={kind: target.id},
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                problem = str(exc)
+            else:
+                return pdf_response(data, f"progress-{kind}-{target.id}-{version}.pdf")
+        return self.render(
+            "admin/print/progress_batch.html",
+            form=form,
+            kind=kind,
+            what=what,
+            target=target,
+            problem=problem,
+            total=len(everyone),
+            included=len(patients),
+            counselor=_is_counselor(),
+        )
+
+
+__all__ = ["ProgressBatchForm", "ProgressForm", "ProgressPrintMixin", "on_caseload"]
