@@ -247,3 +247,57 @@ def test_a_planner_sends_selected_patients_to_the_assign_page_with_ids_only(clie
     assert "Alpha" not in location and "Beta" not in location
     page = client.get(location).get_data(as_text=True)
     assert "Alpha" in page and "Beta" in page
+
+
+def test_record_pages_offer_their_print_buttons(client, make, ctx):
+    from datetime import datetime
+
+    from clinic.extensions import db
+    from clinic.models import GroupSession, KindnessExercise
+
+    planner = make.staff("planner")
+    track = make.track("iop")
+    group = make.group(track)
+    exercise = KindnessExercise(title="Keep a gratitude list", direction="self", energy="low", tracks=[track])
+    session = GroupSession(group_id=group.id, starts_at=datetime(2026, 3, 2, 17), duration_minutes=60)
+    db.session.add_all([exercise, session])
+    db.session.commit()
+    login(client, planner.email)
+    exercise_page = client.get(f"/admin/exercises/details/?id={exercise.id}").get_data(as_text=True)
+    assert f"/admin/print/handout/?exercise={exercise.id}" in exercise_page
+    session_page = client.get(f"/admin/sessions/details/?id={session.id}").get_data(as_text=True)
+    assert f"/admin/print/packet/?session={session.id}" in session_page
+    assert f"/admin/record/?session={session.id}" in session_page
+    group_page = client.get(f"/admin/groups/details/?id={group.id}").get_data(as_text=True)
+    assert f"/admin/print/progress/batch/?group={group.id}" in group_page
+
+
+def test_selected_patients_go_to_a_progress_batch_by_id_and_a_counselor_prints_only_their_own(client, make, ctx):
+    counselor = make.staff("counselor")
+    track = make.track("iop")
+    mine, other = make.patient(last_name="Mineperson"), make.patient(last_name="Otherperson")
+    make.enrolment(mine, track, counselor)
+    ids = [mine.id, other.id]
+    login(client, counselor.email)
+    response = client.post("/admin/patients/action/", data={"action": "print_progress", "rowid": [mine.id]})
+    location = response.headers["Location"]
+    assert "/admin/print/progress/batch/" in location and f"patients={mine.id}" in location
+    assert "Mineperson" not in location
+    form = client.get(location).get_data(as_text=True)
+    assert "Selected patients" in form
+    query = "&".join(f"patients={i}" for i in ids)
+    pdf = client.post(f"/admin/print/progress/batch/?{query}", data={
+        "from": "2026-01-01", "to": "2026-01-31", "version": "patient",
+    })
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(BytesIO(pdf.data)).pages)
+    assert "Robin" in text  # the factory's first names; only the caseload patient's sheet
+    assert text.count("Your progress") == 1
+    only_other = client.post(f"/admin/print/progress/batch/?patients={other.id}", data={
+        "from": "2026-01-01", "to": "2026-01-31", "version": "patient",
+    })
+    assert only_other.status_code == 403

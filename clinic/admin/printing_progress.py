@@ -70,6 +70,15 @@ class ProgressBatchForm(FlaskForm):
     submit = SubmitField("Print the PDF")
 
 
+class _Selection:
+    """Patients chosen on the patient list (by id: no names travel in the URL)."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        self.id = "selection"
+        self.name = "selected patients"
+
+
 def _is_counselor() -> bool:
     return getattr(current_user, "role", None) == "counselor"
 
@@ -187,14 +196,24 @@ class ProgressPrintMixin:
         from .printing import pdf_response
 
         group_id, track_id = _id_arg("group"), _id_arg("track")
-        if (group_id is None) == (track_id is None):
+        try:
+            selected = sorted({int(v) for v in request.args.getlist("patients")})
+        except ValueError:
+            abort(400)
+        if sum(bool(x) for x in (group_id is not None, track_id is not None, selected)) != 1:
             abort(400)
         if group_id is not None:
             target = _load(CareGroup, group_id)
             kind, what = "group", f"{target.name} (group)"
-        else:
+            target_args = {"group": target.id}
+        elif track_id is not None:
             target = _load(Track, track_id)
             kind, what = "track", f"{target.name} (track)"
+            target_args = {"track": target.id}
+        else:
+            target = _Selection(selected)
+            kind, what = "patient", f"{len(selected)} selected patient{'s' if len(selected) != 1 else ''}"
+            target_args = {"patients": selected}
         form = ProgressBatchForm()
         problem = None
         if request.method == "POST":
@@ -206,8 +225,13 @@ class ProgressPrintMixin:
         if not (start and end and start <= end):
             start, end = _period_args()
         version = form.version.data if form.version.data in progress_pdf.VERSIONS else "staff"
-        find = batches.group_patients if kind == "group" else batches.track_patients
-        everyone = find(target, start, end, version)
+        if kind == "patient":
+            everyone = list(db.session.scalars(
+                sa.select(Patient).where(Patient.id.in_(target.ids)).order_by(Patient.last_name, Patient.first_name)
+            ))
+        else:
+            find = batches.group_patients if kind == "group" else batches.track_patients
+            everyone = find(target, start, end, version)
         patients = everyone
         if _is_counselor():
             mine = on_caseload([p.id for p in everyone])
@@ -219,19 +243,21 @@ class ProgressPrintMixin:
                 data = batches.progress_batch(
                     patients, start, end, version,
                     title=batches.batch_title(version, target.name, start, end),
-                    source={kind: target.id},
+                    source={kind: target.id} if kind != "patient" else {"selection": len(patients)},
                 )
             except RuleViolation as exc:
                 db.session.rollback()
                 problem = str(exc)
             else:
-                return pdf_response(data, f"progress-{kind}-{target.id}-{version}.pdf")
+                name = f"progress-{kind}-{target.id}" if kind != "patient" else "progress-selection"
+                return pdf_response(data, f"{name}-{version}.pdf")
         return self.render(
             "admin/print/progress_batch.html",
             form=form,
             kind=kind,
             what=what,
             target=target,
+            target_args=target_args,
             problem=problem,
             total=len(everyone),
             included=len(patients),

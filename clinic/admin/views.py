@@ -128,6 +128,12 @@ def _yes_no(view, value, name) -> str:
 class ClinicView(SecureModelView):
     """Shared labels and formats for every model view."""
 
+    details_template = "admin/clinic_details.html"
+
+    def page_links(self, model) -> list[tuple[str, str]]:
+        """Buttons on a record's page: (label, url) pairs, for this user."""
+        return []
+
     column_labels = LABELS
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _datetime}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _datetime, bool: _yes_no}
@@ -154,7 +160,17 @@ class AssignLinkMixin:
         pass
 
 
-class TrackView(AssignLinkMixin, ClinicView):
+class PrintLinksMixin:
+    """Record pages of groups and tracks offer their progress sheets and an assignment."""
+
+    def page_links(self, model):
+        links = [("Print progress sheets (PDF)", url_for("print.progress_batch", **{self.assign_arg: model.id}))]
+        if allowed("assign", _role(), "c"):
+            links.append(("Assign an exercise to everyone here", url_for("assign.index", **{self.assign_arg: model.id})))
+        return links
+
+
+class TrackView(PrintLinksMixin, AssignLinkMixin, ClinicView):
     assign_arg = "track"
     permission_key = "tracks"
     column_list = ("code", "name", "care_level", "weekly_min_minutes", "weekly_min_days")
@@ -173,7 +189,7 @@ class TrackView(AssignLinkMixin, ClinicView):
     }
 
 
-class GroupView(AssignLinkMixin, ClinicView):
+class GroupView(PrintLinksMixin, AssignLinkMixin, ClinicView):
     assign_arg = "group"
     permission_key = "groups"
     column_list = ("name", "track", "facilitator", "room", "capacity", "active")
@@ -221,6 +237,13 @@ class ActivityView(ClinicView):
 
 class SessionView(ClinicView):
     permission_key = "sessions"
+
+    def page_links(self, model):
+        links = [("Record participation", url_for("record.index", session=model.id))]
+        if model.status != "cancelled":
+            links.append(("Print the session packet (PDF)", url_for("print.packet", session=model.id)))
+        return links
+
     column_list = (
         "starts_at", "group", "activity", "duration_minutes", "room", "facilitator", "status", "record_state",
     )
@@ -286,6 +309,13 @@ class SessionView(ClinicView):
 
 class ExerciseView(ClinicView):
     permission_key = "exercises"
+
+    def page_links(self, model):
+        return [
+            ("Print the handout (PDF)", url_for("print.handout", exercise=model.id)),
+            ("Large print (PDF)", url_for("print.handout", exercise=model.id, large=1)),
+        ]
+
     column_extra_row_actions = [
         EndpointLinkRowAction("fa fa-print", "print.handout", title="Print the handout (PDF)", id_arg="exercise"),
         EndpointLinkRowAction("fa fa-search-plus", "print.handout", title="Print the handout in large print (PDF)",
@@ -340,7 +370,14 @@ class PatientView(ClinicView):
     def is_action_allowed(self, name):
         if name == "assign":
             return allowed("assign", _role(), "c")
+        if name == "print_progress":
+            return allowed("print", _role(), "r")
         return super().is_action_allowed(name)
+
+    @action("print_progress", "Print progress sheets")
+    def action_print_progress(self, ids):
+        """Send the selected patients to the progress-sheet batch page (ids only in the URL)."""
+        return redirect(url_for("print.progress_batch", patients=[int(i) for i in ids]))
 
     @action("assign", "Assign an exercise")
     def action_assign(self, ids):
