@@ -221,3 +221,18 @@ def test_a_name_typed_into_a_search_never_appears_in_a_url(client, make, ctx):
     login(other_client, other.email)
     foreign = other_client.get(location, follow_redirects=True).get_data(as_text=True)
     assert "That search has expired" in foreign and "List (25)" in foreign
+
+
+def test_an_admin_cannot_remove_their_own_admin_rights(client, make, ctx):
+    admin = make.staff("admin", full_name="Only Admin")
+    admin_id, email = admin.id, admin.email
+    login(client, email)
+    db.session.remove()
+    version = db.session.get(StaffUser, admin_id).version  # the login itself updated the row
+    response = client.post(f"/admin/staff/edit/?id={admin_id}", data={
+        "full_name": "Only Admin", "email": email, "role": "planner", "is_active_account": "y",
+        "new_password": "", "row_version": str(version),
+    }, follow_redirects=True)
+    assert "cannot remove your own admin rights" in response.get_data(as_text=True)
+    db.session.remove()
+    assert db.session.get(StaffUser, admin_id).role == "admin"

@@ -161,7 +161,10 @@ class SecureModelView(SecureMixin, ModelView):
 
         if not view_args.search:
             return super()._get_list_url(view_args)
-        token = getattr(g, "clinic_search_token", None) or searches.token_for(current_user.id, view_args.search)
+        token = getattr(g, "clinic_search_token", None)
+        if token is None:
+            # A term that came in the URL itself: swap it for a token once per request.
+            token = g.clinic_search_token = searches.token_for(current_user.id, view_args.search)
         extra = dict(view_args.extra_args)
         extra["q"] = token
         return super()._get_list_url(view_args.clone(search=None, extra_args=extra))

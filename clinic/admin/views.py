@@ -271,24 +271,13 @@ class SessionView(ClinicView):
 
     def on_model_change(self, form, model, is_created):
         """A session saved here is checked for clashes like one made from a series."""
-        from datetime import timedelta
+        from ..services.scheduling import check_session
 
-        from ..services.scheduling import Booking, check_clashes
-
-        if model.status != "cancelled" and model.starts_at is not None:
-            booking = Booking(
-                starts_at=model.starts_at,
-                ends_at=model.starts_at + timedelta(minutes=model.duration_minutes or 0),
-                facilitator_id=model.facilitator.id if model.facilitator else None,
-                room=model.room or "",
-                session_id=None if is_created else model.id,
-                group_name=model.group.name if model.group else "",
-            )
-            try:
-                with db.session.no_autoflush:
-                    check_clashes([booking])
-            except RuleViolation as exc:
-                raise ValidationError(str(exc)) from exc
+        try:
+            with db.session.no_autoflush:
+                check_session(model)
+        except RuleViolation as exc:
+            raise ValidationError(str(exc)) from exc
         super().on_model_change(form, model, is_created)
 
     def edit_form(self, obj=None):
@@ -473,20 +462,11 @@ class StaffView(ClinicView):
     }
 
     def on_model_change(self, form, model, is_created):
-        model.email = accounts.normalise_email(model.email)
-        password = form.new_password.data or ""
-        if is_created and not password:
-            raise ValidationError("A new account needs a password.")
-        if password:
-            try:
-                accounts.check_password_rules(password)
-            except accounts.AccountError as exc:
-                raise ValidationError(str(exc)) from exc
-            model.password_hash = accounts.hash_password(password)
-        if not is_created and model.id == _uid() and (
-            model.role != "admin" or not model.is_active_account
-        ):
-            raise ValidationError("You cannot remove your own admin rights or deactivate yourself.")
+        try:
+            accounts.prepare_account(model, new_password=form.new_password.data or "", is_new=is_created,
+                                     acting_user_id=_uid())
+        except accounts.AccountError as exc:
+            raise ValidationError(str(exc)) from exc
         super().on_model_change(form, model, is_created)
 
 

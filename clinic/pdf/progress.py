@@ -51,6 +51,7 @@ from ..models import (
 from ..services import audit
 from ..services.chart import MoodChart, mood_chart, mood_days
 from ..services.errors import RuleViolation
+from ..services.membership import covers
 from ..services.progress import ATTENDED_STATUSES
 from . import render
 from .handouts import times_text, week_of
@@ -371,8 +372,7 @@ def _sessions(patient_ids: list[int], start: date, end: date, today: date) -> di
                 GroupMembership,
                 sa.and_(
                     GroupMembership.group_id == GroupSession.group_id,
-                    GroupMembership.start_date <= session_day,
-                    sa.or_(GroupMembership.end_date.is_(None), GroupMembership.end_date >= session_day),
+                    covers(GroupMembership, session_day),
                 ),
             )
             .join(CareGroup, CareGroup.id == GroupSession.group_id)

@@ -87,6 +87,22 @@ def create_user(email: str, full_name: str, role: str, password: str) -> StaffUs
     return user
 
 
+def prepare_account(user: StaffUser, *, new_password: str, is_new: bool, acting_user_id: int | None) -> None:
+    """Apply an edit of an account made in a form, refusing what the rules do not allow.
+
+    The e-mail is normalised; a new account needs a password that meets the rules (it
+    is stored hashed); nobody can remove their own admin rights or deactivate themselves.
+    """
+    user.email = normalise_email(user.email)
+    if is_new and not new_password:
+        raise AccountError("A new account needs a password.")
+    if new_password:
+        check_password_rules(new_password)
+        user.password_hash = hash_password(new_password)
+    if not is_new and user.id == acting_user_id and (user.role != "admin" or not user.is_active_account):
+        raise AccountError("You cannot remove your own admin rights or deactivate yourself.")
+
+
 def set_password(email: str, password: str) -> StaffUser:
     """Give an account a new password and commit."""
     user = find_user(email)

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import ASSIGNMENT_SOURCES, Assignment, CareGroup, Enrolment, KindnessExercise, Patient, StaffUser, Track
 from . import audit
 from .errors import RuleViolation
-from .membership import roster
+from .membership import covers, roster
 
 #: Fewest and most times per week an exercise can be assigned.
 MIN_TIMES_PER_WEEK = 1
@@ -130,8 +130,7 @@ def _enrolled_tracks_on(patient_ids: list[int], day: date) -> dict[int, tuple[in
         .join(Track, Track.id == Enrolment.track_id)
         .where(
             Enrolment.patient_id.in_(patient_ids),
-            Enrolment.start_date <= day,
-            sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day),
+            covers(Enrolment, day),
         )
         .order_by(Enrolment.start_date)
     )
@@ -280,8 +279,7 @@ def track_patients_on(track_id: int, day: date) -> list[Patient]:
             .join(Enrolment, Enrolment.patient_id == Patient.id)
             .where(
                 Enrolment.track_id == track_id,
-                Enrolment.start_date <= day,
-                sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day),
+                covers(Enrolment, day),
             )
             .order_by(Patient.last_name, Patient.first_name, Patient.id)
         ).unique()

@@ -7,6 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from ..models import CareGroup, Enrolment, GroupMembership, GroupSession
+from .membership import covers
 
 
 def caseload_patient_ids(counselor_id: int, on: date | None = None) -> sa.Select:
@@ -26,8 +27,7 @@ def caseload_patient_ids(counselor_id: int, on: date | None = None) -> sa.Select
     )
     members = sa.select(GroupMembership.patient_id).where(
         GroupMembership.group_id.in_(facilitated_groups),
-        GroupMembership.start_date <= on,
-        sa.or_(GroupMembership.end_date.is_(None), GroupMembership.end_date >= on),
+        covers(GroupMembership, on),
     )
     return sa.union(primary, members)
 

@@ -11,8 +11,12 @@ from ..models import CareGroup, Enrolment, GroupMembership, Patient
 from .errors import RuleViolation
 
 
-def _covers(start_col, end_col, day: date):
-    return sa.and_(start_col <= day, sa.or_(end_col.is_(None), end_col >= day))
+def covers(model, day):
+    """SQL: a row of ``model`` (with start_date and end_date) is in force on ``day``.
+
+    An empty end date means open-ended. ``day`` may be a date or a SQL expression.
+    """
+    return sa.and_(model.start_date <= day, sa.or_(model.end_date.is_(None), model.end_date >= day))
 
 
 def roster(group_id: int, day: date) -> list[Patient]:
@@ -23,7 +27,7 @@ def roster(group_id: int, day: date) -> list[Patient]:
             .join(GroupMembership, GroupMembership.patient_id == Patient.id)
             .where(
                 GroupMembership.group_id == group_id,
-                _covers(GroupMembership.start_date, GroupMembership.end_date, day),
+                covers(GroupMembership, day),
             )
             .order_by(Patient.last_name, Patient.first_name)
         )
@@ -35,7 +39,7 @@ def enrolment_on(patient_id: int, day: date) -> Enrolment | None:
     return db.session.scalar(
         sa.select(Enrolment).where(
             Enrolment.patient_id == patient_id,
-            _covers(Enrolment.start_date, Enrolment.end_date, day),
+            covers(Enrolment, day),
         )
     )
 
@@ -151,6 +155,7 @@ def end_memberships_in_track(patient_id: int, track_id: int, last_day: date) -> 
 
 __all__ = [
     "add_member",
+    "covers",
     "check_membership",
     "end_membership",
     "end_memberships_in_track",

@@ -24,6 +24,7 @@ from ..models import (
     KindnessExercise,
     Track,
 )
+from .membership import covers
 
 #: Attendance statuses that count as having taken part.
 ATTENDED_STATUSES = ("present", "late", "left_early")
@@ -172,8 +173,7 @@ def patient_figures(patient_id: int, today: date) -> PatientFigures:
         .where(
             GroupMembership.group_id == GroupSession.group_id,
             GroupMembership.patient_id == patient_id,
-            GroupMembership.start_date <= session_day,
-            sa.or_(GroupMembership.end_date.is_(None), GroupMembership.end_date >= session_day),
+            covers(GroupMembership, session_day),
         )
         .exists()
     )
@@ -218,8 +218,7 @@ def patient_figures(patient_id: int, today: date) -> PatientFigures:
         .join(Enrolment, Enrolment.track_id == Track.id)
         .where(
             Enrolment.patient_id == patient_id,
-            Enrolment.start_date <= today,
-            sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= today),
+            covers(Enrolment, today),
         )
     ).first()
 
@@ -453,8 +452,7 @@ def _day_sessions(*conditions, order):
         sa.select(sa.func.count(GroupMembership.id))
         .where(
             GroupMembership.group_id == GroupSession.group_id,
-            GroupMembership.start_date <= session_day,
-            sa.or_(GroupMembership.end_date.is_(None), GroupMembership.end_date >= session_day),
+            covers(GroupMembership, session_day),
         )
         .scalar_subquery()
     )

@@ -139,6 +139,25 @@ def check_clashes(bookings: Sequence[Booking]) -> None:
                          facilitator_name=other.facilitator.full_name if other.facilitator else "")
 
 
+def check_session(session: GroupSession) -> None:
+    """Refuse one session, new or edited in place, whose facilitator or room is already booked.
+
+    A cancelled session books nothing. The session's own current row is not a clash.
+    """
+    if session.status == "cancelled" or session.starts_at is None:
+        return
+    check_clashes([
+        Booking(
+            starts_at=session.starts_at,
+            ends_at=session.starts_at + timedelta(minutes=session.duration_minutes or 0),
+            facilitator_id=session.facilitator.id if session.facilitator else None,
+            room=session.room or "",
+            session_id=session.id,
+            group_name=session.group.name if session.group else "",
+        )
+    ])
+
+
 def _refuse_pair(booking: Booking, facilitator_id: int | None, room: str, group_name: str,
                  starts_at: datetime, ends_at: datetime, *, within: bool = False,
                  facilitator_name: str = "") -> None:
