@@ -234,3 +234,31 @@ def test_the_enrolment_form_refuses_overlapping_dates_with_a_message(client, mak
     assert "overlap the enrolment in Inpatient" in response.get_data(as_text=True)
     db.session.remove()
     assert db.session.query(Enrolment).count() == 1
+
+
+def test_a_planner_adds_a_patient_to_a_group_and_ends_it_from_the_patient_page(client, make, tracks, ctx):
+    _, _, iop = tracks
+    planner = make.staff("planner")
+    patient = make.patient()
+    enrolment.enrol(patient, iop, D(2026, 3, 2))
+    small = make.group(iop, capacity=1, name="IOP Small")
+    other = make.patient()
+    enrolment.enrol(other, iop, D(2026, 3, 2))
+    membership.add_member(small, other, D(2026, 3, 2))
+    group = make.group(iop, name="IOP Evening Q")
+    patient_id, group_id, small_id = patient.id, group.id, small.id
+    login(client, planner.email)
+    full = client.post(f"/admin/programme/join/?patient={patient_id}",
+                       data={"group": small_id, "start": "2026-03-09", "end": ""})
+    assert "IOP Small is full" in full.get_data(as_text=True)
+    done = client.post(f"/admin/programme/join/?patient={patient_id}",
+                       data={"group": group_id, "start": "2026-03-09", "end": ""}, follow_redirects=True)
+    assert "Added to the group." in done.get_data(as_text=True)
+    db.session.remove()
+    joined = db.session.scalar(sa.select(GroupMembership).where(GroupMembership.patient_id == patient_id))
+    assert (joined.group_id, joined.start_date, joined.end_date) == (group_id, D(2026, 3, 9), None)
+    left = client.post(f"/admin/programme/leave/?patient={patient_id}&membership={joined.id}",
+                       data={"last_day": "2026-03-20"}, follow_redirects=True)
+    assert "Membership ended." in left.get_data(as_text=True)
+    db.session.remove()
+    assert [p.id for p in membership.roster(group_id, D(2026, 3, 21))] == []

@@ -34,6 +34,10 @@ def _counselors():
     return [("", "— none —")] + [(str(u.id), u.full_name) for u in rows]
 
 
+def _chosen_counselor(form) -> StaffUser | None:
+    return db.session.get(StaffUser, int(form.counselor.data)) if form.counselor.data else None
+
+
 class EnrolForm(FlaskForm):
     """Enrol a patient in a track."""
 
@@ -109,28 +113,34 @@ class ProgrammeView(SecureBaseView):
     def index(self):
         return redirect(url_for("patients.index_view"))
 
+    def _act(self, title, form, patient, action, done):
+        """Validate ``form``, run ``action`` (a service call) and report; keep the input on refusal."""
+        error = None
+        if form.validate_on_submit():
+            try:
+                result = action()
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                flash(done(result), "success")
+                return self._back(patient)
+        return self._page(title, form, patient, error)
+
     @expose("/enrol/", methods=("GET", "POST"))
     def enrol(self):
         patient = self._patient()
         form = EnrolForm()
         form.track.choices = _tracks()
         form.counselor.choices = _counselors()
-        error = None
-        if form.validate_on_submit():
-            try:
-                result = enrolment_service.enrol(
-                    patient, db.session.get(Track, int(form.track.data)), form.start.data,
-                    counselor=db.session.get(StaffUser, int(form.counselor.data)) if form.counselor.data else None,
-                    actor=current_user._get_current_object(),
-                )
-            except RuleViolation as exc:
-                db.session.rollback()
-                error = str(exc)
-            else:
-                starters = sum(len(r.assigned) for r in result.starter_result or [])
-                flash(f"Enrolled. {starters} starter exercise(s) assigned.", "success")
-                return self._back(patient)
-        return self._page("Enrol in a track", form, patient, error)
+        return self._act(
+            "Enrol in a track", form, patient,
+            lambda: enrolment_service.enrol(
+                patient, db.session.get(Track, int(form.track.data)), form.start.data,
+                counselor=_chosen_counselor(form), actor=current_user._get_current_object(),
+            ),
+            lambda result: f"Enrolled. {result.starters_assigned} starter exercise(s) assigned.",
+        )
 
     @expose("/transfer/", methods=("GET", "POST"))
     def transfer(self):
@@ -138,49 +148,34 @@ class ProgrammeView(SecureBaseView):
         form = TransferForm()
         form.track.choices = _tracks()
         form.counselor.choices = _counselors()
-        error = None
-        if form.validate_on_submit():
-            try:
-                result = enrolment_service.transfer(
-                    patient, db.session.get(Track, int(form.track.data)), form.on.data,
-                    reason=form.reason.data,
-                    counselor=db.session.get(StaffUser, int(form.counselor.data)) if form.counselor.data else None,
-                    actor=current_user._get_current_object(),
-                )
-            except RuleViolation as exc:
-                db.session.rollback()
-                error = str(exc)
-            else:
-                word = "down" if result.closed.status == "stepped_down" else "up"
-                flash(
-                    f"Stepped {word}. {result.memberships_ended} group membership(s) ended; "
-                    f"{sum(len(r.assigned) for r in result.starter_result or [])} starter exercise(s) assigned.",
-                    "success",
-                )
-                return self._back(patient)
-        return self._page("Step down or up to another track", form, patient, error)
+        return self._act(
+            "Step down or up to another track", form, patient,
+            lambda: enrolment_service.transfer(
+                patient, db.session.get(Track, int(form.track.data)), form.on.data,
+                reason=form.reason.data, counselor=_chosen_counselor(form),
+                actor=current_user._get_current_object(),
+            ),
+            lambda result: (
+                f"Stepped {'down' if result.closed.status == 'stepped_down' else 'up'}. "
+                f"{result.memberships_ended} group membership(s) ended; "
+                f"{result.starters_assigned} starter exercise(s) assigned."
+            ),
+        )
 
     @expose("/discharge/", methods=("GET", "POST"))
     def discharge(self):
         patient = self._patient()
         form = DischargeForm()
-        error = None
-        if form.validate_on_submit():
-            try:
-                result = enrolment_service.discharge(
-                    patient, form.on.data, reason=form.reason.data, status=form.status.data
-                )
-            except RuleViolation as exc:
-                db.session.rollback()
-                error = str(exc)
-            else:
-                flash(
-                    f"Enrolment ended. {result.memberships_ended} group membership(s) ended and "
-                    f"{result.assignments_stopped} assignment(s) stopped.",
-                    "success",
-                )
-                return self._back(patient)
-        return self._page("End the enrolment", form, patient, error)
+        return self._act(
+            "End the enrolment", form, patient,
+            lambda: enrolment_service.discharge(
+                patient, form.on.data, reason=form.reason.data, status=form.status.data
+            ),
+            lambda result: (
+                f"Enrolment ended. {result.memberships_ended} group membership(s) ended and "
+                f"{result.assignments_stopped} assignment(s) stopped."
+            ),
+        )
 
     @expose("/join/", methods=("GET", "POST"))
     def join(self):
@@ -193,19 +188,13 @@ class ProgrammeView(SecureBaseView):
                 .options(sa.orm.joinedload(CareGroup.track)).order_by(CareGroup.name)
             )
         ]
-        error = None
-        if form.validate_on_submit():
-            try:
-                membership_service.add_member(
-                    db.session.get(CareGroup, int(form.group.data)), patient, form.start.data, form.end.data
-                )
-            except RuleViolation as exc:
-                db.session.rollback()
-                error = str(exc)
-            else:
-                flash("Added to the group.", "success")
-                return self._back(patient)
-        return self._page("Add to a group", form, patient, error)
+        return self._act(
+            "Add to a group", form, patient,
+            lambda: membership_service.add_member(
+                db.session.get(CareGroup, int(form.group.data)), patient, form.start.data, form.end.data
+            ),
+            lambda result: "Added to the group.",
+        )
 
     @expose("/leave/", methods=("GET", "POST"))
     def leave(self):
@@ -217,17 +206,11 @@ class ProgrammeView(SecureBaseView):
         if membership is None or membership.patient_id != patient.id:
             abort(404)
         form = LeaveGroupForm()
-        error = None
-        if form.validate_on_submit():
-            try:
-                membership_service.end_membership(membership, form.last_day.data)
-            except RuleViolation as exc:
-                db.session.rollback()
-                error = str(exc)
-            else:
-                flash("Membership ended.", "success")
-                return self._back(patient)
-        return self._page(f"Leave {membership.group.name}", form, patient, error)
+        return self._act(
+            f"Leave {membership.group.name}", form, patient,
+            lambda: membership_service.end_membership(membership, form.last_day.data),
+            lambda result: "Membership ended.",
+        )
 
 
 def register(admin) -> None:

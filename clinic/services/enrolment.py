@@ -26,6 +26,11 @@ class EnrolmentResult:
     assignments_stopped: int = 0
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def starters_assigned(self) -> int:
+        """How many starter exercises the new enrolment assigned."""
+        return sum(len(result.assigned) for result in self.starter_result or [])
+
 
 def _overlapping(patient_id: int, start: date, end: date | None, exclude_id: int | None = None):
     conditions = [
