@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from clinic.admin.permissions import PERMISSIONS
+from clinic.services.access import PERMISSIONS
 from conftest import login
 
 ROLES = ("admin", "planner", "counselor")

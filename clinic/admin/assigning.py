@@ -22,7 +22,7 @@ from ..models import Assignment, CareGroup, KindnessExercise, Patient, Track
 from ..services import assignments
 from ..services.errors import RuleViolation
 from .base import SecureBaseView
-from .permissions import allowed
+from ..services.access import allowed
 
 TARGETS = (
     ("patient", "One patient"),

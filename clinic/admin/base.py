@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
 from ..extensions import db
-from .permissions import allowed
+from ..services.access import allowed
 
 log = logging.getLogger(__name__)
 

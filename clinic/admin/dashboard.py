@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Enrolment, GroupSession, Patient
-from ..services.caseload import caseload_patient_ids
+from ..services.access import caseload_patient_ids
 
 
 def dashboard_context(user) -> dict:

@@ -19,14 +19,14 @@ from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
 from ..services import progress, scheduling
-from ..services.caseload import caseload_patient_ids
+from ..services.access import OVERSEEING_ROLES, caseload_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
 from .base import SecureBaseView, _role
-from .permissions import allowed
+from ..services.access import allowed
 
 #: Roles that may look at any counselor's day.
-OVERSEEING_ROLES = ("admin", "planner")
+
 #: Session records listed on the patient page.
 RECORDS_SHOWN = 25
 #: Earlier check-ins shown under the check-in form.

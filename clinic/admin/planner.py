@@ -28,7 +28,7 @@ from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
 from ..services import scheduling
 from ..services.errors import RuleViolation
 from .base import STALE_MESSAGE, SecureBaseView, _role
-from .permissions import allowed
+from ..services.access import allowed
 
 CATEGORY = "Programme"
 

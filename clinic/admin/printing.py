@@ -27,7 +27,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import GroupSession, KindnessExercise, Patient
 from ..pdf import handouts, packets
-from ..services.caseload import caseload_patient_ids
+from ..services.access import caseload_patient_ids
 from ..services.errors import RuleViolation
 from .base import SecureBaseView
 from .printing_progress import ProgressPrintMixin

@@ -32,7 +32,7 @@ from ..models import CareGroup, Patient, Track
 from ..pdf import batches
 from ..pdf import progress as progress_pdf
 from ..services import chart as chart_service
-from ..services.caseload import caseload_patient_ids
+from ..services.access import caseload_patient_ids
 from ..services.enrolment import history
 from ..services.errors import RuleViolation
 

@@ -18,7 +18,7 @@ from ..services import enrolment as enrolment_service
 from ..services import membership as membership_service
 from ..services.errors import RuleViolation
 from .base import SecureBaseView
-from .permissions import allowed
+from ..services.access import allowed
 
 
 def _tracks():

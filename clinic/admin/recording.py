@@ -22,7 +22,7 @@ from ..services import audit, recording
 from ..services.errors import RuleViolation
 from ..services.recording import OUTCOME_LABELS, STATUS_LABELS, CheckinEntry, Entry, SessionRecord
 from .base import SecureBaseView, _role
-from .permissions import allowed
+from ..services.access import allowed
 
 _STATUS_FIELD = re.compile(r"status-(\d+)")
 #: Per-person and per-exercise fields of the form, by prefix.

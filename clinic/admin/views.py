@@ -32,10 +32,10 @@ from ..models import (
     Track,
 )
 from ..services import accounts, audit
-from ..services.caseload import caseload_patient_ids, facilitated_session_ids
+from ..services.access import caseload_patient_ids, facilitated_session_ids
 from ..services.errors import RuleViolation
 from .base import SecureModelView, _role
-from .permissions import allowed
+from ..services.access import allowed
 
 LABELS = {
     "record_number": "Record no.",

@@ -1,0 +1,176 @@
+"""Who may see or change what: the one home of the role table, caseloads and facilitation.
+
+Every list, page, PDF, template and CLI command asks this module: the role table says
+which views a role may read (``r``), create (``c``), edit (``e``) or delete (``d``); the
+caseload says which patients a counselor may see; facilitation says which sessions a
+counselor may record. Nothing here reads the request: callers pass the user.
+
+A counselor's caseload is every patient whose open enrolment names them as primary
+counselor, and every current member of a group they facilitate (as the group's
+facilitator or as the facilitator of one of its sessions). A patient whose enrolment
+has closed and who is no longer in such a group leaves the caseload.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import CareGroup, Enrolment, GroupMembership, GroupSession, Patient
+from .membership import covers
+
+PROGRAMME_FULL = {"admin": "rced", "planner": "rced"}
+
+#: View endpoint -> role -> rights. A view missing from a role's row is not offered to
+#: that role at all, neither in the menu nor by URL.
+PERMISSIONS: dict[str, dict[str, str]] = {
+    "tracks": {"admin": "rced", "planner": "rce", "counselor": "r"},
+    "groups": {**PROGRAMME_FULL, "counselor": "r"},
+    "memberships": {**PROGRAMME_FULL, "counselor": "r"},
+    "activities": {**PROGRAMME_FULL, "counselor": "r"},
+    "sessions": {**PROGRAMME_FULL, "counselor": "re"},
+    "exercises": {**PROGRAMME_FULL, "counselor": "r"},
+    "assignments": {**PROGRAMME_FULL, "counselor": "r"},
+    "patients": {"admin": "rced", "planner": "r", "counselor": "r"},
+    "enrolments": {**PROGRAMME_FULL, "counselor": "r"},
+    "attendance": {**PROGRAMME_FULL, "counselor": "rce"},
+    "checkins": {**PROGRAMME_FULL, "counselor": "rce"},
+    "staff": {"admin": "rce"},
+    # Pages that are not model lists.
+    "planner": {"admin": "r", "planner": "r", "counselor": "r"},
+    "series": {"admin": "rce", "planner": "rce"},
+    "assign": {"admin": "rce", "planner": "rce"},
+    "programme": {"admin": "rce", "planner": "rce"},
+    # Recording participation: counselors only for sessions they facilitate (checked per session).
+    "record": {"admin": "rce", "planner": "rce", "counselor": "rce"},
+    "day": {"admin": "r", "planner": "r", "counselor": "r"},
+    # Printing: counselors only for their caseload and the sessions they facilitate.
+    "print": {"admin": "r", "planner": "r", "counselor": "r"},
+    "audit": {"admin": "r"},
+}
+#: Roles that see every patient and every session (the others see their caseload).
+OVERSEEING_ROLES = ("admin", "planner")
+
+
+def rights(endpoint: str, role: str | None) -> str:
+    """Return the rights string a role holds on a view (empty when none)."""
+    if not role:
+        return ""
+    return PERMISSIONS.get(endpoint, {}).get(role, "")
+
+
+def allowed(endpoint: str, role: str | None, right: str) -> bool:
+    """True when ``role`` holds ``right`` on the view ``endpoint``."""
+    return right in rights(endpoint, role)
+
+
+def role_of(user: Any) -> str | None:
+    """The role of ``user`` (a StaffUser or Flask-Login's current user), None when anonymous."""
+    if user is None or not getattr(user, "is_authenticated", True):
+        return None
+    return getattr(user, "role", None)
+
+
+def sees_everyone(user: Any) -> bool:
+    """True when ``user`` sees every patient and session (admins and planners)."""
+    return role_of(user) in OVERSEEING_ROLES
+
+
+# Caseloads and facilitation ----------------------------------------------------------
+def facilitated_group_ids(counselor_id: int) -> sa.Select:
+    """A subquery of the ids of groups the counselor facilitates."""
+    return sa.union(
+        sa.select(CareGroup.id).where(CareGroup.facilitator_id == counselor_id),
+        sa.select(GroupSession.group_id).where(GroupSession.facilitator_id == counselor_id),
+    )
+
+
+def caseload_patient_ids(counselor_id: int, on: date | None = None) -> sa.Select:
+    """A subquery of patient ids on a counselor's caseload on ``on`` (today by default)."""
+    on = on or date.today()
+    primary = sa.select(Enrolment.patient_id).where(
+        Enrolment.primary_counselor_id == counselor_id, Enrolment.end_date.is_(None)
+    )
+    members = sa.select(GroupMembership.patient_id).where(
+        GroupMembership.group_id.in_(facilitated_group_ids(counselor_id)),
+        covers(GroupMembership, on),
+    )
+    return sa.union(primary, members)
+
+
+def facilitated_session_ids(counselor_id: int) -> sa.Select:
+    """A subquery of the ids of sessions the counselor facilitates."""
+    return sa.select(GroupSession.id).where(GroupSession.facilitator_id == counselor_id)
+
+
+def patient_filter(user: Any, column: Any):
+    """A WHERE clause limiting ``column`` (a patient id column) to what ``user`` may see.
+
+    None when the user sees everyone; a clause that matches nothing for anonymous users.
+    """
+    if sees_everyone(user):
+        return None
+    if role_of(user) is None:
+        return sa.false()
+    return column.in_(caseload_patient_ids(user.id))
+
+
+def session_filter(user: Any, column: Any):
+    """A WHERE clause limiting ``column`` (a session id column) to sessions ``user`` may record."""
+    if sees_everyone(user):
+        return None
+    if role_of(user) is None:
+        return sa.false()
+    return column.in_(facilitated_session_ids(user.id))
+
+
+def visible_patient_ids(user: Any, patient_ids: Iterable[int]) -> set[int]:
+    """The ids among ``patient_ids`` that ``user`` may see (one statement for counselors)."""
+    wanted = {int(pid) for pid in patient_ids}
+    if not wanted:
+        return set()
+    clause = patient_filter(user, Patient.id)
+    if clause is None:
+        return wanted
+    return set(db.session.scalars(sa.select(Patient.id).where(Patient.id.in_(wanted), clause)))
+
+
+def may_see_patient(user: Any, patient_id: int) -> bool:
+    """True when ``user`` may see the patient with ``patient_id``."""
+    return int(patient_id) in visible_patient_ids(user, [patient_id])
+
+
+def may_record(user: Any, session: GroupSession) -> bool:
+    """True when ``user`` may record the session: admins and planners, or its facilitator."""
+    role = role_of(user)
+    if role in OVERSEEING_ROLES:
+        return True
+    return role == "counselor" and session.facilitator_id == user.id
+
+
+def may_sign(user: Any, session: GroupSession) -> bool:
+    """True when ``user`` may sign the session's record: its facilitator, or an admin."""
+    role = role_of(user)
+    return role is not None and (role == "admin" or session.facilitator_id == user.id)
+
+
+__all__ = [
+    "OVERSEEING_ROLES",
+    "PERMISSIONS",
+    "allowed",
+    "caseload_patient_ids",
+    "facilitated_group_ids",
+    "facilitated_session_ids",
+    "may_record",
+    "may_see_patient",
+    "may_sign",
+    "patient_filter",
+    "rights",
+    "role_of",
+    "sees_everyone",
+    "session_filter",
+    "visible_patient_ids",
+]
