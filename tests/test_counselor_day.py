@@ -219,7 +219,7 @@ def checkin_setup(make):
 
 def _form(today: date, **overrides) -> dict:
     data = {"on_date": today.isoformat(), "outcome": "done", "mood_before": "3", "mood_after": "6",
-            "reflection": "Felt lighter afterwards", "loaded_date": today.isoformat(), "row_version": "0"}
+            "reflection": "Felt lighter afterwards", "loaded_date": today.isoformat(), "row_version": "new"}
     data.update(overrides)
     return data
 
@@ -303,7 +303,7 @@ def test_a_check_in_saved_by_someone_else_meanwhile_is_not_overwritten(client, c
     setup = checkin_setup
     login(client, setup["cy"].email)
     url = f"/admin/day/checkin/?assignment={setup['kims'].id}"
-    client.get(url)  # opened while the day had no check-in (row_version 0)
+    client.get(url)  # opened while the day had no check-in (row_version "new")
     other = make.staff("planner")
     other_client = client.application.test_client()
     login(other_client, other.email)

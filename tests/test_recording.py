@@ -74,12 +74,20 @@ def _clinic(make, size: int = 3, *, counselor=None, day: date = TODAY, exercises
         rows = [Assignment(exercise_id=e.id, patient_id=patient.id, start_date=START) for e in exercises[:count]]
         db.session.add_all(rows)
         assignments[patient.id] = rows
-    session = GroupSession(group_id=group.id, starts_at=datetime.combine(day, time(10)),
+    session = GroupSession(group_id=group.id, starts_at=_start(day),
                            duration_minutes=length, room="Room 1", facilitator_id=counselor.id,
                            status="planned")
     db.session.add(session)
     db.session.commit()
     return Clinic(counselor=counselor, session=session, patients=patients, assignments=assignments)
+
+
+def _start(day: date) -> datetime:
+    """10:00 on ``day``; today, no later than a minute ago, so that the session has started."""
+    start = datetime.combine(day, time(10))
+    if day == TODAY:
+        start = max(datetime.combine(day, time(0)), min(start, datetime.now() - timedelta(minutes=1)))
+    return start
 
 
 def _entries(clinic: Clinic, **by_patient) -> list[Entry]:
@@ -424,7 +432,7 @@ def test_a_saved_check_in_is_not_silently_dropped_and_half_entered_ones_are_refu
 
 def test_a_session_still_to_come_or_cancelled_cannot_be_recorded(make):
     later = _clinic(make, 1, day=TODAY + timedelta(days=1))
-    with pytest.raises(RuleViolation, match="it can be recorded from that day on"):
+    with pytest.raises(RuleViolation, match="it can be recorded and signed once it has started"):
         _save(later, _entries(later))
     later.session.status = "cancelled"
     later.session.starts_at = datetime.combine(TODAY, time(8))
@@ -607,10 +615,9 @@ def test_sign_then_the_page_is_read_only_and_offers_a_correction_with_a_reason(c
     p0, p1 = (p.id for p in clinic.patients)
     login(client, clinic.counselor.email)
     url = f"/admin/record/?session={clinic.session.id}"
-    assert 'id="record-sign"' not in client.get(url).get_data(as_text=True)  # nothing saved yet
     _post(client, clinic.session.id, _form(client.get(url).get_data(as_text=True)))
     html = client.get(url).get_data(as_text=True)
-    sign = dict(_form(html, "sign-form"))
+    sign = dict(_form(html))
     assert client.post(f"/admin/record/sign/?session={clinic.session.id}", data=sign).status_code == 302
     html = client.get(url).get_data(as_text=True)
     assert 'id="record-signed"' in html and 'id="record-form"' not in html and 'id="record-sign"' not in html

@@ -19,24 +19,18 @@ from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
 from ..services import progress, scheduling
-from ..services.access import OVERSEEING_ROLES, caseload_patient_ids
+from ..services.access import OVERSEEING_ROLES, allowed, visible_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
+from ..services.locking import StaleEdit
 from .base import SecureBaseView, _role
-from ..services.access import allowed
-
-#: Roles that may look at any counselor's day.
 
 #: Session records listed on the patient page.
 RECORDS_SHOWN = 25
 #: Earlier check-ins shown under the check-in form.
 RECENT_CHECKINS = 10
 MOOD_MESSAGE = "Mood is a number from 0 to 10."
-CHECKIN_STALE_MESSAGE = (
-    "There is already a check-in for this day that you had not seen: it was saved after you opened "
-    "the page, or the day was changed in the form. It is listed below. Nothing was saved and your "
-    "entry is still in the form: compare, then save again to replace it."
-)
+CHECKIN_STALE_MESSAGE = checkin_service.STALE_MESSAGE
 
 
 class CheckinForm(FlaskForm):
@@ -54,7 +48,7 @@ class CheckinForm(FlaskForm):
         "Reflection (one line)", validators=[Optional(), Length(max=REFLECTION_LIMIT)],
         description=f"The patient's words, {REFLECTION_LIMIT} characters at most.",
     )
-    #: The day whose saved check-in the form was opened with, and that check-in's version (0: none).
+    #: The day whose saved check-in the form was opened with, and that check-in's version ("new": none).
     loaded_date = HiddenField()
     row_version = HiddenField()
     submit = SubmitField("Save check-in")
@@ -135,31 +129,18 @@ class DayView(SecureBaseView):
         )
         if assignment is None:
             abort(404)
-        if _role() not in OVERSEEING_ROLES:
-            on_caseload = db.session.scalar(
-                sa.select(Patient.id).where(
-                    Patient.id == assignment.patient_id,
-                    Patient.id.in_(caseload_patient_ids(_uid())),
-                )
-            )
-            if on_caseload is None:
-                abort(403)
+        if not visible_patient_ids(current_user, [assignment.patient_id]):
+            abort(403)
         return assignment
 
     @staticmethod
     def _saved(assignment_id: int, on_date: date | None) -> ExerciseCheckin | None:
-        if on_date is None:
-            return None
-        return db.session.scalar(
-            sa.select(ExerciseCheckin).where(
-                ExerciseCheckin.assignment_id == assignment_id, ExerciseCheckin.on_date == on_date
-            )
-        )
+        return checkin_service.saved_checkin(assignment_id, on_date) if on_date is not None else None
 
     @staticmethod
     def _remember(form: CheckinForm, on_date: date, saved: ExerciseCheckin | None) -> None:
         form.loaded_date.data = on_date.isoformat()
-        form.row_version.data = str(saved.version) if saved is not None else "0"
+        form.row_version.data = str(saved.version) if saved is not None else "new"
 
     @expose("/checkin/", methods=("GET", "POST"))
     def checkin(self):
@@ -216,18 +197,21 @@ class DayView(SecureBaseView):
             general = errors.get("assignment")
             return general or "Nothing was saved: correct the fields marked below."
         saved = self._saved(assignment.id, form.on_date.data)
-        seen_version = form.row_version.data if form.loaded_date.data == form.on_date.data.isoformat() else "0"
-        if form.row_version.data and (str(saved.version) if saved else "0") != seen_version:
-            # Someone saved this day after the form was opened (or the day was changed to one
-            # that already has a check-in): refuse rather than overwrite what they entered.
-            self._remember(form, form.on_date.data, saved)
-            return CHECKIN_STALE_MESSAGE
+        # The version the form was opened with holds for the day it was opened on; a day
+        # changed in the form was seen as having no check-in. A missing or malformed
+        # version is refused like a stale one.
+        seen_version = (form.row_version.data or "").strip()
+        if seen_version and form.loaded_date.data != form.on_date.data.isoformat():
+            seen_version = "new"
         try:
             checkin_service.record_checkin(
                 assignment, form.on_date.data, values,
                 recorded_by=current_user._get_current_object(), today=today,
+                expected_version=seen_version,
             )
-        except (IntegrityError, StaleDataError):
+        except (IntegrityError, StaleDataError, StaleEdit):
+            # Someone saved this day after the form was opened (or the day was changed to one
+            # that already has a check-in): refuse rather than overwrite what they entered.
             db.session.rollback()
             self._remember(form, form.on_date.data, self._saved(assignment.id, form.on_date.data))
             return CHECKIN_STALE_MESSAGE

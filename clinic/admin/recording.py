@@ -9,7 +9,7 @@ never in flashes or URLs. Counselors record only the sessions they facilitate.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -18,11 +18,10 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import ATTENDANCE_STATUSES, CHECKIN_OUTCOMES, GroupSession
-from ..services import audit, recording
+from ..services import access, audit, recording
 from ..services.errors import RuleViolation
 from ..services.recording import OUTCOME_LABELS, STATUS_LABELS, CheckinEntry, Entry, SessionRecord
 from .base import SecureBaseView, _role
-from ..services.access import allowed
 
 _STATUS_FIELD = re.compile(r"status-(\d+)")
 #: Per-person and per-exercise fields of the form, by prefix.
@@ -61,6 +60,22 @@ def _record_values(record: SessionRecord) -> dict[str, str]:
     return values
 
 
+def _checkin_versions(record: SessionRecord) -> dict[int, str]:
+    """Assignment id -> the version of its check-in on the page ("new" when there is none)."""
+    return {
+        line.assignment.id: str(line.checkin.version) if line.checkin else "new"
+        for row in record.rows for line in row.exercises if line.editable
+    }
+
+
+def _shown_checkin(form: MultiDict, aid: int) -> dict | None:
+    """What the page showed for one check-in line (its ``was-`` fields), None when not sent."""
+    names = [f"was-{name}-{aid}" for name in EXERCISE_FIELDS]
+    if not all(name in form for name in names):
+        return None
+    return {name: form.get(f"was-{name}-{aid}", "") for name in EXERCISE_FIELDS}
+
+
 def _entries(form: MultiDict) -> list[Entry]:
     """One entry per person on the submitted page, with the exercises listed under them."""
     entries = []
@@ -77,6 +92,9 @@ def _entries(form: MultiDict) -> list[Entry]:
                     mood_before=form.get(f"mood_before-{aid}"),
                     mood_after=form.get(f"mood_after-{aid}"),
                     reflection=form.get(f"reflection-{aid}", ""),
+                    # Missing means refused like a stale line, should the line have changed.
+                    version=form.get(f"cv-{aid}", ""),
+                    shown=_shown_checkin(form, aid),
                 )
         entries.append(Entry(
             patient_id=pid,
@@ -118,10 +136,9 @@ class RecordView(SecureBaseView):
 
     def _check(self, session: GroupSession) -> None:
         right = "r" if request.method == "GET" else "e"
-        role = _role()
-        if not allowed(self.permission_key, role, right):
+        if not access.allowed(self.permission_key, _role(), right):
             abort(403)
-        if role == "counselor" and session.facilitator_id != current_user.id:
+        if not access.may_record(current_user, session):
             abort(403)
 
     def _record(self, session_id: int) -> SessionRecord:
@@ -133,18 +150,20 @@ class RecordView(SecureBaseView):
 
     # The page ----------------------------------------------------------------
     def _page(self, record: SessionRecord, *, values=None, was=None, expected_version=None,
-              errors=None, stale=None, error=None, mine=frozenset(), saved_now=None):
+              errors=None, stale=None, error=None, mine=frozenset(), saved_now=None, versions=None,
+              stale_lines=frozenset()):
         base = _record_values(record)
         session = record.session
-        today = date.today()
         if record.signed:
             closed = None
         elif session.status == "cancelled":
             closed = "This session was cancelled, so there is no participation to record."
-        elif record.day > today:
-            closed = f"This session is on {record.day.isoformat()}; it can be recorded from that day on."
+        elif session.starts_at > datetime.now():
+            closed = (f"This session starts at {session.starts_at.strftime('%Y-%m-%d %H:%M')}; "
+                      "it can be recorded and signed once it has started.")
         else:
             closed = None
+        editable = not record.signed and closed is None
         return self.render(
             "admin/record/index.html",
             record=record,
@@ -157,9 +176,11 @@ class RecordView(SecureBaseView):
             error=error,
             mine=mine,
             saved_now=saved_now or {},
-            editable=not record.signed and closed is None,
+            editable=editable,
             closed=closed,
-            may_sign=recording.may_sign(session, current_user) and record.state == "recorded",
+            may_sign=editable and access.may_sign(current_user, session),
+            versions={**_checkin_versions(record), **(versions or {})},
+            stale_lines=stale_lines,
             statuses=[(s, STATUS_LABELS[s]) for s in ATTENDANCE_STATUSES],
             outcomes=[(o, OUTCOME_LABELS[o]) for o in CHECKIN_OUTCOMES],
             shown=_shown,
@@ -183,40 +204,51 @@ class RecordView(SecureBaseView):
         db.session.commit()
         return page
 
-    def _save(self):
+    def _save(self, sign: bool = False):
+        """Save the posted record (and sign it, with ``sign``) or show the page again, input kept."""
         session = self._session()
         session_id = session.id  # read before the commit expires the row
         form = request.form
-        posted = {key: form.get(key, "") for key in form if not key.startswith("was-") and key not in
-                  ("csrf_token", "expected_version") and not key.startswith("assignment-")}
+        posted = {key: form.get(key, "") for key in form if not key.startswith(("was-", "cv-", "assignment-"))
+                  and key not in ("csrf_token", "expected_version")}
         posted_was = {key[4:]: form.get(key, "") for key in form if key.startswith("was-")}
+        posted_versions = {int(key[3:]): form.get(key, "") for key in form
+                           if key.startswith("cv-") and key[3:].isdigit()}
+        expected = form.get("expected_version")
         try:
             result = recording.save_record(
                 session,
                 _entries(form),
                 form.get("group_note") if "group_note" in form else None,
-                expected_version=_whole(form.get("expected_version")),
+                expected_version=expected,
                 actor=current_user._get_current_object(),
-                today=date.today(),
+                now=datetime.now(),
+                group_note_shown=form.get("was-group_note"),
+                sign=sign,
             )
         except recording.StaleRecord as exc:
             db.session.rollback()
             record = self._record(session_id)
-            return self._stale_page(record, posted, posted_was, str(exc))
+            return self._stale_page(record, posted, posted_was, str(exc), exc.lines)
         except RuleViolation as exc:
             db.session.rollback()
             record = self._record(session_id)
-            return self._page(record, values=posted, was=posted_was,
-                              expected_version=_whole(form.get("expected_version")), error=str(exc))
+            return self._page(record, values=posted, was=posted_was, expected_version=expected,
+                              versions=posted_versions, error=str(exc))
         if result.errors:
             db.session.rollback()
             record = self._record(session_id)
-            return self._page(record, values=posted, was=posted_was,
-                              expected_version=_whole(form.get("expected_version")), errors=result.errors)
-        flash(result.summary(), "record-saved")
+            return self._page(record, values=posted, was=posted_was, expected_version=expected,
+                              versions=posted_versions, errors=result.errors)
+        if sign:
+            flash("The record is saved and signed. From now on it changes only by a correction with a reason.",
+                  "record-signed")
+        else:
+            flash(result.summary(), "record-saved")
         return redirect(url_for(".index", session=session_id))
 
-    def _stale_page(self, record: SessionRecord, posted: dict, posted_was: dict, message: str):
+    def _stale_page(self, record: SessionRecord, posted: dict, posted_was: dict, message: str,
+                    stale_lines=frozenset()):
         """The record as saved now, with the user's own changes put back on top and marked."""
         base = _record_values(record)
         values, mine, saved_now = {}, set(), {}
@@ -229,24 +261,13 @@ class RecordView(SecureBaseView):
             if base[name] != before and base[name] != value:
                 saved_now[name] = _shown(name, base[name])
         return self._page(record, values=values, expected_version=record.version, stale=message,
-                          mine=frozenset(mine), saved_now=saved_now)
+                          mine=frozenset(mine), saved_now=saved_now, stale_lines=stale_lines)
 
     # Signing ----------------------------------------------------------------
     @expose("/sign/", methods=("POST",))
     def sign(self):
-        """Sign the record as its facilitator (or an admin)."""
-        session = self._session()
-        session_id = session.id
-        try:
-            recording.sign_record(session, current_user._get_current_object(),
-                                  expected_version=_whole(request.form.get("expected_version")))
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash("The record is signed. From now on an entry changes only by a correction with a reason.",
-                  "record-signed")
-        return redirect(url_for(".index", session=session_id))
+        """Save what the page shows and sign it, in one transaction (the facilitator or an admin)."""
+        return self._save(sign=True)
 
     # Correcting -------------------------------------------------------------
     @expose("/correct/", methods=("GET", "POST"))
@@ -264,7 +285,7 @@ class RecordView(SecureBaseView):
             abort(404)
         values = {"status": row.status, "minutes": str(row.minutes),
                   "engagement": _blank(row.engagement), "note": row.note, "reason": ""}
-        expected = _blank(row.attendance.version if row.attendance else None)
+        expected = str(row.attendance.version) if row.attendance else "new"
         errors, error = {}, None
         if request.method == "POST":
             form = request.form
@@ -274,7 +295,7 @@ class RecordView(SecureBaseView):
             try:
                 result = recording.correct_entry(
                     session, row.patient.id, changes, values["reason"],
-                    current_user._get_current_object(), expected_version=_whole(expected),
+                    current_user._get_current_object(), expected_version=expected,
                 )
             except RuleViolation as exc:
                 db.session.rollback()
@@ -283,7 +304,7 @@ class RecordView(SecureBaseView):
                 row = record.row_for(patient_id)
                 if row is None:
                     abort(404)
-                expected = _blank(row.attendance.version if row and row.attendance else None)
+                expected = str(row.attendance.version) if row.attendance else "new"
             else:
                 if result.errors:
                     db.session.rollback()

@@ -10,8 +10,21 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import CHECKIN_OUTCOMES, Assignment, ExerciseCheckin, GroupSession, StaffUser
 from .errors import RuleViolation
+from .locking import check_optional_version
+
+STALE_MESSAGE = (
+    "There is already a check-in for this day that you had not seen: it was saved after you opened "
+    "the page, or the day was changed in the form. It is listed below. Nothing was saved and your "
+    "entry is still in the form: compare, then save again to replace it."
+)
 
 REFLECTION_LIMIT = 280
+SIGNED_MESSAGE = (
+    "This check-in belongs to a signed session record, so it can no longer be changed here. "
+    "It is corrected on that record with an addendum."
+)
+#: Passed for no version at all: a caller that is not a page (the demo clinic, tests of rules).
+UNCHECKED = object()
 
 
 @dataclass(frozen=True)
@@ -45,11 +58,29 @@ def validate(values: CheckinInput, assignment: Assignment, on_date: date, today:
 
 
 def apply(checkin: ExerciseCheckin, values: CheckinInput) -> None:
-    """Copy ``values`` onto ``checkin``."""
-    checkin.outcome = values.outcome
-    checkin.mood_before = values.mood_before
-    checkin.mood_after = values.mood_after
-    checkin.reflection = (values.reflection or "").strip()
+    """Copy onto ``checkin`` the fields of ``values`` that differ from what it holds."""
+    wanted = {"outcome": values.outcome, "mood_before": values.mood_before,
+              "mood_after": values.mood_after, "reflection": (values.reflection or "").strip()}
+    for name, value in wanted.items():
+        if getattr(checkin, name) != value:
+            setattr(checkin, name, value)
+
+
+def saved_checkin(assignment_id: int, on_date: date) -> ExerciseCheckin | None:
+    """The check-in of ``assignment_id`` for ``on_date``, if one is saved."""
+    return db.session.scalar(
+        sa.select(ExerciseCheckin).where(
+            ExerciseCheckin.assignment_id == assignment_id, ExerciseCheckin.on_date == on_date
+        )
+    )
+
+
+def signed(checkin: ExerciseCheckin | None) -> bool:
+    """True when ``checkin`` belongs to a signed session record."""
+    if checkin is None or checkin.session_id is None:
+        return False
+    session = db.session.get(GroupSession, checkin.session_id)
+    return session is not None and session.signed_at is not None
 
 
 def record_checkin(
@@ -61,22 +92,34 @@ def record_checkin(
     session: GroupSession | None = None,
     today: date | None = None,
     commit: bool = True,
+    expected_version=UNCHECKED,
 ) -> ExerciseCheckin:
-    """Record (or update: never duplicate) the check-in of ``assignment`` for ``on_date``."""
+    """Record (or update: never duplicate) the check-in of ``assignment`` for ``on_date``.
+
+    Refused (``RuleViolation``) when a value is wrong, or when the check-in (or
+    ``session``) belongs to a signed session record. ``expected_version`` is the version of
+    the check-in the form was opened with ("new" when there was none): a check-in saved
+    meanwhile, or a missing or malformed version, refuses the save (``StaleEdit``). Only
+    the fields that differ from what is saved are written.
+    """
     errors = validate(values, assignment, on_date, today or date.today())
     if errors:
         raise RuleViolation(" ".join(errors.values()))
-    checkin = db.session.scalar(
-        sa.select(ExerciseCheckin).where(
-            ExerciseCheckin.assignment_id == assignment.id, ExerciseCheckin.on_date == on_date
-        )
-    )
+    if session is not None and session.signed_at is not None:
+        raise RuleViolation(SIGNED_MESSAGE)
+    checkin = saved_checkin(assignment.id, on_date)
+    if expected_version is not UNCHECKED:
+        check_optional_version(checkin, expected_version, STALE_MESSAGE)
+    if signed(checkin):
+        raise RuleViolation(SIGNED_MESSAGE)
     if checkin is None:
         checkin = ExerciseCheckin(assignment_id=assignment.id, on_date=on_date)
         db.session.add(checkin)
     apply(checkin, values)
-    checkin.recorded_by_id = recorded_by.id if recorded_by else None
-    if session is not None:
+    recorder = recorded_by.id if recorded_by else None
+    if checkin.recorded_by_id != recorder:
+        checkin.recorded_by_id = recorder
+    if session is not None and checkin.session_id != session.id:
         checkin.session_id = session.id
     if commit:
         db.session.commit()

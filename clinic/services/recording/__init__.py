@@ -1,0 +1,44 @@
+"""Recording a whole session on one page: attendance, exercise check-ins and the group note.
+
+The counselor opens a session's record (``load``), changes only the exceptions (everyone
+starts as present for the full length), checks in exercises, writes the group note and
+saves once (``save``, after the checks in ``validate``). The facilitator signs the record
+(``signing``); after that it changes only by addendum. Check-in rules live in
+``clinic.services.checkins``.
+"""
+
+from .load import OUTCOME_LABELS, STATUS_LABELS, ExerciseLine, RecordRow, SessionRecord, load_record
+from .save import SaveResult, save_record
+from .signing import UNCHECKED, CorrectionResult, correct_entry, may_sign, sign_record
+from .validate import (
+    CORRECTABLE,
+    GROUP_NOTE_LIMIT,
+    NOTE_LIMIT,
+    REASON_LIMIT,
+    CheckinEntry,
+    Entry,
+    StaleRecord,
+)
+
+__all__ = [
+    "CORRECTABLE",
+    "GROUP_NOTE_LIMIT",
+    "NOTE_LIMIT",
+    "OUTCOME_LABELS",
+    "REASON_LIMIT",
+    "STATUS_LABELS",
+    "UNCHECKED",
+    "CheckinEntry",
+    "CorrectionResult",
+    "Entry",
+    "ExerciseLine",
+    "RecordRow",
+    "SaveResult",
+    "SessionRecord",
+    "StaleRecord",
+    "correct_entry",
+    "load_record",
+    "may_sign",
+    "save_record",
+    "sign_record",
+]

@@ -1,0 +1,243 @@
+"""What staff entered on the record page, and its checks: entries, values, the clock.
+
+Nothing here writes: ``save.py`` and ``signing.py`` call these checks before they do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ...models import ATTENDANCE_STATUSES, ExerciseCheckin, GroupSession
+from .. import checkins
+from ..errors import RuleViolation
+from ..locking import StaleEdit
+from .load import STATUS_LABELS, ExerciseLine
+
+#: Statuses that mean the person was not there at all (0 minutes).
+NOT_THERE = ("absent", "excused")
+#: Statuses that mean part of the session (fewer minutes than its length).
+PART_OF_IT = ("late", "left_early")
+#: Longest individual note and group note, in characters.
+NOTE_LIMIT = 4000
+GROUP_NOTE_LIMIT = 8000
+#: Longest reason for a correction (the column's size).
+REASON_LIMIT = 500
+#: The check-in fields, as the form and the columns name them.
+CHECKIN_FIELDS = ("outcome", "mood_before", "mood_after", "reflection")
+#: The attendance fields a correction may change: form name -> column.
+CORRECTABLE = {"status": "status", "minutes": "minutes_attended", "engagement": "engagement", "note": "note"}
+
+STALE_MESSAGE = (
+    "Someone else saved this session after you opened it. Nothing was saved. The page now "
+    "shows what is saved, with the changes you made put back on top (marked): check them "
+    "and save again."
+)
+SIGNED_MESSAGE = (
+    "This record is signed, so it can no longer be edited. Correct one person's entry "
+    "with an addendum instead."
+)
+CONFLICT_MESSAGE = (
+    "The record could not be saved because a check-in or entry for the same people was "
+    "saved at the same moment. Nothing was saved: reload the page and try again."
+)
+SIGNED_CHECKIN_MESSAGE = (
+    "This check-in belongs to a signed session record, so it can no longer be edited here. "
+    "Correct it on that record with an addendum instead."
+)
+
+
+class StaleRecord(StaleEdit):
+    """The record changed after it was opened (or the page sent no version); nothing was saved.
+
+    ``lines`` holds the assignment ids of the check-in lines that moved on meanwhile.
+    """
+
+    def __init__(self, message: str = STALE_MESSAGE, lines: frozenset[int] = frozenset()):
+        super().__init__(message)
+        self.lines = frozenset(lines)
+
+
+#: A whole number as typed (a string), as parsed (an int), or nothing.
+Number = int | str | None
+
+
+@dataclass
+class CheckinEntry:
+    """What was entered for one exercise: an empty outcome means no check-in."""
+
+    outcome: str = ""
+    mood_before: Number = None
+    mood_after: Number = None
+    reflection: str = ""
+    #: The check-in's version the page was opened with ("new" when none existed); None when
+    #: the caller is not a page (then the line is compared with what is saved now).
+    version: int | str | None = None
+    #: The four fields as the page showed them (strings); None when unknown.
+    shown: dict | None = None
+
+    @property
+    def blank(self) -> bool:
+        """True when nothing at all was entered."""
+        return not (self.outcome or _text(self.mood_before) or _text(self.mood_after)
+                    or (self.reflection or "").strip())
+
+
+@dataclass
+class Entry:
+    """What was entered for one person; numbers may still be the typed text."""
+
+    patient_id: int
+    status: str = "present"
+    #: Empty means the default: the full length when present, 0 when absent or excused.
+    minutes: Number = None
+    engagement: Number = None
+    note: str = ""
+    #: Assignment id -> what was entered for it.
+    checkins: dict[int, CheckinEntry] = field(default_factory=dict)
+
+
+
+INVALID = object()
+
+
+def _text(value: Number) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def whole(value: Number):
+    """The int in ``value``; None when empty; ``INVALID`` when it is not a whole number."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return INVALID
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return INVALID
+
+
+def check_attendance(status, minutes: Number, engagement: Number, note, length: int):
+    """Return (clean values by column, errors by field) for one person's entry."""
+    errors: dict[str, str] = {}
+    minutes = whole(minutes)
+    engagement = whole(engagement)
+    note = (note or "").strip()
+    if status not in ATTENDANCE_STATUSES:
+        errors["status"] = "Choose present, late, left early, absent or excused."
+    if minutes is INVALID:
+        errors["minutes"] = "Minutes are a whole number."
+    elif status in NOT_THERE:
+        if minutes not in (None, 0):
+            errors["minutes"] = f"Someone {STATUS_LABELS[status]} attended 0 minutes."
+        minutes = 0
+    elif status in PART_OF_IT:
+        if length <= 1:
+            errors["minutes"] = "A one-minute session cannot be attended in part."
+        elif minutes is None or not 0 < minutes < length:
+            errors["minutes"] = (
+                f"Late or left early means fewer minutes than the session's {length}: "
+                f"give 1 to {length - 1}."
+            )
+    elif status == "present":
+        if minutes is None:
+            minutes = length
+        elif not 1 <= minutes <= length:
+            errors["minutes"] = f"Present means 1 to {length} minutes (the session's length)."
+    if engagement is INVALID or (engagement is not None and not 1 <= engagement <= 5):
+        errors["engagement"] = "Engagement is a whole number from 1 to 5, or empty."
+    elif engagement is not None and status in NOT_THERE:
+        errors["engagement"] = "Leave engagement empty for someone absent or excused."
+    if len(note) > NOTE_LIMIT:
+        errors["note"] = f"Keep the note to {NOTE_LIMIT} characters or fewer."
+    values = {"status": status, "minutes_attended": minutes, "engagement": engagement, "note": note}
+    return values, errors
+
+
+def check_checkin(entry: CheckinEntry, line: ExerciseLine | None, day: date, today: date):
+    """Return (CheckinInput or None when no check-in is meant, errors by field)."""
+    if line is None or not line.editable:
+        if entry.blank or (line is not None and same_checkin(line.checkin, entry)):
+            return None, {}
+        return None, {"record": "A check-in was entered for an exercise that is no longer active for "
+                                "that person. Nothing was saved: reload the page and enter it again."}
+    if not (entry.outcome or "").strip():
+        if line.checkin is not None:
+            return None, {"outcome": "This check-in is already saved: choose done, partly or not done "
+                                     "(a saved check-in is not removed from here)."}
+        if not entry.blank:
+            return None, {"outcome": "Choose done, partly or not done, or clear the mood and reflection."}
+        return None, {}
+    errors: dict[str, str] = {}
+    moods = {}
+    for name in ("mood_before", "mood_after"):
+        mood = whole(getattr(entry, name))
+        if mood is INVALID:
+            errors[name] = "Mood is a number from 0 to 10."
+            mood = None
+        moods[name] = mood
+    values = checkins.CheckinInput(
+        outcome=entry.outcome.strip(), reflection=(entry.reflection or "").strip(), **moods
+    )
+    for name, message in checkins.validate(values, line.assignment, day, today).items():
+        errors.setdefault(name if name in ("outcome", "mood_before", "mood_after", "reflection") else "outcome",
+                          message)
+    return values, errors
+
+
+def same_checkin(checkin: ExerciseCheckin | None, entry: CheckinEntry) -> bool:
+    """True when ``entry`` holds exactly what ``checkin`` saved."""
+    if checkin is None:
+        return False
+    return (
+        checkin.outcome == (entry.outcome or "").strip()
+        and checkin.mood_before == whole(entry.mood_before)
+        and checkin.mood_after == whole(entry.mood_after)
+        and checkin.reflection == (entry.reflection or "").strip()
+    )
+
+
+
+def touched(entry: CheckinEntry, checkin: ExerciseCheckin | None) -> set[str]:
+    """The check-in fields the person changed: against what the page showed, else what is saved."""
+    typed = _checkin_texts(entry)
+    if entry.shown is not None:
+        before = _checkin_texts(CheckinEntry(**{name: entry.shown.get(name) for name in CHECKIN_FIELDS}))
+    elif checkin is not None:
+        before = _checkin_texts(CheckinEntry(checkin.outcome, checkin.mood_before, checkin.mood_after,
+                                             checkin.reflection))
+    else:
+        before = _checkin_texts(CheckinEntry())
+    return {name for name in CHECKIN_FIELDS if typed[name] != before[name]}
+
+
+def _checkin_texts(entry: CheckinEntry) -> dict[str, str]:
+    return {"outcome": (entry.outcome or "").strip(), "mood_before": _text(entry.mood_before),
+            "mood_after": _text(entry.mood_after), "reflection": (entry.reflection or "").strip()}
+
+
+def check_session_open(session: GroupSession, now: datetime) -> None:
+    """Refuse (``RuleViolation``) unless ``session`` may be recorded at ``now``.
+
+    Not once signed, not when cancelled, and not before it starts (``starts_at`` is local
+    clinic time, like ``now``); a session in progress may be recorded.
+    """
+    if session.signed_at is not None:
+        raise RuleViolation(SIGNED_MESSAGE)
+    if session.status == "cancelled":
+        raise RuleViolation("This session was cancelled, so there is no participation to record.")
+    check_started(session, now)
+
+
+def check_started(session: GroupSession, now: datetime) -> None:
+    """Refuse (``RuleViolation``) when ``session`` has not started at ``now``."""
+    if session.starts_at > now:
+        raise RuleViolation(
+            f"This session starts at {session.starts_at.strftime('%Y-%m-%d %H:%M')}; "
+            "it can be recorded and signed once it has started."
+        )
