@@ -234,3 +234,76 @@ def test_the_check_in_page_without_a_valid_version_is_refused(client, make, vers
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="checkin-refusal"' in body
     assert _checkin(a0) is None
+
+
+def test_concurrent_saves_of_two_records_and_the_check_in_page_lose_no_field_value(app, make, backend):
+    if backend != "postgresql":
+        pytest.skip("concurrent writers need a server database")
+    import threading
+
+    two = _two_records(make)
+    patients = two.first.patients + [make.patient() for _ in range(2)]
+    for patient in patients[2:]:
+        from clinic.models import CareGroup
+
+        make.membership(db.session.get(CareGroup, two.first.session.group_id), patient, start=TODAY)
+    from clinic.models import Assignment
+
+    exercise_id = two.first.assignments[patients[0].id][0].exercise_id
+    extra = [Assignment(exercise_id=exercise_id, patient_id=p.id, start_date=TODAY) for p in patients[2:]]
+    db.session.add_all(extra)
+    db.session.commit()
+    assignment_ids = [two.first.assignments[p.id][0].id for p in patients[:2]] + [a.id for a in extra]
+    sessions = [two.first.session.id, two.second.id]
+    # Every line starts with a check-in; each client changes one field of one line, no two the same.
+    db.session.add_all(ExerciseCheckin(assignment_id=aid, on_date=TODAY, outcome="done", session_id=sessions[0])
+                       for aid in assignment_ids)
+    db.session.commit()
+    jobs = []
+    for n, (aid, name) in enumerate((aid, name) for aid in assignment_ids
+                                    for name in ("mood_before", "mood_after", "reflection")):
+        value = f"Client {n} wrote this" if name == "reflection" else str(n % 11)
+        # Each client logs in as its own member of staff (a login writes the user's row).
+        jobs.append((make.staff("admin").email, sessions[n % 2] if n % 5 else None, aid, name, value))
+    barrier = threading.Barrier(len(jobs))
+    saved: list[tuple[int, str, str]] = []
+    problems: list[str] = []
+
+    def client_run(job):
+        email, session_id, aid, name, value = job
+        first = True
+        try:
+            client = app.test_client()
+            login(client, email)
+            for _attempt in range(25):
+                if session_id is None:  # the patient page's check-in form
+                    url = f"/admin/day/checkin/?assignment={aid}&on={TODAY.isoformat()}"
+                    opened = dict(_form(client.get(url).get_data(as_text=True), "checkin-form"))
+                    if first:
+                        first = False
+                        barrier.wait(30)
+                    response = client.post(url, data={**opened, name: value})
+                else:
+                    page = _page(client, session_id)
+                    if first:
+                        first = False
+                        barrier.wait(30)
+                    response = _post(client, session_id, _with(page, **{f"{name}__{aid}": value}))
+                if response.status_code == 302:
+                    saved.append((aid, name, value))
+                    return
+            problems.append(f"{name} of {aid} never saved")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            problems.append(repr(exc))
+
+    threads = [threading.Thread(target=client_run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert problems == [] and len(saved) == len(jobs), problems
+    db.session.remove()
+    rows = {c.assignment_id: c for c in db.session.scalars(sa.select(ExerciseCheckin))}
+    lost = [(aid, name) for aid, name, value in saved if str(getattr(rows[aid], name)) != value]
+    assert lost == []

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.models import Assignment, Attendance, ExerciseCheckin, GroupSession
+from clinic.models import Assignment, Attendance, AttendanceAddendum, ExerciseCheckin, GroupSession
 from clinic.services import recording
 from clinic.services.checkins import CheckinInput, record_checkin
 from clinic.services.errors import RuleViolation
@@ -226,3 +226,93 @@ def test_the_check_in_service_refuses_any_door_into_a_signed_record(app, make):
         record_checkin(other, TODAY, CheckinInput("done"), recorded_by=admin, session=signed, today=TODAY)
     db.session.rollback()
     assert _state(signed_id) == before
+
+
+# Corrections by addendum -------------------------------------------------------------------
+def _addenda():
+    db.session.remove()
+    return db.session.scalars(sa.select(AttendanceAddendum).order_by(AttendanceAddendum.id)).all()
+
+
+def test_a_correction_changes_one_persons_entry_and_check_in_each_with_its_addendum(app, make):
+    two, a0 = _signed_first_record(app, make)
+    session_id = two.first.session.id
+    p0, p1 = (p.id for p in two.first.patients)
+    a0b = two.first.assignments[p0][1].id
+    admin_user = make.staff("admin")
+    admin = _client(app, admin_user)
+    db.session.remove()
+    signature = db.session.scalar(sa.select(GroupSession.signed_at).where(GroupSession.id == session_id))
+    other_entry = db.session.scalar(sa.select(Attendance).where(Attendance.patient_id == p1))
+    other = (other_entry.status, other_entry.version)
+    url = f"/admin/record/correct/?session={session_id}&patient={p0}"
+    form = _form(admin.get(url).get_data(as_text=True), "correct-form")
+
+    response = admin.post(url, data=_multidict(_with(form, **{
+        "status": "late", "minutes": "40", f"mood_after__{a0}": "7", f"outcome__{a0b}": "partly",
+        "reason": "Sign-in sheet and diary card checked"})))
+
+    assert response.status_code == 302
+    entry, line, created = _addenda()
+    assert (entry.session_id, entry.patient_id, entry.assignment_id) == (session_id, p0, None)
+    assert entry.changes == {"status": ["present", "late"], "minutes_attended": [60, 40]}
+    assert (line.patient_id, line.assignment_id, line.changes) == (p0, a0, {"mood_after": [None, 7]})
+    assert (created.assignment_id, created.changes["outcome"]) == (a0b, [None, "partly"])
+    assert {a.author_id for a in (entry, line, created)} == {admin_user.id}
+    assert {a.reason for a in (entry, line, created)} == {"Sign-in sheet and diary card checked"}
+    corrected = db.session.scalar(sa.select(Attendance).where(Attendance.patient_id == p0))
+    assert (corrected.status, corrected.minutes_attended, corrected.last_addendum_id) == ("late", 40, entry.id)
+    checkin = db.session.scalar(sa.select(ExerciseCheckin).where(ExerciseCheckin.assignment_id == a0))
+    assert (checkin.outcome, checkin.mood_after, checkin.last_addendum_id) == ("done", 7, line.id)
+    new = db.session.scalar(sa.select(ExerciseCheckin).where(ExerciseCheckin.assignment_id == a0b))
+    assert (new.outcome, new.session_id, new.last_addendum_id) == ("partly", session_id, created.id)
+    still = db.session.scalar(sa.select(Attendance).where(Attendance.patient_id == p1))
+    assert (still.status, still.version) == other
+    assert db.session.scalar(sa.select(GroupSession.signed_at).where(GroupSession.id == session_id)) == signature
+
+    html = admin.get(f"/admin/record/?session={session_id}").get_data(as_text=True)
+    assert f'id="addenda-{p0}"' in html and f'id="addenda-exercise-{a0}"' in html
+    assert f'id="addenda-exercise-{a0b}"' in html and f'id="addenda-{p1}"' not in html
+    assert "Sign-in sheet and diary card checked" in html
+
+
+def test_the_group_note_of_a_signed_record_is_corrected_by_a_session_addendum(app, make):
+    two, _a0 = _signed_first_record(app, make)
+    session_id = two.first.session.id
+    client = _client(app, two.first.counselor)
+    url = f"/admin/record/correct-note/?session={session_id}"
+    form = _form(client.get(url).get_data(as_text=True), "correct-note-form")
+
+    no_reason = client.post(url, data=_multidict(_with(form, group_note="Corrected note")))
+    assert 'id="error-reason"' in no_reason.get_data(as_text=True) and _addenda() == []
+    done = client.post(url, data=_multidict(_with(form, group_note="Corrected note", reason="Typo in the names")))
+
+    assert done.status_code == 302
+    (addendum,) = _addenda()
+    assert (addendum.patient_id, addendum.assignment_id, addendum.attendance_id) == (None, None, None)
+    assert addendum.changes == {"group_note": ["", "Corrected note"]}
+    session = db.session.get(GroupSession, session_id)
+    assert (session.group_note, session.last_addendum_id) == ("Corrected note", addendum.id)
+    html = client.get(f"/admin/record/?session={session_id}").get_data(as_text=True)
+    assert 'id="addenda-group-note"' in html and "Typo in the names" in html
+
+
+@pytest.mark.parametrize("version", [None, "", "bogus"])
+def test_a_correction_without_a_valid_version_is_refused(app, make, version):
+    two, _a0 = _signed_first_record(app, make)
+    session_id = two.first.session.id
+    p0 = two.first.patients[0].id
+    client = _client(app, two.first.counselor)
+    url = f"/admin/record/correct/?session={session_id}&patient={p0}"
+    fields = [(n, v) for n, v in _form(client.get(url).get_data(as_text=True), "correct-form")
+              if n != "expected_version"]
+    if version is not None:
+        fields.append(("expected_version", version))
+    before = _state(session_id)
+
+    response = client.post(url, data=_multidict(_with(fields, status="excused", minutes="0", reason="Was excused")))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="correct-error"' in html
+    assert dict(_form(html, "correct-form"))["status"] == "excused"  # the input stays
+    assert _state(session_id) == before and _addenda() == []

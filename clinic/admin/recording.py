@@ -270,32 +270,62 @@ class RecordView(SecureBaseView):
         return self._save(sign=True)
 
     # Correcting -------------------------------------------------------------
+    def _signed_record(self) -> SessionRecord | None:
+        """The signed record of ``?session=``; None (after a flash) when it is not signed."""
+        session = self._session()
+        record = self._record(session.id)
+        if not record.signed:
+            flash("Only a signed record is corrected by addendum; edit the record itself.", "error")
+            return None
+        return record
+
+    @staticmethod
+    def _correctable_lines(record: SessionRecord, row) -> list:
+        """The person's exercise lines a correction may change: active, and not another record's."""
+        return [line for line in row.exercises if line.editable
+                and (line.checkin is None or line.checkin.session_id == record.session.id)]
+
     @expose("/correct/", methods=("GET", "POST"))
     def correct(self):
-        """Correct one person's entry on a signed record, with the reason."""
-        session = self._session()
-        session_id = session.id
+        """Correct one person's entry and check-ins on a signed record, with the reason."""
+        record = self._signed_record()
+        if record is None:
+            return redirect(url_for(".index", session=_whole(request.args.get("session"))))
+        session_id = record.session.id
         patient_id = _whole(request.args.get("patient"))
-        if not session.signed_at:
-            flash("Only a signed record is corrected by addendum; edit the record itself.", "error")
-            return redirect(url_for(".index", session=session_id))
-        record = self._record(session_id)
         row = record.row_for(patient_id) if patient_id else None
         if row is None:
             abort(404)
-        values = {"status": row.status, "minutes": str(row.minutes),
-                  "engagement": _blank(row.engagement), "note": row.note, "reason": ""}
+        shown = {"status": row.status, "minutes": str(row.minutes), "engagement": _blank(row.engagement),
+                 "note": row.note, "reason": ""}
+        for key, value in _record_values(record).items():
+            name, _, aid = key.partition("-")
+            if name in EXERCISE_FIELDS and any(str(line.assignment.id) == aid
+                                               for line in self._correctable_lines(record, row)):
+                shown[key] = value
+        values, was = dict(shown), dict(shown)
+        versions = _checkin_versions(record)
         expected = str(row.attendance.version) if row.attendance else "new"
         errors, error = {}, None
         if request.method == "POST":
             form = request.form
-            values = {name: form.get(name, "") for name in values}
+            values = {name: form.get(name, "") for name in shown}
+            was = {name: form.get(f"was-{name}", shown[name]) for name in shown}
+            posted_versions = {aid: form.get(f"cv-{aid}", "") for aid in versions}
             expected = form.get("expected_version", "")
             changes = {name: values[name] for name in recording.CORRECTABLE}
+            lines = {
+                line.assignment.id: CheckinEntry(
+                    **{name: values.get(f"{name}-{line.assignment.id}", "") for name in EXERCISE_FIELDS},
+                    version=posted_versions.get(line.assignment.id, ""),
+                    shown=_shown_checkin(form, line.assignment.id),
+                )
+                for line in self._correctable_lines(record, row) if f"outcome-{line.assignment.id}" in form
+            }
             try:
                 result = recording.correct_entry(
-                    session, row.patient.id, changes, values["reason"],
-                    current_user._get_current_object(), expected_version=expected,
+                    record.session, row.patient.id, changes, values["reason"],
+                    current_user._get_current_object(), expected_version=expected, checkins=lines,
                 )
             except RuleViolation as exc:
                 db.session.rollback()
@@ -305,33 +335,80 @@ class RecordView(SecureBaseView):
                 if row is None:
                     abort(404)
                 expected = str(row.attendance.version) if row.attendance else "new"
+                versions = _checkin_versions(record)
             else:
-                if result.errors:
-                    db.session.rollback()
-                    errors = result.errors
-                    record = self._record(session_id)
-                    row = record.row_for(patient_id)
-                    if row is None:
-                        abort(404)
-                else:
+                if not result.errors:
                     flash("The correction is saved as an addendum to the signed record.", "record-corrected")
                     return redirect(url_for(".index", session=session_id) + f"#row-{patient_id}")
+                db.session.rollback()
+                errors = result.errors
+                versions = posted_versions
+                record = self._record(session_id)
+                row = record.row_for(patient_id)
+                if row is None:
+                    abort(404)
         page = self.render(
             "admin/record/correct.html",
             record=record,
             session=record.session,
             row=row,
+            lines=self._correctable_lines(record, row),
             values=values,
+            was=was,
+            versions=versions,
             expected_version=expected,
             errors=errors,
             error=error,
             statuses=[(s, STATUS_LABELS[s]) for s in ATTENDANCE_STATUSES],
+            outcomes=[(o, OUTCOME_LABELS[o]) for o in CHECKIN_OUTCOMES],
             ends_at=record.session.starts_at + timedelta(minutes=record.session.duration_minutes),
         )
         if request.method == "GET" and row.attendance is not None:
             audit.record("view", entity="attendance", entity_id=row.attendance.id)
             db.session.commit()
         return page
+
+    @expose("/correct-note/", methods=("GET", "POST"))
+    def correct_note(self):
+        """Correct the group note of a signed record, with the reason."""
+        record = self._signed_record()
+        if record is None:
+            return redirect(url_for(".index", session=_whole(request.args.get("session"))))
+        session_id = record.session.id
+        values = {"group_note": record.session.group_note or "", "reason": ""}
+        expected = str(record.version)
+        errors, error = {}, None
+        if request.method == "POST":
+            form = request.form
+            values = {name: form.get(name, "") for name in values}
+            expected = form.get("expected_version", "")
+            try:
+                result = recording.correct_group_note(
+                    record.session, values["group_note"], values["reason"],
+                    current_user._get_current_object(), expected_version=expected,
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+                record = self._record(session_id)
+                expected = str(record.version)
+            else:
+                if not result.errors:
+                    flash("The correction is saved as an addendum to the signed record.", "record-corrected")
+                    return redirect(url_for(".index", session=session_id) + "#group-note")
+                db.session.rollback()
+                errors = result.errors
+                record = self._record(session_id)
+        return self.render(
+            "admin/record/correct_note.html",
+            record=record,
+            session=record.session,
+            values=values,
+            expected_version=expected,
+            errors=errors,
+            error=error,
+            ends_at=record.session.starts_at + timedelta(minutes=record.session.duration_minutes),
+        )
 
 
 def register(admin) -> None:

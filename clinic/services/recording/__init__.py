@@ -3,13 +3,14 @@
 The counselor opens a session's record (``load``), changes only the exceptions (everyone
 starts as present for the full length), checks in exercises, writes the group note and
 saves once (``save``, after the checks in ``validate``). The facilitator signs the record
-(``signing``); after that it changes only by addendum. Check-in rules live in
+(``signing``); after that it changes only by addendum (``correcting``). Check-in rules live in
 ``clinic.services.checkins``.
 """
 
 from .load import OUTCOME_LABELS, STATUS_LABELS, ExerciseLine, RecordRow, SessionRecord, load_record
 from .save import SaveResult, save_record
-from .signing import UNCHECKED, CorrectionResult, correct_entry, may_sign, sign_record
+from .correcting import CorrectionResult, correct_entry, correct_group_note
+from .signing import UNCHECKED, may_sign, sign_record
 from .validate import (
     CORRECTABLE,
     GROUP_NOTE_LIMIT,
@@ -37,6 +38,7 @@ __all__ = [
     "SessionRecord",
     "StaleRecord",
     "correct_entry",
+    "correct_group_note",
     "load_record",
     "may_sign",
     "save_record",

@@ -35,6 +35,8 @@ class ExerciseLine:
     checkin: ExerciseCheckin | None
     #: False when the assignment is no longer active: the check-in is shown, not edited.
     editable: bool
+    #: Corrections of this check-in after the record was signed, oldest first.
+    addenda: list[AttendanceAddendum] = field(default_factory=list)
 
     @property
     def signed(self) -> bool:
@@ -90,6 +92,8 @@ class SessionRecord:
     rows: list[RecordRow]
     #: The session row's version when loaded; a save must bring the same one back.
     version: int
+    #: Corrections of the group note after the record was signed, oldest first.
+    note_addenda: list[AttendanceAddendum] = field(default_factory=list)
 
     @property
     def length(self) -> int:
@@ -197,15 +201,29 @@ def build(session: GroupSession) -> SessionRecord:
                     editable=assignment.status == "active" and assignment.start_date <= day,
                 )
             )
-        if session.signed_at is not None and saved:
-            by_attendance = {row.attendance.id: row for row in rows if row.attendance is not None}
-            for addendum in db.session.scalars(
-                sa.select(AttendanceAddendum)
-                .join(Attendance, Attendance.id == AttendanceAddendum.attendance_id)
-                .where(Attendance.session_id == session.id)
-                .options(joinedload(AttendanceAddendum.author))
-                .order_by(AttendanceAddendum.created_at, AttendanceAddendum.id)
-            ):
-                by_attendance[addendum.attendance_id].addenda.append(addendum)
-    return SessionRecord(session=session, day=day, rows=rows, version=session.version)
+    record = SessionRecord(session=session, day=day, rows=rows, version=session.version)
+    if session.signed_at is not None:
+        _attach_addenda(record)
+    return record
+
+
+def _attach_addenda(record: SessionRecord) -> None:
+    """Put each addendum of a signed record where it applies: person, exercise line or group note."""
+    for addendum in db.session.scalars(
+        sa.select(AttendanceAddendum)
+        .where(AttendanceAddendum.session_id == record.session.id)
+        .options(joinedload(AttendanceAddendum.author))
+        .order_by(AttendanceAddendum.created_at, AttendanceAddendum.id)
+    ):
+        if addendum.patient_id is None:
+            record.note_addenda.append(addendum)
+            continue
+        row = record.row_for(addendum.patient_id)
+        if row is None:
+            continue  # cannot happen: a person with an entry stays on the record
+        if addendum.assignment_id is None:
+            row.addenda.append(addendum)
+        else:
+            line = row.line_for(addendum.assignment_id)
+            (line.addenda if line is not None else row.addenda).append(addendum)
 
