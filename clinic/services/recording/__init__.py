@@ -10,7 +10,7 @@ saves once (``save``, after the checks in ``validate``). The facilitator signs t
 from .load import OUTCOME_LABELS, STATUS_LABELS, ExerciseLine, RecordRow, SessionRecord, load_record
 from .save import SaveResult, save_record
 from .correcting import CorrectionResult, correct_entry, correct_group_note
-from .signing import UNCHECKED, may_sign, sign_record
+from .signing import UNCHECKED, sign_record
 from .validate import (
     CORRECTABLE,
     GROUP_NOTE_LIMIT,
@@ -40,7 +40,6 @@ __all__ = [
     "correct_entry",
     "correct_group_note",
     "load_record",
-    "may_sign",
     "save_record",
     "sign_record",
 ]

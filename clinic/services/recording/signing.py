@@ -28,11 +28,6 @@ SIGNED_MEANWHILE = (
 )
 
 
-def may_sign(session: GroupSession, actor: StaffUser | None) -> bool:
-    """Thin alias of ``access.may_sign`` (argument order of the old helper)."""
-    return access.may_sign(actor, session)
-
-
 def sign_record(session: GroupSession, actor: StaffUser, *, expected_version=UNCHECKED,
                 now: datetime | None = None) -> GroupSession:
     """Sign a recorded, unsigned record as its facilitator (or an admin) and commit.
