@@ -200,7 +200,12 @@ def test_another_record_of_the_day_cannot_change_a_check_in_of_a_signed_record(a
     theirs = _client(app, two.other)
     before = _state(two.first.session.id)
 
-    response = _post(theirs, second_id, _with(_page(theirs, second_id), **{f"outcome__{a0}": "partly"}))
+    page = _page(theirs, second_id)
+    assert f"outcome-{a0}" not in dict(page)  # shown, not offered for editing
+    # A hand-made post of the line is refused by the service all the same.
+    forged = page + [(f"assignment-{two.first.patients[0].id}", str(a0)), (f"outcome-{a0}", "partly"),
+                     (f"cv-{a0}", "1")]
+    response = _post(theirs, second_id, forged)
 
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and f'id="error-outcome-{a0}"' in html and "signed session record" in html
