@@ -37,10 +37,6 @@ SIGNED_MESSAGE = (
     "This record is signed, so it can no longer be edited. Correct one person's entry "
     "with an addendum instead."
 )
-CONFLICT_MESSAGE = (
-    "The record could not be saved because a check-in or entry for the same people was "
-    "saved at the same moment. Nothing was saved: reload the page and try again."
-)
 SIGNED_CHECKIN_MESSAGE = (
     "This check-in belongs to a signed session record, so it can no longer be edited here. "
     "Correct it on that record with an addendum instead."
