@@ -315,22 +315,29 @@ def test_demo_respects_record_rules(demo):
         assert len(roster) <= sess.group.capacity
         assert rows.get(sess.id, set()) == (roster if sess.status == "held" else set())
 
-    # Assignments: 2 or 3 active ones per patient, each suiting the patient's track.
+    # Assignments: the starter plans of every enrolment plus one or two more for the current
+    # track, each suiting the track the patient was in when it started; never a duplicate.
     assignments = list(session.scalars(sa.select(Assignment)))
-    per_patient = Counter(a.patient_id for a in assignments)
-    assert set(per_patient) == {p.id for p in patients}
-    assert set(per_patient.values()) <= {2, 3}
+    extra = Counter(a.patient_id for a in assignments if a.source != "track")
+    assert set(extra) == {p.id for p in patients}
+    assert set(extra.values()) <= {1, 2}
     assert len({(a.patient_id, a.exercise_id) for a in assignments}) == len(assignments)
+    enrolments = list(session.scalars(sa.select(Enrolment)))
+
+    def track_on(patient_id, day):
+        (enrolment,) = [e for e in enrolments if e.patient_id == patient_id and e.start_date <= day
+                        and (e.end_date is None or day <= e.end_date)]
+        return enrolment.track
+
     for assignment in assignments:
         assert assignment.status == "active"
-        assert assignment.exercise.suits_track(current_track[assignment.patient_id])
+        track = track_on(assignment.patient_id, assignment.start_date)
+        assert assignment.exercise.suits_track(track.id)
+        if track.code == "inpatient":
+            assert "volunteer" not in assignment.exercise.title.lower()
         assert assignment.assigned_by.role == "planner"
         assert assignment.start_date <= TODAY
         assert assignment.due_date is None or assignment.due_date >= assignment.start_date
-    inpatient = session.scalar(sa.select(Track).where(Track.code == "inpatient"))
-    for assignment in assignments:
-        if current_track[assignment.patient_id] == inpatient.id:
-            assert "volunteer" not in assignment.exercise.title.lower()
 
     # Check-ins: past days within the assignment, moods on the 0-10 scale.
     checkins = list(session.scalars(sa.select(ExerciseCheckin)))

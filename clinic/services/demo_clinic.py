@@ -541,9 +541,15 @@ class _DemoBuilder:
         """One or two exercises beyond the starter plan for each patient's current track."""
         rng, today = self.rng, self.today
         weights = {"low": 3.0, "medium": 2.0, "high": 1.0}
+        held: dict[int, set[int]] = {}
+        for patient_id, exercise_id in self.session.execute(
+            sa.select(Assignment.patient_id, Assignment.exercise_id).where(Assignment.status == "active")
+        ):
+            held.setdefault(patient_id, set()).add(exercise_id)
         for planned in self.planned:
             current = planned.current
-            pool = list(self.exercises.get(current.track.id, []))
+            mine = held.get(planned.patient.id, set())
+            pool = [e for e in self.exercises.get(current.track.id, []) if e.id not in mine]
             wanted = min(len(pool), rng.choice((1, 1, 2)))
             for _ in range(wanted):
                 exercise = rng.choices(pool, weights=[weights.get(e.energy, 1.0) for e in pool])[0]
