@@ -20,6 +20,9 @@ class OneLineUsageError(click.ClickException):
 
     exit_code = 2
 
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(part.strip() for part in message.splitlines() if part.strip()))
+
 
 def database_message(exc: SQLAlchemyError) -> str:
     """One line about a database refusal: its first line only (later lines may echo values)."""
