@@ -10,7 +10,7 @@ import os
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from .cli_errors import OneLineCommand
@@ -77,6 +77,7 @@ def deactivate_command(email: str) -> None:
 
 
 @click.command("seed", cls=OneLineCommand)
+@with_appcontext
 @click.option("--demo", is_flag=True, help="Also load the fictional demo clinic (never in production).")
 def seed_command(demo: bool) -> None:
     """Load the tracks, exercise catalogue and activities; with --demo, the demo clinic.
