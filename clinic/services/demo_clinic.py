@@ -21,7 +21,6 @@ from flask import current_app
 
 from clinic.extensions import db
 from clinic.models import (
-    ROLES,
     Activity,
     Assignment,
     CareGroup,
@@ -35,8 +34,10 @@ from clinic.models import (
 )
 from clinic.services import assignments, checkins, enrolment, membership, recording, scheduling
 from clinic.services.accounts import hash_password
+from clinic.services.demo_spec import DemoSpec, GroupSpec, read_demo_spec
 from clinic.services.errors import RuleViolation
-from clinic.services.reference_data import SeedError, _int, _read_toml, _rows, _text, _unique, load_reference
+from clinic.services.reference_data import load_reference
+from clinic.services.seed_files import SeedError
 
 #: The fixed passwords of the demo accounts, by role. They are documented on purpose:
 #: the demo clinic exists only outside production, for people trying the app out.
@@ -50,8 +51,6 @@ DEMO_PASSWORDS = {
 DEMO_PAST_DAYS = 21
 #: ... and this many days from ``today`` on (planned sessions, today included).
 DEMO_FUTURE_DAYS = 7
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass
@@ -84,134 +83,6 @@ class DemoResult:
                 password = login.password or "(account existed before; password unchanged)"
                 lines.append(f"  {login.role:<9}  {login.email:<{width}}  {password}")
         return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------
-# The demo clinic: reading demo.toml
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class _GroupSpec:
-    name: str
-    track: str
-    room: str
-    capacity: int
-    facilitator: str
-    days: list[int]
-    start_times: list[time]
-    session_minutes: int
-    members: int
-
-
-@dataclass
-class _DemoSpec:
-    record_prefix: str
-    first_names: list[str]
-    last_names: list[str]
-    nicknames: dict[str, str]
-    stepped_down_into: dict[str, int]
-    full_journey: int
-    staff: list[dict[str, str]]
-    groups: list[_GroupSpec]
-
-
-def _parse_demo(data: dict) -> _DemoSpec:
-    source = "demo.toml"
-    prefix = _text(data, "record_prefix", source, limit=20)
-    if "DEMO" not in prefix.upper():
-        raise SeedError(f"{source}: 'record_prefix' must contain DEMO so record numbers look fake.")
-
-    def names(key: str) -> list[str]:
-        value = data.get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-            raise SeedError(f"{source}: '{key}' must be a non-empty list of names.")
-        return list(dict.fromkeys(v.strip() for v in value))
-
-    first_names, last_names = names("first_names"), names("last_names")
-    nicknames = data.get("nicknames", {})
-    if not isinstance(nicknames, dict) or not all(isinstance(v, str) for v in nicknames.values()):
-        raise SeedError(f"{source}: [nicknames] must map first names to preferred names.")
-
-    history = data.get("history", {})
-    into = history.get("stepped_down_into", {}) if isinstance(history, dict) else {}
-    if not isinstance(into, dict) or not all(isinstance(v, int) and v >= 0 for v in into.values()):
-        raise SeedError(f"{source}: [history] stepped_down_into must map track codes to counts.")
-    full_journey = history.get("full_journey", 0) if isinstance(history, dict) else 0
-    if not isinstance(full_journey, int) or full_journey < 0:
-        raise SeedError(f"{source}: [history] full_journey must be a whole number.")
-
-    staff = []
-    for row in _rows(data, "staff", source):
-        where = f"{source} staff {row.get('email', '?')!r}"
-        member = {
-            "email": _text(row, "email", where, limit=254).lower(),
-            "full_name": _text(row, "full_name", where, limit=120),
-            "role": _text(row, "role", where),
-        }
-        if member["role"] not in ROLES:
-            raise SeedError(f"{where}: 'role' must be one of {', '.join(ROLES)}.")
-        if not member["email"].endswith(".example"):
-            raise SeedError(f"{where}: demo e-mails must use a reserved .example domain.")
-        staff.append(member)
-    _unique([s["email"] for s in staff], "staff e-mail", source)
-    for role in ("planner", "counselor"):
-        if not any(s["role"] == role for s in staff):
-            raise SeedError(f"{source}: the demo needs at least one {role}.")
-    counselors = {s["email"] for s in staff if s["role"] == "counselor"}
-
-    rooms = data.get("rooms", [])
-    if not isinstance(rooms, list):
-        raise SeedError(f"{source}: 'rooms' must be a list of room names.")
-    groups = []
-    for row in _rows(data, "groups", source):
-        where = f"{source} group {row.get('name', '?')!r}"
-        facilitator = _text(row, "facilitator", where).lower()
-        if facilitator not in counselors:
-            raise SeedError(f"{where}: the facilitator must be one of the demo counselors.")
-        room = _text(row, "room", where, limit=40)
-        if rooms and room not in rooms:
-            raise SeedError(f"{where}: the room {room!r} is not in the 'rooms' list.")
-        days = row.get("days")
-        if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
-            raise SeedError(f"{where}: 'days' must list weekdays as {', '.join(WEEKDAYS)}.")
-        starts = row.get("start_times")
-        try:
-            start_times = [time.fromisoformat(value) for value in starts]
-        except (TypeError, ValueError):
-            raise SeedError(f"{where}: 'start_times' must list times such as \"09:30\".") from None
-        if not start_times:
-            raise SeedError(f"{where}: 'start_times' must list at least one time.")
-        spec = _GroupSpec(
-            name=_text(row, "name", where, limit=80),
-            track=_text(row, "track", where),
-            room=room,
-            capacity=_int(row, "capacity", where, 1, 500),
-            facilitator=facilitator,
-            days=sorted({WEEKDAYS.index(d) for d in days}),
-            start_times=sorted(start_times),
-            session_minutes=_int(row, "session_minutes", where, 1, 12 * 60),
-            members=_int(row, "members", where, 0, 500),
-        )
-        if spec.members > spec.capacity:
-            raise SeedError(f"{where}: more members than the capacity.")
-        groups.append(spec)
-    _unique([g.name for g in groups], "group name", source)
-    patients = sum(g.members for g in groups)
-    if patients > len(first_names) * len(last_names):
-        raise SeedError(f"{source}: not enough name combinations for {patients} patients.")
-    if patients > 9999:
-        raise SeedError(f"{source}: the demo numbers patients with four digits; use fewer.")
-    return _DemoSpec(
-        record_prefix=prefix,
-        first_names=first_names,
-        last_names=last_names,
-        nicknames={k.strip(): v.strip() for k, v in nicknames.items()},
-        stepped_down_into=dict(into),
-        full_journey=full_journey,
-        staff=staff,
-        groups=groups,
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -275,7 +146,6 @@ class _Stint:
     start: date
     end: date | None
     counselor: StaffUser
-    next_track: Track | None = None
 
 
 @dataclass
@@ -293,7 +163,7 @@ class _PlannedPatient:
 class _DemoBuilder:
     """Builds the demo clinic through the services; saving the session records commits."""
 
-    def __init__(self, spec: _DemoSpec, today: date, rng: random.Random) -> None:
+    def __init__(self, spec: DemoSpec, today: date, rng: random.Random) -> None:
         self.spec = spec
         self.today = today
         self.rng = rng
@@ -391,7 +261,7 @@ class _DemoBuilder:
         self.counselors = [u for u in self.staff.values() if u.role == "counselor"]
 
     def _make_groups(self) -> None:
-        self.groups: list[tuple[_GroupSpec, CareGroup]] = []
+        self.groups: list[tuple[GroupSpec, CareGroup]] = []
         for spec in self.spec.groups:
             group = CareGroup(
                 name=spec.name,
@@ -452,7 +322,7 @@ class _DemoBuilder:
             else:
                 start = today - timedelta(days=rng.randint(5, 60))
             stints = [_Stint(group.track, group, start, None, counselor)]
-            next_start, next_track = start, group.track
+            next_start = start
             for earlier in reversed(chain):
                 end = next_start - timedelta(days=1)
                 begin = end - timedelta(days=self._stint_days(earlier) - 1)
@@ -462,9 +332,9 @@ class _DemoBuilder:
                 earlier_group = options[rotation[earlier.id] % len(options)]
                 rotation[earlier.id] += 1
                 stints.insert(
-                    0, _Stint(earlier, earlier_group, begin, end, earlier_group.facilitator, next_track)
+                    0, _Stint(earlier, earlier_group, begin, end, earlier_group.facilitator)
                 )
-                next_start, next_track = begin, earlier
+                next_start = begin
             preferred = None
             if first in self.spec.nicknames and rng.random() < 0.7:
                 preferred = self.spec.nicknames[first]
@@ -690,12 +560,7 @@ def check_demo_allowed() -> None:
         )
 
 
-def read_demo_spec() -> _DemoSpec:
-    """Read and check ``demo.toml``; ``SeedError`` says what is wrong with it."""
-    return _parse_demo(_read_toml("demo.toml"))
-
-
-def load_demo(today: date | None = None, *, spec: _DemoSpec | None = None) -> DemoResult:
+def load_demo(today: date | None = None, *, spec: DemoSpec | None = None) -> DemoResult:
     """Fill an empty clinic with the fictional demo from ``demo.toml``.
 
     Refuses with ``SeedError`` in production, before anything is written. When the clinic

@@ -1,7 +1,8 @@
 """What ``flask seed`` loads: the reference data and, outside production, the demo clinic.
 
-The work lives in ``reference_data`` (tracks, catalogue, activities, starter plans) and
-``demo_clinic`` (the fictional clinic, built through the services); this module keeps
+The work lives in ``reference_data`` (tracks, catalogue, activities, starter plans),
+``demo_clinic`` (the fictional clinic, built through the services), ``demo_spec``
+(what ``demo.toml`` describes) and ``seed_files`` (reading ``seed/*.toml``); this module keeps
 the names the command line, the tests and the benchmark use.
 """
 
@@ -11,9 +12,10 @@ from clinic.services.demo_clinic import (
     DemoResult,
     check_demo_allowed,
     load_demo,
-    read_demo_spec,
 )
-from clinic.services.reference_data import SEED_DIR, SeedError, load_reference, seed_dir
+from clinic.services.demo_spec import read_demo_spec
+from clinic.services.reference_data import load_reference
+from clinic.services.seed_files import SEED_DIR, SeedError, seed_dir
 
 __all__ = [
     "DEMO_PASSWORDS",
