@@ -263,11 +263,15 @@ def test_demo_respects_record_rules(demo):
     for user in session.scalars(sa.select(StaffUser)):
         assert user.email.endswith("@demo.clinic.example")
 
-    # Exactly one open enrolment and one open membership, in a group of the same track.
+    # Exactly one open enrolment and one open membership, in a group of the same track,
+    # except for the few discharged lately.
+    discharged = set(session.scalars(sa.select(Enrolment.patient_id).where(Enrolment.status == "discharged")))
+    assert len(discharged) == 2
+    current = {p.id for p in patients} - discharged
     open_enrolments = Counter(
         session.scalars(sa.select(Enrolment.patient_id).where(Enrolment.end_date.is_(None)))
     )
-    assert set(open_enrolments) == {p.id for p in patients}
+    assert set(open_enrolments) == current
     assert set(open_enrolments.values()) == {1}
     current_track = {
         e.patient_id: e.track_id
@@ -276,7 +280,7 @@ def test_demo_respects_record_rules(demo):
     open_memberships = list(
         session.scalars(sa.select(GroupMembership).where(GroupMembership.end_date.is_(None)))
     )
-    assert Counter(m.patient_id for m in open_memberships) == Counter({p.id: 1 for p in patients})
+    assert Counter(m.patient_id for m in open_memberships) == Counter({patient_id: 1 for patient_id in current})
     for membership in open_memberships:
         assert membership.group.track_id == current_track[membership.patient_id]
     for enrolment in session.scalars(sa.select(Enrolment)):
@@ -320,7 +324,7 @@ def test_demo_respects_record_rules(demo):
     # track, each suiting the track the patient was in when it started; never a duplicate.
     assignments = list(session.scalars(sa.select(Assignment)))
     extra = Counter(a.patient_id for a in assignments if a.source != "track")
-    assert set(extra) == {p.id for p in patients}
+    assert set(extra) == current
     assert set(extra.values()) <= {1, 2}
     assert len({(a.patient_id, a.exercise_id) for a in assignments}) == len(assignments)
     enrolments = list(session.scalars(sa.select(Enrolment)))
@@ -331,7 +335,7 @@ def test_demo_respects_record_rules(demo):
         return enrolment.track
 
     for assignment in assignments:
-        assert assignment.status == "active"
+        assert assignment.status == ("stopped" if assignment.patient_id in discharged else "active")
         track = track_on(assignment.patient_id, assignment.start_date)
         assert assignment.exercise.suits_track(track.id)
         if track.code == "inpatient":
@@ -449,6 +453,21 @@ def test_demo_step_downs_end_the_old_groups_with_the_old_enrolment(demo):
                 assert membership.end_date == old.end_date
 
 
+def test_demo_discharges_end_enrolment_memberships_and_assignments_together(demo):
+    discharged = list(db.session.scalars(sa.select(Enrolment).where(Enrolment.status == "discharged")))
+    assert discharged
+    for old in discharged:
+        assert TODAY - timedelta(days=14) <= old.end_date < TODAY
+        memberships = list(db.session.scalars(
+            sa.select(GroupMembership).where(GroupMembership.patient_id == old.patient_id)))
+        assert memberships and all(m.end_date == old.end_date for m in memberships)
+        statuses = set(db.session.scalars(sa.select(Assignment.status).where(Assignment.patient_id == old.patient_id)))
+        assert statuses == {"stopped"}
+        attended = db.session.scalars(
+            sa.select(Attendance).where(Attendance.patient_id == old.patient_id)).all()
+        assert attended and all(a.session.starts_at.date() <= old.end_date for a in attended)
+
+
 def test_demo_records_are_signed_only_when_older_than_three_days(demo):
     sessions = list(db.session.scalars(sa.select(GroupSession)))
     signed = [s for s in sessions if s.signed_at is not None]
@@ -543,7 +562,7 @@ def test_seed_without_demo_is_idempotent_in_production(app, runner, monkeypatch)
 def test_seed_demo_prints_the_logins_and_a_second_run_changes_nothing(app, runner):
     result = runner.invoke(args=["seed", "--demo"])
     assert result.exit_code == 0, result.output
-    assert "Loaded the demo clinic: 40 patients" in result.output
+    assert "Loaded the demo clinic: 42 patients" in result.output
     for password in DEMO_PASSWORDS.values():
         assert password in result.output
     with app.app_context():

@@ -151,7 +151,7 @@ class _Stint:
 @dataclass
 class _PlannedPatient:
     patient: Patient
-    stints: list[_Stint]  # oldest first; the last one is open
+    stints: list[_Stint]  # oldest first; the last one is open unless discharged
     engagement_base: float
     mood_base: float
 
@@ -203,7 +203,7 @@ class _DemoBuilder:
 
     def _load_catalogue(self) -> None:
         self.tracks = {t.code: t for t in self.session.scalars(sa.select(Track))}
-        codes = {g.track for g in self.spec.groups} | set(self.spec.stepped_down_into)
+        codes = {g.track for g in self.spec.groups} | set(self.spec.stepped_down_into) | set(self.spec.discharged)
         missing = sorted(codes - set(self.tracks))
         if missing:
             raise SeedError(f"The demo needs the track(s) {', '.join(missing)}, which are not in the database.")
@@ -290,8 +290,15 @@ class _DemoBuilder:
         rng, today = self.rng, self.today
         # Who goes where: one slot per current member, in file order.
         slots = [(spec, group) for spec, group in self.groups for _ in range(spec.members)]
+        # Then the recently discharged, one after the other in the groups of their track.
+        former = []
+        for code, count in self.spec.discharged.items():
+            options = [(spec, group) for spec, group in self.groups if spec.track == code]
+            if not options:
+                raise SeedError(f"The demo needs a group in the {code} track for its discharged patients.")
+            former += [options[n % len(options)] for n in range(count)]
         combos = rng.sample(
-            [(f, l) for f in self.spec.first_names for l in self.spec.last_names], len(slots)
+            [(f, l) for f in self.spec.first_names for l in self.spec.last_names], len(slots) + len(former)
         )
         # Histories: which patients stepped down into their current track.
         history: dict[int, list[Track]] = {}
@@ -312,16 +319,21 @@ class _DemoBuilder:
         rotation = {track_id: 0 for track_id in self.groups_by_track}
 
         planned_patients = []
-        for index, ((spec, group), (first, last)) in enumerate(zip(slots, combos)):
+        for index, ((spec, group), (first, last)) in enumerate(zip(slots + former, combos)):
             counselor = group.facilitator if rng.random() < 0.5 else rng.choice(self.counselors)
             chain = history.get(index, [])
-            if chain:
+            end = None
+            if index >= len(slots):
+                # Finished the programme a few days ago.
+                end = today - timedelta(days=rng.randint(3, 12))
+                start = end - timedelta(days=self._stint_days(group.track) - 1)
+            elif chain:
                 start = today - timedelta(days=rng.randint(3, 18))
             elif group.track.care_level == 1:
                 start = today - timedelta(days=rng.randint(2, 24))
             else:
                 start = today - timedelta(days=rng.randint(5, 60))
-            stints = [_Stint(group.track, group, start, None, counselor)]
+            stints = [_Stint(group.track, group, start, end, counselor)]
             next_start = start
             for earlier in reversed(chain):
                 end = next_start - timedelta(days=1)
@@ -368,7 +380,7 @@ class _DemoBuilder:
                 continue
 
     def _make_patients(self) -> None:
-        """Patients, then each one's enrolments, step-downs and memberships, in date order."""
+        """Patients, then each one's enrolments, step-downs, memberships and discharge, in date order."""
         self.planned = self._plan_patients()
         self._add("patients", [planned.patient for planned in self.planned])
         self.by_patient = {planned.patient.id: planned for planned in self.planned}
@@ -383,6 +395,8 @@ class _DemoBuilder:
                     enrolment.transfer(patient, stint.track, stint.start, reason=f"Stepped down to {stint.track.name}.",
                                        counselor=stint.counselor, actor=actor, commit=False)
                 self._join(stint.group, patient, stint.start)
+            if planned.current.end is not None:
+                enrolment.discharge(patient, planned.current.end, reason="Completed the programme.", commit=False)
         self.session.flush()
 
     def _make_sessions(self) -> None:
@@ -418,6 +432,8 @@ class _DemoBuilder:
             held.setdefault(patient_id, set()).add(exercise_id)
         for planned in self.planned:
             current = planned.current
+            if current.end is not None:
+                continue  # discharged: nothing more to do
             mine = held.get(planned.patient.id, set())
             pool = [e for e in self.exercises.get(current.track.id, []) if e.id not in mine]
             wanted = min(len(pool), rng.choice((1, 1, 2)))

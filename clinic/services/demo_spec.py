@@ -40,6 +40,7 @@ class DemoSpec:
     nicknames: dict[str, str]
     stepped_down_into: dict[str, int]
     full_journey: int
+    discharged: dict[str, int]
     staff: list[dict[str, str]]
     groups: list[GroupSpec]
 
@@ -69,6 +70,9 @@ def parse_demo(data: dict) -> DemoSpec:
     full_journey = history.get("full_journey", 0) if isinstance(history, dict) else 0
     if not isinstance(full_journey, int) or full_journey < 0:
         raise SeedError(f"{source}: [history] full_journey must be a whole number.")
+    discharged = history.get("discharged", {}) if isinstance(history, dict) else {}
+    if not isinstance(discharged, dict) or not all(isinstance(v, int) and v >= 0 for v in discharged.values()):
+        raise SeedError(f"{source}: [history] discharged must map track codes to counts.")
 
     staff = []
     for row in table_list(data, "staff", source):
@@ -126,7 +130,7 @@ def parse_demo(data: dict) -> DemoSpec:
             raise SeedError(f"{where}: more members than the capacity.")
         groups.append(spec)
     refuse_repeats([g.name for g in groups], "group name", source)
-    patients = sum(g.members for g in groups)
+    patients = sum(g.members for g in groups) + sum(discharged.values())
     if patients > len(first_names) * len(last_names):
         raise SeedError(f"{source}: not enough name combinations for {patients} patients.")
     if patients > 9999:
@@ -138,6 +142,7 @@ def parse_demo(data: dict) -> DemoSpec:
         nicknames={k.strip(): v.strip() for k, v in nicknames.items()},
         stepped_down_into=dict(into),
         full_journey=full_journey,
+        discharged=dict(discharged),
         staff=staff,
         groups=groups,
     )
