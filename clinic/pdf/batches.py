@@ -25,7 +25,8 @@ from ..models import CareGroup, Enrolment, GroupMembership, Patient, Track
 from ..services.errors import RuleViolation
 from . import render
 from .fetcher import make_fetcher
-from .progress import VERSION_LABELS, audit_export, check_request, load_progress, sheet_html_context
+from ..services.participation import period_progress
+from .progress import VERSION_LABELS, audit_export, check_request, sheet_html_context
 from .render import period_text
 
 
@@ -92,7 +93,7 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     check_request(start, end, version)
     if not patients:
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
-    data = load_progress(patients, start, end)
+    data = period_progress(patients, start, end)
     documents = []
     for patient in patients:
         context = sheet_html_context(data[patient.id], version)
