@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from wtforms import (
@@ -26,9 +27,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..extensions import db
 from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
 from ..services import series, week_plan
+from ..services.access import allowed, may_record
 from ..services.errors import RuleViolation
 from .base import STALE_MESSAGE, SecureBaseView, _role
-from ..services.access import allowed
 
 CATEGORY = "Programme"
 
@@ -163,6 +164,8 @@ class WeekPlannerView(SecureBaseView):
             facilitator_id=facilitator_id,
             may_plan=_may_plan(),
             may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),
+            recordable={entry.id for track in plan.tracks for cell in track.days for entry in cell
+                        if may_record(current_user, entry)},
             today=date.today(),
         )
 
