@@ -87,7 +87,6 @@ def _ratio(part: float, whole: float) -> float | None:
 
 
 # One patient as of a day (the patient page) ------------------------------------------
-# Patient figures ---------------------------------------------------------------
 @dataclass(frozen=True)
 class PatientFigures:
     """A patient's participation in numbers, as of ``today``.
@@ -346,7 +345,7 @@ ENROLMENT_LABELS = {
 }
 
 
-# One or many patients over a period -------------------------------------------------------------------
+# One or many patients over a period (the progress sheets) ---------------------------
 @dataclass(frozen=True)
 class TrackStep:
     """One enrolment in the patient's track history."""
@@ -570,7 +569,7 @@ class PatientProgress:
         return tuple(path)
 
 
-# Loading, a fixed number of statements for any number of patients ---------------------------
+# Loading, a fixed number of statements for any number of patients ---------------------
 def _history(patient_ids: list[int]) -> dict[int, list[TrackStep]]:
     rows = db.session.scalars(
         sa.select(Enrolment)
