@@ -240,6 +240,23 @@ def test_a_counselor_reads_the_planner_without_edit_links(client, ctx, clinic):
     assert "/admin/series/" not in page
 
 
+def test_the_record_link_shows_on_the_sessions_the_user_may_record(client, ctx, clinic, make):
+    hers = _session(clinic["evening"], _at(0, 17), 90).id
+    his = _session(clinic["day"], _at(1, 9), 240).id
+    cancelled = _session(clinic["evening"], _at(2, 17), 90, status="cancelled").id
+
+    def record_links(email) -> set[int]:
+        client.post("/logout")
+        login(client, email)
+        page = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+        return {int(i) for i in re.findall(r'href="/admin/record/\?session=(\d+)"', page)}
+
+    assert record_links(clinic["wrenna"].email) == {hers}
+    assert record_links(clinic["odo"].email) == {his}
+    assert record_links(make.staff("planner").email) == {hers, his}
+    assert cancelled not in record_links(make.staff("admin").email)
+
+
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client, ctx):
     response = client.get("/admin/planner/")
 
