@@ -12,7 +12,8 @@ from clinic.extensions import db
 from clinic.pdf import render
 from clinic.pdf.batches import group_patients, progress_batch, track_patients
 from clinic.pdf.cli import print_cli
-from clinic.pdf.progress import load_progress, progress_html_context
+from clinic.pdf.progress import progress_html_context
+from clinic.services.participation import period_progress
 from clinic.services.errors import RuleViolation
 from conftest import login
 from test_pdf_handouts import exports
@@ -128,7 +129,7 @@ def test_a_batch_reads_its_data_in_six_statements_for_any_number_of_patients(ros
 
         sa.event.listen(db.engine, "before_cursor_execute", count)
         try:
-            load_progress(patients, START, END)
+            period_progress(patients, START, END)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", count)
         return len(seen)

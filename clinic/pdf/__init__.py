@@ -8,7 +8,9 @@
 - ``batches``: many progress sheets in one PDF, each with its own page numbers.
 - ``cli``: the ``flask print`` commands.
 
-Every public document function renders, adds an audit "export" event and commits.
+Rendering only: the figures and rows come ready from ``clinic.services`` (``participation``
+for progress sheets and plans). Every public document function renders first, then adds
+its audit "export" event and commits, so a document that fails to render is never audited.
 """
 
 from .batches import progress_batch

@@ -17,20 +17,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-import sqlalchemy as sa
 from weasyprint import HTML
 
 from ..extensions import db
-from ..models import CareGroup, Enrolment, GroupMembership, Patient, Track
+from ..models import CareGroup, Patient, Track
+from ..services import participation
 from ..services.errors import RuleViolation
 from . import render
 from .fetcher import make_fetcher
-from .progress import VERSION_LABELS, audit_export, check_request, load_progress, sheet_html_context
+from .progress import VERSION_LABELS, audit_export, check_request, sheet_html_context
 from .render import period_text
-
-
-def _overlaps(start_col, end_col, start: date, end: date):
-    return sa.and_(start_col <= end, sa.or_(end_col.is_(None), end_col >= start))
 
 
 def _sorted(patients: list[Patient], version: str) -> list[Patient]:
@@ -41,28 +37,13 @@ def _sorted(patients: list[Patient], version: str) -> list[Patient]:
 
 
 def group_patients(group: CareGroup, start: date, end: date, version: str = "staff") -> list[Patient]:
-    """Everyone who was a member of ``group`` on any day from ``start`` to ``end`` (one statement)."""
-    patients = db.session.scalars(
-        sa.select(Patient)
-        .join(GroupMembership, GroupMembership.patient_id == Patient.id)
-        .where(
-            GroupMembership.group_id == group.id,
-            _overlaps(GroupMembership.start_date, GroupMembership.end_date, start, end),
-        )
-        .distinct()
-    ).all()
-    return _sorted(list(patients), version)
+    """Everyone who was a member of ``group`` during the period, in the version's order."""
+    return _sorted(participation.group_patients(group.id, start, end), version)
 
 
 def track_patients(track: Track, start: date, end: date, version: str = "staff") -> list[Patient]:
-    """Everyone enrolled in ``track`` on any day from ``start`` to ``end`` (one statement)."""
-    patients = db.session.scalars(
-        sa.select(Patient)
-        .join(Enrolment, Enrolment.patient_id == Patient.id)
-        .where(Enrolment.track_id == track.id, _overlaps(Enrolment.start_date, Enrolment.end_date, start, end))
-        .distinct()
-    ).all()
-    return _sorted(list(patients), version)
+    """Everyone enrolled in ``track`` during the period, in the version's order."""
+    return _sorted(participation.track_patients(track.id, start, end), version)
 
 
 def batch_title(version: str, what: str, start: date, end: date) -> str:
@@ -92,7 +73,7 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     check_request(start, end, version)
     if not patients:
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
-    data = load_progress(patients, start, end)
+    data = participation.period_progress(patients, start, end)
     documents = []
     for patient in patients:
         context = sheet_html_context(data[patient.id], version)

@@ -20,7 +20,8 @@ from ..models import GroupSession
 from ..services import audit
 from ..services.errors import RuleViolation
 from ..services.membership import roster
-from .handouts import active_assignments, plan_sheet, week_of
+from ..services.participation import monday_of, week_assignments
+from .handouts import plan_sheet
 from .render import long_date, render_pdf
 
 SIGN_IN_TITLE = "Sign-in sheet"
@@ -55,8 +56,8 @@ def packet_html_context(session: GroupSession) -> tuple[dict, list[int]]:
         raise RuleViolation("This session was cancelled, so there is no packet to print.")
     day = session.starts_at.date()
     members = sorted(roster(session.group_id, day), key=lambda p: (p.display_name.casefold(), p.id))
-    week_start = week_of(day)
-    by_patient = active_assignments([p.id for p in members], week_start)
+    week_start = monday_of(day)
+    by_patient = week_assignments([p.id for p in members], week_start)
     plans = [plan_sheet(p, week_start, by_patient.get(p.id, [])) for p in members]
     group = session.group
     facilitator = session.facilitator or group.facilitator
