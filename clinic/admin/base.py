@@ -9,7 +9,6 @@ from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.tools import get_query_for_ids
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -273,8 +272,15 @@ class SecureModelView(SecureMixin, ModelView):
         """Delete the selected rows one by one through the service; refusals are named."""
         if not self.can_delete:
             abort(403)
+        pk = self.model.__mapper__.primary_key[0]
+        wanted = set()
+        for value in ids:
+            try:
+                wanted.add(pk.type.python_type(value))
+            except (TypeError, ValueError):
+                continue
         count = 0
-        for model in get_query_for_ids(self.get_query(), self.model, ids).all():
+        for model in self.get_query().filter(pk.in_(wanted)).all():
             if self.delete_model(model):
                 count += 1
         flash(f"{count} of {len(ids)} selected records were deleted.", "success" if count == len(ids) else "info")
