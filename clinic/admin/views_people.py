@@ -32,6 +32,8 @@ def active_counselors():
 
 
 class PatientView(ClinicView):
+    """Patients, through services.patients; the record page shows the programme."""
+
     permission_key = "patients"
     column_list = ("record_number", "last_name", "first_name", "preferred_name", "active")
     column_default_sort = "last_name"
@@ -110,6 +112,8 @@ class PatientView(ClinicView):
 
 
 class EnrolmentView(ClinicView):
+    """Enrolments, through services.enrolment (new ones get the starter plan)."""
+
     permission_key = "enrolments"
     column_list = ("patient", "track", "start_date", "end_date", "status", "primary_counselor")
     column_default_sort = ("start_date", True)
@@ -139,6 +143,8 @@ class EnrolmentView(ClinicView):
 
 
 class StaffView(ClinicView):
+    """Staff accounts, through services.accounts; never deleted."""
+
     permission_key = "staff"
     column_list = ("full_name", "email", "role", "is_active_account", "last_login_at")
     column_default_sort = "full_name"

@@ -61,6 +61,8 @@ class PrintLinksMixin:
 
 
 class TrackView(PrintLinksMixin, AssignLinkMixin, ClinicView):
+    """Tracks, through services.catalogue."""
+
     assign_arg = "track"
     permission_key = "tracks"
     column_list = ("code", "name", "care_level", "weekly_min_minutes", "weekly_min_days")
@@ -88,6 +90,8 @@ class TrackView(PrintLinksMixin, AssignLinkMixin, ClinicView):
 
 
 class GroupView(PrintLinksMixin, AssignLinkMixin, ClinicView):
+    """Groups, through services.catalogue (capacity never below current members)."""
+
     assign_arg = "group"
     permission_key = "groups"
     column_list = ("name", "track", "facilitator", "room", "capacity", "active")
@@ -108,6 +112,8 @@ class GroupView(PrintLinksMixin, AssignLinkMixin, ClinicView):
 
 
 class MembershipView(ClinicView):
+    """Group memberships, through services.membership; counselors see their caseload."""
+
     permission_key = "memberships"
     column_list = ("group", "patient", "start_date", "end_date")
     column_default_sort = ("start_date", True)
@@ -129,6 +135,8 @@ class MembershipView(ClinicView):
 
 
 class ActivityView(ClinicView):
+    """Activities, through services.catalogue."""
+
     permission_key = "activities"
     column_list = ("name", "default_minutes", "exercise", "tracks")
     column_default_sort = "name"
@@ -189,6 +197,8 @@ class SessionView(ClinicView):
 
 
 class ExerciseView(ClinicView):
+    """The kindness-exercise catalogue, through services.catalogue."""
+
     permission_key = "exercises"
 
     def page_links(self, model):
@@ -223,6 +233,8 @@ class ExerciseView(ClinicView):
 
 
 class AssignmentView(ClinicView):
+    """Assignments, through services.assignments; counselors see their caseload."""
+
     permission_key = "assignments"
     column_list = ("patient", "exercise", "start_date", "due_date", "times_per_week", "status", "source", "assigned_by")
     column_default_sort = ("start_date", True)

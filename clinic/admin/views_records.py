@@ -31,6 +31,8 @@ def _links(session, patient_id) -> list[tuple[str, str]]:
 
 
 class AttendanceView(ClinicView):
+    """Attendance, read-only: it changes on the session record page."""
+
     permission_key = "attendance"
     column_list = ("session", "patient", "status", "minutes_attended", "engagement", "recorded_by")
     column_details_list = ("session", "patient", "status", "minutes_attended", "engagement", "note",
@@ -48,6 +50,8 @@ class AttendanceView(ClinicView):
 
 
 class CheckinView(ClinicView):
+    """Exercise check-ins, read-only: they change on the record and patient pages."""
+
     permission_key = "checkins"
     column_list = ("assignment", "on_date", "outcome", "mood_before", "mood_after", "recorded_by")
     column_details_list = ("assignment", "on_date", "outcome", "mood_before", "mood_after", "reflection",
@@ -69,6 +73,8 @@ class CheckinView(ClinicView):
 
 
 class AuditView(ClinicView):
+    """The audit trail, read-only for everyone."""
+
     permission_key = "audit"
     column_list = ("at", "actor_email", "action", "entity", "entity_id", "ip_address")
     column_details_list = ("at", "actor_email", "action", "entity", "entity_id", "changes", "ip_address")
