@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
-from ..services import progress, scheduling
+from ..services import progress, week_plan
 from ..services.access import OVERSEEING_ROLES, caseload_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
@@ -85,7 +85,7 @@ class DayView(SecureBaseView):
         problem = None
         oversees = _role() in OVERSEEING_ROLES
         if oversees:
-            facilitators = scheduling.facilitators()
+            facilitators = week_plan.facilitators()
             wanted = request.args.get("counselor", "").strip()
             if wanted:
                 chosen = next((s for s in facilitators if str(s.id) == wanted), None)

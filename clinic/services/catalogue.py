@@ -30,7 +30,7 @@ from .errors import RuleViolation
 from .limits import TEXT_LIMIT, FieldViolation, choice, column_length, required_row, text, whole
 from .locking import check_version
 from .membership import peak_members
-from .scheduling import MAX_SESSION_MINUTES
+from .series import MAX_SESSION_MINUTES
 
 #: Most programme minutes a track can ask for in a week (every minute of it).
 MAX_WEEK_MINUTES = 7 * 24 * 60

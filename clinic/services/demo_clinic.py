@@ -5,7 +5,7 @@ invented staff, patients, groups, sessions, attendance, assignments and check-in
 app can be tried out. Enrolments and step-downs go through ``services.enrolment`` (so each
 gets its track's starter plan, as a real one does), memberships through
 ``services.membership``, assignments through ``services.assignments``, sessions through
-``services.scheduling.create_series``, session records through ``services.recording``
+``services.series.create_series``, session records through ``services.recording``
 and other check-ins through ``services.checkins``. Staff, groups and patients, which have
 no service of their own, are created directly.
 """
@@ -32,7 +32,7 @@ from clinic.models import (
     StaffUser,
     Track,
 )
-from clinic.services import assignments, checkins, enrolment, membership, recording, scheduling
+from clinic.services import assignments, checkins, enrolment, membership, recording, series
 from clinic.services.accounts import hash_password
 from clinic.services.demo_spec import DemoSpec, GroupSpec, read_demo_spec
 from clinic.services.errors import RuleViolation
@@ -413,7 +413,7 @@ class _DemoBuilder:
                 else:
                     chosen = [rng.choice(activities) if activities else None for _ in spec.start_times]
                 for activity, starts in zip(chosen, spec.start_times):
-                    self.sessions += scheduling.create_series(
+                    self.sessions += series.create_series(
                         group, weekdays=[weekday], start_time=starts, duration_minutes=spec.session_minutes,
                         activity=activity, start_date=first_day, until=last_day, commit=False,
                     )

@@ -16,7 +16,7 @@ from ..models import SESSION_STATUSES, Attendance, ExerciseCheckin, GroupSession
 from .errors import RuleViolation
 from .limits import GROUP_NOTE_LIMIT, FieldViolation, choice, column_length, required_row, text, whole
 from .locking import check_version
-from .scheduling import MAX_SESSION_MINUTES, check_session
+from .series import MAX_SESSION_MINUTES, check_session
 
 SIGNED_MESSAGE = ("This session's record is signed, so the session no longer changes here. "
                   "Correct a person's entry with an addendum on the record page.")
