@@ -8,8 +8,8 @@
 - ``batches``: many progress sheets in one PDF, each with its own page numbers.
 - ``cli``: the ``flask print`` commands.
 
-Rendering only: the figures and rows come ready from ``clinic.services`` (``participation``
-for progress sheets and plans). Every public document function renders first, then adds
+Rendering only: the figures and rows come ready from ``clinic.services`` (``period_progress``
+for progress sheets, ``participants`` for batches, packets and plans). Every public document function renders first, then adds
 its audit "export" event and commits, so a document that fails to render is never audited.
 """
 

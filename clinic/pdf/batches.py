@@ -21,8 +21,9 @@ from weasyprint import HTML
 
 from ..extensions import db
 from ..models import CareGroup, Patient, Track
-from ..services import participation
+from ..services import participants
 from ..services.errors import RuleViolation
+from ..services.period_progress import period_progress
 from . import render
 from .fetcher import make_fetcher
 from .progress import VERSION_LABELS, audit_export, check_request, sheet_html_context
@@ -38,12 +39,12 @@ def _sorted(patients: list[Patient], version: str) -> list[Patient]:
 
 def group_patients(group: CareGroup, start: date, end: date, version: str = "staff") -> list[Patient]:
     """Everyone who was a member of ``group`` during the period, in the version's order."""
-    return _sorted(participation.group_patients(group.id, start, end), version)
+    return _sorted(participants.group_patients(group.id, start, end), version)
 
 
 def track_patients(track: Track, start: date, end: date, version: str = "staff") -> list[Patient]:
     """Everyone enrolled in ``track`` during the period, in the version's order."""
-    return _sorted(participation.track_patients(track.id, start, end), version)
+    return _sorted(participants.track_patients(track.id, start, end), version)
 
 
 def batch_title(version: str, what: str, start: date, end: date) -> str:
@@ -73,7 +74,7 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     check_request(start, end, version)
     if not patients:
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
-    data = participation.period_progress(patients, start, end)
+    data = period_progress(patients, start, end)
     documents = []
     for patient in patients:
         context = sheet_html_context(data[patient.id], version)

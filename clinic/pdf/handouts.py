@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from ..extensions import db
 from ..models import Assignment, KindnessExercise, Patient
 from ..services import audit
-from ..services.participation import monday_of, week_assignments
+from ..services.participants import week_assignments
+from ..services.participation import monday_of
 from .render import day_month, period_text, render_pdf
 
 #: Column heads of a week, Monday first.

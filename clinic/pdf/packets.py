@@ -20,7 +20,8 @@ from ..models import GroupSession
 from ..services import audit
 from ..services.errors import RuleViolation
 from ..services.membership import roster
-from ..services.participation import monday_of, week_assignments
+from ..services.participants import week_assignments
+from ..services.participation import monday_of
 from .handouts import plan_sheet
 from .render import long_date, render_pdf
 

@@ -1,6 +1,6 @@
 """Progress sheets: how a patient did over a period, in a staff version and a patient version.
 
-Rendering only: the figures come ready from ``services.participation.period_progress``
+Rendering only: the figures come ready from ``services.period_progress``
 (one patient or many, six statements), where "offered", "attended" and hours against the
 track's minimum are defined for every page and document. ``staff_sheet`` and
 ``patient_sheet`` cut those figures into what each template prints; ``progress_sheet``
@@ -35,15 +35,15 @@ from ..models import Patient
 from ..services import audit
 from ..services.chart import MoodChart
 from ..services.errors import RuleViolation
-from ..services.participation import (
+from ..services.period_lines import (
     ExerciseLine,
     MoodSummary,
     PatientProgress,
     SessionLine,
     TrackStep,
     WeekLine,
-    period_progress,
 )
+from ..services.period_progress import period_progress
 from . import render
 from .handouts import times_text
 from .render import day_month, period_text
