@@ -12,7 +12,8 @@ from pypdf import PdfReader
 from clinic.admin.day import participation_context
 from clinic.pdf.progress import progress_html_context
 from clinic.pdf.render import render_pdf
-from clinic.services.participation import patient_figures, period_progress
+from clinic.services.participation import patient_figures
+from clinic.services.period_progress import period_progress
 
 from test_progress import TODAY, example  # noqa: F401 (fixture)
 

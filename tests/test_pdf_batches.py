@@ -13,8 +13,8 @@ from clinic.pdf import render
 from clinic.pdf.batches import group_patients, progress_batch, track_patients
 from clinic.pdf.cli import print_cli
 from clinic.pdf.progress import progress_html_context
-from clinic.services.participation import period_progress
 from clinic.services.errors import RuleViolation
+from clinic.services.period_progress import period_progress
 from conftest import login
 from test_pdf_handouts import exports
 from test_pdf_progress import ASH_NOTE, BEA_NOTE, END, GROUP_NOTE, START, clinic  # noqa: F401 (fixture)

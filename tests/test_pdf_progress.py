@@ -14,10 +14,10 @@ from clinic.models import Activity, Attendance, Enrolment, ExerciseCheckin, Grou
 from clinic.pdf import progress as progress_module
 from clinic.pdf.cli import print_cli
 from clinic.pdf.progress import patient_wins, progress_html_context, progress_sheet
-from clinic.services.participation import period_progress
 from clinic.pdf.render import render_html
 from clinic.services import chart as chart_service
 from clinic.services.errors import RuleViolation
+from clinic.services.period_progress import period_progress
 from conftest import login
 from test_pdf_handouts import assign, exports, make_exercise
 from test_pdf_render import HOSTILE, HOSTILE_NAME, FetchSpy, assert_loads_nothing, contains, page_texts, read_pdf

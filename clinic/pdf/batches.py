@@ -9,7 +9,8 @@ alone cannot do this: ``counter(pages)`` always counts the whole document.) The 
 for all sheets is read up front in the same six statements as one sheet.
 
 Audit: one "export" event per patient included, naming the batch's group or track,
-all in the transaction that is committed after the PDF was written.
+added once the PDF exists and committed (unless ``commit=False``: the caller commits,
+e.g. the CLI once the file is written).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from weasyprint import HTML
 
 from ..extensions import db
 from ..models import CareGroup, Patient, Track
-from ..services import participation
+from ..services import participants
 from ..services.errors import RuleViolation
+from ..services.period_progress import period_progress
 from . import render
 from .fetcher import make_fetcher
 from .progress import VERSION_LABELS, audit_export, check_request, sheet_html_context
@@ -38,12 +40,12 @@ def _sorted(patients: list[Patient], version: str) -> list[Patient]:
 
 def group_patients(group: CareGroup, start: date, end: date, version: str = "staff") -> list[Patient]:
     """Everyone who was a member of ``group`` during the period, in the version's order."""
-    return _sorted(participation.group_patients(group.id, start, end), version)
+    return _sorted(participants.group_patients(group.id, start, end), version)
 
 
 def track_patients(track: Track, start: date, end: date, version: str = "staff") -> list[Patient]:
     """Everyone enrolled in ``track`` during the period, in the version's order."""
-    return _sorted(participation.track_patients(track.id, start, end), version)
+    return _sorted(participants.track_patients(track.id, start, end), version)
 
 
 def batch_title(version: str, what: str, start: date, end: date) -> str:
@@ -60,20 +62,20 @@ def _layout(html: str):
 
 def progress_batch(patients: list[Patient], start: date, end: date, version: str = "staff",
                    progress: Callable[[int], object] | None = None, *, title: str = "",
-                   source: dict | None = None) -> bytes:
+                   source: dict | None = None, commit: bool = True) -> bytes:
     """One PDF of progress sheets, one sheet per patient in the order given; audited.
 
     Each sheet starts on a new page and numbers its own pages ("Page 1 of 2"). Staff
     sheets have no typed summary or next steps: they print lines to write on.
     ``progress`` (e.g. a click progress bar's ``update``) is called with 1 after each
     sheet is laid out. ``title`` names the PDF; ``source`` (e.g. ``{"group": 3}``) is
-    added to every patient's export event. Refuses an empty list, a bad period or
-    version with ``RuleViolation``; nothing is audited then.
+    added to every patient's export event, committed unless ``commit`` is False. Refuses
+    an empty list, a bad period or version with ``RuleViolation``; nothing is audited then.
     """
     check_request(start, end, version)
     if not patients:
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
-    data = participation.period_progress(patients, start, end)
+    data = period_progress(patients, start, end)
     documents = []
     for patient in patients:
         context = sheet_html_context(data[patient.id], version)
@@ -86,7 +88,8 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     pdf = merged.write_pdf(pdf_variant=render.PDF_VARIANT, attachments=None)
     for patient in patients:
         audit_export(patient.id, version, start, end, **({"batch": source} if source else {}))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return pdf
 
 

@@ -2,10 +2,11 @@
 
 Every command renders through the same functions as the admin, so each export is
 audited, attributed to "cli". Output files hold patient data: they are created with
-owner-only rights (0600). The audit events are committed with the file: the PDF is
-written to a temporary file beside the target and renamed into place before the
-commit, so an export that could not be written leaves no event, and one whose events
-could not be committed leaves no file. Every refusal is one line (``Error: ...``).
+owner-only rights (0600). The audit events are committed with the file: the document
+functions are called with ``commit=False``, the PDF is written to a temporary file
+beside the target and renamed into place, and only then are the events committed, so
+an export that could not be written leaves no event, and one whose events could not be
+committed leaves no file. Every refusal is one line (``Error: ...``).
 
     flask --app wsgi print handout --exercise "Write a note of appreciation" [--large] --output FILE.pdf
     flask --app wsgi print plan --patient ID [--week YYYY-MM-DD] [--large] --output FILE.pdf
@@ -18,11 +19,11 @@ Registered in ``clinic/cli.py`` with ``app.cli.add_command(print_cli)``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import click
@@ -53,21 +54,6 @@ def output_option(function):
     )(function)
 
 
-@contextlib.contextmanager
-def commits_held() -> Iterator[None]:
-    """Within the block ``db.session.commit()`` only flushes.
-
-    The renderers commit their audit events themselves; from the command line those
-    events must wait until the file is in place, so ``export_pdf`` commits them.
-    """
-    session = db.session()
-    session.commit = session.flush
-    try:
-        yield
-    finally:
-        del session.commit
-
-
 def _temporary_file(output: Path):
     """An open, owner-only temporary file beside ``output``, or a one-line refusal."""
     if output.is_dir():
@@ -82,19 +68,21 @@ def _temporary_file(output: Path):
     return os.fdopen(fd, "wb"), Path(name)
 
 
-def export_pdf(output: Path, render: Callable[[], bytes]) -> bytes:
+def export_pdf(output: Path, render: Callable[..., bytes]) -> bytes:
     """Render a PDF and write it to ``output`` (mode 0600), audited only when it was written.
 
-    The PDF is rendered with its audit events held in the transaction, written to a
-    temporary file in the target folder and renamed into place; then the events are
-    committed. If writing fails nothing is committed; if the commit fails the file is
-    removed. Returns the PDF's bytes.
+    ``render`` is a document function ready to call but for ``commit``: it is called
+    with ``commit=False``, so its audit events stay in the transaction. They are flushed
+    (a database that refuses them stops the export before any file is touched), the PDF
+    is written to a temporary file in the target folder and renamed into place, and
+    then the events are committed. If rendering or writing fails nothing is committed;
+    if the commit fails the file is removed. Returns the PDF's bytes.
     """
     handle, temporary = _temporary_file(output)
     try:
         with handle:
-            with commits_held():
-                data = render()
+            data = render(commit=False)
+            db.session.flush()
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -164,7 +152,7 @@ def handout_command(exercise_ref: str, large: bool, output: Path) -> None:
     """A take-home handout for one kindness exercise."""
     with audit.acting_as(None, label=CLI_ACTOR):
         exercise = find_exercise(exercise_ref)
-        data = export_pdf(output, lambda: handouts.exercise_handout(exercise, large_print=large))
+        data = export_pdf(output, partial(handouts.exercise_handout, exercise, large_print=large))
     report(output, data, f"the handout for exercise {exercise.id}")
 
 
@@ -178,7 +166,7 @@ def plan_command(patient_id: int, week: str | None, large: bool, output: Path) -
     day = parse_day(week, "--week") or date.today()
     with audit.acting_as(None, label=CLI_ACTOR):
         patient = get_or_fail(Patient, patient_id, "patient")
-        data = export_pdf(output, lambda: handouts.kindness_plan(patient, day, large_print=large))
+        data = export_pdf(output, partial(handouts.kindness_plan, patient, day, large_print=large))
     report(output, data, f"the kindness plan of patient {patient_id}")
 
 
@@ -189,7 +177,7 @@ def packet_command(session_id: int, output: Path) -> None:
     """A session packet: the sign-in sheet, then each roster member's plan."""
     with audit.acting_as(None, label=CLI_ACTOR):
         session = get_or_fail(GroupSession, session_id, "session")
-        data = export_pdf(output, lambda: packets.session_packet(session))
+        data = export_pdf(output, partial(packets.session_packet, session))
     report(output, data, f"the packet of session {session_id}")
 
 
@@ -247,7 +235,7 @@ def progress_command(track_ref: str | None, group_ref: str | None, patient_id: i
     with audit.acting_as(None, label=CLI_ACTOR):
         if patient_id is not None:
             patient = get_or_fail(Patient, patient_id, "patient")
-            data = export_pdf(output, lambda: progress.progress_sheet(patient, start, end, version=version))
+            data = export_pdf(output, partial(progress.progress_sheet, patient, start, end, version=version))
             what = f"the {version} progress sheet of patient {patient_id}"
         else:
             if track_ref is not None:
@@ -263,8 +251,8 @@ def progress_command(track_ref: str | None, group_ref: str | None, patient_id: i
                 )
             with click.progressbar(length=len(patients), label=f"Progress sheets for {len(patients)} patients",
                                    show_pos=True) as bar:
-                data = export_pdf(output, lambda: batches.progress_batch(
-                    patients, start, end, version, progress=bar.update,
+                data = export_pdf(output, partial(
+                    batches.progress_batch, patients, start, end, version, progress=bar.update,
                     title=batches.batch_title(version, target.name, start, end),
                     source={kind: target.id},
                 ))
@@ -273,6 +261,6 @@ def progress_command(track_ref: str | None, group_ref: str | None, patient_id: i
 
 
 __all__ = [
-    "CLI_ACTOR", "commits_held", "export_pdf", "find_exercise", "find_group", "find_track", "output_option",
+    "CLI_ACTOR", "export_pdf", "find_exercise", "find_group", "find_track", "output_option",
     "parse_day", "print_cli",
 ]

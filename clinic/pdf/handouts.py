@@ -1,8 +1,9 @@
 """Take-home paper: a handout per kindness exercise and a patient's personal kindness plan.
 
-Both functions render, then add an audit "export" event to the transaction and commit,
-so a document that could not be rendered leaves no trace and every one that was
-leaves exactly one. The plan is addressed by ``Patient.display_name`` only: no record
+Both functions render, then add an audit "export" event to the transaction and commit
+it (unless told ``commit=False``: the caller commits, e.g. once the file is written), so
+a document that could not be rendered leaves no trace and every one that was leaves
+exactly one. The plan is addressed by ``Patient.display_name`` only: no record
 number, no last name, nobody else.
 """
 
@@ -12,11 +13,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-
 from ..extensions import db
 from ..models import Assignment, KindnessExercise, Patient
 from ..services import audit
-from ..services.participation import monday_of, week_assignments
+from ..services.participants import week_assignments
+from ..services.participation import monday_of
 from .render import day_month, period_text, render_pdf
 
 #: Column heads of a week, Monday first.
@@ -116,8 +117,11 @@ def handout_html_context(exercise: KindnessExercise, large_print: bool = False) 
     }
 
 
-def exercise_handout(exercise: KindnessExercise, large_print: bool = False) -> bytes:
-    """A take-home handout for one exercise, with a week grid to tick by hand; audited."""
+def exercise_handout(exercise: KindnessExercise, large_print: bool = False, *, commit: bool = True) -> bytes:
+    """A take-home handout for one exercise, with a week grid to tick by hand; audited.
+
+    The export event is added once the PDF exists and committed unless ``commit`` is False.
+    """
     pdf = render_pdf(**handout_html_context(exercise, large_print))
     audit.record(
         "export",
@@ -125,7 +129,8 @@ def exercise_handout(exercise: KindnessExercise, large_print: bool = False) -> b
         entity_id=exercise.id,
         changes={"document": "exercise_handout", "large_print": bool(large_print)},
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return pdf
 
 
@@ -200,11 +205,13 @@ def plan_html_context(patient: Patient, week_start: date, large_print: bool = Fa
     }
 
 
-def kindness_plan(patient: Patient, week_start: date, large_print: bool = False) -> bytes:
+def kindness_plan(patient: Patient, week_start: date, large_print: bool = False, *,
+                  commit: bool = True) -> bytes:
     """A patient's personal kindness plan for the week containing ``week_start``; audited.
 
     Lists the patient's active exercises with a tick box per day and the times per
-    week, addressed by the display name only.
+    week, addressed by the display name only. The export event is added once the PDF
+    exists and committed unless ``commit`` is False.
     """
     pdf = render_pdf(**plan_html_context(patient, week_start, large_print))
     audit.record(
@@ -213,7 +220,8 @@ def kindness_plan(patient: Patient, week_start: date, large_print: bool = False)
         entity_id=patient.id,
         changes={"document": "kindness_plan", "large_print": bool(large_print)},
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return pdf
 
 

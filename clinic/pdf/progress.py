@@ -1,10 +1,10 @@
 """Progress sheets: how a patient did over a period, in a staff version and a patient version.
 
-Rendering only: the figures come ready from ``services.participation.period_progress``
+Rendering only: the figures come ready from ``services.period_progress``
 (one patient or many, six statements), where "offered", "attended" and hours against the
 track's minimum are defined for every page and document. ``staff_sheet`` and
 ``patient_sheet`` cut those figures into what each template prints; ``progress_sheet``
-renders one, audits the export and commits.
+renders one, audits the export and commits (unless ``commit=False``: the caller commits).
 
 The two versions are built from different objects on purpose:
 
@@ -35,15 +35,15 @@ from ..models import Patient
 from ..services import audit
 from ..services.chart import MoodChart
 from ..services.errors import RuleViolation
-from ..services.participation import (
+from ..services.period_lines import (
     ExerciseLine,
     MoodSummary,
     PatientProgress,
     SessionLine,
     TrackStep,
     WeekLine,
-    period_progress,
 )
+from ..services.period_progress import period_progress
 from . import render
 from .handouts import times_text
 from .render import day_month, period_text
@@ -307,7 +307,7 @@ def audit_export(patient_id: int, version: str, start: date, end: date, **extra)
 
 
 def progress_sheet(patient: Patient, start: date, end: date, *, version: str = "staff",
-                   summary: str = "", next_steps: str = "") -> bytes:
+                   summary: str = "", next_steps: str = "", commit: bool = True) -> bytes:
     """One patient's progress sheet over ``start`` to ``end`` as PDF bytes; audited.
 
     ``version`` is "staff" (everything, with ``summary`` and ``next_steps`` as typed by
@@ -315,14 +315,15 @@ def progress_sheet(patient: Patient, start: date, end: date, *, version: str = "
     exercises; no notes of any kind, including group notes, which may name other
     patients; the summary and next steps are not printed on it). Refuses a bad period or
     version with ``RuleViolation``. The export event (entity "patient", document
-    "progress_sheet", the version and period) is committed with the render, attributed
-    to the logged-in user or to the CLI's label.
+    "progress_sheet", the version and period) is added once the PDF exists, attributed
+    to the logged-in user or to the CLI's label, and committed unless ``commit`` is False.
     """
     context = progress_html_context(patient, start, end, version=version, summary=summary,
                                     next_steps=next_steps)
     pdf = render.render_pdf(**context)
     audit_export(patient.id, version, start, end)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return pdf
 
 

@@ -23,8 +23,7 @@ from ..models import (
     GroupSession,
     KindnessExercise,
 )
-from .membership import covers
-from .participation import midnight, patient_figures, session_day
+from .participation import member_on_session_day, midnight, patient_figures
 
 #: Session records listed on the patient page.
 RECORDS_SHOWN = 25
@@ -209,10 +208,7 @@ def _day_sessions(*conditions, order):
     """Sessions matching ``conditions`` with group, activity and roster size, in one statement."""
     roster_size = (
         sa.select(sa.func.count(GroupMembership.id))
-        .where(
-            GroupMembership.group_id == GroupSession.group_id,
-            covers(GroupMembership, session_day()),
-        )
+        .where(member_on_session_day())
         .scalar_subquery()
     )
     return db.session.execute(
