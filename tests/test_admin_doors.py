@@ -55,7 +55,7 @@ class World:
                                      start_date=TODAY - timedelta(days=30), times_per_week=3)
         db.session.add(self.assignment)
         db.session.commit()
-        self.signed = self._session(PAST, recorded=True, signed=True)
+        self.signed = self._session(PAST, recorded=True)
         self.recorded = self._session(PAST + timedelta(days=1), recorded=True)
         self.planned = self._session(FUTURE)
         for session in (self.signed, self.recorded):
@@ -67,14 +67,16 @@ class World:
                                        recorded_by_id=self.counselor.id)
         db.session.add(self.checkin)
         db.session.commit()
+        # Signed once its record is complete, as the record page does (the database refuses later entries).
+        signed_at, signer = self.signed.starts_at + timedelta(hours=3), self.counselor.id
+        self.signed.signed_at, self.signed.signed_by_id = signed_at, signer
+        db.session.commit()
 
-    def _session(self, starts_at, *, recorded=False, signed=False):
+    def _session(self, starts_at, *, recorded=False):
         session = GroupSession(group_id=self.group.id, starts_at=starts_at, duration_minutes=60, room="Garden Room",
                                facilitator_id=self.counselor.id, status="held" if recorded else "planned")
         if recorded:
             session.recorded_at, session.recorded_by_id = starts_at + timedelta(hours=2), self.counselor.id
-        if signed:
-            session.signed_at, session.signed_by_id = starts_at + timedelta(hours=3), self.counselor.id
         db.session.add(session)
         db.session.commit()
         return session
