@@ -32,8 +32,9 @@ from clinic.models import (
     StaffUser,
     Track,
 )
-from clinic.services import assignments, checkins, enrolment, membership, recording, series
-from clinic.services.accounts import hash_password
+from clinic.services import (
+    accounts, assignments, catalogue, checkins, enrolment, membership, patients, recording, series,
+)
 from clinic.services.demo_spec import DemoSpec, GroupSpec, read_demo_spec
 from clinic.services.errors import RuleViolation
 from clinic.services.reference_data import load_reference
@@ -246,33 +247,31 @@ class _DemoBuilder:
             password = None
             if user is None:
                 password = DEMO_PASSWORDS[member["role"]]
-                user = StaffUser(
-                    email=member["email"],
-                    full_name=member["full_name"],
-                    role=member["role"],
-                    password_hash=hash_password(password),
-                    is_active_account=True,
+                user = accounts.create_account(
+                    {"email": member["email"], "full_name": member["full_name"], "role": member["role"],
+                     "is_active_account": True},
+                    password,
                 )
                 created.append(user)
             self.staff[member["email"]] = user
             self.logins.append(DemoLogin(user.email, user.full_name, user.role, password))
-        self._add("staff", created)
+        self.counts["staff"] = len(created)
         self.planners = [u for u in self.staff.values() if u.role == "planner"]
         self.counselors = [u for u in self.staff.values() if u.role == "counselor"]
 
     def _make_groups(self) -> None:
         self.groups: list[tuple[GroupSpec, CareGroup]] = []
         for spec in self.spec.groups:
-            group = CareGroup(
-                name=spec.name,
-                track=self.tracks[spec.track],
-                facilitator=self.staff[spec.facilitator],
-                room=spec.room,
-                capacity=spec.capacity,
-                active=True,
-            )
+            group = catalogue.create_group({
+                "name": spec.name,
+                "track": self.tracks[spec.track],
+                "facilitator": self.staff[spec.facilitator],
+                "room": spec.room,
+                "capacity": spec.capacity,
+                "active": True,
+            })
             self.groups.append((spec, group))
-        self._add("groups", [group for _, group in self.groups])
+        self.counts["groups"] = len(self.groups)
         self.groups_by_track: dict[int, list[CareGroup]] = {}
         for _, group in self.groups:
             self.groups_by_track.setdefault(group.track_id, []).append(group)
@@ -382,7 +381,15 @@ class _DemoBuilder:
     def _make_patients(self) -> None:
         """Patients, then each one's enrolments, step-downs, memberships and discharge, in date order."""
         self.planned = self._plan_patients()
-        self._add("patients", [planned.patient for planned in self.planned])
+        for planned in self.planned:
+            # Registered through the service like any patient; the demo then backdates the record.
+            draft = planned.patient
+            planned.patient = patients.create_patient({
+                "record_number": draft.record_number, "first_name": draft.first_name,
+                "last_name": draft.last_name, "preferred_name": draft.preferred_name, "active": True,
+            })
+            planned.patient.created_at = draft.created_at
+        self.counts["patients"] = len(self.planned)
         self.by_patient = {planned.patient.id: planned for planned in self.planned}
         for planned in self.planned:
             patient = planned.patient
