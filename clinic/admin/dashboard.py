@@ -33,6 +33,8 @@ def dashboard_context(user) -> dict:
     ).all()
     return {
         "today": today,
+        #: Everyone's figures (admins, planners) or one counselor's own.
+        "sees_everyone": sees_everyone(user),
         "patient_count": patients or 0,
         "todays_sessions": todays,
         "active_patients": db.session.scalar(sa.select(sa.func.count(Patient.id)).where(Patient.active))
