@@ -1,17 +1,28 @@
-"""Command-line tools: ``flask --app wsgi seed`` and ``flask --app wsgi user ...``."""
+"""Command-line tools: ``flask --app wsgi seed`` and ``flask --app wsgi user ...``.
+
+Every refusal is one line (``Error: ...``) with a non-zero exit, and leaves the
+database as it was (see ``clinic.cli_errors``).
+"""
 
 from __future__ import annotations
 
 import os
 
 import click
-from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import IntegrityError
 
+from .cli_errors import OneLineCommand
+from .extensions import db
 from .models import ROLES
 from .services import accounts, audit
 
 user_cli = AppGroup("user", help="Manage staff accounts.")
+user_cli.command_class = OneLineCommand
+
+#: Said when the e-mail is taken, also when another process took it a moment ago.
+DUPLICATE_EMAIL = "An account with this e-mail already exists."
 
 
 def _password_from_env_or_prompt() -> str:
@@ -32,7 +43,11 @@ def create_user_command(email: str, role: str, full_name: str) -> None:
         try:
             user = accounts.create_user(email, full_name, role, password)
         except accounts.AccountError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(str(exc)) from None
+        except IntegrityError:
+            # Another process created the same e-mail between the check and the commit.
+            db.session.rollback()
+            raise click.ClickException(DUPLICATE_EMAIL) from None
     click.echo(f"Created {user.role} account {user.email}.")
 
 
@@ -45,7 +60,7 @@ def set_password_command(email: str) -> None:
         try:
             user = accounts.set_password(email, password)
         except accounts.AccountError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(str(exc)) from None
     click.echo(f"Password changed for {user.email}.")
 
 
@@ -57,26 +72,39 @@ def deactivate_command(email: str) -> None:
         try:
             user = accounts.deactivate_user(email)
         except accounts.AccountError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(str(exc)) from None
     click.echo(f"Deactivated {user.email}.")
 
 
-@click.command("seed")
+@click.command("seed", cls=OneLineCommand)
+@with_appcontext
 @click.option("--demo", is_flag=True, help="Also load the fictional demo clinic (never in production).")
 def seed_command(demo: bool) -> None:
-    """Load the tracks, exercise catalogue and activities; with --demo, the demo clinic."""
+    """Load the tracks, exercise catalogue and activities; with --demo, the demo clinic.
+
+    With --demo everything is one transaction, refused before anything is written in
+    production or when a seed file is broken.
+    """
     from .services import seeding
 
     with audit.acting_as(None, label="seed"):
-        created = seeding.load_reference()
-        summary = ", ".join(f"{count} {kind}" for kind, count in created.items() if count)
-        click.echo(f"Reference data: created {summary or 'nothing new (already loaded)'}.")
-        if demo:
-            try:
-                result = seeding.load_demo()
-            except seeding.SeedError as exc:
-                raise click.ClickException(str(exc)) from exc
-            click.echo(result.describe() if hasattr(result, "describe") else str(result))
+        try:
+            if demo:
+                seeding.check_demo_allowed()
+                spec = seeding.read_demo_spec()
+            created = seeding.load_reference(commit=not demo)
+            summary = ", ".join(f"{count} {kind}" for kind, count in created.items() if count)
+            reference = f"Reference data: created {summary or 'nothing new (already loaded)'}."
+            if not demo:
+                click.echo(reference)
+                return
+            result = seeding.load_demo(spec=spec)
+            db.session.commit()  # the reference data, when the demo was already there
+        except seeding.SeedError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+    click.echo(reference)
+    click.echo(result.describe())
 
 
 def init_app(app: Flask) -> None:

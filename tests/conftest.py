@@ -114,10 +114,32 @@ def postgres_url(tmp_path_factory) -> str | None:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = admin_engine.url.set(database=name).render_as_string(hide_password=False)
     _upgrade(url, tmp_path_factory.mktemp("pg"))
+    _offset_ids(url)
     yield url
     with admin_engine.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin_engine.dispose()
+
+
+def _offset_ids(url: str) -> None:
+    """Start every table's ids at its own offset, so a key taken from the wrong table fails a test.
+
+    With ids running 1, 2, 3 in every table, ``patient.id`` and ``staff_user.id`` coincide
+    and a query joining on the wrong one still finds "the right" row. TRUNCATE ... RESTART
+    IDENTITY later restarts each sequence at this START value.
+    """
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for number, table in enumerate(db.metadata.sorted_tables, start=1):
+            if "id" not in table.c or not table.c.id.primary_key:
+                continue
+            sequence = conn.execute(
+                sa.text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+            ).scalar()
+            if sequence:
+                start = number * 1000 + number * 37
+                conn.execute(sa.text(f"ALTER SEQUENCE {sequence} START WITH {start} RESTART WITH {start}"))
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -145,6 +167,9 @@ def _truncate(app) -> None:
         db.session.remove()
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         with db.engine.begin() as conn:
+            # The database refuses TRUNCATE of the audit trail and signed records (statement
+            # triggers); a test database is emptied with triggers off, as a superuser may.
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
             conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
 

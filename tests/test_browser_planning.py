@@ -10,7 +10,7 @@ import pytest
 from clinic.extensions import db
 from clinic.models import Assignment, KindnessExercise
 from clinic.services import enrolment, membership
-from clinic.services.scheduling import WEEKDAY_NAMES
+from clinic.services.series import WEEKDAY_NAMES
 from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, serving
 
 

@@ -12,8 +12,9 @@ from clinic.extensions import db
 from clinic.pdf import render
 from clinic.pdf.batches import group_patients, progress_batch, track_patients
 from clinic.pdf.cli import print_cli
-from clinic.pdf.progress import load_progress, progress_html_context
+from clinic.pdf.progress import progress_html_context
 from clinic.services.errors import RuleViolation
+from clinic.services.period_progress import period_progress
 from conftest import login
 from test_pdf_handouts import exports
 from test_pdf_progress import ASH_NOTE, BEA_NOTE, END, GROUP_NOTE, START, clinic  # noqa: F401 (fixture)
@@ -128,7 +129,7 @@ def test_a_batch_reads_its_data_in_six_statements_for_any_number_of_patients(ros
 
         sa.event.listen(db.engine, "before_cursor_execute", count)
         try:
-            load_progress(patients, START, END)
+            period_progress(patients, START, END)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", count)
         return len(seen)

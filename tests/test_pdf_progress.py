@@ -13,10 +13,11 @@ from clinic.extensions import db
 from clinic.models import Activity, Attendance, Enrolment, ExerciseCheckin, GroupSession
 from clinic.pdf import progress as progress_module
 from clinic.pdf.cli import print_cli
-from clinic.pdf.progress import load_progress, patient_wins, progress_html_context, progress_sheet
+from clinic.pdf.progress import patient_wins, progress_html_context, progress_sheet
 from clinic.pdf.render import render_html
 from clinic.services import chart as chart_service
 from clinic.services.errors import RuleViolation
+from clinic.services.period_progress import period_progress
 from conftest import login
 from test_pdf_handouts import assign, exports, make_exercise
 from test_pdf_render import HOSTILE, HOSTILE_NAME, FetchSpy, assert_loads_nothing, contains, page_texts, read_pdf
@@ -185,7 +186,7 @@ def test_the_staff_sheet_has_every_section_with_the_patients_figures(clinic):
 
 
 def test_the_staff_sheet_weeks_are_measured_against_the_track_minimum(clinic):
-    progress = load_progress([clinic.ash], START, END)[clinic.ash.id]
+    progress = period_progress([clinic.ash], START, END)[clinic.ash.id]
     weeks = {w.label: w for w in progress.weeks}
     assert list(weeks) == ["2026-W09", "2026-W10", "2026-W11", "2026-W12", "2026-W13", "2026-W14"]
     w09, w10, w11, w12 = weeks["2026-W09"], weeks["2026-W10"], weeks["2026-W11"], weeks["2026-W12"]
@@ -482,4 +483,4 @@ def test_the_cli_prints_one_patients_sheet_audited_as_cli(app, clinic, tmp_path)
 
 
 def test_progress_module_exports_its_public_functions():
-    assert {"progress_sheet", "load_progress", "VERSIONS"} <= set(progress_module.__all__)
+    assert {"progress_sheet", "check_request", "VERSIONS"} <= set(progress_module.__all__)

@@ -11,7 +11,8 @@ from flask_login import login_user
 
 from clinic.extensions import db
 from clinic.models import Activity, Assignment, Attendance, ExerciseCheckin, GroupSession, KindnessExercise
-from clinic.services.progress import patient_figures, patient_participation
+from clinic.services.participation import patient_figures
+from clinic.services.progress import patient_participation
 
 #: A Thursday: its week runs from Monday 9 to Sunday 15 March, its four weeks from 13 February.
 TODAY = date(2026, 3, 12)

@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from clinic.extensions import db
 from clinic.models import Activity, AuditEvent, GroupSession
-from clinic.services import scheduling
+from clinic.services import series as series_service
 from clinic.services.errors import RuleViolation
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
@@ -50,7 +50,7 @@ def _series(iop, **kw):
     args = dict(weekdays=[MON, WED, THU], start_time=time(17, 0), duration_minutes=90,
                 activity=iop["circle"], start_date=date(2026, 3, 2), until=date(2026, 3, 19))
     args.update(kw)
-    return scheduling.create_series(iop["evening"], **args)
+    return series_service.create_series(iop["evening"], **args)
 
 
 # Creating a series ---------------------------------------------------------------
@@ -150,9 +150,9 @@ def test_a_cancelled_session_does_not_block_its_time_slot(ctx, iop):
 def test_two_new_bookings_that_overlap_each_other_are_refused(ctx, iop):
     wrenna = iop["wrenna"].id
     with pytest.raises(RuleViolation, match="Wrenna Stillwater would already lead another session"):
-        scheduling.check_clashes([
-            scheduling.Booking(datetime(2026, 3, 2, 17), datetime(2026, 3, 2, 18), wrenna, "Room 2"),
-            scheduling.Booking(datetime(2026, 3, 2, 17, 30), datetime(2026, 3, 2, 19), wrenna, "Room 9"),
+        series_service.check_clashes([
+            series_service.Booking(datetime(2026, 3, 2, 17), datetime(2026, 3, 2, 18), wrenna, "Room 2"),
+            series_service.Booking(datetime(2026, 3, 2, 17, 30), datetime(2026, 3, 2, 19), wrenna, "Room 9"),
         ])
 
 
@@ -198,7 +198,7 @@ def test_the_clash_check_runs_the_same_queries_for_two_sessions_and_for_a_hundre
         listener = lambda *args, **kw: seen.append(args[2])  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            scheduling.create_series(iop["evening"], weekdays=[MON, WED, THU], start_time=time(17),
+            series_service.create_series(iop["evening"], weekdays=[MON, WED, THU], start_time=time(17),
                                      duration_minutes=90, start_date=start, count=count, commit=False)
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
@@ -229,7 +229,7 @@ def _by_id(ids):
 def test_changing_this_occurrence_moves_only_that_session(iop, series):
     target = db.session.get(GroupSession, series[4])  # 2026-03-16
 
-    scheduling.update_occurrence(target, scope="this", starts_time=time(18, 15), now=NOW)
+    series_service.update_occurrence(target, scope="this", starts_time=time(18, 15), now=NOW)
 
     sessions = _by_id(series)
     assert sessions[4].starts_at == datetime(2026, 3, 16, 18, 15)
@@ -242,7 +242,7 @@ def test_changing_this_and_following_leaves_earlier_past_and_held_sessions_untou
     db.session.commit()
     target = db.session.get(GroupSession, series[3])  # 2026-03-11
 
-    changed = scheduling.update_occurrence(target, scope="following", room="Garden room",
+    changed = series_service.update_occurrence(target, scope="following", room="Garden room",
                                            duration_minutes=60, activity=None, now=NOW)
 
     assert sorted(s.id for s in changed) == [series[3], series[4], series[6], series[7]]
@@ -256,7 +256,7 @@ def test_changing_this_and_following_leaves_earlier_past_and_held_sessions_untou
 def test_this_and_following_from_a_past_session_changes_only_the_later_planned_ones(iop, series):
     past = db.session.get(GroupSession, series[0])
 
-    changed = scheduling.update_occurrence(past, scope="following", facilitator=iop["other"], now=NOW)
+    changed = series_service.update_occurrence(past, scope="following", facilitator=iop["other"], now=NOW)
 
     assert sorted(s.id for s in changed) == series[3:]
     sessions = _by_id(series)
@@ -268,9 +268,9 @@ def test_a_past_session_cannot_be_changed_on_its_own(iop, series):
     past = db.session.get(GroupSession, series[2])  # 2026-03-09
 
     with pytest.raises(RuleViolation, match="in the past"):
-        scheduling.update_occurrence(past, scope="this", room="Garden room", now=NOW)
+        series_service.update_occurrence(past, scope="this", room="Garden room", now=NOW)
     with pytest.raises(RuleViolation, match="in the past"):
-        scheduling.cancel_occurrence(past, scope="this", now=NOW)
+        series_service.cancel_occurrence(past, scope="this", now=NOW)
     assert _by_id([series[2]])[0].room == "Room 2"
 
 
@@ -280,7 +280,7 @@ def test_a_held_session_cannot_be_changed_even_before_its_start(iop, series):
     db.session.commit()
 
     with pytest.raises(RuleViolation, match="already held"):
-        scheduling.update_occurrence(held, scope="this", starts_time=time(9), now=NOW)
+        series_service.update_occurrence(held, scope="this", starts_time=time(9), now=NOW)
 
 
 def test_a_change_that_creates_a_clash_is_refused_and_changes_nothing(iop, series):
@@ -288,7 +288,7 @@ def test_a_change_that_creates_a_clash_is_refused_and_changes_nothing(iop, serie
     target = db.session.get(GroupSession, series[3])
 
     with pytest.raises(RuleViolation) as refused:
-        scheduling.update_occurrence(target, scope="following", starts_time=time(9, 30), now=NOW)
+        series_service.update_occurrence(target, scope="following", starts_time=time(9, 30), now=NOW)
 
     assert "Wrenna Stillwater already leads IOP Morning B on 2026-03-23 09:00–10:00" in str(refused.value)
     db.session.rollback()
@@ -298,7 +298,7 @@ def test_a_change_that_creates_a_clash_is_refused_and_changes_nothing(iop, serie
 def test_a_longer_session_does_not_clash_with_its_own_old_time(iop, series):
     target = db.session.get(GroupSession, series[3])
 
-    changed = scheduling.update_occurrence(target, scope="following", duration_minutes=150, now=NOW)
+    changed = series_service.update_occurrence(target, scope="following", duration_minutes=150, now=NOW)
 
     assert len(changed) == 5
 
@@ -307,13 +307,13 @@ def test_moving_a_session_to_a_time_already_past_is_refused(iop, series):
     target = db.session.get(GroupSession, series[3])  # Wednesday 2026-03-11 17:00
 
     with pytest.raises(RuleViolation, match="already passed"):
-        scheduling.update_occurrence(target, scope="this", starts_time=time(9), now=datetime(2026, 3, 11, 10))
+        series_service.update_occurrence(target, scope="this", starts_time=time(9), now=datetime(2026, 3, 11, 10))
 
 
 def test_cancelling_this_and_following_cancels_only_later_planned_sessions_and_keeps_the_reason(iop, series):
     target = db.session.get(GroupSession, series[5])  # 2026-03-18
 
-    cancelled = scheduling.cancel_occurrence(target, scope="following", reason="Room refurbishment", now=NOW)
+    cancelled = series_service.cancel_occurrence(target, scope="following", reason="Room refurbishment", now=NOW)
 
     assert sorted(s.id for s in cancelled) == series[5:]
     sessions = _by_id(series)
@@ -330,8 +330,8 @@ def test_cancelling_this_and_following_cancels_only_later_planned_sessions_and_k
 def test_cancelling_one_occurrence_frees_its_slot_for_another_group(iop, series):
     target = db.session.get(GroupSession, series[4])  # 2026-03-16 17:00
 
-    scheduling.cancel_occurrence(target, scope="this", now=NOW)
-    scheduling.create_series(iop["morning"], weekdays=[MON], start_time=time(17), duration_minutes=60,
+    series_service.cancel_occurrence(target, scope="this", now=NOW)
+    series_service.create_series(iop["morning"], weekdays=[MON], start_time=time(17), duration_minutes=60,
                              facilitator=iop["wrenna"], room="Room 2", start_date=date(2026, 3, 16), count=1)
 
     assert len(_sessions_of(iop["morning"])) == 1
@@ -339,14 +339,14 @@ def test_cancelling_one_occurrence_frees_its_slot_for_another_group(iop, series)
 
 def test_an_already_cancelled_session_cannot_be_cancelled_again(iop, series):
     target = db.session.get(GroupSession, series[4])
-    scheduling.cancel_occurrence(target, scope="this", now=NOW)
+    series_service.cancel_occurrence(target, scope="this", now=NOW)
 
     with pytest.raises(RuleViolation, match="already cancelled"):
-        scheduling.cancel_occurrence(target, scope="this", now=NOW)
+        series_service.cancel_occurrence(target, scope="this", now=NOW)
 
 
 def test_asking_for_no_change_is_refused(iop, series):
     target = db.session.get(GroupSession, series[4])
 
     with pytest.raises(RuleViolation, match="Nothing to change"):
-        scheduling.update_occurrence(target, scope="this", now=NOW)
+        series_service.update_occurrence(target, scope="this", now=NOW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 
@@ -25,7 +26,7 @@ from clinic.models import (
     StaffUser,
     Track,
 )
-from clinic.services.seeding import DEMO_PASSWORDS, SeedError, load_demo, load_reference
+from clinic.services.seeding import DEMO_PASSWORDS, SEED_DIR, SeedError, load_demo, load_reference
 
 #: A fixed "today" (a Wednesday) so the demo is the same on every run.
 TODAY = date(2026, 3, 18)
@@ -262,11 +263,15 @@ def test_demo_respects_record_rules(demo):
     for user in session.scalars(sa.select(StaffUser)):
         assert user.email.endswith("@demo.clinic.example")
 
-    # Exactly one open enrolment and one open membership, in a group of the same track.
+    # Exactly one open enrolment and one open membership, in a group of the same track,
+    # except for the few discharged lately.
+    discharged = set(session.scalars(sa.select(Enrolment.patient_id).where(Enrolment.status == "discharged")))
+    assert len(discharged) == 2
+    current = {p.id for p in patients} - discharged
     open_enrolments = Counter(
         session.scalars(sa.select(Enrolment.patient_id).where(Enrolment.end_date.is_(None)))
     )
-    assert set(open_enrolments) == {p.id for p in patients}
+    assert set(open_enrolments) == current
     assert set(open_enrolments.values()) == {1}
     current_track = {
         e.patient_id: e.track_id
@@ -275,7 +280,7 @@ def test_demo_respects_record_rules(demo):
     open_memberships = list(
         session.scalars(sa.select(GroupMembership).where(GroupMembership.end_date.is_(None)))
     )
-    assert Counter(m.patient_id for m in open_memberships) == Counter({p.id: 1 for p in patients})
+    assert Counter(m.patient_id for m in open_memberships) == Counter({patient_id: 1 for patient_id in current})
     for membership in open_memberships:
         assert membership.group.track_id == current_track[membership.patient_id]
     for enrolment in session.scalars(sa.select(Enrolment)):
@@ -315,22 +320,29 @@ def test_demo_respects_record_rules(demo):
         assert len(roster) <= sess.group.capacity
         assert rows.get(sess.id, set()) == (roster if sess.status == "held" else set())
 
-    # Assignments: 2 or 3 active ones per patient, each suiting the patient's track.
+    # Assignments: the starter plans of every enrolment plus one or two more for the current
+    # track, each suiting the track the patient was in when it started; never a duplicate.
     assignments = list(session.scalars(sa.select(Assignment)))
-    per_patient = Counter(a.patient_id for a in assignments)
-    assert set(per_patient) == {p.id for p in patients}
-    assert set(per_patient.values()) <= {2, 3}
+    extra = Counter(a.patient_id for a in assignments if a.source != "track")
+    assert set(extra) == current
+    assert set(extra.values()) <= {1, 2}
     assert len({(a.patient_id, a.exercise_id) for a in assignments}) == len(assignments)
+    enrolments = list(session.scalars(sa.select(Enrolment)))
+
+    def track_on(patient_id, day):
+        (enrolment,) = [e for e in enrolments if e.patient_id == patient_id and e.start_date <= day
+                        and (e.end_date is None or day <= e.end_date)]
+        return enrolment.track
+
     for assignment in assignments:
-        assert assignment.status == "active"
-        assert assignment.exercise.suits_track(current_track[assignment.patient_id])
+        assert assignment.status == ("stopped" if assignment.patient_id in discharged else "active")
+        track = track_on(assignment.patient_id, assignment.start_date)
+        assert assignment.exercise.suits_track(track.id)
+        if track.code == "inpatient":
+            assert "volunteer" not in assignment.exercise.title.lower()
         assert assignment.assigned_by.role == "planner"
         assert assignment.start_date <= TODAY
         assert assignment.due_date is None or assignment.due_date >= assignment.start_date
-    inpatient = session.scalar(sa.select(Track).where(Track.code == "inpatient"))
-    for assignment in assignments:
-        if current_track[assignment.patient_id] == inpatient.id:
-            assert "volunteer" not in assignment.exercise.title.lower()
 
     # Check-ins: past days within the assignment, moods on the 0-10 scale.
     checkins = list(session.scalars(sa.select(ExerciseCheckin)))
@@ -401,3 +413,162 @@ def test_each_track_gets_a_starter_plan_that_suits_it(app):
         inpatient = db.session.scalar(sa.select(Track).where(Track.code == "inpatient"))
         assert {e.energy for e in inpatient.starter_exercises} == {"low"}
         assert {e.direction for e in inpatient.starter_exercises} == {"self"}
+
+
+# ---------------------------------------------------------------------------
+# Enrolments in the demo are real ones: each brings its track's starter plan
+# ---------------------------------------------------------------------------
+
+
+def test_every_demo_enrolment_brings_its_tracks_starter_plan(demo):
+    enrolments = list(db.session.scalars(sa.select(Enrolment)))
+    assert len(enrolments) > demo.counts["patients"], "some patients stepped down"
+    track_assignments = {
+        (a.patient_id, a.exercise_id): a
+        for a in db.session.scalars(sa.select(Assignment).where(Assignment.source == "track"))
+    }
+    checked = 0
+    for enrolment in enrolments:
+        starters = [e for e in enrolment.track.starter_exercises if e.active]
+        assert starters, enrolment.track.code
+        for exercise in starters:
+            assignment = track_assignments.get((enrolment.patient_id, exercise.id))
+            assert assignment is not None, (enrolment.track.code, exercise.title)
+            # An exercise in two tracks' plans is assigned once, when first due.
+            assert assignment.start_date <= enrolment.start_date
+            assert assignment.times_per_week == exercise.default_times_per_week
+            checked += 1
+    first_starts = {(a.patient_id, a.start_date) for a in track_assignments.values()}
+    assert all((e.patient_id, e.start_date) in first_starts for e in enrolments)
+    assert checked >= 2 * len(enrolments)
+
+
+def test_demo_step_downs_end_the_old_groups_with_the_old_enrolment(demo):
+    for old in db.session.scalars(sa.select(Enrolment).where(Enrolment.status == "stepped_down")):
+        assert old.end_reason.startswith("Stepped down to ")
+        for membership in db.session.scalars(
+            sa.select(GroupMembership).where(GroupMembership.patient_id == old.patient_id)
+        ):
+            if membership.group.track_id == old.track_id:
+                assert membership.end_date == old.end_date
+
+
+def test_demo_discharges_end_enrolment_memberships_and_assignments_together(demo):
+    discharged = list(db.session.scalars(sa.select(Enrolment).where(Enrolment.status == "discharged")))
+    assert discharged
+    for old in discharged:
+        assert TODAY - timedelta(days=14) <= old.end_date < TODAY
+        memberships = list(db.session.scalars(
+            sa.select(GroupMembership).where(GroupMembership.patient_id == old.patient_id)))
+        assert memberships and all(m.end_date == old.end_date for m in memberships)
+        statuses = set(db.session.scalars(sa.select(Assignment.status).where(Assignment.patient_id == old.patient_id)))
+        assert statuses == {"stopped"}
+        attended = db.session.scalars(
+            sa.select(Attendance).where(Attendance.patient_id == old.patient_id)).all()
+        assert attended and all(a.session.starts_at.date() <= old.end_date for a in attended)
+
+
+def test_demo_records_are_signed_only_when_older_than_three_days(demo):
+    sessions = list(db.session.scalars(sa.select(GroupSession)))
+    signed = [s for s in sessions if s.signed_at is not None]
+    assert signed
+    assert all(s.starts_at.date() < TODAY - timedelta(days=3) for s in signed)
+    assert any(s.recorded_at is not None and s.signed_at is None for s in sessions)
+    assert all(s.recorded_at is None for s in sessions if s.starts_at.date() >= TODAY - timedelta(days=1))
+
+
+def test_the_demo_is_the_same_every_time(app, backend, sqlite_template, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("two loads on one backend are enough to compare")
+    from conftest import _make_app
+
+    other = tmp_path / "other.sqlite"
+    shutil.copy(sqlite_template, other)
+    second = _make_app(f"sqlite:///{other}", tmp_path)
+
+    def snapshot():
+        return (
+            sorted((p.record_number, p.first_name, p.last_name, p.preferred_name)
+                   for p in db.session.scalars(sa.select(Patient))),
+            sorted((e.patient.record_number, e.track.code, e.start_date, e.end_date)
+                   for e in db.session.scalars(sa.select(Enrolment))),
+            sorted((a.patient.record_number, a.exercise.title, a.start_date, a.source)
+                   for a in db.session.scalars(sa.select(Assignment))),
+            sorted((s.group.name, s.starts_at, s.activity.name if s.activity else None, s.status)
+                   for s in db.session.scalars(sa.select(GroupSession))),
+            count(Attendance), count(ExerciseCheckin),
+        )
+
+    snapshots = []
+    for application in (app, second):
+        with application.app_context():
+            load_demo(today=TODAY)
+            snapshots.append(snapshot())
+            db.session.remove()
+    with second.app_context():
+        db.engine.dispose()
+    assert snapshots[0] == snapshots[1]
+
+
+# ---------------------------------------------------------------------------
+# flask seed from the command line
+# ---------------------------------------------------------------------------
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code not in (0, None), result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+def test_seed_demo_in_production_refuses_before_writing_anything(app, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "CLINIC_ENV", "production")
+    result = runner.invoke(args=["seed", "--demo"])
+    assert "production" in one_line_error(result)
+    with app.app_context():
+        assert set(all_counts().values()) == {0}, "not even the reference data"
+
+
+def test_seed_demo_with_a_broken_demo_file_writes_nothing(app, runner, monkeypatch, tmp_path):
+    folder = tmp_path / "seed"
+    folder.mkdir()
+    (folder / "reference.toml").write_text((SEED_DIR / "reference.toml").read_text())
+    (folder / "demo.toml").write_text((SEED_DIR / "demo.toml").read_text().replace('record_prefix = "DEMO-"',
+                                                                                    'record_prefix = "REAL-"'))
+    monkeypatch.setitem(app.config, "SEED_DIR", str(folder))
+    result = runner.invoke(args=["seed", "--demo"])
+    assert "DEMO" in one_line_error(result)
+    with app.app_context():
+        assert set(all_counts().values()) == {0}
+
+
+def test_seed_without_demo_is_idempotent_in_production(app, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "CLINIC_ENV", "production")
+    first = runner.invoke(args=["seed"])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("Reference data: created 3 tracks")
+    with app.app_context():
+        after_first = all_counts()
+    second = runner.invoke(args=["seed"])
+    assert second.exit_code == 0, second.output
+    assert "nothing new (already loaded)" in second.output
+    with app.app_context():
+        assert all_counts() == after_first
+        assert after_first["Patient"] == 0
+
+
+def test_seed_demo_prints_the_logins_and_a_second_run_changes_nothing(app, runner):
+    result = runner.invoke(args=["seed", "--demo"])
+    assert result.exit_code == 0, result.output
+    assert "Loaded the demo clinic: 42 patients" in result.output
+    for password in DEMO_PASSWORDS.values():
+        assert password in result.output
+    with app.app_context():
+        before = all_counts()
+    again = runner.invoke(args=["seed", "--demo"])
+    assert again.exit_code == 0, again.output
+    assert "nothing new" in again.output and "not loaded" in again.output
+    with app.app_context():
+        assert all_counts() == before

@@ -11,7 +11,8 @@ from sqlalchemy import event
 
 from clinic.extensions import db
 from clinic.models import Activity, GroupSession
-from clinic.services import scheduling
+from clinic.services.series import create_series
+from clinic.services.week_plan import facilitators, week_plan
 from conftest import login
 
 WEEK = date(2026, 3, 2)  # a Monday
@@ -63,7 +64,7 @@ def test_a_track_meeting_its_minimum_is_not_flagged_and_one_below_it_is(ctx, cli
     for day in (0, 1):  # intensive: 2 × 4 h
         _session(clinic["day"], _at(day, 9), 240)
 
-    plan = scheduling.week_plan(WEEK)
+    plan = week_plan(WEEK)
 
     iop, intensive = _row(plan, "iop"), _row(plan, "intensive")
     assert [t.code for t in plan.tracks] == ["intensive", "iop"]  # by care level
@@ -77,7 +78,7 @@ def test_enough_hours_on_too_few_days_is_still_short(ctx, clinic):
     _session(clinic["evening"], _at(0, 9), 300)
     _session(clinic["evening"], _at(1, 9), 300)
 
-    iop = _row(scheduling.week_plan(WEEK), "iop")
+    iop = _row(week_plan(WEEK), "iop")
 
     assert (iop.planned_minutes, iop.planned_days, iop.short) == (600, 2, True)
 
@@ -87,7 +88,7 @@ def test_cancelled_sessions_are_shown_but_not_counted(ctx, clinic):
         _session(clinic["evening"], _at(day, 17), 180)
     _session(clinic["evening"], _at(4, 17), 180, status="cancelled")
 
-    iop = _row(scheduling.week_plan(WEEK), "iop")
+    iop = _row(week_plan(WEEK), "iop")
 
     assert (iop.planned_minutes, iop.planned_days, iop.short) == (540, 3, False)
     assert [s.status for s in iop.days[4]] == ["cancelled"]
@@ -99,7 +100,7 @@ def test_each_group_shows_its_own_hours_against_the_track_minimum(ctx, clinic, m
         _session(clinic["evening"], _at(day, 17), 180)
     _session(second, _at(1, 10), 180)
 
-    iop = _row(scheduling.week_plan(WEEK), "iop")
+    iop = _row(week_plan(WEEK), "iop")
 
     by_name = {g.name: g.figures for g in iop.groups}
     assert by_name["IOP Evening A"].short is False
@@ -110,7 +111,7 @@ def test_any_day_of_the_week_gives_the_same_monday_to_sunday_week(ctx, clinic):
     _session(clinic["evening"], _at(6, 20), 60)  # Sunday evening
     _session(clinic["evening"], _at(7, 9), 60)  # next Monday: not this week
 
-    plan = scheduling.week_plan(WEEK + timedelta(days=4))
+    plan = week_plan(WEEK + timedelta(days=4))
 
     assert plan.week_start == WEEK
     assert plan.days == [WEEK + timedelta(days=i) for i in range(7)]
@@ -125,7 +126,7 @@ def test_a_facilitator_booked_twice_at_once_is_listed_as_a_clash(ctx, clinic):
     _session(clinic["day"], _at(2, 18), 60, facilitator_id=clinic["wrenna"].id, room="Room 9")
     _session(clinic["day"], _at(2, 18, 30), 60, room="Room 9", facilitator_id=None)  # starts as the first ends
 
-    plan = scheduling.week_plan(WEEK)
+    plan = week_plan(WEEK)
 
     assert [c.message for c in plan.clashes] == [
         "Wrenna Stillwater leads both IOP Evening A (2026-03-04 17:00–18:30) and "
@@ -143,7 +144,7 @@ def test_the_facilitator_filter_shows_only_their_sessions_and_clashes(ctx, clini
     _session(clinic["day"], _at(1, 9), 60, room="Room 5")
     _session(clinic["day"], _at(1, 9, 30), 60, room="Room 5")  # Odo's room clash
 
-    plan = scheduling.week_plan(WEEK, facilitator_id=clinic["wrenna"].id)
+    plan = week_plan(WEEK, facilitator_id=clinic["wrenna"].id)
 
     shown = [s.group_name for t in plan.tracks for day in t.days for s in day]
     assert shown == ["IOP Evening A"]
@@ -154,7 +155,7 @@ def test_the_facilitator_filter_shows_only_their_sessions_and_clashes(ctx, clini
 def test_facilitators_offered_by_the_filter_are_the_staff_who_lead_groups(ctx, clinic, make):
     make.staff("planner", full_name="Pat Planner")
 
-    names = [s.full_name for s in scheduling.facilitators()]
+    names = [s.full_name for s in facilitators()]
 
     assert names == ["Odo Fairweather", "Wrenna Stillwater"]
 
@@ -237,6 +238,23 @@ def test_a_counselor_reads_the_planner_without_edit_links(client, ctx, clinic):
     assert "IOP Evening A" in page
     assert "/admin/sessions/edit/" not in page
     assert "/admin/series/" not in page
+
+
+def test_the_record_link_shows_on_the_sessions_the_user_may_record(client, ctx, clinic, make):
+    hers = _session(clinic["evening"], _at(0, 17), 90).id
+    his = _session(clinic["day"], _at(1, 9), 240).id
+    cancelled = _session(clinic["evening"], _at(2, 17), 90, status="cancelled").id
+
+    def record_links(email) -> set[int]:
+        client.post("/logout")
+        login(client, email)
+        page = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+        return {int(i) for i in re.findall(r'href="/admin/record/\?session=(\d+)"', page)}
+
+    assert record_links(clinic["wrenna"].email) == {hers}
+    assert record_links(clinic["odo"].email) == {his}
+    assert record_links(make.staff("planner").email) == {hers, his}
+    assert cancelled not in record_links(make.staff("admin").email)
 
 
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client, ctx):
@@ -399,7 +417,7 @@ def test_a_counselor_may_not_open_or_post_the_series_pages(client, ctx, clinic, 
 def test_a_planner_moves_this_and_following_sessions_through_the_occurrence_page(client, ctx, clinic, make):
     planner = make.staff("planner")
     monday = _future_monday()
-    sessions = scheduling.create_series(clinic["evening"], weekdays=[0], start_time=time(17), duration_minutes=90,
+    sessions = create_series(clinic["evening"], weekdays=[0], start_time=time(17), duration_minutes=90,
                                         start_date=monday, count=4)
     ids = [s.id for s in sessions]
     login(client, planner.email)
@@ -422,7 +440,7 @@ def test_a_planner_moves_this_and_following_sessions_through_the_occurrence_page
 
 def test_a_planner_cancels_one_occurrence_with_a_reason_through_the_occurrence_page(client, ctx, clinic, make):
     planner = make.staff("planner")
-    sessions = scheduling.create_series(clinic["evening"], weekdays=[0], start_time=time(17), duration_minutes=90,
+    sessions = create_series(clinic["evening"], weekdays=[0], start_time=time(17), duration_minutes=90,
                                         start_date=_future_monday(), count=3)
     ids = [s.id for s in sessions]
     login(client, planner.email)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_admin import Admin
-from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 
 from ..extensions import db

@@ -21,8 +21,8 @@ from ..extensions import db
 from ..models import Assignment, CareGroup, KindnessExercise, Patient, Track
 from ..services import assignments
 from ..services.errors import RuleViolation
+from ..services.access import allowed, role_of
 from .base import SecureBaseView
-from ..services.access import allowed
 
 TARGETS = (
     ("patient", "One patient"),
@@ -67,10 +67,6 @@ def _ids(values: list[str]) -> list[int]:
         if number not in seen:
             seen.append(number)
     return seen
-
-
-def _role() -> str | None:
-    return current_user.role if current_user and current_user.is_authenticated else None
 
 
 class AssignForm(FlaskForm):
@@ -211,7 +207,7 @@ class AssignView(SecureBaseView):
         preselected_ids = _ids(request.args.getlist("patients"))
         form = AssignForm()
         form_error = None
-        if request.method == "POST" and not allowed(self.permission_key, _role(), "c"):
+        if request.method == "POST" and not allowed(self.permission_key, role_of(current_user), "c"):
             abort(403)
         preselected = self._fill_choices(form, preselected_ids)
         if request.method == "POST":
@@ -307,7 +303,7 @@ class AssignView(SecureBaseView):
         form = StatusForm()
         error = None
         if request.method == "POST":
-            if not allowed(self.permission_key, _role(), "e"):
+            if not allowed(self.permission_key, role_of(current_user), "e"):
                 abort(403)
             if form.validate():
                 if form.row_version.data and form.row_version.data != str(assignment.version):

@@ -6,6 +6,8 @@ import logging
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,14 +15,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
 from ..extensions import db
-from ..services.access import allowed
+from ..services.locking import STALE_MESSAGE
+from ..services.access import allowed, role_of
+from ..services.errors import RuleViolation
 
 log = logging.getLogger(__name__)
 
-STALE_MESSAGE = (
-    "Someone else saved this record after you opened it. Your changes were not saved "
-    "and are still in the form: reload the record in another tab, compare, and apply them again."
-)
 DB_ERROR_MESSAGE = (
     "The record could not be saved because it conflicts with other data "
     "(for example a duplicate, a missing link or a value out of range). Nothing was changed."
@@ -28,9 +28,7 @@ DB_ERROR_MESSAGE = (
 
 
 def _role() -> str | None:
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.role
-    return None
+    return role_of(current_user) if has_request_context() else None
 
 
 class SecureMixin:
@@ -56,7 +54,14 @@ class SecureMixin:
 
 
 class SecureModelView(SecureMixin, ModelView):
-    """A model view whose rights follow the role table, with row scoping and stale-save checks."""
+    """A model view whose rights follow the role table and whose every write is a service call.
+
+    A view changes nothing itself: ``create_record``, ``update_record`` and
+    ``delete_record`` hand the form's values to a function in ``clinic.services`` that
+    enforces the rules (and, for updates, the row version the form was opened with).
+    A view that does not override one of them cannot do that operation, whatever the
+    role table says. A refusal is shown at the field (or at the top) and nothing changes.
+    """
 
     page_size = 20
     page_size_options = (20, 50, 100)
@@ -66,13 +71,15 @@ class SecureModelView(SecureMixin, ModelView):
     column_display_pk = False
     create_modal = False
     edit_modal = False
+    fast_mass_delete = False  # bulk delete goes row by row through delete_record
+    column_editable_list = ()  # no in-list editing: ajax_update is closed below
     list_template = "admin/clinic_list.html"
     form_excluded_columns = ("version",)
     column_exclude_list = ("version",)
     column_details_exclude_list = ("version",)
-
-    def __init__(self, model, session, **kwargs):
-        super().__init__(model, session, **kwargs)
+    #: Fields of the create and edit forms when they differ from ``form_columns``.
+    form_create_columns: tuple[str, ...] | None = None
+    form_edit_columns: tuple[str, ...] | None = None
 
     def scaffold_form(self):
         """Every edit form carries the row version it was opened with."""
@@ -80,10 +87,42 @@ class SecureModelView(SecureMixin, ModelView):
         form_class.row_version = HiddenField()
         return form_class
 
+    def _form_with(self, columns):
+        if columns is None:
+            return self.get_form()
+        saved = self.form_columns
+        self.form_columns = columns
+        try:
+            return self.get_form()
+        finally:
+            self.form_columns = saved
+
+    def get_create_form(self):
+        return self._form_with(self.form_create_columns)
+
+    def get_edit_form(self):
+        return self._form_with(self.form_edit_columns)
+
+    # The services --------------------------------------------------------
+    def create_record(self, values: dict):
+        """Create a record from the form's values through a service; return it (no commit)."""
+        raise NotImplementedError
+
+    def update_record(self, model, values: dict, version):
+        """Change ``model`` through a service, checking ``version``; no commit."""
+        raise NotImplementedError
+
+    def delete_record(self, model) -> None:
+        """Remove ``model`` through a service; no commit."""
+        raise NotImplementedError
+
+    def _offers(self, name: str) -> bool:
+        return getattr(type(self), name) is not getattr(SecureModelView, name)
+
     # Rights -------------------------------------------------------------
     @property
     def can_create(self) -> bool:  # type: ignore[override]
-        return allowed(self.permission_key, _role(), "c")
+        return self._offers("create_record") and allowed(self.permission_key, _role(), "c")
 
     @can_create.setter
     def can_create(self, value) -> None:
@@ -91,7 +130,7 @@ class SecureModelView(SecureMixin, ModelView):
 
     @property
     def can_edit(self) -> bool:  # type: ignore[override]
-        return allowed(self.permission_key, _role(), "e")
+        return self._offers("update_record") and allowed(self.permission_key, _role(), "e")
 
     @can_edit.setter
     def can_edit(self, value) -> None:
@@ -99,7 +138,7 @@ class SecureModelView(SecureMixin, ModelView):
 
     @property
     def can_delete(self) -> bool:  # type: ignore[override]
-        return allowed(self.permission_key, _role(), "d")
+        return self._offers("delete_record") and allowed(self.permission_key, _role(), "d")
 
     @can_delete.setter
     def can_delete(self, value) -> None:
@@ -181,19 +220,82 @@ class SecureModelView(SecureMixin, ModelView):
             return True
         return super().handle_view_exception(exc)
 
+    def _refused(self, exc: RuleViolation, form=None) -> None:
+        """Show a refusal at its field when the form has it, else at the top."""
+        field = getattr(exc, "field", None)
+        if form is not None and field and field in form:
+            form[field].errors = [*form[field].errors, str(exc)]
+            flash("Nothing was saved: see the marked field.", "error")
+        else:
+            flash(str(exc), "error")
+
+    def _run(self, work, form=None):
+        """Run ``work`` (a service call) and commit; on refusal roll back and return None."""
+        try:
+            result = work()
+            db.session.commit()
+        except RuleViolation as exc:
+            db.session.rollback()
+            self._refused(exc, form)
+            return None
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            self.handle_view_exception(exc)
+            return None
+        return result if result is not None else True
+
+    # Writes: every path ends in a service --------------------------------
+    @staticmethod
+    def form_values(form) -> dict:
+        """The form's typed values by field name, without the CSRF token and the row version."""
+        return {field.name: field.data for field in form if field.name not in ("csrf_token", "row_version")}
+
+    def create_model(self, form):
+        if not self.can_create:
+            abort(403)
+        model = self._run(lambda: self.create_record(self.form_values(form)), form)
+        return model or False
+
+    def update_model(self, form, model) -> bool:
+        if not self.can_edit:
+            abort(403)
+        version = getattr(getattr(form, "row_version", None), "data", None)
+        return self._run(lambda: self.update_record(model, self.form_values(form), version), form) is not None
+
+    def delete_model(self, model) -> bool:
+        if not self.can_delete:
+            abort(403)
+        return self._run(lambda: self.delete_record(model)) is not None
+
+    @action("delete", lazy_gettext("Delete"), lazy_gettext("Are you sure you want to delete selected records?"))
+    def action_delete(self, ids):
+        """Delete the selected rows one by one through the service; refusals are named."""
+        if not self.can_delete:
+            abort(403)
+        pk = self.model.__mapper__.primary_key[0]
+        wanted = set()
+        for value in ids:
+            try:
+                wanted.add(pk.type.python_type(value))
+            except (TypeError, ValueError):
+                continue
+        count = 0
+        for model in self.get_query().filter(pk.in_(wanted)).all():
+            if self.delete_model(model):
+                count += 1
+        flash(f"{count} of {len(ids)} selected records were deleted.", "success" if count == len(ids) else "info")
+
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        """In-list editing is off: it would save one field without a row version."""
+        abort(404)
+
     # Stale saves ---------------------------------------------------------
     def edit_form(self, obj=None):
         form = super().edit_form(obj)
         if request.method == "GET" and obj is not None and hasattr(form, "row_version"):
             form.row_version.data = str(obj.version)
         return form
-
-    def update_model(self, form, model) -> bool:
-        submitted = getattr(getattr(form, "row_version", None), "data", None)
-        if submitted and submitted != str(model.version):
-            flash(STALE_MESSAGE, "error")
-            return False
-        return super().update_model(form, model)
 
 
 class SecureIndexView(AdminIndexView):

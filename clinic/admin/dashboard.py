@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Enrolment, GroupSession, Patient
-from ..services.access import caseload_patient_ids
+from ..services.access import caseload_patient_ids, sees_everyone, session_filter
 
 
 def dashboard_context(user) -> dict:
@@ -19,8 +19,8 @@ def dashboard_context(user) -> dict:
     sessions = sa.select(GroupSession).where(
         GroupSession.starts_at >= start, GroupSession.starts_at < end
     ).order_by(GroupSession.starts_at)
-    if user.role == "counselor":
-        sessions = sessions.where(GroupSession.facilitator_id == user.id)
+    if not sees_everyone(user):
+        sessions = sessions.where(session_filter(user, GroupSession.id))
         patients = db.session.scalar(
             sa.select(sa.func.count()).select_from(caseload_patient_ids(user.id).subquery())
         )
@@ -33,8 +33,10 @@ def dashboard_context(user) -> dict:
     ).all()
     return {
         "today": today,
+        #: Everyone's figures (admins, planners) or one counselor's own.
+        "sees_everyone": sees_everyone(user),
         "patient_count": patients or 0,
         "todays_sessions": todays,
         "active_patients": db.session.scalar(sa.select(sa.func.count(Patient.id)).where(Patient.active))
-        if user.role != "counselor" else None,
+        if sees_everyone(user) else None,
     }

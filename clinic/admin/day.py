@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
-from ..services import progress, scheduling
+from ..services import progress, week_plan
 from ..services.access import OVERSEEING_ROLES, allowed, visible_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
@@ -59,22 +59,8 @@ def _uid() -> int | None:
 
 
 def participation_context(patient: Patient, today: date | None = None) -> dict:
-    """What ``admin/patient/_participation.html`` needs, as the ``participation`` variable.
-
-    Figures, the patient's own session records (newest first, the latest
-    ``RECORDS_SHOWN``), the active assignments to check in on, and whether the
-    current user may record check-ins. Six statements.
-    """
-    today = today or date.today()
-    records = progress.patient_participation(patient.id, limit=RECORDS_SHOWN + 1)
-    return {
-        "today": today,
-        "figures": progress.patient_figures(patient.id, today),
-        "records": records[:RECORDS_SHOWN],
-        "more_records": len(records) > RECORDS_SHOWN,
-        "assignments": progress.active_assignments(patient.id),
-        "may_checkin": allowed("checkins", _role(), "c"),
-    }
+    """The patient page's participation panel (``progress.patient_page``) for the current user."""
+    return progress.patient_page(patient.id, today or date.today(), allowed("checkins", _role(), "c"))
 
 
 class DayView(SecureBaseView):
@@ -93,7 +79,7 @@ class DayView(SecureBaseView):
         problem = None
         oversees = _role() in OVERSEEING_ROLES
         if oversees:
-            facilitators = scheduling.facilitators()
+            facilitators = week_plan.facilitators()
             wanted = request.args.get("counselor", "").strip()
             if wanted:
                 chosen = next((s for s in facilitators if str(s.id) == wanted), None)

@@ -1,4 +1,4 @@
-"""The week planner and the session-series pages: HTTP in, a scheduling service call, a page out."""
+"""The week planner and the session-series pages: HTTP in, a series or week-plan service call, a page out."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from wtforms import (
@@ -25,10 +26,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..extensions import db
 from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
-from ..services import scheduling
+from ..services import series, week_plan
+from ..services.access import allowed, may_record
 from ..services.errors import RuleViolation
 from .base import STALE_MESSAGE, SecureBaseView, _role
-from ..services.access import allowed
 
 CATEGORY = "Programme"
 
@@ -57,12 +58,12 @@ class SeriesForm(FlaskForm):
 
     group = SelectField("Group", coerce=_int_or_none, validators=[InputRequired("Choose a group.")])
     weekdays = MultiCheckboxField(
-        "Weekdays", coerce=int, choices=list(enumerate(scheduling.WEEKDAY_NAMES)),
+        "Weekdays", coerce=int, choices=list(enumerate(series.WEEKDAY_NAMES)),
         validators=[DataRequired("Choose at least one weekday.")],
     )
     start_time = TimeField("Start time", validators=[InputRequired("Give a start time, such as 17:00.")])
     duration_minutes = IntegerField(
-        "Length (min)", validators=[Optional(), NumberRange(1, scheduling.MAX_SESSION_MINUTES)],
+        "Length (min)", validators=[Optional(), NumberRange(1, series.MAX_SESSION_MINUTES)],
         description="Empty: the activity's usual length (or 60 minutes).",
     )
     activity = SelectField("Activity", coerce=_int_or_none, validators=[Optional()])
@@ -85,7 +86,7 @@ class OccurrenceForm(FlaskForm):
     row_version = HiddenField()
     start_time = TimeField("Start time", validators=[Optional()])
     duration_minutes = IntegerField(
-        "Length (min)", validators=[Optional(), NumberRange(1, scheduling.MAX_SESSION_MINUTES)]
+        "Length (min)", validators=[Optional(), NumberRange(1, series.MAX_SESSION_MINUTES)]
     )
     activity = SelectField("Activity", coerce=_int_or_none, validators=[Optional()])
     room = StringField("Room", validators=[Optional(), Length(max=40)])
@@ -154,15 +155,17 @@ class WeekPlannerView(SecureBaseView):
         if problems:
             return self.render("admin/planner/week.html", plan=None, problems=problems,
                                facilitators=[], facilitator_id=None, may_plan=False), 400
-        plan = scheduling.week_plan(week, facilitator_id=facilitator_id)
+        plan = week_plan.week_plan(week, facilitator_id=facilitator_id)
         return self.render(
             "admin/planner/week.html",
             plan=plan,
             problems=[],
-            facilitators=scheduling.facilitators(),
+            facilitators=week_plan.facilitators(),
             facilitator_id=facilitator_id,
             may_plan=_may_plan(),
             may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),
+            recordable={entry.id for track in plan.tracks for cell in track.days for entry in cell
+                        if may_record(current_user, entry)},
             today=date.today(),
         )
 
@@ -222,7 +225,7 @@ class SeriesView(SecureBaseView):
         if length is None:
             length = activity.default_minutes if activity is not None else 60
         room = form.room.data.strip() if form.room.data and form.room.data.strip() else None
-        return scheduling.create_series(
+        return series.create_series(
             group,
             weekdays=form.weekdays.data,
             start_time=form.start_time.data,
@@ -269,7 +272,7 @@ class SeriesView(SecureBaseView):
             elif form.validate():
                 try:
                     if form.cancel_sessions.data:
-                        changed = scheduling.cancel_occurrence(
+                        changed = series.cancel_occurrence(
                             session, scope=form.scope.data, reason=form.reason.data or "")
                         verb = "Cancelled"
                     else:
@@ -317,7 +320,7 @@ class SeriesView(SecureBaseView):
             )
         if not changes:
             return None
-        return scheduling.update_occurrence(session, scope=form.scope.data, **changes)
+        return series.update_occurrence(session, scope=form.scope.data, **changes)
 
 
 def register(admin) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
@@ -27,7 +26,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import GroupSession, KindnessExercise, Patient
 from ..pdf import handouts, packets
-from ..services.access import caseload_patient_ids
+from ..services.access import may_record, may_see_patient
 from ..services.errors import RuleViolation
 from .base import SecureBaseView
 from .printing_progress import ProgressPrintMixin
@@ -49,10 +48,6 @@ def slug(text: str, fallback: str) -> str:
     """A short ASCII file-name part made from ``text`` (``fallback`` when nothing is left)."""
     made = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")[:60].strip("-")
     return made or fallback
-
-
-def _is_counselor() -> bool:
-    return getattr(current_user, "role", None) == "counselor"
 
 
 def _id_arg(name: str) -> int:
@@ -98,14 +93,8 @@ class PrintView(ProgressPrintMixin, SecureBaseView):
     def plan(self):
         """A patient's personal kindness plan for a week (this week unless ``week`` is given)."""
         patient = _load(Patient, "patient")
-        if _is_counselor():
-            on_caseload = db.session.scalar(
-                sa.select(Patient.id).where(
-                    Patient.id == patient.id, Patient.id.in_(caseload_patient_ids(current_user.id))
-                )
-            )
-            if on_caseload is None:
-                abort(403)
+        if not may_see_patient(current_user, patient.id):
+            abort(403)
         try:
             week = date.fromisoformat(request.args["week"]) if request.args.get("week") else date.today()
         except ValueError:
@@ -118,7 +107,7 @@ class PrintView(ProgressPrintMixin, SecureBaseView):
     def packet(self):
         """A session's packet: sign-in sheet, then each roster member's plan."""
         session = _load(GroupSession, "session")
-        if _is_counselor() and session.facilitator_id != current_user.id:
+        if not may_record(current_user, session):
             abort(403)
         try:
             data = packets.session_packet(session)

@@ -32,7 +32,7 @@ from ..models import CareGroup, Patient, Track
 from ..pdf import batches
 from ..pdf import progress as progress_pdf
 from ..services import chart as chart_service
-from ..services.access import caseload_patient_ids
+from ..services.access import may_see_patient, sees_everyone, visible_patient_ids
 from ..services.enrolment import history
 from ..services.errors import RuleViolation
 
@@ -79,10 +79,6 @@ class _Selection:
         self.name = "selected patients"
 
 
-def _is_counselor() -> bool:
-    return getattr(current_user, "role", None) == "counselor"
-
-
 def _id_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     if not value:
@@ -97,19 +93,6 @@ def _load(model, record_id: int):
     if row is None:
         abort(404)
     return row
-
-
-def on_caseload(patient_ids: list[int]) -> set[int]:
-    """The ids among ``patient_ids`` on the current counselor's caseload (one statement)."""
-    if not patient_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            sa.select(Patient.id).where(
-                Patient.id.in_(patient_ids), Patient.id.in_(caseload_patient_ids(current_user.id))
-            )
-        )
-    )
 
 
 def _prefill(form, start: date, end: date) -> None:
@@ -158,7 +141,7 @@ class ProgressPrintMixin:
         if patient_id is None:
             abort(400)
         patient = _load(Patient, patient_id)
-        if _is_counselor() and not on_caseload([patient.id]):
+        if not may_see_patient(current_user, patient.id):
             abort(403)
         form = ProgressForm()
         problem = None
@@ -232,10 +215,8 @@ class ProgressPrintMixin:
         else:
             find = batches.group_patients if kind == "group" else batches.track_patients
             everyone = find(target, start, end, version)
-        patients = everyone
-        if _is_counselor():
-            mine = on_caseload([p.id for p in everyone])
-            patients = [p for p in everyone if p.id in mine]
+        visible = visible_patient_ids(current_user, [p.id for p in everyone])
+        patients = [p for p in everyone if p.id in visible]
         if request.method == "POST" and problem is None:
             if everyone and not patients:
                 abort(403)
@@ -261,8 +242,8 @@ class ProgressPrintMixin:
             problem=problem,
             total=len(everyone),
             included=len(patients),
-            counselor=_is_counselor(),
+            counselor=not sees_everyone(current_user),
         )
 
 
-__all__ = ["ProgressBatchForm", "ProgressForm", "ProgressPrintMixin", "on_caseload"]
+__all__ = ["ProgressBatchForm", "ProgressForm", "ProgressPrintMixin"]

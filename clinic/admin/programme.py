@@ -17,8 +17,8 @@ from ..models import CareGroup, GroupMembership, Patient, StaffUser, Track
 from ..services import enrolment as enrolment_service
 from ..services import membership as membership_service
 from ..services.errors import RuleViolation
+from ..services.access import allowed, role_of
 from .base import SecureBaseView
-from ..services.access import allowed
 
 
 def _tracks():
@@ -91,7 +91,7 @@ class ProgrammeView(SecureBaseView):
         return False  # reached from the patient's page, not the menu
 
     def _patient(self) -> Patient:
-        if not allowed(self.permission_key, getattr(current_user, "role", None), "c"):
+        if not allowed(self.permission_key, role_of(current_user), "c"):
             abort(403)
         try:
             patient_id = int(request.args.get("patient", ""))

@@ -44,6 +44,9 @@ class Attendance(VersionedMixin, db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
     #: When it was recorded.
     recorded_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    #: The addendum behind the latest change after signing; a trigger refuses any change to a
+    #: signed session's entry that does not point here at a new addendum of that person.
+    last_addendum_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     session: Mapped["GroupSession"] = relationship()  # noqa: F821
     patient: Mapped["Patient"] = relationship()  # noqa: F821
@@ -54,10 +57,13 @@ class Attendance(VersionedMixin, db.Model):
 
 
 class AttendanceAddendum(db.Model):
-    """A correction to one participant's entry after the session record was signed.
+    """A correction made after the session record was signed.
 
-    The attendance row is updated; the addendum keeps who, when, what changed and why.
-    Addenda are never edited or removed.
+    It corrects one participant's entry (``patient_id`` set, ``assignment_id`` empty), one of
+    that participant's check-ins of the session (``assignment_id`` set too) or the group note
+    (both empty). The corrected row is updated and points at its addendum through
+    ``last_addendum_id``; the addendum keeps who, when, what changed and why. Addenda are
+    never edited or removed, which the database enforces.
     """
 
     __tablename__ = "attendance_addendum"
@@ -65,8 +71,14 @@ class AttendanceAddendum(db.Model):
     __table_args__ = (sa.CheckConstraint("length(trim(reason)) > 0", name="reason_given"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: The corrected entry.
-    attendance_id: Mapped[int] = mapped_column(sa.ForeignKey("attendance.id"), index=True)
+    #: The signed session whose record is corrected.
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("group_session.id"), index=True)
+    #: The participant whose entry or check-in is corrected; empty for the group note.
+    patient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("patient.id"), index=True)
+    #: The assignment whose check-in of that day is corrected; empty for the entry itself.
+    assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignment.id"), index=True)
+    #: The corrected entry, when it existed before the correction.
+    attendance_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attendance.id"), index=True)
     #: Who made the correction.
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
     #: When.
@@ -76,7 +88,10 @@ class AttendanceAddendum(db.Model):
     #: Why the entry was corrected.
     reason: Mapped[str] = mapped_column(sa.String(500))
 
-    attendance: Mapped[Attendance] = relationship()
+    attendance: Mapped[Attendance | None] = relationship()
+    session: Mapped["GroupSession"] = relationship()  # noqa: F821
+    patient: Mapped["Patient | None"] = relationship()  # noqa: F821
+    assignment: Mapped["Assignment | None"] = relationship()  # noqa: F821
     author: Mapped["StaffUser | None"] = relationship()  # noqa: F821
 
     def __str__(self) -> str:

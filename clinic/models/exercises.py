@@ -146,6 +146,8 @@ class ExerciseCheckin(VersionedMixin, db.Model):
     session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("group_session.id"), index=True)
     #: When it was recorded.
     recorded_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    #: The addendum behind the latest change after its session was signed (see Attendance).
+    last_addendum_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     assignment: Mapped[Assignment] = relationship()
     recorded_by: Mapped["StaffUser | None"] = relationship()  # noqa: F821

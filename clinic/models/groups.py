@@ -141,6 +141,8 @@ class GroupSession(VersionedMixin, db.Model):
     signed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     #: Who signed it.
     signed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+    #: The addendum behind the latest correction of the group note after signing.
+    last_addendum_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     group: Mapped[CareGroup] = relationship()
     activity: Mapped[Activity | None] = relationship()

@@ -8,7 +8,11 @@
 - ``batches``: many progress sheets in one PDF, each with its own page numbers.
 - ``cli``: the ``flask print`` commands.
 
-Every public document function renders, adds an audit "export" event and commits.
+Rendering only: the figures and rows come ready from ``clinic.services`` (``period_progress``
+for progress sheets, ``participants`` for batches, packets and plans). Every public
+document function renders first, then adds its audit "export" event and commits, so a
+document that fails to render is never audited. Given ``commit=False`` it leaves the
+event in the transaction for the caller to commit: the CLI does so once the file is written.
 """
 
 from .batches import progress_batch

@@ -9,7 +9,8 @@ alone cannot do this: ``counter(pages)`` always counts the whole document.) The 
 for all sheets is read up front in the same six statements as one sheet.
 
 Audit: one "export" event per patient included, naming the batch's group or track,
-all in the transaction that is committed after the PDF was written.
+added once the PDF exists and committed (unless ``commit=False``: the caller commits,
+e.g. the CLI once the file is written).
 """
 
 from __future__ import annotations
@@ -17,20 +18,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-import sqlalchemy as sa
 from weasyprint import HTML
 
 from ..extensions import db
-from ..models import CareGroup, Enrolment, GroupMembership, Patient, Track
+from ..models import CareGroup, Patient, Track
+from ..services import participants
 from ..services.errors import RuleViolation
+from ..services.period_progress import period_progress
 from . import render
 from .fetcher import make_fetcher
-from .progress import VERSION_LABELS, audit_export, check_request, load_progress, sheet_html_context
+from .progress import VERSION_LABELS, audit_export, check_request, sheet_html_context
 from .render import period_text
-
-
-def _overlaps(start_col, end_col, start: date, end: date):
-    return sa.and_(start_col <= end, sa.or_(end_col.is_(None), end_col >= start))
 
 
 def _sorted(patients: list[Patient], version: str) -> list[Patient]:
@@ -41,28 +39,13 @@ def _sorted(patients: list[Patient], version: str) -> list[Patient]:
 
 
 def group_patients(group: CareGroup, start: date, end: date, version: str = "staff") -> list[Patient]:
-    """Everyone who was a member of ``group`` on any day from ``start`` to ``end`` (one statement)."""
-    patients = db.session.scalars(
-        sa.select(Patient)
-        .join(GroupMembership, GroupMembership.patient_id == Patient.id)
-        .where(
-            GroupMembership.group_id == group.id,
-            _overlaps(GroupMembership.start_date, GroupMembership.end_date, start, end),
-        )
-        .distinct()
-    ).all()
-    return _sorted(list(patients), version)
+    """Everyone who was a member of ``group`` during the period, in the version's order."""
+    return _sorted(participants.group_patients(group.id, start, end), version)
 
 
 def track_patients(track: Track, start: date, end: date, version: str = "staff") -> list[Patient]:
-    """Everyone enrolled in ``track`` on any day from ``start`` to ``end`` (one statement)."""
-    patients = db.session.scalars(
-        sa.select(Patient)
-        .join(Enrolment, Enrolment.patient_id == Patient.id)
-        .where(Enrolment.track_id == track.id, _overlaps(Enrolment.start_date, Enrolment.end_date, start, end))
-        .distinct()
-    ).all()
-    return _sorted(list(patients), version)
+    """Everyone enrolled in ``track`` during the period, in the version's order."""
+    return _sorted(participants.track_patients(track.id, start, end), version)
 
 
 def batch_title(version: str, what: str, start: date, end: date) -> str:
@@ -79,20 +62,20 @@ def _layout(html: str):
 
 def progress_batch(patients: list[Patient], start: date, end: date, version: str = "staff",
                    progress: Callable[[int], object] | None = None, *, title: str = "",
-                   source: dict | None = None) -> bytes:
+                   source: dict | None = None, commit: bool = True) -> bytes:
     """One PDF of progress sheets, one sheet per patient in the order given; audited.
 
     Each sheet starts on a new page and numbers its own pages ("Page 1 of 2"). Staff
     sheets have no typed summary or next steps: they print lines to write on.
     ``progress`` (e.g. a click progress bar's ``update``) is called with 1 after each
     sheet is laid out. ``title`` names the PDF; ``source`` (e.g. ``{"group": 3}``) is
-    added to every patient's export event. Refuses an empty list, a bad period or
-    version with ``RuleViolation``; nothing is audited then.
+    added to every patient's export event, committed unless ``commit`` is False. Refuses
+    an empty list, a bad period or version with ``RuleViolation``; nothing is audited then.
     """
     check_request(start, end, version)
     if not patients:
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
-    data = load_progress(patients, start, end)
+    data = period_progress(patients, start, end)
     documents = []
     for patient in patients:
         context = sheet_html_context(data[patient.id], version)
@@ -105,7 +88,8 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     pdf = merged.write_pdf(pdf_variant=render.PDF_VARIANT, attachments=None)
     for patient in patients:
         audit_export(patient.id, version, start, end, **({"batch": source} if source else {}))
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return pdf
 
 

@@ -2,7 +2,11 @@
 
 Every command renders through the same functions as the admin, so each export is
 audited, attributed to "cli". Output files hold patient data: they are created with
-owner-only rights (0600).
+owner-only rights (0600). The audit events are committed with the file: the document
+functions are called with ``commit=False``, the PDF is written to a temporary file
+beside the target and renamed into place, and only then are the events committed, so
+an export that could not be written leaves no event, and one whose events could not be
+committed leaves no file. Every refusal is one line (``Error: ...``).
 
     flask --app wsgi print handout --exercise "Write a note of appreciation" [--large] --output FILE.pdf
     flask --app wsgi print plan --patient ID [--week YYYY-MM-DD] [--large] --output FILE.pdf
@@ -16,13 +20,17 @@ Registered in ``clinic/cli.py`` with ``app.cli.add_command(print_cli)``.
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from ..cli_errors import OneLineCommand
 from ..extensions import db
 from ..models import CareGroup, GroupSession, KindnessExercise, Patient, Track
 from ..services import audit
@@ -30,6 +38,7 @@ from ..services.errors import RuleViolation
 from . import batches, handouts, packets, progress
 
 print_cli = AppGroup("print", help="Print handouts, kindness plans, session packets and progress sheets to PDF files.")
+print_cli.command_class = OneLineCommand
 
 #: The label every CLI export is audited under.
 CLI_ACTOR = "cli"
@@ -45,12 +54,54 @@ def output_option(function):
     )(function)
 
 
-def write_pdf(output: Path, data: bytes) -> None:
-    """Write ``data`` to ``output`` with mode 0600, replacing the file if it exists."""
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(output, 0o600)
+def _temporary_file(output: Path):
+    """An open, owner-only temporary file beside ``output``, or a one-line refusal."""
+    if output.is_dir():
+        raise click.ClickException(f"{output} is a folder: give the name of a PDF file to write.")
+    folder = output.parent
+    if not folder.is_dir():
+        raise click.ClickException(f"The folder {folder} does not exist; nothing was written.")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write to {folder} ({exc.strerror}); nothing was written.") from None
+    return os.fdopen(fd, "wb"), Path(name)
+
+
+def export_pdf(output: Path, render: Callable[..., bytes]) -> bytes:
+    """Render a PDF and write it to ``output`` (mode 0600), audited only when it was written.
+
+    ``render`` is a document function ready to call but for ``commit``: it is called
+    with ``commit=False``, so its audit events stay in the transaction. They are flushed
+    (a database that refuses them stops the export before any file is touched), the PDF
+    is written to a temporary file in the target folder and renamed into place, and
+    then the events are committed. If rendering or writing fails nothing is committed;
+    if the commit fails the file is removed. Returns the PDF's bytes.
+    """
+    handle, temporary = _temporary_file(output)
+    try:
+        with handle:
+            data = render(commit=False)
+            db.session.flush()
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, output)
+    except OSError as exc:
+        db.session.rollback()
+        temporary.unlink(missing_ok=True)
+        raise click.ClickException(f"Cannot write {output} ({exc.strerror}); nothing was written.") from None
+    except BaseException:
+        db.session.rollback()
+        temporary.unlink(missing_ok=True)
+        raise
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        output.unlink(missing_ok=True)
+        raise
+    return data
 
 
 def report(output: Path, data: bytes, what: str) -> None:
@@ -64,8 +115,10 @@ def parse_day(value: str | None, option: str) -> date | None:
         return None
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise click.BadParameter("use the form YYYY-MM-DD, e.g. 2026-01-12", param_hint=option) from exc
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date: use the form YYYY-MM-DD, e.g. 2026-01-12", param_hint=option
+        ) from None
 
 
 def get_or_fail(model, record_id: int, what: str):
@@ -99,8 +152,7 @@ def handout_command(exercise_ref: str, large: bool, output: Path) -> None:
     """A take-home handout for one kindness exercise."""
     with audit.acting_as(None, label=CLI_ACTOR):
         exercise = find_exercise(exercise_ref)
-        data = handouts.exercise_handout(exercise, large_print=large)
-    write_pdf(output, data)
+        data = export_pdf(output, partial(handouts.exercise_handout, exercise, large_print=large))
     report(output, data, f"the handout for exercise {exercise.id}")
 
 
@@ -114,8 +166,7 @@ def plan_command(patient_id: int, week: str | None, large: bool, output: Path) -
     day = parse_day(week, "--week") or date.today()
     with audit.acting_as(None, label=CLI_ACTOR):
         patient = get_or_fail(Patient, patient_id, "patient")
-        data = handouts.kindness_plan(patient, day, large_print=large)
-    write_pdf(output, data)
+        data = export_pdf(output, partial(handouts.kindness_plan, patient, day, large_print=large))
     report(output, data, f"the kindness plan of patient {patient_id}")
 
 
@@ -126,12 +177,7 @@ def packet_command(session_id: int, output: Path) -> None:
     """A session packet: the sign-in sheet, then each roster member's plan."""
     with audit.acting_as(None, label=CLI_ACTOR):
         session = get_or_fail(GroupSession, session_id, "session")
-        try:
-            data = packets.session_packet(session)
-        except RuleViolation as exc:
-            db.session.rollback()
-            raise click.ClickException(str(exc)) from exc
-    write_pdf(output, data)
+        data = export_pdf(output, partial(packets.session_packet, session))
     report(output, data, f"the packet of session {session_id}")
 
 
@@ -187,39 +233,34 @@ def progress_command(track_ref: str | None, group_ref: str | None, patient_id: i
     except RuleViolation as exc:
         raise click.BadParameter(str(exc), param_hint="--from/--to") from exc
     with audit.acting_as(None, label=CLI_ACTOR):
-        try:
-            if patient_id is not None:
-                patient = get_or_fail(Patient, patient_id, "patient")
-                data = progress.progress_sheet(patient, start, end, version=version)
-                what = f"the {version} progress sheet of patient {patient_id}"
+        if patient_id is not None:
+            patient = get_or_fail(Patient, patient_id, "patient")
+            data = export_pdf(output, partial(progress.progress_sheet, patient, start, end, version=version))
+            what = f"the {version} progress sheet of patient {patient_id}"
+        else:
+            if track_ref is not None:
+                target, kind = find_track(track_ref), "track"
+                patients = batches.track_patients(target, start, end, version)
             else:
-                if track_ref is not None:
-                    target, kind = find_track(track_ref), "track"
-                    patients = batches.track_patients(target, start, end, version)
-                else:
-                    target, kind = find_group(group_ref), "group"
-                    patients = batches.group_patients(target, start, end, version)
-                if not patients:
-                    raise click.ClickException(
-                        f"Nobody was in {kind} {target.name!r} from {start.isoformat()} to {end.isoformat()}; "
-                        "nothing was written."
-                    )
-                with click.progressbar(length=len(patients), label=f"Progress sheets for {len(patients)} patients",
-                                       show_pos=True) as bar:
-                    data = batches.progress_batch(
-                        patients, start, end, version, progress=bar.update,
-                        title=batches.batch_title(version, target.name, start, end),
-                        source={kind: target.id},
-                    )
-                what = f"{len(patients)} {version} progress sheets for {kind} {target.id}"
-        except RuleViolation as exc:
-            db.session.rollback()
-            raise click.ClickException(str(exc)) from exc
-    write_pdf(output, data)
+                target, kind = find_group(group_ref), "group"
+                patients = batches.group_patients(target, start, end, version)
+            if not patients:
+                raise click.ClickException(
+                    f"Nobody was in {kind} {target.name!r} from {start.isoformat()} to {end.isoformat()}; "
+                    "nothing was written."
+                )
+            with click.progressbar(length=len(patients), label=f"Progress sheets for {len(patients)} patients",
+                                   show_pos=True) as bar:
+                data = export_pdf(output, partial(
+                    batches.progress_batch, patients, start, end, version, progress=bar.update,
+                    title=batches.batch_title(version, target.name, start, end),
+                    source={kind: target.id},
+                ))
+            what = f"{len(patients)} {version} progress sheets for {kind} {target.id}"
     report(output, data, what)
 
 
 __all__ = [
-    "CLI_ACTOR", "find_exercise", "find_group", "find_track", "output_option", "parse_day", "print_cli",
-    "write_pdf",
+    "CLI_ACTOR", "export_pdf", "find_exercise", "find_group", "find_track", "output_option",
+    "parse_day", "print_cli",
 ]

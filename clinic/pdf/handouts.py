@@ -1,24 +1,23 @@
 """Take-home paper: a handout per kindness exercise and a patient's personal kindness plan.
 
-Both functions render, then add an audit "export" event to the transaction and commit,
-so a document that could not be rendered leaves no trace and every one that was
-leaves exactly one. The plan is addressed by ``Patient.display_name`` only: no record
+Both functions render, then add an audit "export" event to the transaction and commit
+it (unless told ``commit=False``: the caller commits, e.g. once the file is written), so
+a document that could not be rendered leaves no trace and every one that was leaves
+exactly one. The plan is addressed by ``Patient.display_name`` only: no record
 number, no last name, nobody else.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-
-import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Assignment, KindnessExercise, Patient
 from ..services import audit
+from ..services.participants import week_assignments
+from ..services.participation import monday_of
 from .render import day_month, period_text, render_pdf
 
 #: Column heads of a week, Monday first.
@@ -80,11 +79,6 @@ def times_text(times: int, unit: str = "week", this: bool = False) -> str:
     return f"{times} times {when}"
 
 
-def week_of(day: date) -> date:
-    """The Monday of the week containing ``day``."""
-    return day - timedelta(days=day.weekday())
-
-
 # Exercise handout ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HandoutSheet:
@@ -123,8 +117,11 @@ def handout_html_context(exercise: KindnessExercise, large_print: bool = False) 
     }
 
 
-def exercise_handout(exercise: KindnessExercise, large_print: bool = False) -> bytes:
-    """A take-home handout for one exercise, with a week grid to tick by hand; audited."""
+def exercise_handout(exercise: KindnessExercise, large_print: bool = False, *, commit: bool = True) -> bytes:
+    """A take-home handout for one exercise, with a week grid to tick by hand; audited.
+
+    The export event is added once the PDF exists and committed unless ``commit`` is False.
+    """
     pdf = render_pdf(**handout_html_context(exercise, large_print))
     audit.record(
         "export",
@@ -132,7 +129,8 @@ def exercise_handout(exercise: KindnessExercise, large_print: bool = False) -> b
         entity_id=exercise.id,
         changes={"document": "exercise_handout", "large_print": bool(large_print)},
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return pdf
 
 
@@ -167,33 +165,6 @@ class PlanSheet:
     rows: tuple[PlanRow, ...] = field(default_factory=tuple)
 
 
-def active_assignments(patient_ids: list[int], week_start: date) -> dict[int, list[Assignment]]:
-    """Active assignments that overlap the week, by patient id, in one query.
-
-    An assignment counts when its status is active, it starts on or before the week's
-    Sunday and it is not due before the week's Monday.
-    """
-    if not patient_ids:
-        return {}
-    week_end = week_start + timedelta(days=6)
-    rows = db.session.scalars(
-        sa.select(Assignment)
-        .join(KindnessExercise, KindnessExercise.id == Assignment.exercise_id)
-        .options(joinedload(Assignment.exercise))
-        .where(
-            Assignment.patient_id.in_(patient_ids),
-            Assignment.status == "active",
-            Assignment.start_date <= week_end,
-            sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= week_start),
-        )
-        .order_by(Assignment.patient_id, KindnessExercise.title, Assignment.id)
-    )
-    by_patient: dict[int, list[Assignment]] = defaultdict(list)
-    for assignment in rows:
-        by_patient[assignment.patient_id].append(assignment)
-    return dict(by_patient)
-
-
 def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment]) -> PlanSheet:
     """One patient's plan for the week starting on ``week_start`` (a Monday)."""
     days = [week_start + timedelta(days=offset) for offset in range(7)]
@@ -224,8 +195,8 @@ def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment]
 
 def plan_html_context(patient: Patient, week_start: date, large_print: bool = False) -> dict:
     """Template name, title and context of a patient's plan (one query; shared with the benchmark)."""
-    week_start = week_of(week_start)
-    assignments = active_assignments([patient.id], week_start).get(patient.id, [])
+    week_start = monday_of(week_start)
+    assignments = week_assignments([patient.id], week_start).get(patient.id, [])
     return {
         "template_name": "pdf/plan.html",
         "title": PLAN_TITLE,
@@ -234,11 +205,13 @@ def plan_html_context(patient: Patient, week_start: date, large_print: bool = Fa
     }
 
 
-def kindness_plan(patient: Patient, week_start: date, large_print: bool = False) -> bytes:
+def kindness_plan(patient: Patient, week_start: date, large_print: bool = False, *,
+                  commit: bool = True) -> bytes:
     """A patient's personal kindness plan for the week containing ``week_start``; audited.
 
     Lists the patient's active exercises with a tick box per day and the times per
-    week, addressed by the display name only.
+    week, addressed by the display name only. The export event is added once the PDF
+    exists and committed unless ``commit`` is False.
     """
     pdf = render_pdf(**plan_html_context(patient, week_start, large_print))
     audit.record(
@@ -247,18 +220,17 @@ def kindness_plan(patient: Patient, week_start: date, large_print: bool = False)
         entity_id=patient.id,
         changes={"document": "kindness_plan", "large_print": bool(large_print)},
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return pdf
 
 
 __all__ = [
     "PlanSheet",
-    "active_assignments",
     "exercise_handout",
     "handout_html_context",
     "kindness_plan",
     "plan_html_context",
     "plan_sheet",
     "text_blocks",
-    "week_of",
 ]

@@ -7,7 +7,7 @@ sheets can follow the same pattern: build the sections, render once, audit each.
 
 Audit: one "export" event for the session (``group_session``, listing the patient ids
 whose plans are included) and one per included patient (``patient``), all in the
-transaction that is then committed.
+transaction that is then committed (unless ``commit=False``: the caller commits).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from ..models import GroupSession
 from ..services import audit
 from ..services.errors import RuleViolation
 from ..services.membership import roster
-from .handouts import active_assignments, plan_sheet, week_of
+from ..services.participants import week_assignments
+from ..services.participation import monday_of
+from .handouts import plan_sheet
 from .render import long_date, render_pdf
 
 SIGN_IN_TITLE = "Sign-in sheet"
@@ -55,8 +57,8 @@ def packet_html_context(session: GroupSession) -> tuple[dict, list[int]]:
         raise RuleViolation("This session was cancelled, so there is no packet to print.")
     day = session.starts_at.date()
     members = sorted(roster(session.group_id, day), key=lambda p: (p.display_name.casefold(), p.id))
-    week_start = week_of(day)
-    by_patient = active_assignments([p.id for p in members], week_start)
+    week_start = monday_of(day)
+    by_patient = week_assignments([p.id for p in members], week_start)
     plans = [plan_sheet(p, week_start, by_patient.get(p.id, [])) for p in members]
     group = session.group
     facilitator = session.facilitator or group.facilitator
@@ -78,8 +80,11 @@ def packet_html_context(session: GroupSession) -> tuple[dict, list[int]]:
     return context, [p.id for p in members]
 
 
-def session_packet(session: GroupSession) -> bytes:
-    """One PDF: the session's sign-in sheet, then each roster member's kindness plan; audited."""
+def session_packet(session: GroupSession, *, commit: bool = True) -> bytes:
+    """One PDF: the session's sign-in sheet, then each roster member's kindness plan; audited.
+
+    The export events are added once the PDF exists and committed unless ``commit`` is False.
+    """
     context, patient_ids = packet_html_context(session)
     pdf = render_pdf(**context)
     audit.record(
@@ -95,7 +100,8 @@ def session_packet(session: GroupSession) -> bytes:
             entity_id=patient_id,
             changes={"document": "session_packet", "large_print": False, "session_id": session.id},
         )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return pdf
 
 

@@ -25,19 +25,25 @@ from .membership import covers
 PROGRAMME_FULL = {"admin": "rced", "planner": "rced"}
 
 #: View endpoint -> role -> rights. A view missing from a role's row is not offered to
-#: that role at all, neither in the menu nor by URL.
+#: that role at all, neither in the menu nor by URL. The rights are what each view can
+#: really do: every write goes through a service in ``clinic.services``.
 PERMISSIONS: dict[str, dict[str, str]] = {
     "tracks": {"admin": "rced", "planner": "rce", "counselor": "r"},
     "groups": {**PROGRAMME_FULL, "counselor": "r"},
     "memberships": {**PROGRAMME_FULL, "counselor": "r"},
     "activities": {**PROGRAMME_FULL, "counselor": "r"},
-    "sessions": {**PROGRAMME_FULL, "counselor": "re"},
+    # Counselors read sessions here; the group note is written on the record page.
+    "sessions": {**PROGRAMME_FULL, "counselor": "r"},
     "exercises": {**PROGRAMME_FULL, "counselor": "r"},
     "assignments": {**PROGRAMME_FULL, "counselor": "r"},
     "patients": {"admin": "rced", "planner": "r", "counselor": "r"},
     "enrolments": {**PROGRAMME_FULL, "counselor": "r"},
-    "attendance": {**PROGRAMME_FULL, "counselor": "rce"},
-    "checkins": {**PROGRAMME_FULL, "counselor": "rce"},
+    # Read-only lists: attendance and check-ins change on the record and patient pages.
+    "attendance": {"admin": "r", "planner": "r", "counselor": "r"},
+    # "c" here is the check-in outside a session on the patient's page (day.checkin);
+    # the list itself has no create form.
+    "checkins": {"admin": "rc", "planner": "rc", "counselor": "rc"},
+    # Accounts are never deleted (deactivated instead), so their history keeps a name.
     "staff": {"admin": "rce"},
     # Pages that are not model lists.
     "planner": {"admin": "r", "planner": "r", "counselor": "r"},

@@ -87,20 +87,68 @@ def create_user(email: str, full_name: str, role: str, password: str) -> StaffUs
     return user
 
 
-def prepare_account(user: StaffUser, *, new_password: str, is_new: bool, acting_user_id: int | None) -> None:
-    """Apply an edit of an account made in a form, refusing what the rules do not allow.
+def _account_values(values: dict, user: StaffUser | None) -> dict:
+    from .limits import FieldViolation, choice, column_length, text
 
-    The e-mail is normalised; a new account needs a password that meets the rules (it
-    is stored hashed); nobody can remove their own admin rights or deactivate themselves.
-    """
-    user.email = normalise_email(user.email)
-    if is_new and not new_password:
-        raise AccountError("A new account needs a password.")
-    if new_password:
+    email = normalise_email(values.get("email") or "")
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise FieldViolation("email", "Give a valid e-mail address.")
+    clash = find_user(email)
+    if clash is not None and (user is None or clash.id != user.id):
+        raise FieldViolation("email", "An account with this e-mail already exists.")
+    return {
+        "email": email,
+        "full_name": text(values, "full_name", "name", column_length(StaffUser.full_name), required=True),
+        "role": choice(values, "role", "role", ROLES),
+        "is_active_account": bool(values.get("is_active_account")),
+    }
+
+
+def _password(new_password: str | None, required: bool) -> str | None:
+    from .limits import FieldViolation
+
+    if not new_password:
+        if required:
+            raise FieldViolation("new_password", "A new account needs a password.")
+        return None
+    try:
         check_password_rules(new_password)
-        user.password_hash = hash_password(new_password)
-    if not is_new and user.id == acting_user_id and (user.role != "admin" or not user.is_active_account):
-        raise AccountError("You cannot remove your own admin rights or deactivate yourself.")
+    except AccountError as exc:
+        raise FieldViolation("new_password", str(exc)) from exc
+    return hash_password(new_password)
+
+
+def create_account(values: dict, new_password: str | None) -> StaffUser:
+    """Open a staff account from a form's values with a password that meets the rules; no commit."""
+    clean = _account_values(values, None)
+    user = StaffUser(**clean, password_hash=_password(new_password, required=True))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_account(user: StaffUser, values: dict, new_password: str | None, version, *,
+                   acting_user_id: int | None) -> StaffUser:
+    """Change an account opened at ``version``; no commit.
+
+    An empty password keeps the current one. Nobody can remove their own admin rights
+    or deactivate their own account.
+    """
+    from .errors import RuleViolation
+    from .locking import check_version
+
+    check_version(user, version)
+    clean = _account_values(values, user)
+    if user.id == acting_user_id and (clean["role"] != user.role or not clean["is_active_account"]):
+        raise RuleViolation("You cannot remove your own admin rights or deactivate yourself.")
+    password_hash = _password(new_password, required=False)
+    if password_hash is not None:
+        clean["password_hash"] = password_hash
+    for key, value in clean.items():
+        if getattr(user, key) != value:
+            setattr(user, key, value)
+    db.session.flush()
+    return user
 
 
 def set_password(email: str, password: str) -> StaffUser:

@@ -361,8 +361,88 @@ def change_status(assignment: Assignment, status: str, reason: str, *, commit: b
     return assignment
 
 
+def create_assignment(values: dict, *, actor: StaffUser | None = None) -> Assignment:
+    """Assign one exercise to one patient from a form's values; no commit.
+
+    The same rules as the assign page: a current exercise, the patient enrolled on the
+    start date in a track the exercise suits, no second active assignment of it.
+    """
+    from .limits import FieldViolation, day, required_row, whole
+
+    patient = required_row(values, "patient", "patient")
+    exercise = required_row(values, "exercise", "exercise")
+    start = day(values, "start_date", "start date")
+    due = day(values, "due_date", "due date", required=False)
+    times = whole(values, "times_per_week", "times per week", MIN_TIMES_PER_WEEK, MAX_TIMES_PER_WEEK,
+                  required=False)
+    try:
+        result = assign_exercise(exercise, [patient], start=start, times_per_week=times, due=due,
+                                 source="individual", actor=actor, commit=False)
+    except RuleViolation as exc:
+        raise FieldViolation("due_date" if "due date" in str(exc) else "exercise", str(exc)) from exc
+    if result.already:
+        raise FieldViolation("exercise", "The patient already has this exercise active; no duplicate was made.")
+    if result.unsuitable:
+        raise FieldViolation("exercise", f"This exercise cannot be assigned: {result.unsuitable[0][1]}.")
+    return result.assigned[0]
+
+
+def update_assignment(assignment: Assignment, values: dict, version) -> Assignment:
+    """Change an assignment opened at ``version``: due date, times per week and status; no commit.
+
+    The status moves only as ``change_status`` allows (completed and stopped are final);
+    a final assignment does not change at all.
+    """
+    from .limits import FieldViolation, day, text, whole
+    from .locking import check_version
+
+    check_version(assignment, version)
+    if assignment.status in FINAL_STATUSES:
+        raise RuleViolation(f"This assignment is {assignment.status}, which is final: it cannot be changed. "
+                            "To start the exercise again, assign it anew.")
+    due = day(values, "due_date", "due date", required=False)
+    if due is not None and due < assignment.start_date:
+        raise FieldViolation("due_date", f"The due date cannot be before the start date "
+                                         f"({assignment.start_date.isoformat()}).")
+    times = whole(values, "times_per_week", "times per week", MIN_TIMES_PER_WEEK, MAX_TIMES_PER_WEEK)
+    status = values.get("status", assignment.status)
+    reason = text(values, "status_reason", "reason", 255)
+    if status != assignment.status:
+        try:
+            change_status(assignment, status, reason, commit=False)
+        except RuleViolation as exc:
+            raise FieldViolation("status" if "reason" not in str(exc) else "status_reason", str(exc)) from exc
+    elif reason != assignment.status_reason:
+        if assignment.status == "active" and reason:
+            raise FieldViolation("status_reason", "An active assignment has no reason; give one only "
+                                                  "when pausing, completing or stopping it.")
+        if assignment.status in NEEDS_REASON and not reason:
+            raise FieldViolation("status_reason", f"Give a reason for {NEEDS_REASON[assignment.status]} "
+                                                  "the assignment.")
+        assignment.status_reason = reason
+    for key, value in (("due_date", due), ("times_per_week", times)):
+        if getattr(assignment, key) != value:
+            setattr(assignment, key, value)
+    db.session.flush()
+    return assignment
+
+
+def delete_assignment(assignment: Assignment) -> None:
+    """Remove an assignment made by mistake: only while it has no check-ins (stop it otherwise)."""
+    from ..models import ExerciseCheckin
+
+    if db.session.scalar(sa.select(sa.select(ExerciseCheckin.id).where(
+            ExerciseCheckin.assignment_id == assignment.id).exists())):
+        raise RuleViolation("This assignment has check-ins, so it is part of the record: stop it instead.")
+    db.session.delete(assignment)
+    db.session.flush()
+
+
 __all__ = [
     "FanOutResult",
+    "create_assignment",
+    "delete_assignment",
+    "update_assignment",
     "assign_exercise",
     "assign_to_group",
     "assign_to_track",

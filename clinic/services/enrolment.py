@@ -187,3 +187,93 @@ def history(patient_id: int) -> list[Enrolment]:
             .order_by(Enrolment.start_date)
         )
     )
+
+
+# Corrections made from the enrolment list ---------------------------------------------
+def _counselor(values: dict) -> StaffUser | None:
+    from .limits import FieldViolation
+
+    counselor = values.get("primary_counselor")
+    if counselor is not None and counselor.role != "counselor":
+        raise FieldViolation("primary_counselor", "The primary counselor must have the counselor role.")
+    return counselor
+
+
+def create_enrolment(values: dict, *, actor: StaffUser | None = None) -> EnrolmentResult:
+    """Enrol from a form's values (patient, track, start_date, primary_counselor); no commit.
+
+    The same path as the patient page: dates checked, the starter plan assigned.
+    """
+    from .limits import FieldViolation, day, required_row
+
+    patient = required_row(values, "patient", "patient")
+    track = required_row(values, "track", "track")
+    start = day(values, "start_date", "start date")
+    try:
+        return enrol(patient, track, start, counselor=_counselor(values), actor=actor, commit=False)
+    except FieldViolation:
+        raise
+    except RuleViolation as exc:
+        raise FieldViolation("start_date", str(exc)) from exc
+
+
+def update_enrolment(enrolment: Enrolment, values: dict, version) -> Enrolment:
+    """Correct an enrolment opened at ``version``: dates, reason and primary counselor; no commit.
+
+    The status and the closing of an open enrolment belong to step-down and discharge
+    (which also end memberships and assignments), so this refuses them; the patient and
+    the track never change here.
+    """
+    from .limits import FieldViolation, day, text
+    from .locking import check_version
+
+    check_version(enrolment, version)
+    if values.get("status", enrolment.status) != enrolment.status:
+        raise FieldViolation("status", "The status changes only by a step-down, step-up or discharge "
+                                       "from the patient's page.")
+    track = values.get("track", enrolment.track)
+    if track is None or track.id != enrolment.track_id:
+        raise FieldViolation("track", "The track does not change here: step the patient down or up "
+                                      "from their page.")
+    start = day(values, "start_date", "start date")
+    end = day(values, "end_date", "end date", required=False)
+    if enrolment.end_date is None and end is not None:
+        raise FieldViolation("end_date", "An open enrolment ends by a step-down or discharge from the "
+                                         "patient's page.")
+    if enrolment.end_date is not None and end is None:
+        raise FieldViolation("end_date", "A closed enrolment cannot be reopened here; enrol the patient again.")
+    reason = text(values, "end_reason", "reason", 255)
+    counselor = _counselor(values)
+    try:
+        with db.session.no_autoflush:
+            check_dates(enrolment.patient_id, start, end, exclude_id=enrolment.id)
+    except RuleViolation as exc:
+        raise FieldViolation("start_date", str(exc)) from exc
+    changes = {"start_date": start, "end_date": end, "end_reason": reason,
+               "primary_counselor_id": counselor.id if counselor else None}
+    for key, value in changes.items():
+        if getattr(enrolment, key) != value:
+            setattr(enrolment, key, value)
+    db.session.flush()
+    return enrolment
+
+
+def delete_enrolment(enrolment: Enrolment) -> None:
+    """Remove an enrolment made by mistake: only while no membership or assignment rests on it."""
+    from .membership import covers
+
+    from ..models import CareGroup, GroupMembership
+
+    memberships = sa.select(GroupMembership.id).join(CareGroup, CareGroup.id == GroupMembership.group_id).where(
+        GroupMembership.patient_id == enrolment.patient_id, CareGroup.track_id == enrolment.track_id,
+        covers(Enrolment, GroupMembership.start_date), Enrolment.id == enrolment.id,
+    )
+    assignments = sa.select(Assignment.id).where(
+        Assignment.patient_id == enrolment.patient_id, covers(Enrolment, Assignment.start_date),
+        Enrolment.id == enrolment.id,
+    )
+    if db.session.scalar(sa.select(memberships.exists())) or db.session.scalar(sa.select(assignments.exists())):
+        raise RuleViolation("Group memberships or exercise assignments rest on this enrolment, so it is kept. "
+                            "To end it, use discharge or step-down on the patient's page.")
+    db.session.delete(enrolment)
+    db.session.flush()

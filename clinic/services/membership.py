@@ -153,8 +153,67 @@ def end_memberships_in_track(patient_id: int, track_id: int, last_day: date) -> 
     return ended
 
 
+def peak_members(group_id: int, start: date, end: date | None = None) -> int:
+    """The most members the group has on any one day from ``start`` (until ``end``)."""
+    return _peak_members(group_id, start, end)
+
+
+def create_membership(values: dict) -> GroupMembership:
+    """Add a membership from a form's values (group, patient, start_date, end_date); no commit."""
+    from .limits import day, required_row
+
+    group = required_row(values, "group", "group")
+    patient = required_row(values, "patient", "patient")
+    start = day(values, "start_date", "start date")
+    end = day(values, "end_date", "end date", required=False)
+    return add_member(group, patient, start, end, commit=False)
+
+
+def update_membership(membership: GroupMembership, values: dict, version, *,
+                      today: date | None = None) -> GroupMembership:
+    """Change a membership opened at ``version`` under the same rules as a new one; no commit.
+
+    The patient never changes (that would be another membership); once the membership
+    has begun, neither do its group and start date: end it and add a new one instead.
+    """
+    from .limits import FieldViolation, day, required_row
+    from .locking import check_version
+
+    check_version(membership, version)
+    today = today or date.today()
+    group = required_row(values, "group", "group")
+    patient = required_row(values, "patient", "patient")
+    start = day(values, "start_date", "start date")
+    end = day(values, "end_date", "end date", required=False)
+    if patient.id != membership.patient_id:
+        raise FieldViolation("patient", "A membership cannot move to another patient; add a new one instead.")
+    if membership.start_date <= today and (group.id != membership.group_id or start != membership.start_date):
+        raise FieldViolation("start_date" if group.id == membership.group_id else "group",
+                             "This membership has begun: its group and start date stay. "
+                             "End it and add a new membership instead.")
+    with db.session.no_autoflush:
+        end = check_membership(group, patient, start, end, exclude_id=membership.id)
+    for key, value in (("group_id", group.id), ("start_date", start), ("end_date", end)):
+        if getattr(membership, key) != value:
+            setattr(membership, key, value)
+    db.session.flush()
+    return membership
+
+
+def delete_membership(membership: GroupMembership, *, today: date | None = None) -> None:
+    """Remove a membership that has not begun yet; one that has begun is ended instead."""
+    if membership.start_date <= (today or date.today()):
+        raise RuleViolation("This membership has begun, so it is part of the record: end it instead.")
+    db.session.delete(membership)
+    db.session.flush()
+
+
 __all__ = [
     "add_member",
+    "create_membership",
+    "delete_membership",
+    "peak_members",
+    "update_membership",
     "covers",
     "check_membership",
     "end_membership",

@@ -1,0 +1,178 @@
+"""People lists: patients, their enrolments, and staff accounts.
+
+Each view hands its form to a service in ``clinic.services``; scoping comes from
+``clinic.services.access``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_login import current_user
+from wtforms import PasswordField
+from wtforms.validators import Email, Optional
+
+from ..extensions import db
+from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
+from ..services import accounts, audit, enrolment, patients
+from ..services.access import allowed
+from .base import _role
+from .views_common import ClinicView, by_patient
+
+
+def active_counselors():
+    """Who can be a primary counselor: active counselor accounts, by name."""
+    return (db.session.query(StaffUser)
+            .filter(StaffUser.role == "counselor", StaffUser.is_active_account.is_(True))
+            .order_by(StaffUser.full_name))
+
+
+class PatientView(ClinicView):
+    """Patients, through services.patients; the record page shows the programme."""
+
+    permission_key = "patients"
+    column_list = ("record_number", "last_name", "first_name", "preferred_name", "active")
+    column_default_sort = "last_name"
+    column_searchable_list = ("record_number", "last_name", "first_name", "preferred_name")
+    column_filters = ("active", "enrolments.track.name", "enrolments.status")
+    form_columns = ("record_number", "first_name", "last_name", "preferred_name", "active")
+    column_details_list = ("record_number", "first_name", "last_name", "preferred_name", "active", "created_at")
+    details_template = "admin/patient_details.html"
+
+    def scope_query(self, query):
+        return by_patient(query, Patient.id)
+
+    def create_record(self, values):
+        return patients.create_patient(values)
+
+    def update_record(self, model, values, version):
+        return patients.update_patient(model, values, version)
+
+    def delete_record(self, model):
+        patients.delete_patient(model)
+
+    def is_action_allowed(self, name):
+        if name == "assign":
+            return allowed("assign", _role(), "c")
+        if name == "print_progress":
+            return allowed("print", _role(), "r")
+        return super().is_action_allowed(name)
+
+    @action("print_progress", "Print progress sheets")
+    def action_print_progress(self, ids):
+        """Send the selected patients to the progress-sheet batch page (ids only in the URL)."""
+        return redirect(url_for("print.progress_batch", patients=[int(i) for i in ids]))
+
+    @action("assign", "Assign an exercise")
+    def action_assign(self, ids):
+        """Send the selected patients to the assignment page (ids only, no names, in the URL)."""
+        return redirect(url_for("assign.index", patients=[int(i) for i in ids]))
+
+    def programme(self, patient):
+        """What the patient's page shows besides the record: history, groups, exercises."""
+        from ..services.chart import mood_chart_context
+        from .day import participation_context
+
+        memberships = db.session.scalars(
+            sa.select(GroupMembership).where(GroupMembership.patient_id == patient.id)
+            .options(sa.orm.joinedload(GroupMembership.group).joinedload(CareGroup.track))
+            .order_by(GroupMembership.start_date.desc())
+        ).all()
+        assignments = db.session.scalars(
+            sa.select(Assignment).where(Assignment.patient_id == patient.id)
+            .options(sa.orm.joinedload(Assignment.exercise))
+            .order_by(Assignment.status, Assignment.start_date.desc())
+        ).all()
+        role = _role()
+        return {
+            **mood_chart_context(patient),
+            "participation": participation_context(patient),
+            "history": enrolment.history(patient.id),
+            "open_enrolment": enrolment.open_enrolment(patient.id),
+            "memberships": memberships,
+            "assignments": assignments,
+            "may_plan": allowed("programme", role, "c"),
+            "may_assign": allowed("assign", role, "c"),
+            "today": date.today(),
+        }
+
+    @expose("/details/")
+    def details_view(self):
+        response = super().details_view()
+        record_id = request.args.get("id", "")
+        if isinstance(response, str) and record_id:
+            # Reading a patient record is itself an event worth keeping.
+            audit.record("view", entity="patient", entity_id=record_id)
+            db.session.commit()
+        return response
+
+
+class EnrolmentView(ClinicView):
+    """Enrolments, through services.enrolment (new ones get the starter plan)."""
+
+    permission_key = "enrolments"
+    column_list = ("patient", "track", "start_date", "end_date", "status", "primary_counselor")
+    column_default_sort = ("start_date", True)
+    column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number")
+    column_filters = ("track.name", "status", "start_date", "end_date", "primary_counselor.full_name")
+    form_columns = ("patient", "track", "start_date", "end_date", "status", "end_reason", "primary_counselor")
+    form_create_columns = ("patient", "track", "start_date", "primary_counselor")
+    form_edit_columns = ("start_date", "end_date", "end_reason", "primary_counselor")
+    form_args = {"primary_counselor": {"query_factory": active_counselors}}
+    column_descriptions = {
+        "status": "To step a patient down or discharge them, use the buttons on the patient's page: "
+        "they also end group memberships and assign the new track's starter exercises.",
+        "end_date": "An open enrolment ends by step-down or discharge on the patient's page.",
+    }
+
+    def scope_query(self, query):
+        return by_patient(query, Enrolment.patient_id)
+
+    def create_record(self, values):
+        return enrolment.create_enrolment(values, actor=current_user._get_current_object()).enrolment
+
+    def update_record(self, model, values, version):
+        return enrolment.update_enrolment(model, values, version)
+
+    def delete_record(self, model):
+        enrolment.delete_enrolment(model)
+
+
+class StaffView(ClinicView):
+    """Staff accounts, through services.accounts; never deleted."""
+
+    permission_key = "staff"
+    column_list = ("full_name", "email", "role", "is_active_account", "last_login_at")
+    column_default_sort = "full_name"
+    column_searchable_list = ("full_name", "email")
+    column_filters = ("role", "is_active_account")
+    form_columns = ("full_name", "email", "role", "is_active_account", "new_password")
+    column_details_list = ("full_name", "email", "role", "is_active_account", "created_at", "last_login_at")
+    form_args = {"email": {"validators": [Email()]}}
+    form_extra_fields = {
+        "new_password": PasswordField(
+            "New password",
+            description=f"At least {accounts.MIN_PASSWORD_LENGTH} characters. Leave empty to keep the current one.",
+            validators=[Optional()],
+        ),
+    }
+
+    @staticmethod
+    def _split(values):
+        values = dict(values)
+        return values, values.pop("new_password", None) or ""
+
+    def create_record(self, values):
+        values, password = self._split(values)
+        return accounts.create_account(values, password)
+
+    def update_record(self, model, values, version):
+        values, password = self._split(values)
+        return accounts.update_account(model, values, password, version, acting_user_id=current_user.id)
+
+
+__all__ = ["EnrolmentView", "PatientView", "StaffView"]

@@ -1,0 +1,272 @@
+"""Programme lists: tracks, groups and their members, activities, sessions, exercises, assignments.
+
+Each view hands its form to a service in ``clinic.services``; scoping comes from
+``clinic.services.access``.
+"""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_admin.model.template import EndpointLinkRowAction
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Assignment, GroupMembership, GroupSession, KindnessExercise, StaffUser
+from ..services import assignments, catalogue, membership, sessions
+from ..services.access import allowed
+from ..services.limits import GROUP_NOTE_LIMIT, TEXT_LIMIT
+from .base import _role
+from .views_common import ClinicView, by_patient, by_session, longest
+
+
+def active_staff():
+    """Staff who can lead a group or a session: active accounts, by name."""
+    return db.session.query(StaffUser).filter(StaffUser.is_active_account.is_(True)).order_by(StaffUser.full_name)
+
+
+def current_exercises():
+    """Exercises that may be assigned: the current catalogue, by title (retired ones are never offered)."""
+    return (db.session.query(KindnessExercise).filter(KindnessExercise.active.is_(True))
+            .order_by(KindnessExercise.title))
+
+
+class AssignLinkMixin:
+    """Row actions for everyone in a group or track: print their progress sheets, assign an exercise."""
+
+    assign_arg = ""
+
+    @property
+    def column_extra_row_actions(self):
+        actions = [EndpointLinkRowAction("fa fa-print", "print.progress_batch",
+                                         title="Print progress sheets (PDF, staff or patient version)",
+                                         id_arg=self.assign_arg)]
+        if allowed("assign", _role(), "c"):
+            actions.append(EndpointLinkRowAction("fa fa-heart", "assign.index",
+                                                 title="Assign an exercise to everyone here", id_arg=self.assign_arg))
+        return actions
+
+    @column_extra_row_actions.setter
+    def column_extra_row_actions(self, value):
+        pass
+
+
+class PrintLinksMixin:
+    """Record pages of groups and tracks offer their progress sheets and an assignment."""
+
+    def page_links(self, model):
+        links = [("Print progress sheets (PDF)", url_for("print.progress_batch", **{self.assign_arg: model.id}))]
+        if allowed("assign", _role(), "c"):
+            links.append(("Assign an exercise to everyone here", url_for("assign.index", **{self.assign_arg: model.id})))
+        return links
+
+
+class TrackView(PrintLinksMixin, AssignLinkMixin, ClinicView):
+    """Tracks, through services.catalogue."""
+
+    assign_arg = "track"
+    permission_key = "tracks"
+    column_list = ("code", "name", "care_level", "weekly_min_minutes", "weekly_min_days")
+    column_default_sort = "care_level"
+    column_searchable_list = ("code", "name")
+    form_columns = (
+        "code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "description",
+        "starter_exercises",
+    )
+    form_args = {"description": longest(TEXT_LIMIT)}
+    column_details_list = form_columns
+    column_descriptions = {
+        "starter_exercises": "Assigned automatically to every patient enrolled in this track "
+                             "(retired exercises are left out).",
+    }
+
+    def create_record(self, values):
+        return catalogue.create_track(values)
+
+    def update_record(self, model, values, version):
+        return catalogue.update_track(model, values, version)
+
+    def delete_record(self, model):
+        catalogue.delete_track(model)
+
+
+class GroupView(PrintLinksMixin, AssignLinkMixin, ClinicView):
+    """Groups, through services.catalogue (capacity never below current members)."""
+
+    assign_arg = "group"
+    permission_key = "groups"
+    column_list = ("name", "track", "facilitator", "room", "capacity", "active")
+    column_default_sort = "name"
+    column_searchable_list = ("name", "room")
+    column_filters = ("track.name", "active", "facilitator.full_name")
+    form_columns = ("name", "track", "facilitator", "room", "capacity", "active")
+    form_args = {"facilitator": {"query_factory": active_staff}}
+
+    def create_record(self, values):
+        return catalogue.create_group(values)
+
+    def update_record(self, model, values, version):
+        return catalogue.update_group(model, values, version)
+
+    def delete_record(self, model):
+        catalogue.delete_group(model)
+
+
+class MembershipView(ClinicView):
+    """Group memberships, through services.membership; counselors see their caseload."""
+
+    permission_key = "memberships"
+    column_list = ("group", "patient", "start_date", "end_date")
+    column_default_sort = ("start_date", True)
+    column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number", "group.name")
+    column_filters = ("group.name", "start_date", "end_date")
+    form_columns = ("group", "patient", "start_date", "end_date")
+
+    def scope_query(self, query):
+        return by_patient(query, GroupMembership.patient_id)
+
+    def create_record(self, values):
+        return membership.create_membership(values)
+
+    def update_record(self, model, values, version):
+        return membership.update_membership(model, values, version)
+
+    def delete_record(self, model):
+        membership.delete_membership(model)
+
+
+class ActivityView(ClinicView):
+    """Activities, through services.catalogue."""
+
+    permission_key = "activities"
+    column_list = ("name", "default_minutes", "exercise", "tracks")
+    column_default_sort = "name"
+    column_searchable_list = ("name",)
+    form_columns = ("name", "description", "default_minutes", "exercise", "tracks")
+    form_args = {"description": longest(TEXT_LIMIT)}
+
+    def create_record(self, values):
+        return catalogue.create_activity(values)
+
+    def update_record(self, model, values, version):
+        return catalogue.update_activity(model, values, version)
+
+    def delete_record(self, model):
+        catalogue.delete_activity(model)
+
+
+class SessionView(ClinicView):
+    """Sessions: planners and admins plan them here; the group note lives on the record page."""
+
+    permission_key = "sessions"
+
+    def page_links(self, model):
+        links = [("Record participation", url_for("record.index", session=model.id))]
+        if model.status != "cancelled":
+            links.append(("Print the session packet (PDF)", url_for("print.packet", session=model.id)))
+        return links
+
+    column_list = (
+        "starts_at", "group", "activity", "duration_minutes", "room", "facilitator", "status", "record_state",
+    )
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-check-square-o", "record.index", title="Record participation",
+                              id_arg="session"),
+        EndpointLinkRowAction("fa fa-print", "print.packet", title="Print the session packet (PDF)",
+                              id_arg="session"),
+    ]
+    column_default_sort = ("starts_at", True)
+    column_searchable_list = ("group.name", "room")
+    column_filters = ("starts_at", "status", "group.name", "group.track.name", "facilitator.full_name")
+    form_columns = (
+        "group", "activity", "starts_at", "duration_minutes", "room", "facilitator", "status", "cancel_reason",
+        "group_note",
+    )
+    form_args = {"group_note": longest(GROUP_NOTE_LIMIT), "facilitator": {"query_factory": active_staff}}
+
+    def scope_query(self, query):
+        return by_session(query, GroupSession.id)
+
+    def create_record(self, values):
+        return sessions.create_session(values)
+
+    def update_record(self, model, values, version):
+        return sessions.update_session(model, values, version)
+
+    def delete_record(self, model):
+        sessions.delete_session(model)
+
+
+class ExerciseView(ClinicView):
+    """The kindness-exercise catalogue, through services.catalogue."""
+
+    permission_key = "exercises"
+
+    def page_links(self, model):
+        return [
+            ("Print the handout (PDF)", url_for("print.handout", exercise=model.id)),
+            ("Large print (PDF)", url_for("print.handout", exercise=model.id, large=1)),
+        ]
+
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-print", "print.handout", title="Print the handout (PDF)", id_arg="exercise"),
+        EndpointLinkRowAction("fa fa-search-plus", "print.handout", title="Print the handout in large print (PDF)",
+                              id_arg="exercise", url_args={"large": 1}),
+    ]
+    column_list = ("title", "direction", "energy", "default_times_per_week", "tracks", "active")
+    column_default_sort = "title"
+    column_searchable_list = ("title", "summary")
+    column_filters = ("direction", "energy", "active", "tracks.name")
+    form_columns = (
+        "title", "direction", "energy", "summary", "why_it_helps", "how_to",
+        "reflection_prompts", "default_times_per_week", "tracks", "active",
+    )
+    form_args = {name: longest(TEXT_LIMIT) for name in ("why_it_helps", "how_to", "reflection_prompts")}
+
+    def create_record(self, values):
+        return catalogue.create_exercise(values)
+
+    def update_record(self, model, values, version):
+        return catalogue.update_exercise(model, values, version)
+
+    def delete_record(self, model):
+        catalogue.delete_exercise(model)
+
+
+class AssignmentView(ClinicView):
+    """Assignments, through services.assignments; counselors see their caseload."""
+
+    permission_key = "assignments"
+    column_list = ("patient", "exercise", "start_date", "due_date", "times_per_week", "status", "source", "assigned_by")
+    column_default_sort = ("start_date", True)
+    column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number", "exercise.title")
+    column_filters = ("status", "source", "start_date", "due_date", "exercise.title")
+    form_columns = ("patient", "exercise", "start_date", "due_date", "times_per_week", "status", "status_reason")
+    form_create_columns = ("patient", "exercise", "start_date", "due_date", "times_per_week")
+    form_edit_columns = ("due_date", "times_per_week", "status", "status_reason")
+    form_args = {"exercise": {"query_factory": current_exercises}}
+    column_descriptions = {
+        "status": "Completed and stopped are final. Pausing and stopping need a reason.",
+    }
+
+    def scope_query(self, query):
+        return by_patient(query, Assignment.patient_id)
+
+    def create_record(self, values):
+        return assignments.create_assignment(values, actor=current_user._get_current_object())
+
+    def update_record(self, model, values, version):
+        return assignments.update_assignment(model, values, version)
+
+    def delete_record(self, model):
+        assignments.delete_assignment(model)
+
+
+__all__ = [
+    "ActivityView",
+    "AssignmentView",
+    "ExerciseView",
+    "GroupView",
+    "MembershipView",
+    "SessionView",
+    "TrackView",
+]

@@ -1,0 +1,90 @@
+"""Record lists, read-only here: attendance, exercise check-ins and the audit log.
+
+Attendance and check-ins change only on the session record page and the patient's
+page, which hold the rules; these lists link there.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_admin.model.template import LinkRowAction
+from flask_login import current_user
+
+from ..models import Assignment, Attendance, ExerciseCheckin
+from ..services.access import allowed, may_record, may_see_patient, patient_filter
+from .base import _role
+from .views_common import ClinicView, by_patient
+
+
+def _record_url(action, row_id, row) -> str:
+    return url_for("record.index", session=row.session_id) if row.session_id else ""
+
+
+def _links(session, patient_id) -> list[tuple[str, str]]:
+    links = []
+    if session is not None and allowed("record", _role(), "r") and may_record(current_user, session):
+        links.append(("Open the session record", url_for("record.index", session=session.id)))
+    if may_see_patient(current_user, patient_id):
+        links.append(("Open the patient's page", url_for("patients.details_view", id=patient_id)))
+    return links
+
+
+class AttendanceView(ClinicView):
+    """Attendance, read-only: it changes on the session record page."""
+
+    permission_key = "attendance"
+    column_list = ("session", "patient", "status", "minutes_attended", "engagement", "recorded_by")
+    column_details_list = ("session", "patient", "status", "minutes_attended", "engagement", "note",
+                           "recorded_by", "recorded_at")
+    column_default_sort = ("recorded_at", True)
+    column_searchable_list = ("patient.last_name", "patient.first_name", "patient.record_number")
+    column_filters = ("status", "session.starts_at", "session.group.name")
+    column_extra_row_actions = [LinkRowAction("fa fa-check-square-o", _record_url, title="Open the session record")]
+
+    def scope_query(self, query):
+        return by_patient(query, Attendance.patient_id)
+
+    def page_links(self, model):
+        return _links(model.session, model.patient_id)
+
+
+class CheckinView(ClinicView):
+    """Exercise check-ins, read-only: they change on the record and patient pages."""
+
+    permission_key = "checkins"
+    column_list = ("assignment", "on_date", "outcome", "mood_before", "mood_after", "recorded_by")
+    column_details_list = ("assignment", "on_date", "outcome", "mood_before", "mood_after", "reflection",
+                           "session", "recorded_by", "recorded_at")
+    column_default_sort = ("on_date", True)
+    column_searchable_list = (
+        "assignment.patient.last_name", "assignment.patient.record_number", "assignment.exercise.title",
+    )
+    column_filters = ("outcome", "on_date")
+
+    def scope_query(self, query):
+        clause = patient_filter(current_user, Assignment.patient_id)
+        if clause is None:
+            return query
+        return query.filter(ExerciseCheckin.assignment_id.in_(sa.select(Assignment.id).where(clause)))
+
+    def page_links(self, model):
+        return _links(model.session, model.assignment.patient_id)
+
+
+class AuditView(ClinicView):
+    """The audit trail, read-only for everyone."""
+
+    permission_key = "audit"
+    column_list = ("at", "actor_email", "action", "entity", "entity_id", "ip_address")
+    column_details_list = ("at", "actor_email", "action", "entity", "entity_id", "changes", "ip_address")
+    column_default_sort = ("at", True)
+    column_searchable_list = ("actor_email", "entity", "entity_id")
+    column_filters = ("action", "entity", "at", "actor_email")
+    page_size = 50  # one of page_size_options
+
+    def is_action_allowed(self, name):
+        return False
+
+
+__all__ = ["AttendanceView", "AuditView", "CheckinView"]
