@@ -321,3 +321,23 @@ def test_a_correction_without_a_valid_version_is_refused(app, make, version):
     assert response.status_code == 200 and 'id="correct-error"' in html
     assert dict(_form(html, "correct-form"))["status"] == "excused"  # the input stays
     assert _state(session_id) == before and _addenda() == []
+
+
+def test_a_correction_of_a_check_in_corrected_meanwhile_is_refused(app, make):
+    two, a0 = _signed_first_record(app, make)
+    session_id = two.first.session.id
+    p0 = two.first.patients[0].id
+    mine, theirs = _client(app, two.first.counselor), _client(app, make.staff("admin"))
+    url = f"/admin/record/correct/?session={session_id}&patient={p0}"
+    my_form = _form(mine.get(url).get_data(as_text=True), "correct-form")
+    their_form = _form(theirs.get(url).get_data(as_text=True), "correct-form")
+    assert theirs.post(url, data=_multidict(_with(their_form, **{f"mood_before__{a0}": "2",
+                                                                 "reason": "Diary card"}))).status_code == 302
+    before = _state(session_id)
+
+    response = mine.post(url, data=_multidict(_with(my_form, **{f"mood_before__{a0}": "5", "reason": "Memory"})))
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Someone else corrected this entry" in html
+    assert dict(_form(html, "correct-form"))[f"mood_before-{a0}"] == "5"
+    assert _state(session_id) == before and len(_addenda()) == 1
