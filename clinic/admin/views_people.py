@@ -153,6 +153,8 @@ class StaffView(ClinicView):
     form_columns = ("full_name", "email", "role", "is_active_account", "new_password")
     column_details_list = ("full_name", "email", "role", "is_active_account", "created_at", "last_login_at")
     form_args = {"email": {"validators": [Email()]}}
+    #: Adds the "End all sessions" button.
+    details_template = "admin/staff_details.html"
     form_extra_fields = {
         "new_password": PasswordField(
             "New password",
