@@ -269,3 +269,15 @@ def test_the_active_sign_ins_page_lists_open_logins_per_person(app, make, monkey
     _shift(monkeypatch, timedelta(minutes=2))
     with app.app_context():
         assert logins.active(app.config) == []
+
+
+def test_an_admin_changing_their_own_password_stays_logged_in_here_only(app, make):
+    admin = make.staff("admin")
+    here = _logged_in(app, admin)
+    elsewhere = _logged_in(app, admin, "10.0.0.2")
+    form = read_form(here, f"/admin/staff/edit/?id={admin.id}")
+    form["new_password"] = NEW_PASSWORD
+    assert here.post(f"/admin/staff/edit/?id={admin.id}", data=form).status_code == 302
+    assert _opens_patients(here)
+    assert not _opens_patients(elsewhere)
+    assert sorted(r.end_reason for r in _sessions(admin.id)) == ["", "password_changed"]

@@ -128,11 +128,12 @@ def create_account(values: dict, new_password: str | None) -> StaffUser:
 
 
 def update_account(user: StaffUser, values: dict, new_password: str | None, version, *,
-                   acting_user_id: int | None) -> StaffUser:
+                   acting_user_id: int | None, acting_session_id: int | None = None) -> StaffUser:
     """Change an account opened at ``version``; no commit.
 
     An empty password keeps the current one. Nobody can remove their own admin rights
-    or deactivate their own account.
+    or deactivate their own account. A new password ends the account's logins, except
+    ``acting_session_id`` when people change their own.
     """
     from .errors import RuleViolation
     from .locking import check_version
@@ -152,7 +153,8 @@ def update_account(user: StaffUser, values: dict, new_password: str | None, vers
     if deactivating:
         logins.end_all(user, "deactivated")
     elif password_hash is not None:
-        logins.end_all(user, "password_changed")
+        keep = acting_session_id if user.id == acting_user_id else None
+        logins.end_all(user, "password_changed", keep=keep)
     return user
 
 

@@ -115,9 +115,16 @@ def end(token: str, reason: str = "logout") -> int:
     return _end_rows([LoginSession.__table__.c.token_hash == hash_token(token or "")], reason, utcnow())
 
 
-def end_all(user: StaffUser, reason: str) -> int:
-    """End every open session of ``user`` and audit it; no commit. Returns how many ended."""
-    ended = _end_rows([LoginSession.__table__.c.staff_id == user.id], reason, utcnow())
+def end_all(user: StaffUser, reason: str, keep: int | None = None) -> int:
+    """End every open session of ``user`` but ``keep`` (a session id) and audit it; no commit.
+
+    Returns how many ended.
+    """
+    table = LoginSession.__table__
+    where = [table.c.staff_id == user.id]
+    if keep is not None:
+        where.append(table.c.id != keep)
+    ended = _end_rows(where, reason, utcnow())
     if ended:
         audit.record("logout", entity="staff_user", entity_id=user.id,
                      changes={"sessions_ended": ended, "reason": reason})
