@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from admin_helpers import read_form
@@ -12,7 +11,7 @@ from clinic.extensions import db
 from clinic.models import AuditEvent, LoginSession, StaffUser
 from clinic.models._types import utcnow
 from clinic.services import logins
-from conftest import PASSWORD, login
+from conftest import PASSWORD
 
 NEW_PASSWORD = "a brand new long password"
 COOKIE = "clinic_session"
@@ -55,8 +54,6 @@ def test_the_cookie_holds_a_random_token_and_the_database_only_its_hash(app, mak
     cookie = client.get_cookie(COOKIE).value
     assert row.token_hash not in cookie
     with app.test_request_context():
-        from flask import session  # noqa: F401
-
         data = app.session_interface.get_signing_serializer(app).loads(cookie)
     assert data["_user_id"] != str(user.id)
     assert logins.hash_token(data["_user_id"]) == row.token_hash
@@ -217,6 +214,8 @@ def test_a_login_left_idle_too_long_ends(app, make, monkeypatch):
     assert client.get("/admin/").status_code == 302
     [row] = _sessions()
     assert row.end_reason == "idle"
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "logout")).one()
+    assert (event.actor_id, event.entity, event.changes) == (user.id, "login_session", {"reason": "idle"})
     # Going back in time does not reopen it.
     monkeypatch.undo()
     assert client.get("/admin/").status_code == 302
@@ -246,6 +245,8 @@ def test_keepalive_cannot_stretch_a_login_past_its_maximum_length(app, make, mon
     assert client.get("/admin/").status_code == 302
     [row] = _sessions()
     assert row.end_reason == "expired"
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "logout")).one()
+    assert event.changes == {"reason": "expired"} and event.entity_id == str(row.id)
 
 
 def test_the_active_sign_ins_page_lists_open_logins_per_person(app, make, monkeypatch):
@@ -281,3 +282,15 @@ def test_an_admin_changing_their_own_password_stays_logged_in_here_only(app, mak
     assert _opens_patients(here)
     assert not _opens_patients(elsewhere)
     assert sorted(r.end_reason for r in _sessions(admin.id)) == ["", "password_changed"]
+
+
+def test_the_idle_timeout_follows_session_minutes_unless_set_and_logins_last_twelve_hours_at_most(tmp_path):
+    from clinic.config import load_config
+
+    base = {"CLINIC_ENV": "testing", "SECRET_KEY": "x"}
+    assert load_config(str(tmp_path), base)["SESSION_IDLE_MINUTES"] == 60
+    assert load_config(str(tmp_path), base)["SESSION_MAX_HOURS"] == 12
+    assert load_config(str(tmp_path), {**base, "SESSION_MINUTES": "45"})["SESSION_IDLE_MINUTES"] == 45
+    both = load_config(str(tmp_path), {**base, "SESSION_MINUTES": "45", "SESSION_IDLE_MINUTES": "20",
+                                       "SESSION_MAX_HOURS": "8"})
+    assert (both["SESSION_IDLE_MINUTES"], both["SESSION_MAX_HOURS"]) == (20, 8)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import LoginSession, StaffUser
+from ..models import AuditEvent, LoginSession, StaffUser
 from ..models._types import utcnow
 from . import audit
 
@@ -101,8 +101,14 @@ def resolve(token: str, config) -> OpenSession | None:
         reason = "deactivated"
     if reason is not None:
         with db.engine.begin() as conn:
-            conn.execute(sa.update(table).where(table.c.id == row.id, table.c.ended_at.is_(None))
-                         .values(ended_at=now, end_reason=reason))
+            ended = conn.execute(sa.update(table).where(table.c.id == row.id, table.c.ended_at.is_(None))
+                                 .values(ended_at=now, end_reason=reason)).rowcount
+            if ended and user is not None:
+                conn.execute(sa.insert(AuditEvent.__table__).values(
+                    at=now, actor_id=user.id, actor_email=user.email, action="logout",
+                    entity="login_session", entity_id=str(row.id), changes={"reason": reason},
+                    ip_address="",
+                ))
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         with db.engine.begin() as conn:
