@@ -9,31 +9,24 @@ less than ``SESSION_MAX_HOURS`` ago. Its last-seen time is written at most once 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import AuditEvent, LoginSession, StaffUser
 from ..models._types import utcnow
 from . import audit
 
+log = logging.getLogger(__name__)
+
 #: last_seen_at is written only when it is older than this.
 TOUCH_EVERY = timedelta(minutes=1)
 USER_AGENT_LENGTH = 200
-
-#: Why a session ended, as stored in ``end_reason``.
-REASONS = {
-    "logout": "logged out",
-    "idle": "idle too long",
-    "expired": "reached its maximum length",
-    "password_changed": "password changed",
-    "deactivated": "account deactivated",
-    "ended_by_admin": "ended by an administrator",
-}
-
 
 def hash_token(token: str) -> str:
     """Return the stored form (sha256, hex) of a cookie token."""
@@ -111,8 +104,12 @@ def resolve(token: str, config) -> OpenSession | None:
                 ))
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
-        with db.engine.begin() as conn:
-            conn.execute(sa.update(table).where(table.c.id == row.id).values(last_seen_at=now))
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(sa.update(table).where(table.c.id == row.id).values(last_seen_at=now))
+        except SQLAlchemyError:
+            # A missed refresh only brings the idle timeout a minute closer; the request goes on.
+            log.warning("could not refresh the last-seen time of login session %s", row.id)
     return OpenSession(row.id, user)
 
 
