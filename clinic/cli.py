@@ -76,6 +76,18 @@ def deactivate_command(email: str) -> None:
     click.echo(f"Deactivated {user.email}.")
 
 
+@user_cli.command("end-sessions")
+@click.argument("email")
+def end_sessions_command(email: str) -> None:
+    """Log an account out everywhere at once (its open login sessions end)."""
+    with audit.acting_as(None, label="cli"):
+        try:
+            ended = accounts.end_sessions(email)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Ended {ended} login session{'s' if ended != 1 else ''} of {accounts.normalise_email(email)}.")
+
+
 @click.command("seed", cls=OneLineCommand)
 @with_appcontext
 @click.option("--demo", is_flag=True, help="Also load the fictional demo clinic (never in production).")

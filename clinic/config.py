@@ -82,6 +82,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=int(env.get("SESSION_MINUTES", "60"))
         ),
+        # A login ends after this long without a request, and in any case this long after it began.
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES") or env.get("SESSION_MINUTES") or "60"),
+        "SESSION_MAX_HOURS": float(env.get("SESSION_MAX_HOURS", "12")),
         # The token lives as long as the login session (which a page being typed on keeps
         # alive), so a long group note is never refused for an expired token.
         "WTF_CSRF_TIME_LIMIT": None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
@@ -153,6 +153,8 @@ class StaffView(ClinicView):
     form_columns = ("full_name", "email", "role", "is_active_account", "new_password")
     column_details_list = ("full_name", "email", "role", "is_active_account", "created_at", "last_login_at")
     form_args = {"email": {"validators": [Email()]}}
+    #: Adds the "End all sessions" button.
+    details_template = "admin/staff_details.html"
     form_extra_fields = {
         "new_password": PasswordField(
             "New password",
@@ -172,7 +174,8 @@ class StaffView(ClinicView):
 
     def update_record(self, model, values, version):
         values, password = self._split(values)
-        return accounts.update_account(model, values, password, version, acting_user_id=current_user.id)
+        return accounts.update_account(model, values, password, version, acting_user_id=current_user.id,
+                                       acting_session_id=g.get("login_session_id"))
 
 
 __all__ = ["EnrolmentView", "PatientView", "StaffView"]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db, login_manager
 from ..models import StaffUser
-from ..services import accounts, audit
+from ..services import accounts, audit, logins
 
 bp = Blueprint("auth", __name__)
 
@@ -39,12 +40,23 @@ def safe_next(target: str | None) -> str | None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> StaffUser | None:
-    try:
-        user = db.session.get(StaffUser, int(user_id))
-    except (TypeError, ValueError):
+def _load_user(token: str) -> StaffUser | None:
+    """Resolve the cookie's token to the user of an open login session.
+
+    When the database fails, the error goes on as usual once; asked again in the same
+    request (the error page) the visitor counts as logged out, so the page still renders.
+    """
+    if g.get("_login_lookup_failed"):
         return None
-    return user if user is not None and user.is_active else None
+    try:
+        found = logins.resolve(token, current_app.config)
+    except SQLAlchemyError:
+        g._login_lookup_failed = True
+        raise
+    if found is None:
+        return None
+    g.login_session_id = found.id
+    return found.user
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,13 +67,16 @@ def login():
     form = LoginForm()
     message = None
     if form.validate_on_submit():
-        result = accounts.authenticate(
-            form.email.data, form.password.data, request.remote_addr or "", current_app.config
-        )
+        address = request.remote_addr or ""
+        result = accounts.authenticate(form.email.data, form.password.data, address, current_app.config)
         if result.user is not None:
+            token = logins.start(result.user, address, request.headers.get("User-Agent", ""))
+            db.session.commit()
             session.clear()
             session.permanent = True
             login_user(result.user)
+            # The cookie names the login session, never the account.
+            session["_user_id"] = token
             return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
         message = result.message
     status = 200 if message is None else 401
@@ -71,8 +86,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Log out (POST only, so a link on another site cannot do it)."""
+    """Log out (POST only, so a link on another site cannot do it); the session ends everywhere."""
     audit.record("logout", actor=current_user._get_current_object())
+    logins.end(session.get("_user_id", ""), "logout")
     db.session.commit()
     logout_user()
     session.clear()
@@ -83,7 +99,10 @@ def logout():
 @bp.route("/keepalive", methods=["POST"])
 @login_required
 def keepalive():
-    """Keep the login alive while someone is typing on a page (called by the page's script)."""
+    """Keep the login alive while someone is typing on a page (called by the page's script).
+
+    Loading the user refreshed the session's last-seen time; nothing extends its maximum length.
+    """
     session.modified = True
     return ("", 204)
 

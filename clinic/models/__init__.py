@@ -13,6 +13,7 @@ from .exercises import (
     KindnessExercise,
     exercise_track,
 )
+from .logins import LoginSession
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
 from .searches import SavedSearch
@@ -41,6 +42,7 @@ __all__ = [
     "GroupMembership",
     "GroupSession",
     "KindnessExercise",
+    "LoginSession",
     "Patient",
     "SavedSearch",
     "StaffUser",

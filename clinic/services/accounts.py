@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from ..extensions import db
 from ..models import ROLES, AuditEvent, StaffUser
 from ..models._types import utcnow
-from . import audit
+from . import audit, logins
 
 #: Argon2id with the library's recommended parameters (RFC 9106, low-memory profile).
 _PRODUCTION_HASHER = PasswordHasher()
@@ -128,11 +128,12 @@ def create_account(values: dict, new_password: str | None) -> StaffUser:
 
 
 def update_account(user: StaffUser, values: dict, new_password: str | None, version, *,
-                   acting_user_id: int | None) -> StaffUser:
+                   acting_user_id: int | None, acting_session_id: int | None = None) -> StaffUser:
     """Change an account opened at ``version``; no commit.
 
     An empty password keeps the current one. Nobody can remove their own admin rights
-    or deactivate their own account.
+    or deactivate their own account. A new password ends the account's logins, except
+    ``acting_session_id`` when people change their own.
     """
     from .errors import RuleViolation
     from .locking import check_version
@@ -144,11 +145,27 @@ def update_account(user: StaffUser, values: dict, new_password: str | None, vers
     password_hash = _password(new_password, required=False)
     if password_hash is not None:
         clean["password_hash"] = password_hash
+    deactivating = user.is_active_account and not clean["is_active_account"]
     for key, value in clean.items():
         if getattr(user, key) != value:
             setattr(user, key, value)
     db.session.flush()
+    if deactivating:
+        logins.end_all(user, "deactivated")
+    elif password_hash is not None:
+        keep = acting_session_id if user.id == acting_user_id else None
+        logins.end_all(user, "password_changed", keep=keep)
     return user
+
+
+def end_sessions(email: str) -> int:
+    """End every open login of an account and commit; return how many ended."""
+    user = find_user(email)
+    if user is None:
+        raise AccountError("No account has this e-mail.")
+    ended = logins.end_all(user, "ended_by_admin")
+    db.session.commit()
+    return ended
 
 
 def set_password(email: str, password: str) -> StaffUser:
@@ -158,6 +175,8 @@ def set_password(email: str, password: str) -> StaffUser:
         raise AccountError("No account has this e-mail.")
     check_password_rules(password)
     user.password_hash = hash_password(password)
+    db.session.flush()
+    logins.end_all(user, "password_changed")
     db.session.commit()
     return user
 
@@ -168,6 +187,8 @@ def deactivate_user(email: str) -> StaffUser:
     if user is None:
         raise AccountError("No account has this e-mail.")
     user.is_active_account = False
+    db.session.flush()
+    logins.end_all(user, "deactivated")
     db.session.commit()
     return user
 
@@ -183,10 +204,16 @@ class LoginResult:
 GENERIC_FAILURE = "The e-mail or password is not right."
 
 
+#: ``entity`` of a failed_login event refused without a password check (during a pause);
+#: such events are kept in the audit trail but do not count, so they never extend a pause.
+REFUSED_DURING_PAUSE = "login_paused"
+
+
 def _recent_failures(column, value: str, since) -> int:
     return db.session.scalar(
         sa.select(sa.func.count(AuditEvent.id)).where(
-            AuditEvent.action == "failed_login", column == value, AuditEvent.at >= since
+            AuditEvent.action == "failed_login", AuditEvent.entity != REFUSED_DURING_PAUSE,
+            column == value, AuditEvent.at >= since,
         )
     ) or 0
 
@@ -199,13 +226,53 @@ def _last_success(email: str):
     )
 
 
-def authenticate(email: str, password: str, ip_address: str, config: dict) -> LoginResult:
-    """Check a login, throttled per account and per address, and audit the outcome.
+def _serialise_attempts(email: str, ip_address: str) -> None:
+    """Make concurrent attempts on one account or from one address wait for each other.
 
-    Failures are counted from the audit trail, so every app server sees the same
-    counts. The message never says whether the account exists.
+    The lock lasts until the transaction ends, so counting, the password check and the
+    recording of the outcome are one step on every app server: PostgreSQL takes advisory
+    locks on the e-mail and the address (always in that order); SQLite takes its database
+    write lock with an empty UPDATE.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        for key in (f"login-account:{email}", f"login-address:{ip_address}"):
+            db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    else:
+        db.session.execute(sa.text("UPDATE staff_user SET id = id WHERE 1 = 0"))
+
+
+def _verify(user: StaffUser | None, password: str) -> bool:
+    if user is None:
+        try:
+            _hasher().verify(_dummy_hash(), password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(email: str, password: str, ip_address: str, config: dict) -> LoginResult:
+    """Check a login, throttled per account and per address, audit the outcome and commit.
+
+    Failures are counted from the audit trail inside a lock held until the outcome is
+    written, so no burst, on any number of app servers, gets more password checks than
+    the limit. Attempts refused during a pause are audited but do not count. The message
+    never says whether the account exists.
     """
     email = normalise_email(email)
+    db.session.rollback()  # the lock must be the transaction's first step (SQLite)
+    try:
+        _serialise_attempts(email, ip_address)
+        return _authenticate_locked(email, password, ip_address, config)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _authenticate_locked(email: str, password: str, ip_address: str, config: dict) -> LoginResult:
     window = timedelta(minutes=config["LOGIN_LOCKOUT_MINUTES"])
     now = utcnow()
     since = now - window
@@ -218,7 +285,7 @@ def authenticate(email: str, password: str, ip_address: str, config: dict) -> Lo
         >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
     ):
         audit.record("failed_login", actor_email=email, ip_address=ip_address,
-                     changes={"reason": "locked"})
+                     entity=REFUSED_DURING_PAUSE, changes={"reason": "locked"})
         db.session.commit()
         minutes = config["LOGIN_LOCKOUT_MINUTES"]
         return LoginResult(
@@ -228,27 +295,19 @@ def authenticate(email: str, password: str, ip_address: str, config: dict) -> Lo
         )
 
     user = find_user(email)
-    ok = False
-    if user is None:
-        try:
-            _hasher().verify(_dummy_hash(), password)
-        except VerificationError:
-            pass
-    else:
-        try:
-            ok = _hasher().verify(user.password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
-    if ok and not user.is_active:
-        ok = False
+    ok = _verify(user, password) and user.is_active
     if not ok:
         audit.record("failed_login", actor_email=email, ip_address=ip_address)
         db.session.commit()
         return LoginResult(None, GENERIC_FAILURE)
 
+    # Plain UPDATEs, outside the row version: a login never conflicts with an edit.
+    values = {"last_login_at": now}
     if _hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = now
+        values["password_hash"] = hash_password(password)
+    db.session.execute(
+        sa.update(StaffUser.__table__).where(StaffUser.__table__.c.id == user.id).values(**values)
+    )
     audit.record("login", actor=user, ip_address=ip_address)
     db.session.commit()
     return LoginResult(user)
