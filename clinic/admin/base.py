@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
+import flask_admin.helpers
+import flask_admin.model.base
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
@@ -15,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
 from ..extensions import db
+from ..safe_urls import is_safe_url, safe_redirect_target
 from ..services.locking import STALE_MESSAGE
 from ..services.access import allowed, role_of
 from ..services.errors import RuleViolation
@@ -25,6 +28,13 @@ DB_ERROR_MESSAGE = (
     "The record could not be saved because it conflicts with other data "
     "(for example a duplicate, a missing link or a value out of range). Nothing was changed."
 )
+
+# Flask-Admin follows any ``url`` argument its own check lets through (``http:host`` and
+# friends pass it): every model view (details, edit, new, delete, export) now uses the
+# one site-path check the login page uses.
+flask_admin.model.base.get_redirect_target = safe_redirect_target
+flask_admin.helpers.get_redirect_target = safe_redirect_target
+flask_admin.helpers.is_safe_url = is_safe_url
 
 
 def _role() -> str | None:
