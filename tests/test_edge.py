@@ -75,6 +75,7 @@ def _admin_doors(patient_id: int):
         ("get", "/admin/patients/export/csv/"),
         ("get", "/admin/sessions/export/csv/"),
         ("post", "/admin/patients/delete/"),
+        ("post", "/admin/patients/action/"),
     ]
 
 
@@ -83,7 +84,8 @@ def test_no_admin_page_follows_a_url_argument_off_the_site(client, admin_with_pa
     for method, url in _admin_doors(admin_with_patient):
         joiner = "&" if "?" in url else "?"
         full = f"{url}{joiner}url={quote(target, safe='')}"
-        response = getattr(client, method)(full, data={"id": "2000000000"} if method == "post" else None)
+        form = {"id": "2000000000", "action": "delete", "rowid": "2000000000"}
+        response = getattr(client, method)(full, data=form if method == "post" else None)
         if response.status_code == 302:
             assert _stays_on_site(response), (url, target, response.headers["Location"])
         else:
@@ -191,3 +193,22 @@ def test_a_series_starting_at_the_end_of_time_is_refused(client, make):
     login(client, admin.email)
     response = client.post("/admin/series/", data={"start_date": "9999-12-31", "first_date": "9999-12-31"})
     assert response.status_code == 400
+
+
+def test_a_record_save_with_out_of_range_values_gives_no_500_and_changes_nothing(client, make):
+    from test_recording import _clinic, _form, _post
+
+    from clinic.models import Attendance, ExerciseCheckin
+
+    clinic = _clinic(make, 2)
+    login(client, clinic.counselor.email)
+    page = client.get(f"/admin/record/?session={clinic.session.id}").get_data(as_text=True)
+    fields = _form(page)
+    huge = [(name, "99999999999999" if value.isdigit() or name.split("-")[0] in
+             ("minutes", "engagement", "mood_before", "mood_after") else value) for name, value in fields]
+    for hostile in (huge, [(n, v + "\x00" if n.startswith("note") else v) for n, v in fields]):
+        response = _post(client, clinic.session.id, hostile)
+        assert response.status_code < 500
+        db.session.expire_all()
+        assert db.session.scalars(sa.select(Attendance)).all() == []
+        assert db.session.scalars(sa.select(ExerciseCheckin)).all() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
+import flask_admin.actions
 import flask_admin.helpers
 import flask_admin.model.base
 from flask_admin import AdminIndexView, BaseView, expose
@@ -30,9 +31,10 @@ DB_ERROR_MESSAGE = (
 )
 
 # Flask-Admin follows any ``url`` argument its own check lets through (``http:host`` and
-# friends pass it): every model view (details, edit, new, delete, export) now uses the
-# one site-path check the login page uses.
+# friends pass it): every model view (details, edit, new, delete, export, bulk actions)
+# now uses the one site-path check the login page uses.
 flask_admin.model.base.get_redirect_target = safe_redirect_target
+flask_admin.actions.get_redirect_target = safe_redirect_target
 flask_admin.helpers.get_redirect_target = safe_redirect_target
 flask_admin.helpers.is_safe_url = is_safe_url
 
