@@ -15,7 +15,8 @@ from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: No inline script, no other origin, no framing; inline ``style=`` only for the SVG chart.
+#: No inline script or style, nothing from another origin, no framing (scripts and styles
+#: live in ``static/``; Flask-Admin's inline handlers are replaced, see static/js/admin_csp.js).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -119,9 +120,16 @@ def create_app(test_config: dict | None = None) -> Flask:
             return render_template("errors/404.html"), 404
         return render_template("errors/400.html", message=error.message), 400
 
-    from sqlalchemy.exc import DataError
+    from sqlalchemy.exc import DataError, StatementError
 
-    @app.errorhandler(DataError)
+    @app.errorhandler(StatementError)
+    def _statement_error(error):
+        # A typed value SQLAlchemy cannot bind (say an unknown enum value in a list filter)
+        # is the visitor's input; anything else stays a server fault.
+        if isinstance(error, DataError) or isinstance(error.orig, (LookupError, ValueError, TypeError, OverflowError)):
+            return _out_of_range(error)
+        raise error
+
     @app.errorhandler(OverflowError)
     def _out_of_range(error):
         # A last line behind the edge checks: a value the database or date arithmetic
@@ -129,6 +137,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         from flask import render_template
 
         db.session.rollback()
+        app.logger.warning("Refused out-of-range input on %s: %s", request.endpoint, type(error).__name__)
         return render_template("errors/400.html", message=OUT_OF_RANGE_MESSAGE), 400
 
     @app.errorhandler(413)

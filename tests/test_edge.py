@@ -212,3 +212,19 @@ def test_a_record_save_with_out_of_range_values_gives_no_500_and_changes_nothing
         db.session.expire_all()
         assert db.session.scalars(sa.select(Attendance)).all() == []
         assert db.session.scalars(sa.select(ExerciseCheckin)).all() == []
+
+
+def test_no_list_filter_answers_500_to_a_value_it_cannot_hold(app, client, make):
+    admin = make.staff("admin")
+    make.patient()
+    login(client, admin.email)
+    failures = []
+    for view in app.extensions["admin"][0]._views:
+        filters = getattr(view, "_filters", None) or []
+        for index, _ in enumerate(filters):
+            for value in ("2000000000", "not-a-value", "9999-12-31", "2026-01-01 to 9999-12-31", "-1", "x\x00"):
+                url = f"/admin/{view.endpoint}/"
+                response = client.get(url, query_string={f"flt0_{index}": value})
+                if response.status_code >= 500:
+                    failures.append((view.endpoint, index, repr(value)))
+    assert failures == []
