@@ -31,6 +31,7 @@ def clinic(sqlite_template, tmp_path):
     with app.app_context():
         make = Factory()
         counselor = make.staff("counselor", email="csp.counselor@clinic.example")
+        make.staff("admin", email="csp.admin@clinic.example")
         iop = make.track("iop")
         group = make.group(iop, facilitator=counselor)
         patient = make.patient(last_name="Policyperson")
@@ -42,7 +43,8 @@ def clinic(sqlite_template, tmp_path):
                                room="Room 1", facilitator_id=counselor.id)
         db.session.add(session)
         db.session.commit()
-        info = {"email": counselor.email, "patient": patient.id, "session": session.id}
+        info = {"email": counselor.email, "admin": "csp.admin@clinic.example", "patient": patient.id,
+                "session": session.id, "group": group.id}
         db.session.remove()
     with serving(app) as url:
         yield url, info
@@ -79,6 +81,53 @@ def test_the_main_pages_raise_no_content_security_policy_violation(clinic, brows
         page.select_option(f"#status-{info['patient']}", "absent")
         assert page.locator(f"#minutes-{info['patient']}").input_value() == "0"
         seen["record after typing"] = page.evaluate("window.__cspViolations")
+    finally:
+        context.close()
+    violations = {path: found for path, found in seen.items() if found}
+    assert not violations, violations
+    problems = [line for line in console if "Content Security Policy" in line or "pageerror" in line]
+    assert not problems, problems
+
+
+@pytest.mark.browser
+def test_the_admin_forms_raise_no_violation_and_the_delete_button_still_asks(clinic, browser):
+    base, info = clinic
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(LISTEN)
+    page = context.new_page()
+    console = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+    seen = {}
+    try:
+        page.goto(base + "/login")
+        page.get_by_label("E-mail").fill(info["admin"])
+        page.get_by_label("Password").fill(PASSWORD)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log in").click()
+        for path in (f"/admin/patients/edit/?id={info['patient']}", "/admin/patients/new/",
+                     "/admin/sessions/new/", "/admin/sessions/", "/admin/series/", "/admin/assign/",
+                     f"/admin/print/progress/?patient={info['patient']}",
+                     f"/admin/print/progress/batch/?group={info['group']}", "/admin/audit/"):
+            response = page.goto(base + path)
+            assert response.status == 200, path
+            page.wait_for_load_state("load")
+            seen[path] = page.evaluate("window.__cspViolations")
+        # The row's delete button asks first (a listener now, not an inline handler): say no.
+        page.goto(base + "/admin/patients/")
+        questions = []
+
+        def answer(dialog):
+            questions.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", answer)
+        page.locator("button[data-confirm]").first.click()
+        page.wait_for_load_state("load")
+        assert questions == ["Are you sure you want to delete this record?"]
+        assert page.get_by_text("Policyperson").count() >= 1  # still listed: nothing was deleted
+        seen["patients after the question"] = page.evaluate("window.__cspViolations")
     finally:
         context.close()
     violations = {path: found for path, found in seen.items() if found}
