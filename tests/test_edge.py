@@ -177,13 +177,29 @@ def test_a_list_search_with_a_nul_byte_is_refused_without_a_500(client, make):
     assert listing.status_code == 400
 
 
-def test_a_form_save_with_a_nul_byte_changes_nothing(client, make):
+def test_a_nul_byte_in_an_admin_form_is_refused_at_the_field_and_changes_nothing(client, make):
+    from admin_helpers import read_form
+
     admin = make.staff("admin")
     patient = make.patient(first_name="Kept")
     login(client, admin.email)
-    response = client.post(f"/admin/patients/edit/?id={patient.id}",
-                           data={"first_name": "Bad\x00Name", "row_version": str(patient.version)})
+    url = f"/admin/patients/edit/?id={patient.id}"
+    values = read_form(client, url)
+    values["first_name"] = "Bad\x00Name"
+    response = client.post(url, data=values)
+    assert response.status_code == 200
+    assert "This field contains a character that cannot be stored (a NUL byte)." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Patient, patient.id).first_name == "Kept"
+
+
+def test_a_nul_byte_in_another_form_is_refused_with_a_message_and_changes_nothing(client, make):
+    admin = make.staff("admin")
+    patient = make.patient(first_name="Kept")
+    login(client, admin.email)
+    response = client.post(f"/admin/programme/enrol/?patient={patient.id}", data={"note": "a\x00b"})
     assert response.status_code == 400
+    assert "cannot be stored (a NUL byte). Nothing was saved." in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Patient, patient.id).first_name == "Kept"
 

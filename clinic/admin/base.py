@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
 from ..extensions import db
+from ..input_limits import NUL_MESSAGE
 from ..safe_urls import is_safe_url, safe_redirect_target
 from ..services.locking import STALE_MESSAGE
 from ..services.access import allowed, role_of
@@ -114,6 +115,17 @@ class SecureModelView(SecureMixin, ModelView):
 
     def get_edit_form(self):
         return self._form_with(self.form_edit_columns)
+
+    def validate_form(self, form) -> bool:
+        """Validate a submitted form; a NUL byte in any field is refused at that field."""
+        valid = super().validate_form(form)
+        if request.method != "POST":
+            return valid
+        for field in form:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, NUL_MESSAGE]
+                valid = False
+        return valid
 
     # The services --------------------------------------------------------
     def create_record(self, values: dict):
