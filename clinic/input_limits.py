@@ -9,7 +9,6 @@ exist, a 400 with a plain message for anything else.
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from flask import request
 from wtforms.validators import ValidationError
@@ -46,9 +45,19 @@ def no_nul(form, field) -> None:
         raise ValidationError(NUL_MESSAGE)
 
 
-def year_in_range(value: date) -> bool:
-    """True when ``value``'s year lies in the app's window."""
-    return MIN_YEAR <= value.year <= MAX_YEAR
+def _beyond_int(text: str) -> bool:
+    """True when the integer ``text`` does not fit 32 bits (judged by length first: no huge ``int()``)."""
+    digits = text.lstrip("+-").lstrip("0")
+    return len(digits) > 10 or (digits != "" and int(digits) > MAX_INT)
+
+
+def _far_date(text: str) -> bool:
+    """True when ``text`` looks like a date whose year lies outside the app's window."""
+    match = _DATE.fullmatch(text)
+    if not match:
+        return False
+    year = match.group(1).lstrip("+-").lstrip("0")
+    return match.group(1).startswith("-") or len(year) > 4 or not MIN_YEAR <= int(year or "0") <= MAX_YEAR
 
 
 def _check_argument(name: str, value: str) -> None:
@@ -58,11 +67,10 @@ def _check_argument(name: str, value: str) -> None:
         return
     text = value.strip()
     if _INTEGER.fullmatch(text):
-        if abs(int(text)) > MAX_INT:
+        if _beyond_int(text):
             raise InputRefused(404, "There is no page at this address.")
         return
-    match = _DATE.fullmatch(text)
-    if match and not MIN_YEAR <= int(match.group(1)) <= MAX_YEAR:
+    if _far_date(text):
         raise InputRefused(400, f"Dates must lie between {MIN_YEAR} and {MAX_YEAR}.")
 
 
@@ -82,9 +90,7 @@ def check_request() -> None:
         if "\x00" in value and not own_check:
             raise InputRefused(400, "The form contains a character that cannot be stored (a NUL byte). Nothing was saved.")
         text = value.strip()
-        if (name in _ID_FIELDS or name.endswith("_id")) and _INTEGER.fullmatch(text):
-            if abs(int(text)) > MAX_INT:
-                raise InputRefused(404, "There is no page at this address.")
-        match = _DATE.fullmatch(text)
-        if match and not MIN_YEAR <= int(match.group(1)) <= MAX_YEAR:
+        if (name in _ID_FIELDS or name.endswith("_id")) and _INTEGER.fullmatch(text) and _beyond_int(text):
+            raise InputRefused(404, "There is no page at this address.")
+        if _far_date(text):
             raise InputRefused(400, f"Dates must lie between {MIN_YEAR} and {MAX_YEAR}. Nothing was saved.")

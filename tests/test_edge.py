@@ -146,6 +146,11 @@ def test_a_huge_id_is_not_found_and_a_far_date_is_refused_with_a_message(client,
     login(client, admin.email)
     assert client.get("/admin/record/", query_string={"session": "99999999999"}).status_code == 404
     assert client.get("/admin/patients/", query_string={"page": "99999999999999999999"}).status_code == 404
+    # Too many digits for int() itself: judged by length, still a 404 / 400.
+    assert client.get("/admin/record/", query_string={"session": "9" * 5000}).status_code == 404
+    assert client.get("/admin/planner/", query_string={"week": "9" * 5000 + "-01-01"}).status_code == 400
+    assert client.get("/admin/planner/", query_string={"week": "-2026-01-01"}).status_code == 400
+    assert client.get("/admin/record/", query_string={"session": "0002147483647"}).status_code == 404  # fits: not found
     response = client.get("/admin/planner/", query_string={"week": "9999-12-31"})
     assert response.status_code == 400
     assert "Dates must lie between 1900 and 2200" in response.get_data(as_text=True)
