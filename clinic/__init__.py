@@ -15,6 +15,16 @@ from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: No inline script or style, nothing from another origin, no framing (scripts and styles
+#: live in ``static/``; Flask-Admin's inline handlers are replaced, see static/js/admin_csp.js).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+OUT_OF_RANGE_MESSAGE = "A value is out of range (a number too large or a date too far away). Nothing was changed."
+TOO_LARGE_MESSAGE = "The request is too large. Nothing was saved."
+BAD_REQUEST_MESSAGE = "The request could not be understood. Nothing was changed."
+
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
@@ -70,11 +80,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     audit.set_actor_provider(_actor)
 
+    from .input_limits import InputRefused, check_request
+
+    app.before_request(check_request)
+
     @app.after_request
     def _security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("CLINIC_ENV") == "production":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if not request.path.startswith("/static/") and "/static/" not in request.path:
             # Patient data must not stay in browser or proxy caches.
             response.headers["Cache-Control"] = "no-store"
@@ -93,6 +110,47 @@ def create_app(test_config: dict | None = None) -> Flask:
         from flask import render_template
 
         return render_template("errors/form_expired.html"), 400
+
+    @app.errorhandler(InputRefused)
+    def _input_refused(error):
+        from flask import render_template
+
+        db.session.rollback()
+        if error.status == 404:
+            return render_template("errors/404.html"), 404
+        return render_template("errors/400.html", message=error.message), 400
+
+    from sqlalchemy.exc import DataError, StatementError
+
+    @app.errorhandler(StatementError)
+    def _statement_error(error):
+        # A typed value SQLAlchemy cannot bind (say an unknown enum value in a list filter)
+        # is the visitor's input; anything else stays a server fault.
+        if isinstance(error, DataError) or isinstance(error.orig, (LookupError, ValueError, TypeError, OverflowError)):
+            return _out_of_range(error)
+        raise error
+
+    @app.errorhandler(OverflowError)
+    def _out_of_range(error):
+        # A last line behind the edge checks: a value the database or date arithmetic
+        # cannot hold is the visitor's input, not a server fault.
+        from flask import render_template
+
+        db.session.rollback()
+        app.logger.warning("Refused out-of-range input on %s: %s", request.endpoint, type(error).__name__)
+        return render_template("errors/400.html", message=OUT_OF_RANGE_MESSAGE), 400
+
+    @app.errorhandler(413)
+    def _too_large(error):
+        from flask import render_template
+
+        return render_template("errors/400.html", message=TOO_LARGE_MESSAGE), 413
+
+    @app.errorhandler(400)
+    def _bad_request(error):
+        from flask import render_template
+
+        return render_template("errors/400.html", message=BAD_REQUEST_MESSAGE), 400
 
     @app.errorhandler(403)
     def _forbidden(error):

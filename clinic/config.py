@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 MODES = ("production", "development", "testing")
+MIN_SECRET_BYTES = 32
 
 
 class ConfigError(RuntimeError):
@@ -53,6 +54,12 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
                 "python -c 'import secrets; print(secrets.token_hex(32))')."
             )
         secret = _development_secret(instance)
+    if production and len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long in production "
+            f"(it is {len(secret.encode())}); generate one with "
+            "python -c 'import secrets; print(secrets.token_hex(32))'."
+        )
 
     database_url = env.get("DATABASE_URL", "").strip()
     if not database_url:
@@ -66,8 +73,19 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
     if page_size not in {"A4", "Letter"}:
         raise ConfigError("CLINIC_PAGE_SIZE must be A4 or Letter.")
 
+    try:
+        max_request = int(env.get("MAX_REQUEST_BYTES", str(2 * 1024 * 1024)))
+    except ValueError:
+        raise ConfigError("MAX_REQUEST_BYTES must be a whole number of bytes.") from None
+    if max_request < 64 * 1024:
+        raise ConfigError("MAX_REQUEST_BYTES must be at least 65536 (64 KB).")
+
     return {
         "CLINIC_ENV": mode,
+        # Request bodies: refused (413) above the limit before being parsed.
+        "MAX_CONTENT_LENGTH": max_request,
+        "MAX_FORM_MEMORY_SIZE": max_request,
+        "MAX_FORM_PARTS": 1000,
         "CLINIC_NAME": env.get("CLINIC_NAME", "Kindness Programme").strip() or "Kindness Programme",
         "CLINIC_PAGE_SIZE": page_size,
         "SECRET_KEY": secret,

@@ -201,7 +201,7 @@ def test_a_counselors_batch_holds_only_their_caseload_and_none_is_refused(roster
     other = make.staff("counselor")
     client.post("/logout")
     login(client, other.email)
-    assert post_batch(client, f"group={group_id}").status_code == 403
+    assert post_batch(client, f"group={group_id}").status_code == 404
     assert len(exports()) == 2
 
 

@@ -237,7 +237,7 @@ def test_a_counselor_may_not_print_the_plan_of_someone_elses_patient(client, cas
     counselor, _, theirs = caseload
     login(client, counselor.email)
     response = client.get(f"/admin/print/plan/?patient={theirs.id}")
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert b"%PDF" not in response.data and b"Theo" not in response.data
     assert exports() == []
 

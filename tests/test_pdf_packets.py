@@ -168,7 +168,7 @@ def test_a_counselor_prints_the_packet_of_a_session_they_facilitate_only(client,
     assert response.headers["Content-Disposition"] == f'attachment; filename="session-{session.id}-packet.pdf"'
     assert response.headers["Cache-Control"] == "no-store"
     assert len(read_pdf(response.data).pages) == 4
-    assert client.get(f"/admin/print/packet/?session={other_session.id}").status_code == 403
+    assert client.get(f"/admin/print/packet/?session={other_session.id}").status_code == 404
     assert {e.actor_id for e in exports()} == {facilitator.id}
 
 

@@ -438,8 +438,8 @@ def test_a_counselor_prints_sheets_for_their_caseload_only(clinic, client, make)
     assert contains("\n".join(page_texts(response.data)), "Steady progress in IOP.")
     patient_copy = post_sheet(client, ash_id, version="patient")
     assert patient_copy.headers["Content-Disposition"] == f'attachment; filename="progress-{ash_id}-patient.pdf"'
-    assert client.get(f"/admin/print/progress/?patient={stranger.id}").status_code == 403
-    assert post_sheet(client, stranger.id).status_code == 403
+    assert client.get(f"/admin/print/progress/?patient={stranger.id}").status_code == 404
+    assert post_sheet(client, stranger.id).status_code == 404
     events = exports()
     assert [(e.entity_id, e.changes["version"], e.actor_id) for e in events] == [
         (str(ash_id), "staff", counselor_id), (str(ash_id), "patient", counselor_id),

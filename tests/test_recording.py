@@ -647,10 +647,11 @@ def test_who_may_open_save_sign_and_correct_a_session_record(client, make, role)
     login(client, user.email)
     url = f"/admin/record/?session={clinic.session.id}"
     if role == "counselor":
-        assert client.get(url).status_code == 403
-        assert client.post(url, data={"expected_version": "1"}).status_code == 403
-        assert client.post(f"/admin/record/sign/?session={clinic.session.id}").status_code == 403
-        assert client.get(f"/admin/record/correct/?session={clinic.session.id}&patient=1").status_code == 403
+        # Another counselor's session answers as if it did not exist.
+        assert client.get(url).status_code == 404
+        assert client.post(url, data={"expected_version": "1"}).status_code == 404
+        assert client.post(f"/admin/record/sign/?session={clinic.session.id}").status_code == 404
+        assert client.get(f"/admin/record/correct/?session={clinic.session.id}&patient=1").status_code == 404
         db.session.remove()
         assert _count(Attendance) == 0
         own = _clinic(make, 1, counselor=user)

@@ -293,4 +293,4 @@ def test_selected_patients_go_to_a_progress_batch_by_id_and_a_counselor_prints_o
     only_other = client.post(f"/admin/print/progress/batch/?patients={other.id}", data={
         "from": "2026-01-01", "to": "2026-01-31", "version": "patient",
     })
-    assert only_other.status_code == 403
+    assert only_other.status_code == 404

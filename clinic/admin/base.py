@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
+import flask_admin.actions
+import flask_admin.helpers
+import flask_admin.model.base
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
@@ -15,6 +18,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
 from ..extensions import db
+from ..input_limits import NUL_MESSAGE
+from ..safe_urls import is_safe_url, safe_redirect_target
 from ..services.locking import STALE_MESSAGE
 from ..services.access import allowed, role_of
 from ..services.errors import RuleViolation
@@ -25,6 +30,14 @@ DB_ERROR_MESSAGE = (
     "The record could not be saved because it conflicts with other data "
     "(for example a duplicate, a missing link or a value out of range). Nothing was changed."
 )
+
+# Flask-Admin follows any ``url`` argument its own check lets through (``http:host`` and
+# friends pass it): every model view (details, edit, new, delete, export, bulk actions)
+# now uses the one site-path check the login page uses.
+flask_admin.model.base.get_redirect_target = safe_redirect_target
+flask_admin.actions.get_redirect_target = safe_redirect_target
+flask_admin.helpers.get_redirect_target = safe_redirect_target
+flask_admin.helpers.is_safe_url = is_safe_url
 
 
 def _role() -> str | None:
@@ -102,6 +115,17 @@ class SecureModelView(SecureMixin, ModelView):
 
     def get_edit_form(self):
         return self._form_with(self.form_edit_columns)
+
+    def validate_form(self, form) -> bool:
+        """Validate a submitted form; a NUL byte in any field is refused at that field."""
+        valid = super().validate_form(form)
+        if request.method != "POST":
+            return valid
+        for field in form:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, NUL_MESSAGE]
+                valid = False
+        return valid
 
     # The services --------------------------------------------------------
     def create_record(self, values: dict):

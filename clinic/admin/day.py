@@ -116,7 +116,7 @@ class DayView(SecureBaseView):
         if assignment is None:
             abort(404)
         if not visible_patient_ids(current_user, [assignment.patient_id]):
-            abort(403)
+            abort(404)  # the same answer as a missing id: nothing learnt about other caseloads
         return assignment
 
     @staticmethod

@@ -94,7 +94,7 @@ class PrintView(ProgressPrintMixin, SecureBaseView):
         """A patient's personal kindness plan for a week (this week unless ``week`` is given)."""
         patient = _load(Patient, "patient")
         if not may_see_patient(current_user, patient.id):
-            abort(403)
+            abort(404)  # not yours looks like not there
         try:
             week = date.fromisoformat(request.args["week"]) if request.args.get("week") else date.today()
         except ValueError:
@@ -108,7 +108,7 @@ class PrintView(ProgressPrintMixin, SecureBaseView):
         """A session's packet: sign-in sheet, then each roster member's plan."""
         session = _load(GroupSession, "session")
         if not may_record(current_user, session):
-            abort(403)
+            abort(404)  # not yours looks like not there
         try:
             data = packets.session_packet(session)
         except RuleViolation as exc:

@@ -5,11 +5,12 @@
 
 - ``/admin/print/progress/?patient=<id>``: a small form (from, to, version, summary,
   next steps) beside a preview of the mood chart; posting it returns the PDF.
-  Counselors only for patients on their caseload (403 otherwise).
+  Counselors only for patients on their caseload (404 otherwise, like a missing id).
 - ``/admin/print/progress/batch/?group=<id>`` or ``?track=<id>``: from, to and version;
   posting returns one PDF with a sheet per member of the group (or patient enrolled in
   the track) during the period. A counselor's batch holds only the patients on their
-  caseload; when none of them is, the request is refused with 403.
+  caseload, and the form counts only those; when none of them is, the answer is 404,
+  the same as for ids that do not exist.
 
 The summary and next steps travel in the POST body, never in a URL. File names carry
 record ids and the version, never names.
@@ -142,7 +143,7 @@ class ProgressPrintMixin:
             abort(400)
         patient = _load(Patient, patient_id)
         if not may_see_patient(current_user, patient.id):
-            abort(403)
+            abort(404)  # not yours looks like not there
         form = ProgressForm()
         problem = None
         if request.method == "POST":
@@ -218,8 +219,8 @@ class ProgressPrintMixin:
         visible = visible_patient_ids(current_user, [p.id for p in everyone])
         patients = [p for p in everyone if p.id in visible]
         if request.method == "POST" and problem is None:
-            if everyone and not patients:
-                abort(403)
+            if not patients and not sees_everyone(current_user):
+                abort(404)  # nobody of theirs: the same answer as ids that do not exist
             try:
                 data = batches.progress_batch(
                     patients, start, end, version,
@@ -240,7 +241,8 @@ class ProgressPrintMixin:
             target=target,
             target_args=target_args,
             problem=problem,
-            total=len(everyone),
+            # A counselor learns only how many of their own patients are in it.
+            total=len(everyone) if sees_everyone(current_user) else None,
             included=len(patients),
             counselor=not sees_everyone(current_user),
         )

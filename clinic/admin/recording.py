@@ -126,7 +126,7 @@ class RecordView(SecureBaseView):
 
     # Access -----------------------------------------------------------------
     def _session(self, arg: str = "session") -> GroupSession:
-        """The session named in the query string, if the user may record it (else 404/403)."""
+        """The session named in the query string, if the user may record it (else 404)."""
         session_id = _whole(request.args.get(arg))
         session = db.session.get(GroupSession, session_id) if session_id else None
         if session is None:
@@ -139,7 +139,7 @@ class RecordView(SecureBaseView):
         if not access.allowed(self.permission_key, _role(), right):
             abort(403)
         if not access.may_record(current_user, session):
-            abort(403)
+            abort(404)  # not yours looks like not there
 
     def _record(self, session_id: int) -> SessionRecord:
         record = recording.load_record(session_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -12,7 +10,9 @@ from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db, login_manager
+from ..input_limits import no_nul
 from ..models import StaffUser
+from ..safe_urls import safe_next
 from ..services import accounts, audit, logins
 
 bp = Blueprint("auth", __name__)
@@ -21,22 +21,9 @@ bp = Blueprint("auth", __name__)
 class LoginForm(FlaskForm):
     """E-mail and password."""
 
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=512)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), no_nul])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=512), no_nul])
     submit = SubmitField("Log in")
-
-
-def safe_next(target: str | None) -> str | None:
-    """Return ``target`` when it is a path on this site, else None."""
-    if not target:
-        return None
-    target = target.strip()
-    if "\\" in target or any(ord(ch) < 32 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @login_manager.user_loader
@@ -79,8 +66,25 @@ def login():
             session["_user_id"] = token
             return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
         message = result.message
+    elif form.is_submitted() and _malformed(form):
+        _audit_malformed_login(form.email.data)
+        return render_template("auth/login.html", form=form, message=None), 400
     status = 200 if message is None else 401
     return render_template("auth/login.html", form=form, message=message), status
+
+
+def _malformed(form: LoginForm) -> bool:
+    """True when a typed value was refused for its content (a NUL byte, over-long), not for being blank."""
+    values = [form.email.data or "", form.password.data or ""]
+    return any("\x00" in value for value in values) or len(values[0]) > 254 or len(values[1]) > 512
+
+
+def _audit_malformed_login(email) -> None:
+    """Audit a login refused at the form (a NUL byte, an over-long value) as a failed login."""
+    text = (email or "") if isinstance(email, str) else ""
+    audit.record("failed_login", actor_email=text.replace("\x00", "")[:254].lower(),
+                 ip_address=request.remote_addr or "", changes={"reason": "malformed"})
+    db.session.commit()
 
 
 @bp.route("/logout", methods=["POST"])
