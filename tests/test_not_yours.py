@@ -25,7 +25,7 @@ def _answer(response) -> tuple:
     """What a visitor notices: status, the pages it went through, and the page text without ids."""
     body = response.get_data(as_text=True)
     # CSRF tokens are signed with the second they were made: equal pages may differ there.
-    body = re.sub(r'(csrf[-_]token"?(?: value)?=")[^"]*"', r'\1"', body)
+    body = re.sub(r'"[\w-]{10,}\.[\w-]{4,}\.[\w-]{10,}"', '"signed-token"', body)
     body = re.sub(r"\d+", "#", body)
     return response.status_code, [r.headers.get("Location") for r in response.history], body
 
