@@ -247,3 +247,41 @@ def test_a_browser_signs_in_with_a_code(sqlite_template, tmp_path, browser):
             assert "Ada Admin" in page.locator("#signed-in-as").inner_text()
         finally:
             context.close()
+
+
+@pytest.mark.browser
+def test_a_browser_shows_the_qr_code_under_the_csp_and_enrols(sqlite_template, tmp_path, browser):
+    path = tmp_path / "clinic.sqlite"
+    shutil.copy(sqlite_template, path)
+    app = _make_app(f"sqlite:///{path}", tmp_path, WTF_CSRF_ENABLED=True)
+    app.config["CLINIC_REQUIRE_2FA"] = "admin"
+    with app.app_context():
+        Factory().staff("admin", email="ada.admin@clinic.example", full_name="Ada Admin")
+        db.session.remove()
+    with serving(app) as base:
+        context = browser.new_context()
+        context.set_default_timeout(TIMEOUT_MS)
+        blocked = []
+        try:
+            page = context.new_page()
+            page.on("console", lambda message: blocked.append(message.text)
+                    if "Content Security Policy" in message.text else None)
+            page.goto(base + "/login")
+            page.get_by_label("E-mail").fill("ada.admin@clinic.example")
+            page.get_by_label("Password").fill(PASSWORD)
+            with page.expect_navigation():
+                page.get_by_role("button", name="Log in").click()
+            assert page.url.endswith("/login/enrol")
+            assert page.eval_on_selector("#totp-qr", "img => img.complete && img.naturalWidth") > 0
+            secret = page.locator("#totp-secret").inner_text().strip()
+            page.get_by_label("Code").fill(_code(secret))
+            with page.expect_navigation():
+                page.get_by_role("button", name="Continue").click()
+            assert page.locator("#recovery-codes li").count() == 10
+            with page.expect_navigation():
+                page.locator("#continue").click()
+            assert page.url.rstrip("/").endswith("/admin")
+            assert "Ada Admin" in page.locator("#signed-in-as").inner_text()
+            assert blocked == []
+        finally:
+            context.close()

@@ -63,7 +63,7 @@ def _load_user(token: str) -> StaffUser | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the login form and log a staff member in."""
+    """Show the login form and check the password; the login starts now, or after the code step."""
     if current_user.is_authenticated:
         return redirect(url_for("admin.index"))
     form = LoginForm()

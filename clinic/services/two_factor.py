@@ -158,12 +158,6 @@ def _last_second_step(email: str):
         AuditEvent.action == "login", AuditEvent.entity == SECOND_STEP, AuditEvent.actor_email == email))
 
 
-def _failures(column, value: str, since) -> int:
-    return db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
-        AuditEvent.action == "failed_login", AuditEvent.entity != accounts.REFUSED_DURING_PAUSE,
-        column == value, AuditEvent.at >= since)) or 0
-
-
 def check_code(user_id: int, code: str, ip_address: str, config) -> CodeResult:
     """Check the second step's code (authenticator or recovery), throttled like passwords; commit.
 
@@ -190,8 +184,8 @@ def _check_code_locked(user: StaffUser, code: str, ip_address: str, config) -> C
     since = utcnow() - timedelta(minutes=minutes)
     last_ok = _last_second_step(user.email)
     account_since = max(since, last_ok) if last_ok else since
-    if (_failures(AuditEvent.actor_email, user.email, account_since) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-            or _failures(AuditEvent.ip_address, ip_address, since) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
+    if (accounts._recent_failures(AuditEvent.actor_email, user.email, account_since) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+            or accounts._recent_failures(AuditEvent.ip_address, ip_address, since) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]):
         audit.record("failed_login", actor_email=user.email, ip_address=ip_address,
                      entity=accounts.REFUSED_DURING_PAUSE, changes={"reason": "locked"})
         db.session.commit()
