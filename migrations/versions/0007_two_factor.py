@@ -41,7 +41,7 @@ def downgrade():
     with op.batch_alter_table("recovery_code", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_recovery_code_staff_id"))
     op.drop_table("recovery_code")
-    with op.batch_alter_table("staff_user", schema=None) as batch_op:
-        batch_op.drop_column("totp_last_step")
-        batch_op.drop_column("totp_enabled_at")
-        batch_op.drop_column("totp_secret")
+    # A plain DROP COLUMN on both backends: a batch copy of staff_user would drop the table,
+    # which SQLite refuses while other rows refer to it.
+    for column in ("totp_last_step", "totp_enabled_at", "totp_secret"):
+        op.execute(f"ALTER TABLE staff_user DROP COLUMN {column}")
