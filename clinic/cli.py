@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from .cli_errors import OneLineCommand
 from .extensions import db
 from .models import ROLES
-from .services import accounts, audit
+from .services import accounts, audit, two_factor
 
 user_cli = AppGroup("user", help="Manage staff accounts.")
 user_cli.command_class = OneLineCommand
@@ -86,6 +86,18 @@ def end_sessions_command(email: str) -> None:
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"Ended {ended} login session{'s' if ended != 1 else ''} of {accounts.normalise_email(email)}.")
+
+
+@user_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor_command(email: str) -> None:
+    """Turn two-factor sign-in off (lost phone); the account's logins end and it enrols again."""
+    with audit.acting_as(None, label="cli"):
+        try:
+            user = two_factor.reset(email)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Two-factor sign-in reset for {user.email}.")
 
 
 @click.command("seed", cls=OneLineCommand)

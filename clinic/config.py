@@ -13,6 +13,7 @@ from pathlib import Path
 
 MODES = ("production", "development", "testing")
 MIN_SECRET_BYTES = 32
+REQUIRE_2FA_CHOICES = ("admin", "all", "none")
 
 
 class ConfigError(RuntimeError):
@@ -80,8 +81,15 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
     if max_request < 64 * 1024:
         raise ConfigError("MAX_REQUEST_BYTES must be at least 65536 (64 KB).")
 
+    # Tests log in with a password alone unless they ask for two-factor sign-in.
+    require_2fa = env.get("CLINIC_REQUIRE_2FA", "none" if mode == "testing" else "admin").strip().lower()
+    if require_2fa not in REQUIRE_2FA_CHOICES:
+        raise ConfigError(f"CLINIC_REQUIRE_2FA must be one of {', '.join(REQUIRE_2FA_CHOICES)}.")
+
     return {
         "CLINIC_ENV": mode,
+        # Who must sign in with an authenticator code as well: admin, all or none.
+        "CLINIC_REQUIRE_2FA": require_2fa,
         # Request bodies: refused (413) above the limit before being parsed.
         "MAX_CONTENT_LENGTH": max_request,
         "MAX_FORM_MEMORY_SIZE": max_request,

@@ -19,6 +19,7 @@ from .patients import ENROLMENT_STATUSES, Enrolment, Patient
 from .searches import SavedSearch
 from .staff import ROLES, StaffUser
 from .tracks import Track, track_starter_exercise
+from .two_factor import RecoveryCode
 
 __all__ = [
     "ASSIGNMENT_SOURCES",
@@ -44,6 +45,7 @@ __all__ = [
     "KindnessExercise",
     "LoginSession",
     "Patient",
+    "RecoveryCode",
     "SavedSearch",
     "StaffUser",
     "Track",

@@ -34,10 +34,22 @@ class StaffUser(UserMixin, VersionedMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     #: Last successful login.
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    #: Base32 TOTP secret (RFC 6238); set while enrolling, kept once enrolled.
+    #: Written with plain UPDATEs so it never enters the audit trail.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    #: When two-factor sign-in was confirmed; None while it is off.
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    #: Last time step whose code was accepted, so a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this
         return bool(self.is_active_account)
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        """True when the account signs in with a code as well as its password."""
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
 
     def has_role(self, *roles: str) -> bool:
         """True when the user holds one of ``roles``."""
