@@ -48,6 +48,9 @@ class AttendanceView(ClinicView):
     def page_links(self, model):
         return _links(model.session, model.patient_id)
 
+    def patient_ids_of(self, model):
+        return [model.patient_id]
+
 
 class CheckinView(ClinicView):
     """Exercise check-ins, read-only: they change on the record and patient pages."""
@@ -71,6 +74,9 @@ class CheckinView(ClinicView):
     def page_links(self, model):
         return _links(model.session, model.assignment.patient_id)
 
+    def patient_ids_of(self, model):
+        return [model.assignment.patient_id]
+
 
 class AuditView(ClinicView):
     """The audit trail, read-only for everyone."""
@@ -85,6 +91,9 @@ class AuditView(ClinicView):
 
     def is_action_allowed(self, name):
         return False
+
+    def patient_ids_of(self, model):
+        return None  # the trail names records by id; reading it is not reading a chart
 
 
 __all__ = ["AttendanceView", "AuditView", "CheckinView"]

@@ -1,0 +1,171 @@
+"""Every page that shows a patient's clinical data leaves one "view" event naming them by id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from clinic.extensions import db
+from clinic.models import (
+    Assignment,
+    Attendance,
+    AuditEvent,
+    ExerciseCheckin,
+    GroupSession,
+    KindnessExercise,
+    Track,
+)
+from clinic.services import audit
+
+from conftest import login
+
+TODAY = date.today()
+
+#: Model views whose details page shows no patient's data (and so writes no "view" event).
+NO_PATIENT_DATA = {"tracks", "groups", "activities", "exercises", "staff", "audit"}
+
+
+@dataclass
+class World:
+    admin: object
+    counselor: object
+    p0: int
+    p1: int
+    outsider: int
+    group: int
+    session: int
+    enrolment: int
+    membership: int
+    assignment: int
+    attendance: int
+    checkin: int
+
+
+@pytest.fixture
+def world(make) -> World:
+    """Two members of one group with a started session, an attendance, an exercise and a check-in."""
+    admin = make.staff("admin")
+    counselor = make.staff("counselor")
+    iop = make.track("iop")
+    group = make.group(iop, facilitator=counselor)
+    p0, p1, outsider = make.patient(), make.patient(), make.patient()
+    enrolment = make.enrolment(p0, iop, counselor)
+    make.enrolment(p1, iop, counselor)
+    membership = make.membership(group, p0, start=TODAY - timedelta(days=30))
+    make.membership(group, p1, start=TODAY - timedelta(days=30))
+    exercise = KindnessExercise(title="Thank someone", direction="others", energy="low", tracks=[iop])
+    db.session.add(exercise)
+    db.session.flush()
+    assignment = Assignment(exercise_id=exercise.id, patient_id=p0.id, start_date=TODAY - timedelta(days=7))
+    session = GroupSession(group_id=group.id, starts_at=datetime.now() - timedelta(hours=2), duration_minutes=60,
+                           room="Room 1", facilitator_id=counselor.id, status="planned", group_note="We talked.")
+    db.session.add_all([assignment, session])
+    db.session.flush()
+    attendance = Attendance(session_id=session.id, patient_id=p0.id, status="present", minutes_attended=60)
+    checkin = ExerciseCheckin(assignment_id=assignment.id, on_date=TODAY - timedelta(days=1), outcome="done",
+                              session_id=session.id)
+    db.session.add_all([attendance, checkin])
+    db.session.commit()
+    return World(admin=admin, counselor=counselor, p0=p0.id, p1=p1.id, outsider=outsider.id, group=group.id,
+                 session=session.id, enrolment=enrolment.id, membership=membership.id,
+                 assignment=assignment.id, attendance=attendance.id, checkin=checkin.id)
+
+
+def _padded(number: int) -> str:
+    """An id as a person might type it, with leading zeros."""
+    return f"000{number}"
+
+
+def _pages(w: World) -> list[tuple[str, str, str, int | str, list[int]]]:
+    """(endpoint, url, entity, stored id, patient ids) of every page that shows clinical data."""
+    both = sorted([w.p0, w.p1])
+    return [
+        ("patients.details_view", f"/admin/patients/details/?id={_padded(w.p0)}", "patient", w.p0, [w.p0]),
+        ("enrolments.details_view", f"/admin/enrolments/details/?id={_padded(w.enrolment)}", "enrolment",
+         w.enrolment, [w.p0]),
+        ("memberships.details_view", f"/admin/memberships/details/?id={_padded(w.membership)}",
+         "group_membership", w.membership, [w.p0]),
+        ("assignments.details_view", f"/admin/assignments/details/?id={_padded(w.assignment)}", "assignment",
+         w.assignment, [w.p0]),
+        ("attendance.details_view", f"/admin/attendance/details/?id={_padded(w.attendance)}", "attendance",
+         w.attendance, [w.p0]),
+        ("checkins.details_view", f"/admin/checkins/details/?id={_padded(w.checkin)}", "exercise_checkin",
+         w.checkin, [w.p0]),
+        ("sessions.details_view", f"/admin/sessions/details/?id={_padded(w.session)}", "group_session",
+         w.session, both),
+        ("record.index", f"/admin/record/?session={_padded(w.session)}", "group_session", w.session, both),
+        ("print.progress", f"/admin/print/progress/?patient={_padded(w.p0)}", "patient", w.p0, [w.p0]),
+        ("print.progress_batch", f"/admin/print/progress/batch/?group={_padded(w.group)}", "care_group",
+         w.group, both),
+        ("day.checkin", f"/admin/day/checkin/?assignment={_padded(w.assignment)}", "assignment", w.assignment,
+         [w.p0]),
+    ]
+
+
+def _events() -> list[AuditEvent]:
+    db.session.remove()
+    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "view")
+                                   .order_by(AuditEvent.id)))
+
+
+def test_each_page_showing_clinical_data_writes_one_view_event_with_normalised_ids(client, world):
+    login(client, world.admin.email)
+    admin_id = world.admin.id
+    for endpoint, url, entity, entity_id, patients in _pages(world):
+        before = len(_events())
+        response = client.get(url)
+        assert response.status_code == 200, endpoint
+        new = _events()[before:]
+        assert [(e.actor_id, e.entity, e.entity_id, e.changes) for e in new] == [
+            (admin_id, entity, str(entity_id), {"patients": patients})
+        ], endpoint
+
+
+def test_every_details_page_of_a_model_view_is_walked_or_known_to_hold_no_patient_data(app, client, world):
+    details = {rule.endpoint.rsplit(".", 1)[0] for rule in app.url_map.iter_rules()
+               if rule.endpoint.endswith(".details_view")}
+    walked = {endpoint.rsplit(".", 1)[0] for endpoint, *_ in _pages(world) if endpoint.endswith(".details_view")}
+    assert details - NO_PATIENT_DATA == walked, "a details page that is neither audited here nor exempt"
+    assert NO_PATIENT_DATA <= details
+    # The exempt pages really show no patient and write nothing.
+    ids = {
+        "tracks": db.session.scalar(sa.select(sa.func.min(Track.id))),
+        "groups": world.group,
+        "exercises": db.session.scalar(sa.select(sa.func.min(KindnessExercise.id))),
+        "staff": world.counselor.id,
+        "audit": db.session.scalar(sa.select(sa.func.min(AuditEvent.id))),
+    }
+    login(client, world.admin.email)
+    for name in sorted(ids):
+        response = client.get(f"/admin/{name}/details/?id={ids[name]}")
+        assert response.status_code == 200, name
+    assert _events() == []
+
+
+def test_a_refused_or_missing_record_writes_no_view_event(client, world):
+    stranger = world.counselor.email  # the counselor has p0 and p1, not the outsider
+    login(client, stranger)
+    assert client.get(f"/admin/patients/details/?id={world.outsider}").status_code in (302, 404)
+    assert client.get("/admin/patients/details/?id=999999").status_code == 302
+    assert client.get("/admin/record/?session=999999").status_code == 404
+    assert _events() == []
+
+
+def test_the_counselor_reading_their_patient_is_named_as_the_actor(client, world):
+    counselor_id = world.counselor.id
+    login(client, world.counselor.email)
+    assert client.get(f"/admin/patients/details/?id={world.p0}").status_code == 200
+    assert [(e.actor_id, e.entity_id, e.changes) for e in _events()] == [
+        (counselor_id, str(world.p0), {"patients": [world.p0]})
+    ]
+
+
+def test_typed_ids_are_stored_as_whole_numbers():
+    assert audit.whole_id("00034") == 34
+    assert audit.whole_id(" 7 ") == 7
+    assert audit.whole_id("selection") is None
+    assert audit.whole_id("-3") is None
+    assert audit.patient_ids(["0002", 2, "x", 10]) == [2, 10]
