@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -16,8 +17,10 @@ from clinic.models import (
     ExerciseCheckin,
     GroupSession,
     KindnessExercise,
+    Patient,
     Track,
 )
+from clinic.admin.views_records import PatientFilter
 from clinic.services import audit
 
 from conftest import login
@@ -169,3 +172,93 @@ def test_typed_ids_are_stored_as_whole_numbers():
     assert audit.whole_id("selection") is None
     assert audit.whole_id("-3") is None
     assert audit.patient_ids(["0002", 2, "x", 10]) == [2, 10]
+
+
+def _statements(app, work) -> int:
+    """How many SQL statements ``work()`` sends."""
+    seen = []
+
+    def count(*args):
+        seen.append(1)
+
+    engine = db.engines[None] if hasattr(db, "engines") else db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def _audit_rows(body: str) -> list[str]:
+    """The text of the audit list's patient cells, in page order."""
+    return re.findall(r'<td class="col-patients">\s*(.*?)\s*</td>', body, re.S)
+
+
+def test_who_opened_this_record_lists_the_views_of_that_patient_only_with_names_for_admins(app, client, world):
+    p0, p1 = world.p0, world.p1
+    login(client, world.counselor.email)
+    client.get(f"/admin/patients/details/?id={p0}")
+    client.get(f"/admin/sessions/details/?id={world.session}")
+    client.get(f"/admin/patients/details/?id={p1}")
+    admin = app.test_client()
+    login(admin, world.admin.email)
+    page = admin.get(f"/admin/patients/details/?id={p0}").get_data(as_text=True)
+    assert f'href="/admin/audit/?patient={p0}"' in page
+    assert "Who opened this record" in page
+    db.session.remove()
+    name0 = db.session.scalar(sa.select(Patient.last_name).where(Patient.id == p0))
+    name1 = db.session.scalar(sa.select(Patient.last_name).where(Patient.id == p1))
+    body = admin.get(f"/admin/audit/?patient={p0}&flt1_0=view").get_data(as_text=True)
+    cells = _audit_rows(body)
+    # The counselor's two pages and the admin's own; the other patient's page is not listed.
+    assert len(cells) == 3
+    assert all(name0 in cell for cell in cells)
+    assert sum(name1 in cell for cell in cells) == 1  # the session page names both
+    assert name0 not in body.split("<table")[0]  # the name is in the table, not in links or titles
+    assert not re.search(r'href="[^"]*' + re.escape(name0), body)
+
+
+def _about(patient_id: int) -> int:
+    """How many events are about the patient, counted in Python from the whole trail."""
+    db.session.remove()
+    return sum(
+        (e.entity == "patient" and e.entity_id == str(patient_id))
+        or patient_id in (e.changes or {}).get("patients", [])
+        for e in db.session.scalars(sa.select(AuditEvent))
+    )
+
+
+def test_the_patient_filter_and_the_id_as_typed_list_the_same_events(app, client, world):
+    login(client, world.admin.email)
+    client.get(f"/admin/patients/details/?id={world.p1}")
+    client.get(f"/admin/sessions/details/?id={world.session}")
+    client.get(f"/admin/patients/details/?id={world.p0}")
+    view = next(v for v in app.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "audit")
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, PatientFilter))
+    by_arg = client.get(f"/admin/audit/?patient=000{world.p1}").get_data(as_text=True)
+    by_filter = client.get(f"/admin/audit/?flt0_{index}={world.p1}").get_data(as_text=True)
+    expected = _about(world.p1)
+    assert expected == 3  # its creation, its page and the session page
+    assert len(_audit_rows(by_arg)) == len(_audit_rows(by_filter)) == expected
+    assert _audit_rows(by_arg) == _audit_rows(by_filter)
+    assert _audit_rows(client.get("/admin/audit/?patient=x").get_data(as_text=True)) == []
+
+
+def test_the_counselor_gets_no_audit_button_and_no_audit_list(client, world):
+    login(client, world.counselor.email)
+    page = client.get(f"/admin/patients/details/?id={world.p0}").get_data(as_text=True)
+    assert "Who opened this record" not in page
+    assert client.get(f"/admin/audit/?patient={world.p0}").status_code == 403
+
+
+def test_patient_names_cost_one_query_per_page_whatever_the_number_of_rows(app, client, world, make):
+    login(client, world.admin.email)
+    client.get(f"/admin/patients/details/?id={world.p0}")
+    few = _statements(app, lambda: client.get("/admin/audit/?flt1_0=view"))
+    for _ in range(5):
+        client.get(f"/admin/patients/details/?id={make.patient().id}")
+    body = client.get("/admin/audit/?flt1_0=view").get_data(as_text=True)
+    assert len(_audit_rows(body)) == 6
+    many = _statements(app, lambda: client.get("/admin/audit/?flt1_0=view"))
+    assert many == few

@@ -96,6 +96,7 @@ class PatientView(ClinicView):
             "assignments": assignments,
             "may_plan": allowed("programme", role, "c"),
             "may_assign": allowed("assign", role, "c"),
+            "may_audit": allowed("audit", role, "r"),
             "today": date.today(),
         }
 
