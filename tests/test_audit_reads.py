@@ -262,3 +262,19 @@ def test_patient_names_cost_one_query_per_page_whatever_the_number_of_rows(app, 
     assert len(_audit_rows(body)) == 6
     many = _statements(app, lambda: client.get("/admin/audit/?flt1_0=view"))
     assert many == few
+
+
+def test_pdf_exports_name_their_patients_as_the_views_do(client, world):
+    login(client, world.admin.email)
+    p0, p1 = world.p0, world.p1
+    assert client.get(f"/admin/print/plan/?patient={_padded(p0)}").status_code == 200
+    assert client.get(f"/admin/print/packet/?session={_padded(world.session)}").status_code == 200
+    db.session.remove()
+    exports = list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")
+                                      .order_by(AuditEvent.id)))
+    named = [(e.entity, e.entity_id, e.changes["patients"]) for e in exports]
+    assert named[0] == ("patient", str(p0), [p0])
+    assert ("group_session", str(world.session), sorted([p0, p1])) in named
+    assert sorted(n for n in named if n[0] == "patient") == sorted(
+        [("patient", str(p0), [p0]), ("patient", str(p0), [p0]), ("patient", str(p1), [p1])]
+    )
