@@ -115,7 +115,7 @@ def test_a_batch_writes_one_export_event_per_patient_and_reports_progress(roster
     assert [int(e.entity_id) for e in events] == ids
     assert all(e.entity == "patient" for e in events)
     assert events[0].changes == {"document": "progress_sheet", "version": "staff", "from": "2026-03-01",
-                                 "to": "2026-03-31", "batch": {"group": group_id}}
+                                 "to": "2026-03-31", "patients": [ids[0]], "batch": {"group": group_id}}
 
 
 def test_a_batch_reads_its_data_in_six_statements_for_any_number_of_patients(roster, make):

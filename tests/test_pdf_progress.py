@@ -319,7 +319,7 @@ def test_each_sheet_writes_one_export_event_with_the_version_and_period(clinic):
     staff_event, patient_event = exports()
     assert (staff_event.entity, staff_event.entity_id) == ("patient", str(ash_id))
     assert staff_event.changes == {"document": "progress_sheet", "version": "staff",
-                                   "from": "2026-03-01", "to": "2026-03-31"}
+                                   "from": "2026-03-01", "to": "2026-03-31", "patients": [ash_id]}
     assert patient_event.changes["version"] == "patient"
 
 

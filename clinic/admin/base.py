@@ -185,7 +185,30 @@ class SecureModelView(SecureMixin, ModelView):
             value = pk.type.python_type(id)
         except (TypeError, ValueError):
             return None
-        return self.get_query().filter(pk == value).one_or_none()
+        row = g.clinic_loaded_row = self.get_query().filter(pk == value).one_or_none()
+        return row
+
+    # Reads of clinical data ----------------------------------------------------
+    def patient_ids_of(self, model) -> list[int] | None:
+        """The patients whose clinical data the row's details page shows; None when it shows none.
+
+        Every view with a details page says which: its page writes one "view" audit event.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not say whose data its details page shows")
+
+    @expose("/details/")
+    def details_view(self):
+        """The record's page; a page showing patients' clinical data is audited as a "view"."""
+        from ..services import audit
+
+        g.clinic_loaded_row = None
+        response = super().details_view()
+        model = g.pop("clinic_loaded_row", None)
+        if isinstance(response, str) and model is not None:
+            patients = self.patient_ids_of(model)
+            if patients is not None:
+                audit.record_view(self.model.__tablename__, self.get_pk_value(model), patients)
+        return response
 
     # Searches: the typed term travels in a POST and lives on the server; URLs carry a token.
     @expose("/search/", methods=("POST",))

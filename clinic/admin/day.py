@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
-from ..services import progress, week_plan
+from ..services import audit, progress, week_plan
 from ..services.access import OVERSEEING_ROLES, allowed, visible_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
@@ -148,6 +148,7 @@ class DayView(SecureBaseView):
                 form.mood_after.data = saved.mood_after
                 form.reflection.data = saved.reflection
             self._remember(form, on_date, saved)
+            audit.record_view("assignment", assignment.id, [assignment.patient_id])
         else:
             refusal = self._save(assignment, form, today)
             if refusal is None:

@@ -32,6 +32,7 @@ from ..extensions import db
 from ..models import CareGroup, Patient, Track
 from ..pdf import batches
 from ..pdf import progress as progress_pdf
+from ..services import audit
 from ..services import chart as chart_service
 from ..services.access import may_see_patient, sees_everyone, visible_patient_ids
 from ..services.enrolment import history
@@ -165,6 +166,7 @@ class ProgressPrintMixin:
         else:
             start, end = _period_args()
             _prefill(form, start, end)
+        audit.record_view("patient", patient.id, [patient.id])
         return self.render(
             "admin/print/progress.html",
             form=form,
@@ -233,6 +235,8 @@ class ProgressPrintMixin:
             else:
                 name = f"progress-{kind}-{target.id}" if kind != "patient" else "progress-selection"
                 return pdf_response(data, f"{name}-{version}.pdf")
+        entity = {"group": "care_group", "track": "track"}.get(kind, "patient")
+        audit.record_view(entity, target.id if kind != "patient" else "", [p.id for p in patients])
         return self.render(
             "admin/print/progress_batch.html",
             form=form,

@@ -199,9 +199,7 @@ class RecordView(SecureBaseView):
             abort(404)
         record = self._record(session_id)
         page = self._page(record)
-        # Reading participants' notes is itself an event worth keeping.
-        audit.record("view", entity="group_session", entity_id=session_id)
-        db.session.commit()
+        audit.record_view("group_session", session_id, [row.patient.id for row in record.rows])
         return page
 
     def _save(self, sign: bool = False):
@@ -364,8 +362,7 @@ class RecordView(SecureBaseView):
             ends_at=record.session.starts_at + timedelta(minutes=record.session.duration_minutes),
         )
         if request.method == "GET" and row.attendance is not None:
-            audit.record("view", entity="attendance", entity_id=row.attendance.id)
-            db.session.commit()
+            audit.record_view("attendance", row.attendance.id, [row.patient.id])
         return page
 
     @expose("/correct-note/", methods=("GET", "POST"))
@@ -399,6 +396,8 @@ class RecordView(SecureBaseView):
                 db.session.rollback()
                 errors = result.errors
                 record = self._record(session_id)
+        else:
+            audit.record_view("group_session", session_id, [row.patient.id for row in record.rows])
         return self.render(
             "admin/record/correct_note.html",
             record=record,

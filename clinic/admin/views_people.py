@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import g, redirect, request, url_for
-from flask_admin import expose
+from flask import g, redirect, url_for
 from flask_admin.actions import action
 from flask_login import current_user
 from wtforms import PasswordField
@@ -18,7 +17,7 @@ from wtforms.validators import Email, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
-from ..services import accounts, audit, enrolment, patients
+from ..services import accounts, enrolment, patients
 from ..services.access import allowed
 from .base import _role
 from .views_common import ClinicView, by_patient
@@ -97,18 +96,12 @@ class PatientView(ClinicView):
             "assignments": assignments,
             "may_plan": allowed("programme", role, "c"),
             "may_assign": allowed("assign", role, "c"),
+            "may_audit": allowed("audit", role, "r"),
             "today": date.today(),
         }
 
-    @expose("/details/")
-    def details_view(self):
-        response = super().details_view()
-        record_id = request.args.get("id", "")
-        if isinstance(response, str) and record_id:
-            # Reading a patient record is itself an event worth keeping.
-            audit.record("view", entity="patient", entity_id=record_id)
-            db.session.commit()
-        return response
+    def patient_ids_of(self, model):
+        return [model.id]
 
 
 class EnrolmentView(ClinicView):
@@ -131,6 +124,9 @@ class EnrolmentView(ClinicView):
 
     def scope_query(self, query):
         return by_patient(query, Enrolment.patient_id)
+
+    def patient_ids_of(self, model):
+        return [model.patient_id]
 
     def create_record(self, values):
         return enrolment.create_enrolment(values, actor=current_user._get_current_object()).enrolment
@@ -162,6 +158,9 @@ class StaffView(ClinicView):
             validators=[Optional()],
         ),
     }
+
+    def patient_ids_of(self, model):
+        return None  # a staff account holds no clinical data
 
     @staticmethod
     def _split(values):

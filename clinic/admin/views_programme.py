@@ -6,12 +6,13 @@ Each view hands its form to a service in ``clinic.services``; scoping comes from
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import url_for
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import Assignment, GroupMembership, GroupSession, KindnessExercise, StaffUser
+from ..models import Assignment, Attendance, GroupMembership, GroupSession, KindnessExercise, StaffUser
 from ..services import assignments, catalogue, membership, sessions
 from ..services.access import allowed
 from ..services.limits import GROUP_NOTE_LIMIT, TEXT_LIMIT
@@ -79,6 +80,9 @@ class TrackView(PrintLinksMixin, AssignLinkMixin, ClinicView):
                              "(retired exercises are left out).",
     }
 
+    def patient_ids_of(self, model):
+        return None  # the catalogue: no patient's data
+
     def create_record(self, values):
         return catalogue.create_track(values)
 
@@ -100,6 +104,9 @@ class GroupView(PrintLinksMixin, AssignLinkMixin, ClinicView):
     column_filters = ("track.name", "active", "facilitator.full_name")
     form_columns = ("name", "track", "facilitator", "room", "capacity", "active")
     form_args = {"facilitator": {"query_factory": active_staff}}
+
+    def patient_ids_of(self, model):
+        return None  # the catalogue: no patient's data
 
     def create_record(self, values):
         return catalogue.create_group(values)
@@ -124,6 +131,9 @@ class MembershipView(ClinicView):
     def scope_query(self, query):
         return by_patient(query, GroupMembership.patient_id)
 
+    def patient_ids_of(self, model):
+        return [model.patient_id]
+
     def create_record(self, values):
         return membership.create_membership(values)
 
@@ -143,6 +153,9 @@ class ActivityView(ClinicView):
     column_searchable_list = ("name",)
     form_columns = ("name", "description", "default_minutes", "exercise", "tracks")
     form_args = {"description": longest(TEXT_LIMIT)}
+
+    def patient_ids_of(self, model):
+        return None  # the catalogue: no patient's data
 
     def create_record(self, values):
         return catalogue.create_activity(values)
@@ -186,6 +199,16 @@ class SessionView(ClinicView):
     def scope_query(self, query):
         return by_session(query, GroupSession.id)
 
+    def patient_ids_of(self, model):
+        """The group note is about everyone on the session: attendance and members that day."""
+        day = model.starts_at.date()
+        attended = sa.select(Attendance.patient_id).where(Attendance.session_id == model.id)
+        members = sa.select(GroupMembership.patient_id).where(
+            GroupMembership.group_id == model.group_id,
+            membership.covers(GroupMembership, day),
+        )
+        return list(db.session.scalars(sa.union(attended, members)))
+
     def create_record(self, values):
         return sessions.create_session(values)
 
@@ -222,6 +245,9 @@ class ExerciseView(ClinicView):
     )
     form_args = {name: longest(TEXT_LIMIT) for name in ("why_it_helps", "how_to", "reflection_prompts")}
 
+    def patient_ids_of(self, model):
+        return None  # the catalogue: no patient's data
+
     def create_record(self, values):
         return catalogue.create_exercise(values)
 
@@ -250,6 +276,9 @@ class AssignmentView(ClinicView):
 
     def scope_query(self, query):
         return by_patient(query, Assignment.patient_id)
+
+    def patient_ids_of(self, model):
+        return [model.patient_id]
 
     def create_record(self, values):
         return assignments.create_assignment(values, actor=current_user._get_current_object())

@@ -7,11 +7,14 @@ page, which hold the rules; these lists link there.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import g, request, url_for
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model.template import LinkRowAction
 from flask_login import current_user
 
-from ..models import Assignment, Attendance, ExerciseCheckin
+from ..extensions import db
+from ..models import Assignment, Attendance, AuditEvent, ExerciseCheckin, Patient
+from ..services import audit
 from ..services.access import allowed, may_record, may_see_patient, patient_filter
 from .base import _role
 from .views_common import ClinicView, by_patient
@@ -48,6 +51,9 @@ class AttendanceView(ClinicView):
     def page_links(self, model):
         return _links(model.session, model.patient_id)
 
+    def patient_ids_of(self, model):
+        return [model.patient_id]
+
 
 class CheckinView(ClinicView):
     """Exercise check-ins, read-only: they change on the record and patient pages."""
@@ -71,20 +77,92 @@ class CheckinView(ClinicView):
     def page_links(self, model):
         return _links(model.session, model.assignment.patient_id)
 
+    def patient_ids_of(self, model):
+        return [model.assignment.patient_id]
+
+
+def _event_patient_ids(event: AuditEvent) -> list[int]:
+    """The patients an event is about: a patient row itself, or those named in ``patients``."""
+    named = (event.changes or {}).get("patients") if isinstance(event.changes, dict) else None
+    ids = list(named) if isinstance(named, list) else []
+    if event.entity == "patient":
+        ids.append(event.entity_id)
+    return audit.patient_ids(ids)
+
+
+def _about_patient(query, patient_id: int):
+    return query.filter(audit.about_patient(patient_id, db.session.get_bind().dialect.name))
+
+
+class PatientFilter(BaseSQLAFilter):
+    """Events about one patient, by id: their own record or a view or export naming them."""
+
+    def __init__(self) -> None:
+        super().__init__(AuditEvent.entity_id, "Patient")
+
+    def validate(self, value) -> bool:
+        return audit.whole_id(value) is not None
+
+    def clean(self, value) -> int:
+        return audit.whole_id(value)
+
+    def apply(self, query, value, alias=None):
+        return _about_patient(query, value)
+
+    def operation(self):
+        return "is (patient id)"
+
+
+def _patient_names(view, context, model, name) -> str:
+    names = g.get("audit_patient_names", {})
+    return "; ".join(names.get(pid, f"#{pid}") for pid in _event_patient_ids(model))
+
 
 class AuditView(ClinicView):
-    """The audit trail, read-only for everyone."""
+    """The audit trail, read-only; admins see whose record each event is about and can ask by patient.
+
+    ``/admin/audit/?patient=<id>`` lists the events about one patient (the "Who opened this
+    record" button of the patient page); the names are read in one query per page.
+    """
 
     permission_key = "audit"
-    column_list = ("at", "actor_email", "action", "entity", "entity_id", "ip_address")
+    column_list = ("at", "actor_email", "action", "entity", "entity_id", "patients", "ip_address")
     column_details_list = ("at", "actor_email", "action", "entity", "entity_id", "changes", "ip_address")
     column_default_sort = ("at", True)
     column_searchable_list = ("actor_email", "entity", "entity_id")
-    column_filters = ("action", "entity", "at", "actor_email")
+    column_filters = ("action", "entity", "at", "actor_email", PatientFilter())
+    column_formatters = {"patients": _patient_names}
+    column_labels = {**ClinicView.column_labels, "patients": "Patient"}
     page_size = 50  # one of page_size_options
 
     def is_action_allowed(self, name):
         return False
+
+    def scope_query(self, query):
+        wanted = request.args.get("patient")
+        if wanted is None:
+            return query
+        patient_id = audit.whole_id(wanted)
+        if patient_id is None:
+            return query.filter(sa.false())
+        return _about_patient(query, patient_id)
+
+    def get_list(self, *args, **kwargs):
+        """The page's events, with the names of their patients read in one query (admins only)."""
+        count, events = super().get_list(*args, **kwargs)
+        names = {}
+        if isinstance(events, list) and _role() == "admin":
+            wanted = sorted({pid for event in events for pid in _event_patient_ids(event)})
+            if wanted:
+                rows = db.session.execute(
+                    sa.select(Patient.id, Patient.last_name, Patient.first_name).where(Patient.id.in_(wanted))
+                )
+                names = {pid: f"{last}, {first}" for pid, last, first in rows}
+        g.audit_patient_names = names
+        return count, events
+
+    def patient_ids_of(self, model):
+        return None  # the trail names records by id; reading it is not reading a chart
 
 
 __all__ = ["AttendanceView", "AuditView", "CheckinView"]

@@ -218,7 +218,7 @@ def kindness_plan(patient: Patient, week_start: date, large_print: bool = False,
         "export",
         entity="patient",
         entity_id=patient.id,
-        changes={"document": "kindness_plan", "large_print": bool(large_print)},
+        changes={"document": "kindness_plan", "large_print": bool(large_print), "patients": [patient.id]},
     )
     if commit:
         db.session.commit()

@@ -91,14 +91,15 @@ def session_packet(session: GroupSession, *, commit: bool = True) -> bytes:
         "export",
         entity="group_session",
         entity_id=session.id,
-        changes={"document": "session_packet", "patients": patient_ids},
+        changes={"document": "session_packet", "patients": audit.patient_ids(patient_ids)},
     )
     for patient_id in patient_ids:
         audit.record(
             "export",
             entity="patient",
             entity_id=patient_id,
-            changes={"document": "session_packet", "large_print": False, "session_id": session.id},
+            changes={"document": "session_packet", "large_print": False, "session_id": session.id,
+                     "patients": [patient_id]},
         )
     if commit:
         db.session.commit()

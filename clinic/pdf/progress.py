@@ -302,7 +302,7 @@ def audit_export(patient_id: int, version: str, start: date, end: date, **extra)
         entity="patient",
         entity_id=patient_id,
         changes={"document": DOCUMENT, "version": version, "from": start.isoformat(),
-                 "to": end.isoformat(), **extra},
+                 "to": end.isoformat(), "patients": [patient_id], **extra},
     )
 
 

@@ -2,7 +2,8 @@
 
 A session listener turns each flushed change into an ``AuditEvent``, so changes made
 through the admin, a service or the CLI are all recorded without each caller
-remembering to. Logins and exports are recorded with ``record``.
+remembering to. Logins and exports are recorded with ``record``; every page that shows
+a patient's clinical data records one "view" event with ``record_view``.
 """
 
 from __future__ import annotations
@@ -148,6 +149,50 @@ def record(
     )
     db.session.add(event_row)
     return event_row
+
+
+def whole_id(value: Any) -> int | None:
+    """A record id as typed (``"00034"``, `` 34 ``) as an integer (34); None when it is not one."""
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
+def patient_ids(values) -> list[int]:
+    """Patient ids as distinct, sorted integers; anything that is not a whole number is dropped."""
+    found = {whole_id(v) for v in values or ()}
+    return sorted(v for v in found if v is not None)
+
+
+def record_view(entity: str, entity_id: Any, patients, *, commit: bool = True) -> AuditEvent:
+    """Record that the current user opened a page showing these patients' clinical data.
+
+    One "view" event: ``entity`` and its normalised id, and ``{"patients": [ids]}``
+    in ``changes``. Committed (with whatever the request did) unless ``commit`` is False.
+    """
+    number = whole_id(entity_id)
+    event_row = record(
+        "view",
+        entity=entity,
+        entity_id="" if number is None else number,
+        changes={"patients": patient_ids(patients)},
+    )
+    if commit:
+        db.session.commit()
+    return event_row
+
+
+def about_patient(patient_id: int, dialect: str):
+    """A clause for the events about one patient: their own row, or naming them in ``patients``."""
+    own = sa.and_(AuditEvent.entity == "patient", AuditEvent.entity_id == str(patient_id))
+    if dialect == "postgresql":
+        elements = sa.func.json_array_elements_text(AuditEvent.changes["patients"]).table_valued("value")
+        named = sa.exists(sa.select(1).select_from(elements).where(elements.c.value == str(patient_id)))
+    else:
+        elements = sa.func.json_each(AuditEvent.changes, "$.patients").table_valued("value")
+        named = sa.exists(sa.select(1).select_from(elements).where(elements.c.value == patient_id))
+    return sa.or_(own, named)
 
 
 @event.listens_for(Session, "before_flush")
