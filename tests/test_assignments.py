@@ -572,3 +572,20 @@ def test_a_fan_out_page_runs_as_many_sql_statements_for_25_patients_as_for_5(cli
         f"5 patients {len(small)} ({len(small_inserts)} INSERT), "
         f"25 patients {len(large)} ({len(large_inserts)} INSERT); other statements {len(small_other)}"
     )
+
+
+@pytest.mark.parametrize("version", [None, "", "  ", "abc"])
+def test_the_status_page_refuses_a_change_without_the_version_it_was_opened_with(client, make, version):
+    iop = make.track("iop")
+    planner = make.staff("planner")
+    assignment = assign_exercise(_exercise(iop), [_enrolled(make, iop)], start=START).assigned[0]
+    assignment_id = assignment.id
+    login(client, planner.email)
+    data = {"status": "stopped", "reason": "Hand-altered form"}
+    if version is not None:
+        data["row_version"] = version
+    body = client.post(f"/admin/assign/status/?id={assignment_id}", data=data).get_data(as_text=True)
+    assert "Someone else changed this assignment" in body
+    db.session.remove()
+    saved = db.session.get(Assignment, assignment_id)
+    assert (saved.status, saved.version) == ("active", 1)

@@ -484,3 +484,22 @@ def test_an_unknown_session_on_the_occurrence_page_is_a_plain_not_found(client, 
 
     assert response.status_code == 404
     assert "There is no such session." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("version", [None, "", "x"])
+def test_the_occurrence_page_refuses_a_change_without_the_version_it_was_opened_with(client, ctx, clinic, make,
+                                                                                       version):
+    planner = make.staff("planner")
+    sessions = create_series(clinic["evening"], weekdays=[0], start_time=time(17), duration_minutes=90,
+                             start_date=_future_monday(), count=1)
+    session_id = sessions[0].id
+    login(client, planner.email)
+    data = {"scope": "this", "reason": "Clinic closed", "cancel_sessions": "Cancel sessions"}
+    if version is not None:
+        data["row_version"] = version
+    response = client.post(f"/admin/series/occurrence/?id={session_id}", data=data)
+    assert response.status_code == 200
+    assert 'id="occurrence-refusal"' in response.get_data(as_text=True)
+    db.session.remove()
+    saved = db.session.get(GroupSession, session_id)
+    assert (saved.status, saved.version) == ("planned", 1)

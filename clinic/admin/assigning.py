@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import Assignment, CareGroup, KindnessExercise, Patient, Track
 from ..services import assignments
 from ..services.errors import RuleViolation
+from ..services.locking import StaleEdit, check_version
 from ..services.access import allowed, role_of
 from .base import SecureBaseView
 
@@ -306,8 +307,11 @@ class AssignView(SecureBaseView):
             if not allowed(self.permission_key, role_of(current_user), "e"):
                 abort(403)
             if form.validate():
-                if form.row_version.data and form.row_version.data != str(assignment.version):
-                    error = STALE_STATUS
+                try:
+                    # A missing or blank version is refused like a stale one.
+                    check_version(assignment, form.row_version.data, STALE_STATUS)
+                except StaleEdit as exc:
+                    error = str(exc)
                 else:
                     try:
                         assignments.change_status(assignment, form.status.data, form.reason.data or "")

@@ -29,6 +29,7 @@ from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
 from ..services import series, week_plan
 from ..services.access import allowed, may_record
 from ..services.errors import RuleViolation
+from ..services.locking import StaleEdit, check_version
 from .base import STALE_MESSAGE, SecureBaseView, _role
 
 CATEGORY = "Programme"
@@ -267,8 +268,14 @@ class SeriesView(SecureBaseView):
         refusal = None
         if request.method == "POST":
             self._require("e")
-            if form.row_version.data and form.row_version.data != str(session.version):
-                refusal = STALE_MESSAGE
+            stale = None
+            try:
+                # A missing or blank version is refused like a stale one.
+                check_version(session, form.row_version.data, STALE_MESSAGE)
+            except StaleEdit as exc:
+                stale = str(exc)
+            if stale is not None:
+                refusal = stale
             elif form.validate():
                 try:
                     if form.cancel_sessions.data:
