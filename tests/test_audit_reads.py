@@ -105,6 +105,13 @@ def _pages(w: World) -> list[tuple[str, str, str, int | str, list[int]]]:
          w.group, both),
         ("day.checkin", f"/admin/day/checkin/?assignment={_padded(w.assignment)}", "assignment", w.assignment,
          [w.p0]),
+        ("assign.status", f"/admin/assign/status/?id={_padded(w.assignment)}", "assignment", w.assignment,
+         [w.p0]),
+    ] + [
+        # The patient-programme forms show the enrolment history.
+        (f"programme.{action}", f"/admin/programme/{action}/?patient={w.p0}{extra}", "patient", w.p0, [w.p0])
+        for action, extra in (("enrol", ""), ("transfer", ""), ("discharge", ""), ("join", ""),
+                              ("leave", f"&membership={w.membership}"))
     ]
 
 

@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, KindnessExercise, Patient, Track
-from ..services import assignments
+from ..services import assignments, audit
 from ..services.errors import RuleViolation
 from ..services.locking import StaleEdit, check_version
 from ..services.access import allowed, role_of
@@ -325,6 +325,7 @@ class AssignView(SecureBaseView):
                 # Show the record as it is now, keeping the reason that was typed.
                 db.session.refresh(assignment)
         form.row_version.data = str(assignment.version)
+        audit.record_view("assignment", assignment.id, [assignment.patient_id])
         return self.render(
             "admin/assign/status.html",
             assignment=assignment,

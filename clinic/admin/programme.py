@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..extensions import db
 from ..models import CareGroup, GroupMembership, Patient, StaffUser, Track
+from ..services import audit
 from ..services import enrolment as enrolment_service
 from ..services import membership as membership_service
 from ..services.errors import RuleViolation
@@ -106,6 +107,8 @@ class ProgrammeView(SecureBaseView):
         return redirect(url_for("patients.details_view", id=patient.id))
 
     def _page(self, title, form, patient, error=None, **extra):
+        # The page shows the patient's enrolment history: reading it is audited like the patient page.
+        audit.record_view("patient", patient.id, [patient.id])
         return self.render("admin/programme/form.html", title=title, form=form, patient=patient,
                            error=error, history=enrolment_service.history(patient.id), **extra)
 
