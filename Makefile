@@ -30,9 +30,12 @@ db: install
 seed: db
 	$(BIN)/flask --app wsgi seed --demo
 
+# The fictional demo signs in with a password alone; production requires two-factor sign-in for admins.
+run: export CLINIC_REQUIRE_2FA ?= none
 run: seed
 	@echo ""
 	@echo "The demo clinic is at http://$(HOST):$(PORT)/ (log in with one of the accounts above)."
+	@echo "Two-factor sign-in is optional in this demo (CLINIC_REQUIRE_2FA=$$CLINIC_REQUIRE_2FA); enrol at 'Two-factor sign-in' in the menu."
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: install-dev
