@@ -21,7 +21,6 @@ from ..extensions import db
 from ..models import Assignment, CareGroup, KindnessExercise, Patient, Track
 from ..services import assignments, audit
 from ..services.errors import RuleViolation
-from ..services.locking import StaleEdit, check_version
 from ..services.access import allowed, role_of
 from .base import SecureBaseView
 
@@ -44,11 +43,6 @@ OFFERED = {
     "completed": (),
     "stopped": (),
 }
-STALE_STATUS = (
-    "Someone else changed this assignment after you opened it. Nothing was changed: "
-    "check its status below and try again."
-)
-
 
 def _optional_int(value) -> int | None:
     """Coerce a select's value to an int, leaving the empty choice as None."""
@@ -308,19 +302,14 @@ class AssignView(SecureBaseView):
                 abort(403)
             if form.validate():
                 try:
-                    # A missing or blank version is refused like a stale one.
-                    check_version(assignment, form.row_version.data, STALE_STATUS)
-                except StaleEdit as exc:
+                    assignments.change_status(assignment, form.status.data, form.reason.data or "",
+                                              expected_version=form.row_version.data)
+                except RuleViolation as exc:
+                    db.session.rollback()
                     error = str(exc)
                 else:
-                    try:
-                        assignments.change_status(assignment, form.status.data, form.reason.data or "")
-                    except RuleViolation as exc:
-                        db.session.rollback()
-                        error = str(exc)
-                    else:
-                        flash(f"The assignment is now {form.status.data}.", "success")
-                        return redirect(url_for(".status", id=ids[0]))
+                    flash(f"The assignment is now {form.status.data}.", "success")
+                    return redirect(url_for(".status", id=ids[0]))
             if error is not None:
                 # Show the record as it is now, keeping the reason that was typed.
                 db.session.refresh(assignment)

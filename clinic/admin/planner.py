@@ -29,8 +29,7 @@ from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
 from ..services import series, week_plan
 from ..services.access import allowed, may_record
 from ..services.errors import RuleViolation
-from ..services.locking import StaleEdit, check_version
-from .base import STALE_MESSAGE, SecureBaseView, _role
+from .base import SecureBaseView, _role
 
 CATEGORY = "Programme"
 
@@ -268,19 +267,12 @@ class SeriesView(SecureBaseView):
         refusal = None
         if request.method == "POST":
             self._require("e")
-            stale = None
-            try:
-                # A missing or blank version is refused like a stale one.
-                check_version(session, form.row_version.data, STALE_MESSAGE)
-            except StaleEdit as exc:
-                stale = str(exc)
-            if stale is not None:
-                refusal = stale
-            elif form.validate():
+            if form.validate():
                 try:
                     if form.cancel_sessions.data:
                         changed = series.cancel_occurrence(
-                            session, scope=form.scope.data, reason=form.reason.data or "")
+                            session, scope=form.scope.data, reason=form.reason.data or "",
+                            expected_version=form.row_version.data)
                         verb = "Cancelled"
                     else:
                         changed = self._change(session, form)
@@ -327,7 +319,8 @@ class SeriesView(SecureBaseView):
             )
         if not changes:
             return None
-        return series.update_occurrence(session, scope=form.scope.data, **changes)
+        return series.update_occurrence(session, scope=form.scope.data, expected_version=form.row_version.data,
+                                        **changes)
 
 
 def register(admin) -> None:

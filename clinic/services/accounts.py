@@ -14,6 +14,9 @@ from ..extensions import db
 from ..models import ROLES, AuditEvent, StaffUser
 from ..models._types import utcnow
 from . import audit, logins
+from .errors import RuleViolation
+from .limits import FieldViolation, choice, column_length, text
+from .locking import check_version
 
 #: Argon2id with the library's recommended parameters (RFC 9106, low-memory profile).
 _PRODUCTION_HASHER = PasswordHasher()
@@ -88,7 +91,6 @@ def create_user(email: str, full_name: str, role: str, password: str) -> StaffUs
 
 
 def _account_values(values: dict, user: StaffUser | None) -> dict:
-    from .limits import FieldViolation, choice, column_length, text
 
     email = normalise_email(values.get("email") or "")
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
@@ -105,7 +107,6 @@ def _account_values(values: dict, user: StaffUser | None) -> dict:
 
 
 def _password(new_password: str | None, required: bool) -> str | None:
-    from .limits import FieldViolation
 
     if not new_password:
         if required:
@@ -135,8 +136,6 @@ def update_account(user: StaffUser, values: dict, new_password: str | None, vers
     or deactivate their own account. A new password ends the account's logins, except
     ``acting_session_id`` when people change their own.
     """
-    from .errors import RuleViolation
-    from .locking import check_version
 
     check_version(user, version)
     clean = _account_values(values, user)

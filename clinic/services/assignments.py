@@ -20,6 +20,8 @@ from ..extensions import db
 from ..models import ASSIGNMENT_SOURCES, Assignment, CareGroup, Enrolment, KindnessExercise, Patient, StaffUser, Track
 from . import audit
 from .errors import RuleViolation
+from .limits import FieldViolation, day, required_row, text, whole
+from .locking import UNCHECKED, check_version, check_version_unless_unchecked
 from .membership import covers, roster
 
 #: Fewest and most times per week an exercise can be assigned.
@@ -310,13 +312,21 @@ def assign_to_track(
     )
 
 
-def change_status(assignment: Assignment, status: str, reason: str, *, commit: bool = True) -> Assignment:
+STALE_STATUS = (
+    "Someone else changed this assignment after you opened it. Nothing was changed: "
+    "check its status below and try again."
+)
+
+
+def change_status(assignment: Assignment, status: str, reason: str, *, commit: bool = True,
+                  expected_version=UNCHECKED) -> Assignment:
     """Pause, resume, complete or stop an assignment.
 
     Pausing and stopping need a reason. Completed and stopped assignments are final.
     Resuming is refused while the patient holds another active assignment of the same
-    exercise.
+    exercise. A page passes the ``expected_version`` it showed (missing or blank is stale).
     """
+    check_version_unless_unchecked(assignment, expected_version, STALE_STATUS)
     if status not in STATUS_VERBS:
         raise RuleViolation(f"The status must be one of: {', '.join(STATUS_VERBS)}.")
     reason = (reason or "").strip()
@@ -367,7 +377,6 @@ def create_assignment(values: dict, *, actor: StaffUser | None = None) -> Assign
     The same rules as the assign page: a current exercise, the patient enrolled on the
     start date in a track the exercise suits, no second active assignment of it.
     """
-    from .limits import FieldViolation, day, required_row, whole
 
     patient = required_row(values, "patient", "patient")
     exercise = required_row(values, "exercise", "exercise")
@@ -393,8 +402,6 @@ def update_assignment(assignment: Assignment, values: dict, version) -> Assignme
     The status moves only as ``change_status`` allows (completed and stopped are final);
     a final assignment does not change at all.
     """
-    from .limits import FieldViolation, day, text, whole
-    from .locking import check_version
 
     check_version(assignment, version)
     if assignment.status in FINAL_STATUSES:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import CHECKIN_OUTCOMES, Assignment, ExerciseCheckin, GroupSession, StaffUser
 from .errors import RuleViolation
-from .locking import check_optional_version
+from .locking import UNCHECKED, check_optional_version
 
 STALE_MESSAGE = (
     "There is already a check-in for this day that you had not seen: it was saved after you opened "
@@ -23,8 +23,6 @@ SIGNED_MESSAGE = (
     "This check-in belongs to a signed session record, so it can no longer be changed here. "
     "It is corrected on that record with an addendum."
 )
-#: Passed for no version at all: a caller that is not a page (the demo clinic, tests of rules).
-UNCHECKED = object()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Assignment, Enrolment, Patient, StaffUser, Track
 from .errors import RuleViolation
+from .limits import FieldViolation, day, required_row, text
+from .locking import check_version
 from .membership import end_memberships_in_track
 
 FINAL_STATUSES = ("discharged", "withdrawn")
@@ -191,7 +193,6 @@ def history(patient_id: int) -> list[Enrolment]:
 
 # Corrections made from the enrolment list ---------------------------------------------
 def _counselor(values: dict) -> StaffUser | None:
-    from .limits import FieldViolation
 
     counselor = values.get("primary_counselor")
     if counselor is not None and counselor.role != "counselor":
@@ -204,7 +205,6 @@ def create_enrolment(values: dict, *, actor: StaffUser | None = None) -> Enrolme
 
     The same path as the patient page: dates checked, the starter plan assigned.
     """
-    from .limits import FieldViolation, day, required_row
 
     patient = required_row(values, "patient", "patient")
     track = required_row(values, "track", "track")
@@ -224,8 +224,6 @@ def update_enrolment(enrolment: Enrolment, values: dict, version) -> Enrolment:
     (which also end memberships and assignments), so this refuses them; the patient and
     the track never change here.
     """
-    from .limits import FieldViolation, day, text
-    from .locking import check_version
 
     check_version(enrolment, version)
     if values.get("status", enrolment.status) != enrolment.status:

@@ -10,8 +10,12 @@ from datetime import date
 from typing import Any
 
 from .errors import RuleViolation
-from .recording import GROUP_NOTE_LIMIT, NOTE_LIMIT, REASON_LIMIT
 
+#: Longest individual note and group note, in characters (the record page and the admin forms).
+NOTE_LIMIT = 4000
+GROUP_NOTE_LIMIT = 8000
+#: Longest reason for a correction (the column's size).
+REASON_LIMIT = 500
 #: Longest free text (descriptions, how-to, prompts) in characters.
 TEXT_LIMIT = NOTE_LIMIT
 

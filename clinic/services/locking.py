@@ -18,6 +18,11 @@ STALE_MESSAGE = (
 )
 
 
+#: Passed as the version by callers that are not a page (the demo clinic, the CLI, tests of
+#: rules): the save is not checked against what someone saw. A page always passes what it got.
+UNCHECKED = object()
+
+
 class StaleEdit(RuleViolation):
     """The row changed after the page was opened (or the page sent no version); nothing was saved."""
 
@@ -54,6 +59,12 @@ def check_version(row: Any, submitted: Any, message: str | None = None) -> int:
     return expected
 
 
+def check_version_unless_unchecked(row: Any, submitted: Any, message: str | None = None) -> None:
+    """``check_version`` unless the caller passed ``UNCHECKED`` (it is not a page)."""
+    if submitted is not UNCHECKED:
+        check_version(row, submitted, message)
+
+
 def check_optional_version(row: Any | None, submitted: Any, message: str | None = None) -> None:
     """Like ``check_version`` for a row the page may have shown as absent.
 
@@ -70,4 +81,7 @@ def check_optional_version(row: Any | None, submitted: Any, message: str | None 
     check_version(row, submitted, message)
 
 
-__all__ = ["STALE_MESSAGE", "StaleEdit", "check_optional_version", "check_version", "parse_version"]
+__all__ = [
+    "STALE_MESSAGE", "UNCHECKED", "StaleEdit", "check_optional_version", "check_version",
+    "check_version_unless_unchecked", "parse_version",
+]

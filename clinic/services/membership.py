@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import CareGroup, Enrolment, GroupMembership, Patient
 from .errors import RuleViolation
+from .limits import FieldViolation, day, required_row
+from .locking import check_version
 
 
 def covers(model, day):
@@ -56,9 +58,9 @@ def _peak_members(group_id: int, start: date, end: date | None, exclude_id: int 
     ).all()
     days = {start} | {m.start_date for m in overlapping if m.start_date >= start}
     peak = 0
-    for day in days:
+    for on in days:
         count = sum(
-            1 for m in overlapping if m.start_date <= day and (m.end_date is None or m.end_date >= day)
+            1 for m in overlapping if m.start_date <= on and (m.end_date is None or m.end_date >= on)
         )
         peak = max(peak, count)
     return peak
@@ -160,7 +162,6 @@ def peak_members(group_id: int, start: date, end: date | None = None) -> int:
 
 def create_membership(values: dict) -> GroupMembership:
     """Add a membership from a form's values (group, patient, start_date, end_date); no commit."""
-    from .limits import day, required_row
 
     group = required_row(values, "group", "group")
     patient = required_row(values, "patient", "patient")
@@ -176,8 +177,6 @@ def update_membership(membership: GroupMembership, values: dict, version, *,
     The patient never changes (that would be another membership); once the membership
     has begun, neither do its group and start date: end it and add a new one instead.
     """
-    from .limits import FieldViolation, day, required_row
-    from .locking import check_version
 
     check_version(membership, version)
     today = today or date.today()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import Activity, CareGroup, GroupSession, StaffUser
 from .errors import RuleViolation
+from .locking import UNCHECKED, check_version_unless_unchecked
 
 #: Most sessions one series may create.
 MAX_OCCURRENCES = 200
@@ -322,13 +323,16 @@ def affected_sessions(session: GroupSession, scope: str = "this", *,
 def update_occurrence(session: GroupSession, *, scope: str = "this", starts_time: time | None = None,
                       duration_minutes: int | None = None, activity: Any = UNSET, room: Any = UNSET,
                       facilitator: Any = UNSET, now: datetime | None = None,
-                      commit: bool = True) -> list[GroupSession]:
+                      commit: bool = True, expected_version=UNCHECKED) -> list[GroupSession]:
     """Change one occurrence, or it and every later one of its series.
+
+    A page passes the ``expected_version`` of ``session`` it showed (missing or blank is stale).
 
     ``starts_time`` moves each session to that time of day on its own date. ``activity``
     and ``facilitator`` accept None to clear them. Past, held and cancelled sessions are
     left alone; the changed sessions are checked for clashes before anything changes.
     """
+    check_version_unless_unchecked(session, expected_version)
     changes: dict[str, Any] = {}
     if duration_minutes is not None:
         changes["duration_minutes"] = _check_length(duration_minutes)
@@ -376,12 +380,15 @@ def update_occurrence(session: GroupSession, *, scope: str = "this", starts_time
 
 
 def cancel_occurrence(session: GroupSession, *, scope: str = "this", reason: str = "",
-                      now: datetime | None = None, commit: bool = True) -> list[GroupSession]:
+                      now: datetime | None = None, commit: bool = True,
+                      expected_version=UNCHECKED) -> list[GroupSession]:
     """Cancel one occurrence, or it and every later one of its series.
 
     Past, held and already cancelled sessions are left alone. The reason is kept on
-    each cancelled session (and in the audit trail).
+    each cancelled session (and in the audit trail). A page passes the
+    ``expected_version`` of ``session`` it showed (missing or blank is stale).
     """
+    check_version_unless_unchecked(session, expected_version)
     targets = affected_sessions(session, scope, now=now)
     reason = " ".join((reason or "").split())[:255]
     for target in targets:

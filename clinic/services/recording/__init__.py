@@ -7,15 +7,13 @@ saves once (``save``, after the checks in ``validate``). The facilitator signs t
 ``clinic.services.checkins``.
 """
 
+from ..limits import GROUP_NOTE_LIMIT, NOTE_LIMIT, REASON_LIMIT
 from .load import OUTCOME_LABELS, STATUS_LABELS, ExerciseLine, RecordRow, SessionRecord, load_record
 from .save import SaveResult, save_record
 from .correcting import CorrectionResult, correct_entry, correct_group_note
 from .signing import UNCHECKED, sign_record
 from .validate import (
     CORRECTABLE,
-    GROUP_NOTE_LIMIT,
-    NOTE_LIMIT,
-    REASON_LIMIT,
     CheckinEntry,
     Entry,
     StaleRecord,

@@ -17,13 +17,12 @@ from ...models import Attendance, AttendanceAddendum, ExerciseCheckin, GroupSess
 from ...models._types import utcnow
 from ..errors import RuleViolation
 from ..locking import StaleEdit, check_optional_version, check_version
+from ..limits import GROUP_NOTE_LIMIT, REASON_LIMIT
 from .load import build
 from .save import acting
 from .validate import (
     CHECKIN_FIELDS,
     CORRECTABLE,
-    GROUP_NOTE_LIMIT,
-    REASON_LIMIT,
     CheckinEntry,
     StaleRecord,
     check_attendance,

@@ -29,9 +29,9 @@ from ...models._types import utcnow
 from .. import access, audit, checkins
 from ..errors import RuleViolation
 from ..locking import StaleEdit, check_optional_version, check_version
+from ..limits import GROUP_NOTE_LIMIT
 from .load import ExerciseLine, RecordRow, build
 from .validate import (
-    GROUP_NOTE_LIMIT,
     SIGNED_CHECKIN_MESSAGE,
     STALE_MESSAGE,
     StaleRecord,

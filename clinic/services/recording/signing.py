@@ -15,13 +15,11 @@ from ...models import GroupSession, StaffUser
 from ...models._types import utcnow
 from .. import access
 from ..errors import RuleViolation
-from ..locking import StaleEdit, check_version
+from ..locking import UNCHECKED, StaleEdit, check_version
 from .load import build
 from .save import SIGN_REFUSED, acting
 from .validate import StaleRecord, check_started
 
-#: Passed for no version at all: a caller that is not a page (the demo clinic, the CLI).
-UNCHECKED = object()
 SIGNED_MEANWHILE = (
     "Someone else saved this session after you opened it, so it was not signed. "
     "Check the record as it is now and sign again."

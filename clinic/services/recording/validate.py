@@ -11,6 +11,7 @@ from datetime import date, datetime
 from ...models import ATTENDANCE_STATUSES, ExerciseCheckin, GroupSession
 from .. import checkins
 from ..errors import RuleViolation
+from ..limits import NOTE_LIMIT
 from ..locking import StaleEdit
 from .load import STATUS_LABELS, ExerciseLine
 
@@ -18,11 +19,6 @@ from .load import STATUS_LABELS, ExerciseLine
 NOT_THERE = ("absent", "excused")
 #: Statuses that mean part of the session (fewer minutes than its length).
 PART_OF_IT = ("late", "left_early")
-#: Longest individual note and group note, in characters.
-NOTE_LIMIT = 4000
-GROUP_NOTE_LIMIT = 8000
-#: Longest reason for a correction (the column's size).
-REASON_LIMIT = 500
 #: The check-in fields, as the form and the columns name them.
 CHECKIN_FIELDS = ("outcome", "mood_before", "mood_after", "reflection")
 #: The attendance fields a correction may change: form name -> column.
