@@ -14,6 +14,8 @@ from pathlib import Path
 MODES = ("production", "development", "testing")
 MIN_SECRET_BYTES = 32
 REQUIRE_2FA_CHOICES = ("admin", "all", "none")
+#: The longest CLINIC_RECORD_DUE_HOURS accepted: a year.
+MAX_RECORD_DUE_HOURS = 24 * 366
 
 
 class ConfigError(RuntimeError):
@@ -86,8 +88,18 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
     if require_2fa not in REQUIRE_2FA_CHOICES:
         raise ConfigError(f"CLINIC_REQUIRE_2FA must be one of {', '.join(REQUIRE_2FA_CHOICES)}.")
 
+    raw_due = env.get("CLINIC_RECORD_DUE_HOURS", "24").strip() or "24"
+    try:
+        record_due_hours = int(raw_due)
+    except ValueError:
+        raise ConfigError("CLINIC_RECORD_DUE_HOURS must be a whole number of hours (for example 24).") from None
+    if not 0 <= record_due_hours <= MAX_RECORD_DUE_HOURS:
+        raise ConfigError(f"CLINIC_RECORD_DUE_HOURS must be between 0 and {MAX_RECORD_DUE_HOURS} hours.")
+
     return {
         "CLINIC_ENV": mode,
+        # A session's record is overdue once this many hours have passed since the session ended.
+        "CLINIC_RECORD_DUE_HOURS": record_due_hours,
         # Who must sign in with an authenticator code as well: admin, all or none.
         "CLINIC_REQUIRE_2FA": require_2fa,
         # Request bodies: refused (413) above the limit before being parsed.

@@ -77,7 +77,7 @@ def day_setup(make):
     return {"today": today, "ada": ada, "bo": bo, "group": group, "sessions": s}
 
 
-def test_the_day_service_lists_todays_sessions_with_state_and_roster_and_the_overdue_records(day_setup):
+def test_the_day_service_lists_todays_sessions_with_state_and_roster_and_every_earlier_unsigned_record(day_setup):
     s, today = day_setup["sessions"], day_setup["today"]
 
     day = counselor_day(day_setup["ada"].id, today, now=at(today, 12))
@@ -88,7 +88,9 @@ def test_the_day_service_lists_todays_sessions_with_state_and_roster_and_the_ove
     first = day.sessions[0]
     assert (first.group_name, first.activity_name, first.room) == ("IOP Evening A", "Gratitude circle", "Room 7")
     assert first.needs_recording is True  # planned 09:00-10:00, ended by noon, no record
-    assert [e.id for e in day.overdue] == [s["held_unrecorded"].id, s["planned_past"].id]
+    # Every earlier session not signed, oldest first: the saved-but-unsigned one too.
+    assert [e.id for e in day.unsigned] == [s["held_recorded"].id, s["held_unrecorded"].id, s["planned_past"].id]
+    assert [e.record_state for e in day.unsigned] == ["recorded", "not recorded", "not recorded"]
 
 
 def test_a_planned_session_today_that_has_not_ended_does_not_need_recording_yet(day_setup):
@@ -99,7 +101,7 @@ def test_a_planned_session_today_that_has_not_ended_does_not_need_recording_yet(
     assert day.sessions[0].needs_recording is False
 
 
-def test_the_day_page_shows_each_state_and_the_overdue_list_and_nobody_elses_sessions(client, day_setup):
+def test_the_day_page_shows_each_state_and_the_unsigned_list_and_nobody_elses_sessions(client, day_setup):
     s = day_setup["sessions"]
     login(client, day_setup["ada"].email)
 
@@ -112,11 +114,15 @@ def test_the_day_page_shows_each_state_and_the_overdue_list_and_nobody_elses_ses
     assert "IOP Evening A" in row(body, f"session-{s['open'].id}")
     assert "Gratitude circle" in row(body, f"session-{s['open'].id}")
     assert "Room 7" in row(body, f"session-{s['open'].id}")
-    assert "held" in row(body, f"overdue-{s['held_unrecorded'].id}")
-    assert "planned, has ended" in row(body, f"overdue-{s['planned_past'].id}")
-    assert body.index(f"overdue-{s['held_unrecorded'].id}") < body.index(f"overdue-{s['planned_past'].id}")
-    for other in ("bo_today", "covered_by_bo", "held_recorded", "cancelled_past", "bo_overdue"):
-        assert f"session-{s[other].id}\"" not in body and f"overdue-{s[other].id}\"" not in body, other
+    assert 'data-state="not recorded"' in row(body, f"unsigned-{s['held_unrecorded'].id}")
+    assert 'data-state="not recorded"' in row(body, f"unsigned-{s['planned_past'].id}")
+    assert 'data-state="recorded"' in row(body, f"unsigned-{s['held_recorded'].id}")
+    assert 'data-action="Record"' in row(body, f"unsigned-{s['planned_past'].id}")
+    assert 'data-action="Sign"' in row(body, f"unsigned-{s['held_recorded'].id}")
+    assert body.index(f"unsigned-{s['held_recorded'].id}") < body.index(f"unsigned-{s['held_unrecorded'].id}")
+    assert body.index(f"unsigned-{s['held_unrecorded'].id}") < body.index(f"unsigned-{s['planned_past'].id}")
+    for other in ("bo_today", "covered_by_bo", "cancelled_past", "bo_overdue"):
+        assert f"session-{s[other].id}\"" not in body and f"unsigned-{s[other].id}\"" not in body, other
     assert "IOP Morning B" not in body
 
 
@@ -141,7 +147,7 @@ def test_admins_and_planners_can_look_at_a_counselors_day(client, make, day_setu
     assert "Day of Bo Otherone" in body
     assert f'id="session-{s["bo_today"].id}"' in body
     assert f'id="session-{s["covered_by_bo"].id}"' in body
-    assert f'id="overdue-{s["bo_overdue"].id}"' in body
+    assert f'id="unsigned-{s["bo_overdue"].id}"' in body
     assert f'id="session-{s["open"].id}"' not in body
     own = client.get("/admin/day/?counselor=nobody").get_data(as_text=True)
     assert 'id="day-problem"' in own and "You facilitate no sessions today." in own
@@ -187,10 +193,15 @@ def test_the_day_page_takes_the_same_number_of_statements_whatever_the_number_of
     for hour in range(9, 18):
         session(group, at(today, hour), ada, state="recorded" if hour % 2 else "not recorded")
     for days in range(2, 10):
-        session(group, at(today - timedelta(days=days), 8), ada, status="held")
+        session(group, at(today - timedelta(days=days), 8), ada, status="held",
+                state="recorded" if days % 2 else "not recorded")
+    for days in range(40, 46):  # however old, saved or not, an unsigned record stays listed
+        session(group, at(today - timedelta(days=days), 8), ada, state="recorded" if days % 2 else "not recorded")
     many = _statements_for(client, app, "/admin/day/")
 
     assert few == many
+    body = client.get("/admin/day/").get_data(as_text=True)
+    assert body.count('<tr id="unsigned-') == 1 + 8 + 6
 
 
 # Check-ins outside a session -------------------------------------------------

@@ -18,8 +18,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
-from ..services import audit, progress, week_plan
-from ..services.access import OVERSEEING_ROLES, allowed, visible_patient_ids
+from ..services import audit, progress, unfinished, week_plan
+from ..services.access import OVERSEEING_ROLES, allowed, may_sign_for, visible_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
 from ..services.locking import StaleEdit
@@ -64,7 +64,7 @@ def participation_context(patient: Patient, today: date | None = None) -> dict:
 
 
 class DayView(SecureBaseView):
-    """Today's sessions of a counselor with their record state, and the records still owed."""
+    """Today's sessions of a counselor with their record state, and every earlier record not signed."""
 
     permission_key = "day"
 
@@ -94,6 +94,8 @@ class DayView(SecureBaseView):
         return self.render(
             "admin/day/index.html",
             day=day,
+            may_sign=may_sign_for(current_user, counselor_id),
+            due_hours=unfinished.due_hours(),
             own=counselor_id == _uid(),
             counselor_name=counselor_name,
             counselor_id=counselor_id,

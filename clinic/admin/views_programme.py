@@ -17,6 +17,7 @@ from ..services import assignments, catalogue, membership, sessions
 from ..services.access import allowed
 from ..services.limits import GROUP_NOTE_LIMIT, TEXT_LIMIT
 from .base import _role
+from .session_filters import RecordStateFilter
 from .views_common import ClinicView, by_patient, by_session, longest
 
 
@@ -189,7 +190,8 @@ class SessionView(ClinicView):
     ]
     column_default_sort = ("starts_at", True)
     column_searchable_list = ("group.name", "room")
-    column_filters = ("starts_at", "status", "group.name", "group.track.name", "facilitator.full_name")
+    column_filters = ("starts_at", "status", "group.name", "group.track.name", "facilitator.full_name",
+                      RecordStateFilter())
     form_columns = (
         "group", "activity", "starts_at", "duration_minutes", "room", "facilitator", "status", "cancel_reason",
         "group_note",

@@ -53,6 +53,8 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     # Recording participation: counselors only for sessions they facilitate (checked per session).
     "record": {"admin": "rce", "planner": "rce", "counselor": "rce"},
     "day": {"admin": "r", "planner": "r", "counselor": "r"},
+    # Records to finish: every facilitator's unsigned records, for those who oversee them.
+    "unfinished": {"admin": "r", "planner": "r"},
     # Printing: counselors only for their caseload and the sessions they facilitate.
     "print": {"admin": "r", "planner": "r", "counselor": "r"},
     "audit": {"admin": "r"},
@@ -159,8 +161,13 @@ def may_record(user: Any, session: GroupSession) -> bool:
 
 def may_sign(user: Any, session: GroupSession) -> bool:
     """True when ``user`` may sign the session's record: its facilitator, or an admin."""
+    return may_sign_for(user, session.facilitator_id)
+
+
+def may_sign_for(user: Any, facilitator_id: int | None) -> bool:
+    """True when ``user`` may sign the records of sessions ``facilitator_id`` facilitates."""
     role = role_of(user)
-    return role is not None and (role == "admin" or session.facilitator_id == user.id)
+    return role is not None and (role == "admin" or (facilitator_id is not None and facilitator_id == user.id))
 
 
 __all__ = [
@@ -173,6 +180,7 @@ __all__ = [
     "may_record",
     "may_see_patient",
     "may_sign",
+    "may_sign_for",
     "patient_filter",
     "rights",
     "role_of",

@@ -24,6 +24,7 @@ from ..models import (
     KindnessExercise,
 )
 from .participation import member_on_session_day, midnight, patient_figures
+from .unfinished import Due, due, due_hours, unfinished_clause
 
 #: Session records listed on the patient page.
 RECORDS_SHOWN = 25
@@ -177,6 +178,9 @@ class DaySession:
     roster_size: int
     #: True when the session was held (or has ended while still planned) without a record.
     needs_recording: bool = False
+    #: When the record is due and whether it is overdue (``unfinished.due``); None for a
+    #: session that has not started, is cancelled or is signed.
+    due: Due | None = None
 
     @property
     def ends_at(self) -> datetime:
@@ -195,13 +199,14 @@ class DaySession:
 
 @dataclass(frozen=True)
 class DayView:
-    """A counselor's sessions today and the earlier sessions still waiting for a record."""
+    """A counselor's sessions today and every earlier session whose record is not signed."""
 
     counselor_id: int
     today: date
     now: datetime
     sessions: list[DaySession] = field(default_factory=list)
-    overdue: list[DaySession] = field(default_factory=list)
+    #: Earlier sessions not recorded, or recorded and not signed, oldest first.
+    unsigned: list[DaySession] = field(default_factory=list)
 
 
 def _day_sessions(*conditions, order):
@@ -239,7 +244,9 @@ def _needs_recording(row, now: datetime) -> bool:
     return row.starts_at + timedelta(minutes=row.duration_minutes) <= now
 
 
-def _entry(row, now: datetime) -> DaySession:
+def _entry(row, now: datetime, hours: float) -> DaySession:
+    ends_at = row.starts_at + timedelta(minutes=row.duration_minutes)
+    unfinished = row.status != "cancelled" and row.signed_at is None and row.starts_at <= now
     return DaySession(
         id=row.id,
         starts_at=row.starts_at,
@@ -252,24 +259,28 @@ def _entry(row, now: datetime) -> DaySession:
         signed_at=row.signed_at,
         roster_size=int(row.roster_size or 0),
         needs_recording=_needs_recording(row, now),
+        due=due(ends_at, now, hours) if unfinished else None,
     )
 
 
-def counselor_day(counselor_id: int, today: date, now: datetime | None = None) -> DayView:
-    """The sessions ``counselor_id`` facilitates on ``today``, and their overdue records.
+def counselor_day(
+    counselor_id: int, today: date, now: datetime | None = None, hours: float | None = None
+) -> DayView:
+    """The sessions ``counselor_id`` facilitates on ``today``, and every earlier one not signed.
 
     ``sessions``: every session of the day (cancelled ones included, so the counselor
-    knows), by start time, each with its record state and roster size; those that were
-    held, or are still planned but have already ended by ``now``, are marked
-    ``needs_recording``.
+    knows), by start time, each with its record state, roster size and, once started and
+    unless signed, when its record is due; those that were held, or are still planned but
+    have already ended by ``now``, are marked ``needs_recording``.
 
-    ``overdue``: sessions before ``today`` that were held with no record yet, oldest
-    first. A past session still marked planned counts as held and needing a record too:
-    the status is rarely updated by hand, so "planned and already ended" is how most
-    held sessions look until someone records them. Today's sessions are never repeated
-    here. Two statements.
+    ``unsigned``: every session before ``today`` whose record is unfinished
+    (``unfinished.unfinished_clause``: not cancelled, not signed, whether recorded or
+    not), however old, oldest first, each with how overdue it is (``hours``:
+    ``CLINIC_RECORD_DUE_HOURS``). A saved but unsigned record stays here until it is
+    signed. Today's sessions are never repeated here. Two statements.
     """
     now = now or datetime.now()
+    hours = due_hours() if hours is None else hours
     start = midnight(today)
     end = midnight(today + timedelta(days=1))
     mine = GroupSession.facilitator_id == counselor_id
@@ -280,18 +291,15 @@ def counselor_day(counselor_id: int, today: date, now: datetime | None = None) -
     earlier = _day_sessions(
         mine,
         GroupSession.starts_at < start,
-        GroupSession.status.in_(("held", "planned")),
-        GroupSession.recorded_at.is_(None),
-        GroupSession.signed_at.is_(None),
+        unfinished_clause(now),
         order=(GroupSession.starts_at, GroupSession.id),
     )
-    overdue = [entry for entry in (_entry(row, now) for row in earlier) if entry.needs_recording]
     return DayView(
         counselor_id=counselor_id,
         today=today,
         now=now,
-        sessions=[_entry(row, now) for row in todays],
-        overdue=overdue,
+        sessions=[_entry(row, now, hours) for row in todays],
+        unsigned=[_entry(row, now, hours) for row in earlier],
     )
 
 
