@@ -92,7 +92,8 @@ def test_a_record_is_due_the_configured_hours_after_the_session_ends_and_overdue
     assert (three.overdue, three.days_overdue, three.text) == (True, 3, "overdue by 3 days")
     assert unfinished.due(ends, ends + timedelta(days=2), 24).text == "overdue by 1 day"
     soon = unfinished.due(ends, ends - timedelta(hours=1), 24)
-    assert (soon.overdue, soon.text) == (False, "due in 25 hours")
+    assert (soon.overdue, soon.text) == (False, "due in 1 day")
+    assert unfinished.due(ends, ends + timedelta(hours=19), 24).text == "due in 5 hours"
     assert unfinished.due(ends, ends, 72).text == "due in 3 days"
     # With a shorter limit the same moment is already overdue.
     assert unfinished.due(ends, ends + timedelta(hours=5), 4).text == "overdue by 1 hour"
