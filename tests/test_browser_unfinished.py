@@ -13,6 +13,13 @@ from clinic.services import enrolment, membership
 from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, _truncate, serving
 
 NAMES = ("Ashgrove", "Bramblecot", "Cindervale")
+#: Collects Content-Security-Policy violations the page reports to itself.
+LISTEN = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
 
 
 @pytest.fixture
@@ -52,6 +59,7 @@ def clinic(database_url, backend, tmp_path):
 def _logged_in(browser, base: str, email: str, viewport=None):
     context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(LISTEN)
     page = context.new_page()
     page.goto(base + "/login")
     page.get_by_label("E-mail").fill(email)
@@ -91,6 +99,7 @@ def test_a_saved_unsigned_record_stays_on_my_day_and_records_to_finish_until_it_
         ids = page.locator("#unsigned-sessions tbody tr").evaluate_all("rows => rows.map(r => r.id)")
         assert ids == [f"unsigned-{info['older']}", f"unsigned-{past}"]
         page.screenshot(path="/tmp/queue-day-saved.png", full_page=True)
+        assert page.evaluate("window.__cspViolations") == []
 
         # The planner finds it under Wren, overdue, with the counts.
         planner.goto(base + "/admin/")
@@ -106,6 +115,7 @@ def test_a_saved_unsigned_record_stays_on_my_day_and_records_to_finish_until_it_
         assert wren_section.locator(".facilitator-counts").get_attribute("data-count") == "2"
         assert planner.locator(f"#unfinished-{info['today']}").count() == 0  # has not started
         planner.screenshot(path="/tmp/queue-unfinished.png", full_page=True)
+        assert planner.evaluate("window.__cspViolations") == []
 
         # Signed from My day: it leaves both lists.
         with page.expect_navigation():
@@ -142,5 +152,6 @@ def test_my_days_record_buttons_stay_on_screen_on_a_phone_and_a_tablet(clinic, b
             assert box["x"] >= 0 and box["x"] + box["width"] <= width, (index, box)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=f"/tmp/queue-day-{width}.png", full_page=True)
+        assert page.evaluate("window.__cspViolations") == []
     finally:
         context.close()

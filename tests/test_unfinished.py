@@ -324,3 +324,16 @@ def test_an_unknown_state_filters_nothing_in_and_breaks_nothing(client, app, mak
     login(client, make.staff("planner").email)
     response = client.get(f"/admin/sessions/?flt0_{_filter_index(app)}=lost")
     assert response.status_code == 200
+
+
+def test_a_hostile_group_name_is_printed_as_text_on_both_pages(client, make):
+    today = date.today()
+    ada = make.staff("counselor", full_name="<i>Ada</i>")
+    group = make.group(make.track("iop"), ada, name="<script>alert(1)</script>")
+    session(group, at(today - timedelta(days=3), 9), ada)
+    login(client, make.staff("admin").email)
+
+    for url in ("/admin/unfinished/", f"/admin/day/?counselor={ada.id}"):
+        body = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body, url
+        assert "<i>Ada</i>" not in body, url
