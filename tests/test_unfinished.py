@@ -303,11 +303,14 @@ def test_the_session_list_filters_by_record_state(client, app, make, listed, val
         assert (room in body) == (shown_state == state), (value, room)
 
 
-def test_the_filter_offers_the_three_states_in_clinic_words(client, app, make, listed):
+def test_the_filter_offers_the_three_states_in_clinic_words_and_the_list_shows_them(client, app, make, listed):
     login(client, make.staff("planner").email)
     body = client.get("/admin/sessions/").get_data(as_text=True)
     for label in ("not recorded", "saved (unsigned)", "signed"):
         assert label in body
+    saved = client.get(f"/admin/sessions/?flt0_{_filter_index(app)}=saved").get_data(as_text=True)
+    cells = re.findall(r'<td class="col-record_state">\s*(.*?)\s*</td>', saved, re.S)
+    assert cells == ["saved (unsigned)", "saved (unsigned)"]
 
 
 def test_a_counselor_filtering_by_state_still_sees_only_their_own_sessions(client, app, listed):

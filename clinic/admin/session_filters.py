@@ -1,4 +1,4 @@
-"""The session list's record-state filter: not recorded, saved (unsigned) or signed."""
+"""The session list's record state: its filter (not recorded, saved (unsigned), signed) and its words."""
 
 from __future__ import annotations
 
@@ -22,3 +22,8 @@ class RecordStateFilter(BaseSQLAFilter):
 
     def operation(self):
         return "is"
+
+
+def record_state_text(view, context, model, name) -> str:
+    """The record state in the words of the filter: "saved (unsigned)" rather than "recorded"."""
+    return unfinished.record_state_label(model.record_state)

@@ -17,7 +17,7 @@ from ..services import assignments, catalogue, membership, sessions
 from ..services.access import allowed
 from ..services.limits import GROUP_NOTE_LIMIT, TEXT_LIMIT
 from .base import _role
-from .session_filters import RecordStateFilter
+from .session_filters import RecordStateFilter, record_state_text
 from .views_common import ClinicView, by_patient, by_session, longest
 
 
@@ -192,6 +192,7 @@ class SessionView(ClinicView):
     column_searchable_list = ("group.name", "room")
     column_filters = ("starts_at", "status", "group.name", "group.track.name", "facilitator.full_name",
                       RecordStateFilter())
+    column_formatters = {"record_state": record_state_text}
     form_columns = (
         "group", "activity", "starts_at", "duration_minutes", "room", "facilitator", "status", "cancel_reason",
         "group_note",

@@ -37,6 +37,11 @@ RECORD_STATES = (
 NO_FACILITATOR = "No facilitator"
 
 
+def record_state_label(record_state: str) -> str:
+    """The words staff read for ``GroupSession.record_state`` (not recorded, recorded, signed)."""
+    return {"recorded": "saved (unsigned)"}.get(record_state, record_state)
+
+
 def due_hours() -> float:
     """``CLINIC_RECORD_DUE_HOURS`` of the running app (the default outside one)."""
     if not has_app_context():
@@ -197,6 +202,7 @@ __all__ = [
     "due",
     "due_hours",
     "record_state_clause",
+    "record_state_label",
     "records_to_finish",
     "unfinished_clause",
 ]
