@@ -324,11 +324,26 @@ def _series_form(clinic, **changes):
         "room": "",
         "facilitator": "",
         "start_date": "2026-03-02",
+        "end": "until",
         "until": "2026-03-19",
         "count": "",
+        "weeks": "",
     }
     data.update(changes)
     return data
+
+
+def _previewed(page):
+    """The fingerprint the preview put on the page (what "Create" will create)."""
+    return re.search(r'name="previewed" type="hidden" value="([0-9a-f]*)"', page).group(1)
+
+
+def _preview_then_create(client, data):
+    """Preview the series as a person would, then press "Create N sessions"."""
+    preview = client.post("/admin/series/", data=data)
+    assert preview.status_code == 200
+    return client.post("/admin/series/", data={**data, "previewed": _previewed(preview.get_data(as_text=True)),
+                                               "create": "1"})
 
 
 def _count_sessions():
@@ -336,12 +351,23 @@ def _count_sessions():
     return db.session.scalar(sa.select(sa.func.count()).select_from(GroupSession))
 
 
-def test_a_planner_creates_a_series_through_the_form_and_sees_it_in_the_planner(client, ctx, clinic, make):
+def test_a_planner_previews_a_series_then_creates_exactly_it_and_sees_it_in_the_planner(client, ctx, clinic, make):
     planner = make.staff("planner")
     login(client, planner.email)
     assert client.get("/admin/series/").status_code == 200
 
-    response = client.post("/admin/series/", data=_series_form(clinic))
+    preview = client.post("/admin/series/", data=_series_form(clinic))
+
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert _count_sessions() == 0  # previewing creates nothing
+    assert page.count('<li class="series-date') == 9
+    assert "Mon 2026-03-02 17:00–18:30" in page and "Thu 2026-03-19 17:00–18:30" in page
+    assert "No clashes. Nothing has been created yet." in page
+    assert ">Create 9 sessions</button>" in page
+
+    response = client.post("/admin/series/", data={**_series_form(clinic), "previewed": _previewed(page),
+                                                   "create": "1"})
 
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/admin/planner/?week=2026-03-02")
@@ -354,14 +380,63 @@ def test_a_planner_creates_a_series_through_the_form_and_sees_it_in_the_planner(
     assert db.session.scalar(sa.select(sa.func.count(sa.distinct(GroupSession.series_id)))) == 1
 
 
-def test_the_series_form_uses_the_activitys_length_when_none_is_given(client, ctx, clinic, make):
+def test_for_n_weeks_on_the_form_previews_every_chosen_weekday_of_those_weeks(client, ctx, clinic, make):
     planner = make.staff("planner")
     login(client, planner.email)
 
-    client.post("/admin/series/", data=_series_form(clinic, duration_minutes="", until="", count="2"))
+    response = _preview_then_create(client, _series_form(
+        clinic, weekdays=["0", "2", "4"], end="weeks", weeks="8", until="2026-03-05", count="3"))
 
+    assert response.status_code == 302
+    assert _count_sessions() == 24  # the other ends' values are ignored
+
+
+def test_create_without_a_preview_only_previews(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    response = client.post("/admin/series/", data={**_series_form(clinic), "create": "1"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Nothing was created yet: check the dates below, then create the series." in page
+    assert page.count('<li class="series-date') == 9
+    assert _count_sessions() == 0
+
+
+def test_a_series_changed_after_its_preview_is_not_created_and_is_previewed_again(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+    page = client.post("/admin/series/", data=_series_form(clinic)).get_data(as_text=True)
+
+    response = client.post("/admin/series/", data={**_series_form(clinic, start_time="18:00"),
+                                                   "previewed": _previewed(page), "create": "1"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "no longer the one previewed" in page
+    assert "Mon 2026-03-02 18:00–19:30" in page
+    assert _count_sessions() == 0
+
+
+def test_the_series_form_uses_the_groups_usual_length_and_the_activitys_only_without_sessions(
+        client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    _preview_then_create(client, _series_form(clinic, duration_minutes="", until="", end="count", count="2"))
     db.session.remove()
-    assert db.session.scalars(sa.select(GroupSession.duration_minutes)).all() == [90, 90]
+    assert db.session.scalars(sa.select(GroupSession.duration_minutes)).all() == [90, 90]  # the activity's
+    _session(clinic["evening"], datetime(2026, 2, 23, 17), 75)
+    _session(clinic["evening"], datetime(2026, 2, 24, 17), 75)
+    _session(clinic["evening"], datetime(2026, 2, 25, 17), 75)
+
+    page = client.post("/admin/series/", data=_series_form(
+        clinic, duration_minutes="", end="count", count="2", start_date="2026-04-06")).get_data(as_text=True)
+
+    assert "75 min: the group&#39;s usual length" in page
+    assert "Mon 2026-04-06 17:00–18:15" in page
+    assert "the most common length of its last 10 sessions" in page  # the form says so
 
 
 @pytest.mark.parametrize(
@@ -369,7 +444,9 @@ def test_the_series_form_uses_the_activitys_length_when_none_is_given(client, ct
     [
         ({"weekdays": []}, "Choose at least one weekday."),
         ({"until": "2026-02-20"}, "The series cannot end (2026-02-20) before it starts (2026-03-02)."),
-        ({"until": "", "count": ""}, "Give the series an end date or a number of sessions."),
+        ({"until": "", "count": ""}, "Give the series an end date, a number of sessions or a number of weeks."),
+        ({"end": "weeks", "weeks": "60"}, "A series runs for 1 to 52 weeks (asked for 60)."),
+        ({"end": "count", "count": "0"}, "A series needs at least one session."),
         ({"start_time": "late"}, "Not a valid time value."),
     ],
 )
@@ -385,9 +462,11 @@ def test_an_invalid_series_form_shows_the_problem_and_creates_nothing(client, ct
     assert _count_sessions() == 0
 
 
-def test_a_clashing_series_is_refused_on_the_form_naming_the_clash_and_keeping_the_values(client, ctx, clinic, make):
+def test_a_clashing_series_is_previewed_naming_every_clash_keeping_the_values_and_not_offered(
+        client, ctx, clinic, make):
     planner = make.staff("planner")
     _session(clinic["day"], datetime(2026, 3, 12, 16, 30), 60, facilitator_id=clinic["wrenna"].id)
+    _session(clinic["day"], datetime(2026, 3, 4, 17), 60, room="garden room ")
     group_id = clinic["evening"].id
     login(client, planner.email)
 
@@ -395,13 +474,36 @@ def test_a_clashing_series_is_refused_on_the_form_naming_the_clash_and_keeping_t
 
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="series-refusal"' in page
-    assert "Wrenna Stillwater already leads Intensive Day 1 on 2026-03-12 16:30–17:30." in page
+    assert "2 clashes on 2 dates" in page
+    assert "Clash: Wrenna Stillwater already leads Intensive Day 1 on 2026-03-12 16:30–17:30." in page
+    assert "Clash: Garden room is already booked for Intensive Day 1 on 2026-03-04 17:00–18:00." in page
+    assert 'id="create-series"' not in page
     assert f'<option selected value="{group_id}">' in page
     assert 'value="Garden room"' in page and 'value="17:00"' in page and 'value="2026-03-19"' in page
     checked = re.findall(r'<input checked[^>]*name="weekdays"[^>]*value="(\d)"', page)
     assert checked == ["0", "2", "3"]
-    assert _count_sessions() == 1
+    assert _count_sessions() == 2
+
+
+def test_clashes_booked_after_the_preview_refuse_the_create_listing_all_of_them(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+    data = _series_form(clinic, room="Garden room")
+    page = client.post("/admin/series/", data=data).get_data(as_text=True)
+    assert "No clashes" in page
+    # Meanwhile someone books Wrenna and the garden room.
+    _session(clinic["day"], datetime(2026, 3, 12, 16, 30), 60, facilitator_id=clinic["wrenna"].id)
+    _session(clinic["day"], datetime(2026, 3, 4, 17), 60, room="Garden room")
+
+    response = client.post("/admin/series/", data={**data, "previewed": _previewed(page), "create": "1"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    refusal = page[page.index('id="series-refusal"'):page.index("</div>", page.index('id="series-refusal"'))]
+    assert "The series was not created: 2 clashes." in refusal
+    assert "Wrenna Stillwater already leads Intensive Day 1 on 2026-03-12 16:30–17:30." in refusal
+    assert "Garden room is already booked for Intensive Day 1 on 2026-03-04 17:00–18:00." in refusal
+    assert _count_sessions() == 2
 
 
 @pytest.mark.parametrize("url", ["/admin/series/", "/admin/series/occurrence/?id=1"])

@@ -333,12 +333,15 @@ class UsualLength:
     """The length a new series of a group takes when none is typed, and where it comes from."""
 
     minutes: int
-    #: "group" (its recent sessions), "activity" (the activity's usual length) or "default".
+    #: "group" (its recent sessions), "activity" (the activity's usual length), "default",
+    #: or "given" (typed on the form).
     source: str
 
     @property
     def explanation(self) -> str:
         """``90 min: the group's usual length (its recent sessions)``."""
+        if self.source == "given":
+            return f"{self.minutes} min, as given"
         why = {
             "group": "the group's usual length (the most common length of its recent sessions)",
             "activity": "the activity's usual length (the group has no sessions yet)",
