@@ -69,9 +69,9 @@ def test_a_track_meeting_its_minimum_is_not_flagged_and_one_below_it_is(ctx, cli
     iop, intensive = _row(plan, "iop"), _row(plan, "intensive")
     assert [t.code for t in plan.tracks] == ["intensive", "iop"]  # by care level
     assert (iop.planned_minutes, iop.planned_days, iop.short) == (540, 3, False)
-    assert iop.figures.summary == "planned 9 h over 3 days / minimum 9 h over 3 days"
+    assert iop.figures.summary == "held 9 h over 3 days / minimum 9 h over 3 days"  # a past week
     assert (intensive.planned_minutes, intensive.planned_days, intensive.short) == (480, 2, True)
-    assert intensive.figures.summary == "planned 8 h over 2 days / minimum 20 h over 5 days"
+    assert intensive.figures.summary == "held 8 h over 2 days / minimum 20 h over 5 days"
 
 
 def test_enough_hours_on_too_few_days_is_still_short(ctx, clinic):
@@ -105,6 +105,91 @@ def test_each_group_shows_its_own_hours_against_the_track_minimum(ctx, clinic, m
     by_name = {g.name: g.figures for g in iop.groups}
     assert by_name["IOP Evening A"].short is False
     assert (by_name["IOP Morning B"].planned_minutes, by_name["IOP Morning B"].short) == (180, True)
+
+
+def _one_group_meets_one_short(clinic, make):
+    """IOP Evening A: 3 h on Mon, Wed and Thu (9 h over 3 days, the minimum); IOP Morning B: 3 h on Tue."""
+    morning = make.group(clinic["iop"], clinic["odo"], name="IOP Morning B", room="Room 7")
+    for day in (0, 2, 3):
+        _session(clinic["evening"], _at(day, 17), 180)
+    _session(morning, _at(1, 10), 180)
+    return morning
+
+
+@pytest.mark.parametrize(
+    "now, badge, evening, morning",
+    [
+        (datetime(2026, 3, 9, 8), "Short: 1 of 2 groups below the weekly minimum", "met", "short"),
+        (datetime(2026, 3, 1, 8), "Planned: short, 1 of 2 groups below the weekly minimum",
+         "planned: meets", "planned: short"),
+        (datetime(2026, 3, 4, 12),
+         "At risk: 1 of 2 groups cannot reach the weekly minimum with what is still planned",
+         "on track", "at risk"),
+    ],
+    ids=["past", "future", "wednesday"],
+)
+def test_a_track_with_one_group_short_does_not_meet_the_minimum_whatever_the_week(ctx, clinic, make,
+                                                                                   now, badge, evening, morning):
+    _one_group_meets_one_short(clinic, make)
+
+    iop = _row(week_plan(WEEK, now=now), "iop")
+
+    assert iop.figures.planned_minutes == 720 and iop.figures.planned_days == 4  # together: enough
+    assert iop.short is True
+    assert iop.badge == badge
+    assert {g.name: g.figures.status for g in iop.groups} == {"IOP Evening A": evening, "IOP Morning B": morning}
+
+
+def test_on_a_wednesday_a_week_still_planned_to_reach_the_minimum_is_on_track_not_short(ctx, clinic):
+    for day in (0, 2, 3):  # Monday held; Wednesday evening and Thursday still to come
+        _session(clinic["evening"], _at(day, 17), 180)
+
+    plan = week_plan(WEEK, now=datetime(2026, 3, 4, 12))
+
+    iop = _row(plan, "iop")
+    assert plan.phase == "current"
+    assert iop.short is False
+    assert iop.badge == "On track: its group can reach the weekly minimum"
+    evening = iop.groups[0].figures
+    assert (evening.status, evening.held_minutes, evening.held_days) == ("on track", 180, 1)
+    assert evening.planned == "held so far 3 h over 1 day, with what is still planned 9 h over 3 days"
+
+
+def test_in_a_week_in_progress_a_cancelled_session_puts_the_group_at_risk(ctx, clinic):
+    for day in (0, 2):
+        _session(clinic["evening"], _at(day, 17), 180)
+    _session(clinic["evening"], _at(3, 17), 180, status="cancelled")
+
+    iop = _row(week_plan(WEEK, now=datetime(2026, 3, 4, 12)), "iop")
+
+    assert iop.groups[0].figures.status == "at risk"
+    assert iop.badge.startswith("At risk")
+
+
+def test_a_future_week_that_meets_the_minimum_in_every_group_says_so(ctx, clinic, make):
+    morning = make.group(clinic["iop"], clinic["odo"], name="IOP Morning B", room="Room 7")
+    for day in (0, 2, 3):
+        _session(clinic["evening"], _at(day, 17), 180)
+        _session(morning, _at(day, 10), 180)
+
+    iop = _row(week_plan(WEEK, now=datetime(2026, 2, 20)), "iop")
+
+    assert iop.badge == "Planned: every group meets the weekly minimum"
+    assert {g.figures.status for g in iop.groups} == {"planned: meets"}
+
+
+def test_the_page_states_each_groups_status_and_the_tracks_in_words(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    _one_group_meets_one_short(clinic, make)
+    login(client, planner.email)
+
+    page = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+
+    assert "Short: 1 of 2 groups below the weekly minimum" in page
+    assert "Met the weekly minimum" not in page
+    assert re.search(r"IOP Evening A: held 9 h over 3 days <span[^>]*>met</span>", page)
+    assert re.search(r"IOP Morning B: held 3 h over 1 day <span[^>]*>short</span>", page)
+    assert "A track meets the minimum only when every one of its groups does." in page
 
 
 def test_any_day_of_the_week_gives_the_same_monday_to_sunday_week(ctx, clinic):
@@ -174,11 +259,12 @@ def test_a_planner_sees_the_week_with_hours_minimums_and_edit_links(client, ctx,
     assert response.status_code == 200
     assert "IOP Evening A" in page and "Gratitude circle" in page and "Wrenna Stillwater" in page
     assert "17:00–20:00" in page and "Room 2" in page
-    assert "planned 9 h over 3 days / minimum 9 h over 3 days" in page
-    assert "planned 4 h over 1 day / minimum 20 h over 5 days" in page
+    assert "All groups together: held 9 h over 3 days / minimum 9 h over 3 days" in page
+    assert "All groups together: held 4 h over 1 day / minimum 20 h over 5 days" in page
     assert re.search(r'<tr class="planner-short" id="track-intensive">', page)
     assert re.search(r'<tr class="planner-ok" id="track-iop">', page)
-    assert "Below the weekly minimum" in page
+    assert "Short: its group below the weekly minimum" in page
+    assert "Met the weekly minimum: its group" in page
     assert f'href="/admin/sessions/edit/?id={session_id}"' in page
     assert f'href="/admin/series/occurrence/?id={session_id}"' in page
     assert 'href="/admin/planner/?week=2026-02-23"' in page
