@@ -691,3 +691,27 @@ def test_the_occurrence_page_refuses_a_change_without_the_version_it_was_opened_
     db.session.remove()
     saved = db.session.get(GroupSession, session_id)
     assert (saved.status, saved.version) == ("planned", 1)
+
+
+def test_the_series_preview_runs_the_same_number_of_statements_for_4_and_100_dates(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    for week in range(30):  # a busy calendar for the facilitator, the room and the group
+        _session(clinic["evening"], datetime(2026, 3, 3, 9) + timedelta(weeks=week), 60)
+    login(client, planner.email)
+
+    def statements_for(count):
+        seen = []
+        listener = lambda *args, **kw: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            response = client.post("/admin/series/", data=_series_form(
+                clinic, duration_minutes="", end="count", until="", count=str(count)))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert response.get_data(as_text=True).count('<li class="series-date') == count
+        return len(seen)
+
+    statements_for(4)  # the first request after login also touches the login row
+    four, hundred = statements_for(4), statements_for(100)
+    assert four == hundred, (four, hundred)
+    assert _count_sessions() == 30
