@@ -599,6 +599,7 @@ def test_a_counselor_may_not_open_or_post_the_series_pages(client, ctx, clinic, 
 
     assert client.get(url).status_code == 403
     assert client.post(url, data=_series_form(clinic)).status_code == 403
+    assert client.post(url, data={**_series_form(clinic), "create": "1", "previewed": "0" * 32}).status_code == 403
     assert _count_sessions() == 1
 
 
@@ -715,3 +716,24 @@ def test_the_series_preview_runs_the_same_number_of_statements_for_4_and_100_dat
     four, hundred = statements_for(4), statements_for(100)
     assert four == hundred, (four, hundred)
     assert _count_sessions() == 30
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"end": "weeks", "weeks": "60"}, "weeks", "A series runs for 1 to 52 weeks (asked for 60)."),
+        ({"end": "weeks", "weeks": ""}, "weeks", "Give the series an end date, a number of sessions or a number of weeks."),
+        ({"end": "until", "until": "2026-02-20"}, "until", "The series cannot end (2026-02-20) before it starts"),
+        ({"duration_minutes": "900"}, "duration_minutes", "The length must be between 1 and 720 minutes"),
+    ],
+)
+def test_a_refused_series_value_is_explained_at_its_field(client, ctx, clinic, make, changes, field, message):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    page = client.post("/admin/series/", data=_series_form(clinic, **changes)).get_data(as_text=True)
+
+    at_field = re.search(rf'id="{field}"[^>]*>\s*<div class="invalid-feedback d-block">([^<]*)</div>', page)
+    assert at_field and message in at_field.group(1)
+    assert 'id="series-preview"' not in page
+    assert _count_sessions() == 0
