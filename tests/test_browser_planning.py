@@ -61,30 +61,43 @@ def test_a_planner_plans_a_weekly_series_sees_it_in_the_week_and_assigns_the_ros
         with page.expect_navigation():
             page.get_by_role("button", name="Log in").click()
 
-        # A weekly series: Monday and Wednesday evenings, six sessions.
+        # The check: plan a Mon/Wed/Fri series for 8 weeks.
         page.goto(base + "/admin/series/")
         group_value = page.locator("#group option", has_text=info["group"]).get_attribute("value")
         page.get_by_label("Group").select_option(value=group_value)
-        page.get_by_label(WEEKDAY_NAMES[0], exact=True).check()
-        page.get_by_label(WEEKDAY_NAMES[2], exact=True).check()
+        for day in (0, 2, 4):
+            page.get_by_label(WEEKDAY_NAMES[day], exact=True).check()
         page.get_by_label("Start time").fill("17:00")
         page.get_by_label("Length (min)").fill("90")
-        page.get_by_label("From").fill(next_monday.isoformat())
-        page.get_by_label("Or number of sessions").fill("6")
+        page.get_by_label("First date").fill(next_monday.isoformat())
+        page.get_by_label("For a number of weeks").check()
+        assert page.get_by_label("Number of sessions", exact=True).is_hidden()  # only the chosen end shows
+        page.get_by_label("Number of weeks", exact=True).fill("8")
         with page.expect_navigation():
-            page.get_by_role("button", name="Create sessions").click()
+            page.get_by_role("button", name="Preview dates").click()
 
-        # The week planner opens at the first week and shows both evenings.
+        # The preview lists all 24 dates and creates nothing yet.
+        assert page.locator("#series-preview-dates li").count() == 24
+        assert "No clashes. Nothing has been created yet." in page.locator("#series-preview").inner_text()
+        page.screenshot(path="/tmp/browser-series-preview.png", full_page=True)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Create 24 sessions").click()
+
+        # The week planner opens at the first week and shows the three evenings.
         body = page.locator("body")
-        assert "Created 6 sessions for IOP Evening A" in body.inner_text()
-        assert next_monday.strftime("%d %b").lstrip("0") in body.inner_text() or \
-            next_monday.strftime("%-d %b") in body.inner_text()
+        assert "Created 24 sessions for IOP Evening A" in body.inner_text()
+        assert next_monday.strftime("%-d %b") in body.inner_text() or \
+            next_monday.strftime("%d %b") in body.inner_text()
         cells = page.locator("[data-session]")
-        assert cells.count() == 2
-        assert all("17:00" in cells.nth(i).inner_text() for i in range(2))
-        assert "planned 3 h over 2 days" in body.inner_text()
-        assert "Below the weekly minimum" in body.inner_text()  # IOP asks for 9 h over 3 days
+        assert cells.count() == 3
+        assert all("17:00" in cells.nth(i).inner_text() for i in range(3))
+        iop = page.locator("#track-iop").inner_text()
+        assert "planned 4.5 h over 3 days" in iop
+        assert "Planned: short, its group below the weekly minimum" in iop  # IOP asks for 9 h over 3 days
         page.screenshot(path="/tmp/browser-week-planner.png", full_page=True)
+        with page.expect_navigation():
+            page.locator("#next-week").click()
+        assert page.locator("[data-session]").count() == 3
 
         # The same group's roster gets an exercise; the summary is exact.
         page.goto(base + "/admin/groups/")
@@ -100,5 +113,42 @@ def test_a_planner_plans_a_weekly_series_sees_it_in_the_week_and_assigns_the_ros
         assert "Ashgrove" in assigned and "Bramblecot" in assigned and "Cindervale" not in assigned
         assert "Cindervale" in page.locator("#already").inner_text()
         page.screenshot(path="/tmp/browser-assign-result.png", full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_series_form_is_usable_on_a_390_pixel_phone(clinic, browser):
+    base, info = clinic
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(base + "/login")
+        page.get_by_label("E-mail").fill(info["planner"])
+        page.get_by_label("Password").fill(PASSWORD)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Log in").click()
+        page.goto(base + "/admin/series/")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+        group_value = page.locator("#group option", has_text=info["group"]).get_attribute("value")
+        page.get_by_label("Group").select_option(value=group_value)
+        page.get_by_label(WEEKDAY_NAMES[1], exact=True).check()
+        page.get_by_label("Start time").fill("10:00")
+        page.get_by_label("After a number of sessions").check()
+        page.get_by_label("Number of sessions", exact=True).fill("4")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Preview dates").click()
+
+        assert page.locator("#series-preview-dates li").count() == 4
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        create = page.get_by_role("button", name="Create 4 sessions")
+        assert create.is_visible()
+        # Changing a field after the preview holds "Create" back until the dates are previewed again.
+        page.get_by_label("Start time").fill("11:00")
+        assert create.is_disabled()
+        assert page.locator("#series-preview-stale").is_visible()
+        page.screenshot(path="/tmp/browser-series-phone.png", full_page=True)
     finally:
         context.close()

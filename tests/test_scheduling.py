@@ -162,7 +162,10 @@ def test_two_new_bookings_that_overlap_each_other_are_refused(ctx, iop):
         ({"weekdays": []}, "Choose at least one weekday"),
         ({"until": date(2026, 2, 27)}, "cannot end (2026-02-27) before it starts (2026-03-02)"),
         ({"until": None, "count": 0}, "at least one session"),
-        ({"until": None, "count": None}, "an end date or a number of sessions"),
+        ({"until": None, "count": None}, "an end date, a number of sessions or a number of weeks"),
+        ({"until": None, "weeks": 0}, "1 to 52 weeks"),
+        ({"until": None, "weeks": 53}, "1 to 52 weeks"),
+        ({"weeks": 2}, "not both"),
         ({"count": 3}, "not both"),
         ({"until": None, "count": 201}, "at most 200 sessions"),
         ({"until": date(2028, 1, 1)}, "more than 200 sessions"),
@@ -350,3 +353,124 @@ def test_asking_for_no_change_is_refused(iop, series):
 
     with pytest.raises(RuleViolation, match="Nothing to change"):
         series_service.update_occurrence(target, scope="this", now=NOW)
+
+
+# For N weeks, the group's usual length, preview and all clashes -------------------
+def test_mon_wed_fri_for_eight_weeks_is_every_such_day_of_those_weeks_whatever_the_first_day(ctx, iop):
+    from_monday = series_service.occurrences(weekdays=[MON, WED, FRI], start_time=time(17),
+                                             start_date=date(2026, 3, 2), weeks=8)
+    from_wednesday = series_service.occurrences(weekdays=[MON, WED, FRI], start_time=time(17),
+                                                start_date=date(2026, 3, 4), weeks=8)
+
+    assert len(from_monday) == 24 and len(from_wednesday) == 24
+    assert (from_monday[0], from_monday[-1]) == (datetime(2026, 3, 2, 17), datetime(2026, 4, 24, 17))
+    # Eight weeks from a Wednesday end on the Monday before the ninth Wednesday.
+    assert (from_wednesday[0], from_wednesday[-1]) == (datetime(2026, 3, 4, 17), datetime(2026, 4, 27, 17))
+    assert {d.weekday() for d in from_monday} == {MON, WED, FRI}
+
+
+def test_a_series_for_n_weeks_creates_them_and_takes_the_groups_usual_length(ctx, iop):
+    for week in range(3):  # the evening group usually meets for 75 minutes
+        _session(iop["evening"], datetime(2026, 2, 2 + 7 * week, 17), 75)
+    _session(iop["evening"], datetime(2026, 2, 27, 17), 120)
+
+    sessions = _series(iop, until=None, weeks=2, start_date=date(2026, 3, 2), duration_minutes=None)
+
+    assert len(sessions) == 6
+    assert {s.duration_minutes for s in sessions} == {75}  # not the activity's 90
+
+
+def test_the_usual_length_falls_back_to_the_activity_only_for_a_group_without_sessions(ctx, iop):
+    _session(iop["morning"], datetime(2026, 2, 2, 9), 45)
+    _session(iop["morning"], datetime(2026, 2, 3, 9), 45, status="cancelled")
+    _session(iop["morning"], datetime(2026, 2, 4, 9), 50, status="cancelled")
+
+    morning = series_service.usual_length(iop["morning"], iop["circle"])
+    fresh = series_service.usual_length(iop["evening"], iop["circle"])
+    bare = series_service.usual_length(iop["evening"])
+
+    assert (morning.minutes, morning.source) == (45, "group")
+    assert (fresh.minutes, fresh.source) == (90, "activity")
+    assert (bare.minutes, bare.source) == (60, "default")
+    assert "group's usual length" in morning.explanation
+    assert "activity's usual length" in fresh.explanation
+
+
+def _two_clashes(iop):
+    """Wrenna leads the morning group on the second Wednesday; Room 2 is taken on the last Thursday."""
+    _session(iop["morning"], datetime(2026, 3, 11, 17, 30), 60, facilitator_id=iop["wrenna"].id)
+    _session(iop["morning"], datetime(2026, 3, 19, 16, 0), 120, room="room 2")
+
+
+def test_the_preview_lists_every_date_and_every_clash_and_creates_nothing(ctx, iop):
+    _two_clashes(iop)
+    _session(iop["evening"], datetime(2026, 3, 2, 17, 30), 30, room="Garden room", facilitator_id=None)
+
+    preview = series_service.preview_series(
+        iop["evening"], weekdays=[MON, WED, THU], start_time=time(17), duration_minutes=90,
+        activity=iop["circle"], start_date=date(2026, 3, 2), until=date(2026, 3, 19))
+
+    assert preview.count == 9 and preview.clash_count == 3 and preview.clashing_dates == 3
+    clashes = {s.starts_at: s.clashes for s in preview.sessions if s.clashes}
+    assert clashes == {
+        datetime(2026, 3, 2, 17): ("IOP Evening A already meets on 2026-03-02 17:30–18:00.",),
+        datetime(2026, 3, 11, 17): ("Wrenna Stillwater already leads IOP Morning B on 2026-03-11 17:30–18:30.",),
+        datetime(2026, 3, 19, 17): ("Room 2 is already booked for IOP Morning B on 2026-03-19 16:00–18:00.",),
+    }
+    db.session.rollback()
+    assert len(_sessions_of(iop["evening"])) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(GroupSession)) == 3
+
+
+def test_creating_a_series_with_two_clashes_is_refused_naming_both(ctx, iop):
+    _two_clashes(iop)
+
+    with pytest.raises(series_service.ClashRefusal) as refused:
+        _series(iop)
+
+    message = str(refused.value)
+    assert message.startswith("2 clashes: ")
+    assert "Wrenna Stillwater already leads IOP Morning B on 2026-03-11 17:30–18:30." in message
+    assert "Room 2 is already booked for IOP Morning B on 2026-03-19 16:00–18:00." in message
+    assert len(refused.value.clashes) == 2
+    db.session.rollback()
+    assert _sessions_of(iop["evening"]) == []
+
+
+def test_a_facilitator_and_a_room_both_taken_are_both_named(ctx, iop):
+    _session(iop["morning"], datetime(2026, 3, 4, 17), 60, facilitator_id=iop["wrenna"].id, room="Room 2")
+
+    clashes = series_service.find_booking_clashes([series_service.Booking(
+        datetime(2026, 3, 4, 17), datetime(2026, 3, 4, 18), iop["wrenna"].id, "Room 2")])
+
+    assert [c.kind for c in clashes] == ["facilitator", "room"]
+
+
+def test_a_series_changed_since_its_preview_is_not_created(ctx, iop):
+    preview = series_service.preview_series(
+        iop["evening"], weekdays=[MON, WED], start_time=time(17), duration_minutes=90,
+        start_date=date(2026, 3, 2), weeks=2)
+
+    with pytest.raises(RuleViolation, match="no longer the one previewed"):
+        _series(iop, weekdays=[MON, WED, THU], until=None, weeks=2, expected_fingerprint=preview.fingerprint)
+    db.session.rollback()
+    assert _sessions_of(iop["evening"]) == []
+
+    created = _series(iop, weekdays=[MON, WED], activity=None, until=None, weeks=2,
+                      expected_fingerprint=preview.fingerprint)
+    assert [s.starts_at for s in created] == [s.starts_at for s in preview.sessions]
+
+
+def test_a_clash_booked_between_preview_and_create_refuses_the_create(ctx, iop):
+    preview = series_service.preview_series(
+        iop["evening"], weekdays=[MON, WED, THU], start_time=time(17), duration_minutes=90,
+        activity=iop["circle"], start_date=date(2026, 3, 2), until=date(2026, 3, 19))
+    assert preview.clash_count == 0
+    _two_clashes(iop)
+
+    with pytest.raises(series_service.ClashRefusal) as refused:
+        _series(iop, expected_fingerprint=preview.fingerprint)
+
+    assert len(refused.value.clashes) == 2
+    db.session.rollback()
+    assert _sessions_of(iop["evening"]) == []

@@ -69,9 +69,9 @@ def test_a_track_meeting_its_minimum_is_not_flagged_and_one_below_it_is(ctx, cli
     iop, intensive = _row(plan, "iop"), _row(plan, "intensive")
     assert [t.code for t in plan.tracks] == ["intensive", "iop"]  # by care level
     assert (iop.planned_minutes, iop.planned_days, iop.short) == (540, 3, False)
-    assert iop.figures.summary == "planned 9 h over 3 days / minimum 9 h over 3 days"
+    assert iop.figures.summary == "held 9 h over 3 days / minimum 9 h over 3 days"  # a past week
     assert (intensive.planned_minutes, intensive.planned_days, intensive.short) == (480, 2, True)
-    assert intensive.figures.summary == "planned 8 h over 2 days / minimum 20 h over 5 days"
+    assert intensive.figures.summary == "held 8 h over 2 days / minimum 20 h over 5 days"
 
 
 def test_enough_hours_on_too_few_days_is_still_short(ctx, clinic):
@@ -105,6 +105,91 @@ def test_each_group_shows_its_own_hours_against_the_track_minimum(ctx, clinic, m
     by_name = {g.name: g.figures for g in iop.groups}
     assert by_name["IOP Evening A"].short is False
     assert (by_name["IOP Morning B"].planned_minutes, by_name["IOP Morning B"].short) == (180, True)
+
+
+def _one_group_meets_one_short(clinic, make):
+    """IOP Evening A: 3 h on Mon, Wed and Thu (9 h over 3 days, the minimum); IOP Morning B: 3 h on Tue."""
+    morning = make.group(clinic["iop"], clinic["odo"], name="IOP Morning B", room="Room 7")
+    for day in (0, 2, 3):
+        _session(clinic["evening"], _at(day, 17), 180)
+    _session(morning, _at(1, 10), 180)
+    return morning
+
+
+@pytest.mark.parametrize(
+    "now, badge, evening, morning",
+    [
+        (datetime(2026, 3, 9, 8), "Short: 1 of 2 groups below the weekly minimum", "met", "short"),
+        (datetime(2026, 3, 1, 8), "Planned: short, 1 of 2 groups below the weekly minimum",
+         "planned: meets", "planned: short"),
+        (datetime(2026, 3, 4, 12),
+         "At risk: 1 of 2 groups cannot reach the weekly minimum with what is still planned",
+         "on track", "at risk"),
+    ],
+    ids=["past", "future", "wednesday"],
+)
+def test_a_track_with_one_group_short_does_not_meet_the_minimum_whatever_the_week(ctx, clinic, make,
+                                                                                   now, badge, evening, morning):
+    _one_group_meets_one_short(clinic, make)
+
+    iop = _row(week_plan(WEEK, now=now), "iop")
+
+    assert iop.figures.planned_minutes == 720 and iop.figures.planned_days == 4  # together: enough
+    assert iop.short is True
+    assert iop.badge == badge
+    assert {g.name: g.figures.status for g in iop.groups} == {"IOP Evening A": evening, "IOP Morning B": morning}
+
+
+def test_on_a_wednesday_a_week_still_planned_to_reach_the_minimum_is_on_track_not_short(ctx, clinic):
+    for day in (0, 2, 3):  # Monday held; Wednesday evening and Thursday still to come
+        _session(clinic["evening"], _at(day, 17), 180)
+
+    plan = week_plan(WEEK, now=datetime(2026, 3, 4, 12))
+
+    iop = _row(plan, "iop")
+    assert plan.phase == "current"
+    assert iop.short is False
+    assert iop.badge == "On track: its group can reach the weekly minimum"
+    evening = iop.groups[0].figures
+    assert (evening.status, evening.held_minutes, evening.held_days) == ("on track", 180, 1)
+    assert evening.planned == "held so far 3 h over 1 day, with what is still planned 9 h over 3 days"
+
+
+def test_in_a_week_in_progress_a_cancelled_session_puts_the_group_at_risk(ctx, clinic):
+    for day in (0, 2):
+        _session(clinic["evening"], _at(day, 17), 180)
+    _session(clinic["evening"], _at(3, 17), 180, status="cancelled")
+
+    iop = _row(week_plan(WEEK, now=datetime(2026, 3, 4, 12)), "iop")
+
+    assert iop.groups[0].figures.status == "at risk"
+    assert iop.badge.startswith("At risk")
+
+
+def test_a_future_week_that_meets_the_minimum_in_every_group_says_so(ctx, clinic, make):
+    morning = make.group(clinic["iop"], clinic["odo"], name="IOP Morning B", room="Room 7")
+    for day in (0, 2, 3):
+        _session(clinic["evening"], _at(day, 17), 180)
+        _session(morning, _at(day, 10), 180)
+
+    iop = _row(week_plan(WEEK, now=datetime(2026, 2, 20)), "iop")
+
+    assert iop.badge == "Planned: every group meets the weekly minimum"
+    assert {g.figures.status for g in iop.groups} == {"planned: meets"}
+
+
+def test_the_page_states_each_groups_status_and_the_tracks_in_words(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    _one_group_meets_one_short(clinic, make)
+    login(client, planner.email)
+
+    page = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+
+    assert "Short: 1 of 2 groups below the weekly minimum" in page
+    assert "Met the weekly minimum" not in page
+    assert re.search(r"IOP Evening A: held 9 h over 3 days <span[^>]*>met</span>", page)
+    assert re.search(r"IOP Morning B: held 3 h over 1 day <span[^>]*>short</span>", page)
+    assert "A track meets the minimum only when every one of its groups does." in page
 
 
 def test_any_day_of_the_week_gives_the_same_monday_to_sunday_week(ctx, clinic):
@@ -174,11 +259,12 @@ def test_a_planner_sees_the_week_with_hours_minimums_and_edit_links(client, ctx,
     assert response.status_code == 200
     assert "IOP Evening A" in page and "Gratitude circle" in page and "Wrenna Stillwater" in page
     assert "17:00–20:00" in page and "Room 2" in page
-    assert "planned 9 h over 3 days / minimum 9 h over 3 days" in page
-    assert "planned 4 h over 1 day / minimum 20 h over 5 days" in page
+    assert "All groups together: held 9 h over 3 days / minimum 9 h over 3 days" in page
+    assert "All groups together: held 4 h over 1 day / minimum 20 h over 5 days" in page
     assert re.search(r'<tr class="planner-short" id="track-intensive">', page)
     assert re.search(r'<tr class="planner-ok" id="track-iop">', page)
-    assert "Below the weekly minimum" in page
+    assert "Short: its group below the weekly minimum" in page
+    assert "Met the weekly minimum: its group" in page
     assert f'href="/admin/sessions/edit/?id={session_id}"' in page
     assert f'href="/admin/series/occurrence/?id={session_id}"' in page
     assert 'href="/admin/planner/?week=2026-02-23"' in page
@@ -324,11 +410,26 @@ def _series_form(clinic, **changes):
         "room": "",
         "facilitator": "",
         "start_date": "2026-03-02",
+        "end": "until",
         "until": "2026-03-19",
         "count": "",
+        "weeks": "",
     }
     data.update(changes)
     return data
+
+
+def _previewed(page):
+    """The fingerprint the preview put on the page (what "Create" will create)."""
+    return re.search(r'name="previewed" type="hidden" value="([0-9a-f]*)"', page).group(1)
+
+
+def _preview_then_create(client, data):
+    """Preview the series as a person would, then press "Create N sessions"."""
+    preview = client.post("/admin/series/", data=data)
+    assert preview.status_code == 200
+    return client.post("/admin/series/", data={**data, "previewed": _previewed(preview.get_data(as_text=True)),
+                                               "create": "1"})
 
 
 def _count_sessions():
@@ -336,12 +437,23 @@ def _count_sessions():
     return db.session.scalar(sa.select(sa.func.count()).select_from(GroupSession))
 
 
-def test_a_planner_creates_a_series_through_the_form_and_sees_it_in_the_planner(client, ctx, clinic, make):
+def test_a_planner_previews_a_series_then_creates_exactly_it_and_sees_it_in_the_planner(client, ctx, clinic, make):
     planner = make.staff("planner")
     login(client, planner.email)
     assert client.get("/admin/series/").status_code == 200
 
-    response = client.post("/admin/series/", data=_series_form(clinic))
+    preview = client.post("/admin/series/", data=_series_form(clinic))
+
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert _count_sessions() == 0  # previewing creates nothing
+    assert page.count('<li class="series-date') == 9
+    assert "Mon 2026-03-02 17:00–18:30" in page and "Thu 2026-03-19 17:00–18:30" in page
+    assert "No clashes. Nothing has been created yet." in page
+    assert ">Create 9 sessions</button>" in page
+
+    response = client.post("/admin/series/", data={**_series_form(clinic), "previewed": _previewed(page),
+                                                   "create": "1"})
 
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/admin/planner/?week=2026-03-02")
@@ -354,14 +466,63 @@ def test_a_planner_creates_a_series_through_the_form_and_sees_it_in_the_planner(
     assert db.session.scalar(sa.select(sa.func.count(sa.distinct(GroupSession.series_id)))) == 1
 
 
-def test_the_series_form_uses_the_activitys_length_when_none_is_given(client, ctx, clinic, make):
+def test_for_n_weeks_on_the_form_previews_every_chosen_weekday_of_those_weeks(client, ctx, clinic, make):
     planner = make.staff("planner")
     login(client, planner.email)
 
-    client.post("/admin/series/", data=_series_form(clinic, duration_minutes="", until="", count="2"))
+    response = _preview_then_create(client, _series_form(
+        clinic, weekdays=["0", "2", "4"], end="weeks", weeks="8", until="2026-03-05", count="3"))
 
+    assert response.status_code == 302
+    assert _count_sessions() == 24  # the other ends' values are ignored
+
+
+def test_create_without_a_preview_only_previews(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    response = client.post("/admin/series/", data={**_series_form(clinic), "create": "1"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Nothing was created yet: check the dates below, then create the series." in page
+    assert page.count('<li class="series-date') == 9
+    assert _count_sessions() == 0
+
+
+def test_a_series_changed_after_its_preview_is_not_created_and_is_previewed_again(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+    page = client.post("/admin/series/", data=_series_form(clinic)).get_data(as_text=True)
+
+    response = client.post("/admin/series/", data={**_series_form(clinic, start_time="18:00"),
+                                                   "previewed": _previewed(page), "create": "1"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "no longer the one previewed" in page
+    assert "Mon 2026-03-02 18:00–19:30" in page
+    assert _count_sessions() == 0
+
+
+def test_the_series_form_uses_the_groups_usual_length_and_the_activitys_only_without_sessions(
+        client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    _preview_then_create(client, _series_form(clinic, duration_minutes="", until="", end="count", count="2"))
     db.session.remove()
-    assert db.session.scalars(sa.select(GroupSession.duration_minutes)).all() == [90, 90]
+    assert db.session.scalars(sa.select(GroupSession.duration_minutes)).all() == [90, 90]  # the activity's
+    _session(clinic["evening"], datetime(2026, 2, 23, 17), 75)
+    _session(clinic["evening"], datetime(2026, 2, 24, 17), 75)
+    _session(clinic["evening"], datetime(2026, 2, 25, 17), 75)
+
+    page = client.post("/admin/series/", data=_series_form(
+        clinic, duration_minutes="", end="count", count="2", start_date="2026-04-06")).get_data(as_text=True)
+
+    assert "75 min: the group&#39;s usual length" in page
+    assert "Mon 2026-04-06 17:00–18:15" in page
+    assert "the most common length of its last 10 sessions" in page  # the form says so
 
 
 @pytest.mark.parametrize(
@@ -369,7 +530,9 @@ def test_the_series_form_uses_the_activitys_length_when_none_is_given(client, ct
     [
         ({"weekdays": []}, "Choose at least one weekday."),
         ({"until": "2026-02-20"}, "The series cannot end (2026-02-20) before it starts (2026-03-02)."),
-        ({"until": "", "count": ""}, "Give the series an end date or a number of sessions."),
+        ({"until": "", "count": ""}, "Give the series an end date, a number of sessions or a number of weeks."),
+        ({"end": "weeks", "weeks": "60"}, "A series runs for 1 to 52 weeks (asked for 60)."),
+        ({"end": "count", "count": "0"}, "A series needs at least one session."),
         ({"start_time": "late"}, "Not a valid time value."),
     ],
 )
@@ -385,9 +548,11 @@ def test_an_invalid_series_form_shows_the_problem_and_creates_nothing(client, ct
     assert _count_sessions() == 0
 
 
-def test_a_clashing_series_is_refused_on_the_form_naming_the_clash_and_keeping_the_values(client, ctx, clinic, make):
+def test_a_clashing_series_is_previewed_naming_every_clash_keeping_the_values_and_not_offered(
+        client, ctx, clinic, make):
     planner = make.staff("planner")
     _session(clinic["day"], datetime(2026, 3, 12, 16, 30), 60, facilitator_id=clinic["wrenna"].id)
+    _session(clinic["day"], datetime(2026, 3, 4, 17), 60, room="garden room ")
     group_id = clinic["evening"].id
     login(client, planner.email)
 
@@ -395,13 +560,36 @@ def test_a_clashing_series_is_refused_on_the_form_naming_the_clash_and_keeping_t
 
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="series-refusal"' in page
-    assert "Wrenna Stillwater already leads Intensive Day 1 on 2026-03-12 16:30–17:30." in page
+    assert "2 clashes on 2 dates" in page
+    assert "Clash: Wrenna Stillwater already leads Intensive Day 1 on 2026-03-12 16:30–17:30." in page
+    assert "Clash: Garden room is already booked for Intensive Day 1 on 2026-03-04 17:00–18:00." in page
+    assert 'id="create-series"' not in page
     assert f'<option selected value="{group_id}">' in page
     assert 'value="Garden room"' in page and 'value="17:00"' in page and 'value="2026-03-19"' in page
     checked = re.findall(r'<input checked[^>]*name="weekdays"[^>]*value="(\d)"', page)
     assert checked == ["0", "2", "3"]
-    assert _count_sessions() == 1
+    assert _count_sessions() == 2
+
+
+def test_clashes_booked_after_the_preview_refuse_the_create_listing_all_of_them(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    login(client, planner.email)
+    data = _series_form(clinic, room="Garden room")
+    page = client.post("/admin/series/", data=data).get_data(as_text=True)
+    assert "No clashes" in page
+    # Meanwhile someone books Wrenna and the garden room.
+    _session(clinic["day"], datetime(2026, 3, 12, 16, 30), 60, facilitator_id=clinic["wrenna"].id)
+    _session(clinic["day"], datetime(2026, 3, 4, 17), 60, room="Garden room")
+
+    response = client.post("/admin/series/", data={**data, "previewed": _previewed(page), "create": "1"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    refusal = page[page.index('id="series-refusal"'):page.index("</div>", page.index('id="series-refusal"'))]
+    assert "The series was not created: 2 clashes." in refusal
+    assert "Wrenna Stillwater already leads Intensive Day 1 on 2026-03-12 16:30–17:30." in refusal
+    assert "Garden room is already booked for Intensive Day 1 on 2026-03-04 17:00–18:00." in refusal
+    assert _count_sessions() == 2
 
 
 @pytest.mark.parametrize("url", ["/admin/series/", "/admin/series/occurrence/?id=1"])
@@ -411,6 +599,7 @@ def test_a_counselor_may_not_open_or_post_the_series_pages(client, ctx, clinic, 
 
     assert client.get(url).status_code == 403
     assert client.post(url, data=_series_form(clinic)).status_code == 403
+    assert client.post(url, data={**_series_form(clinic), "create": "1", "previewed": "0" * 32}).status_code == 403
     assert _count_sessions() == 1
 
 
@@ -503,3 +692,48 @@ def test_the_occurrence_page_refuses_a_change_without_the_version_it_was_opened_
     db.session.remove()
     saved = db.session.get(GroupSession, session_id)
     assert (saved.status, saved.version) == ("planned", 1)
+
+
+def test_the_series_preview_runs_the_same_number_of_statements_for_4_and_100_dates(client, ctx, clinic, make):
+    planner = make.staff("planner")
+    for week in range(30):  # a busy calendar for the facilitator, the room and the group
+        _session(clinic["evening"], datetime(2026, 3, 3, 9) + timedelta(weeks=week), 60)
+    login(client, planner.email)
+
+    def statements_for(count):
+        seen = []
+        listener = lambda *args, **kw: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            response = client.post("/admin/series/", data=_series_form(
+                clinic, duration_minutes="", end="count", until="", count=str(count)))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert response.get_data(as_text=True).count('<li class="series-date') == count
+        return len(seen)
+
+    statements_for(4)  # the first request after login also touches the login row
+    four, hundred = statements_for(4), statements_for(100)
+    assert four == hundred, (four, hundred)
+    assert _count_sessions() == 30
+
+
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"end": "weeks", "weeks": "60"}, "weeks", "A series runs for 1 to 52 weeks (asked for 60)."),
+        ({"end": "weeks", "weeks": ""}, "weeks", "Give the series an end date, a number of sessions or a number of weeks."),
+        ({"end": "until", "until": "2026-02-20"}, "until", "The series cannot end (2026-02-20) before it starts"),
+        ({"duration_minutes": "900"}, "duration_minutes", "The length must be between 1 and 720 minutes"),
+    ],
+)
+def test_a_refused_series_value_is_explained_at_its_field(client, ctx, clinic, make, changes, field, message):
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    page = client.post("/admin/series/", data=_series_form(clinic, **changes)).get_data(as_text=True)
+
+    at_field = re.search(rf'id="{field}"[^>]*>\s*<div class="invalid-feedback d-block">([^<]*)</div>', page)
+    assert at_field and message in at_field.group(1)
+    assert 'id="series-preview"' not in page
+    assert _count_sessions() == 0

@@ -29,6 +29,7 @@ from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
 from ..services import series, week_plan
 from ..services.access import allowed, may_record
 from ..services.errors import RuleViolation
+from ..services.limits import FieldViolation
 from .base import SecureBaseView, _role
 
 CATEGORY = "Programme"
@@ -54,7 +55,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class SeriesForm(FlaskForm):
-    """A weekly series of sessions for one group."""
+    """A weekly series of sessions for one group: fields, then "Preview dates", then "Create"."""
 
     group = SelectField("Group", coerce=_int_or_none, validators=[InputRequired("Choose a group.")])
     weekdays = MultiCheckboxField(
@@ -63,17 +64,32 @@ class SeriesForm(FlaskForm):
     )
     start_time = TimeField("Start time", validators=[InputRequired("Give a start time, such as 17:00.")])
     duration_minutes = IntegerField(
-        "Length (min)", validators=[Optional(), NumberRange(1, series.MAX_SESSION_MINUTES)],
-        description="Empty: the activity's usual length (or 60 minutes).",
+        "Length (min)", validators=[Optional()],
+        description=(f"Empty: the group's usual length, the most common length of its last "
+                     f"{series.USUAL_LENGTH_SESSIONS} sessions; for a group without sessions yet, the "
+                     f"activity's usual length (or {series.DEFAULT_MINUTES} minutes)."),
     )
     activity = SelectField("Activity", coerce=_int_or_none, validators=[Optional()])
     room = StringField("Room", validators=[Optional(), Length(max=40)],
                        description="Empty: the group's usual room.")
     facilitator = SelectField("Facilitator", coerce=_int_or_none, validators=[Optional()])
-    start_date = DateField("From", validators=[InputRequired("Give the date of the first session.")])
-    until = DateField("Until (inclusive)", validators=[Optional()])
-    count = IntegerField("Or number of sessions", validators=[Optional()])
-    submit = SubmitField("Create sessions")
+    start_date = DateField("First date", validators=[InputRequired("Give the date of the first session.")])
+    end = RadioField(
+        "The series ends", default="weeks",
+        choices=[("weeks", "For a number of weeks"), ("count", "After a number of sessions"),
+                 ("until", "On a date")],
+        validators=[InputRequired("Choose how the series ends.")],
+    )
+    weeks = IntegerField(
+        "Number of weeks", validators=[Optional()],
+        description=f"Every chosen weekday in that many weeks from the first date (at most {series.MAX_WEEKS}).",
+    )
+    count = IntegerField("Number of sessions", validators=[Optional()],
+                         description=f"At most {series.MAX_OCCURRENCES}.")
+    until = DateField("Last date (inclusive)", validators=[Optional()])
+    #: The fingerprint of the series last previewed on this page ("Create" creates only that).
+    previewed = HiddenField()
+    preview = SubmitField("Preview dates")
 
 
 class OccurrenceForm(FlaskForm):
@@ -181,7 +197,8 @@ class SeriesView(SecureBaseView):
 
     @expose("/", methods=("GET", "POST"))
     def index(self):
-        """The series form; a valid POST creates the whole series or, on a clash, nothing."""
+        """The series form. "Preview dates" lists every date and clash and creates nothing;
+        "Create N sessions" creates exactly the previewed series or, on a clash, nothing."""
         form = SeriesForm()
         form.group.choices = _group_choices()
         form.activity.choices = _activity_choices()
@@ -192,51 +209,80 @@ class SeriesView(SecureBaseView):
                 form.group.data = int(group_arg)
             if form.start_date.data is None:
                 form.start_date.data = date.today()
-        refusal = None
+        refusal, clashes, preview = None, [], None
         if request.method == "POST":
             self._require("c")
-            if form.validate():
+            creating = bool(request.form.get("create"))
+            if not form.validate():
+                refusal = "The series was not created: correct the fields marked below."
+            else:
                 try:
-                    sessions = self._create(form)
+                    args = self._series_args(form)
+                    if creating and form.previewed.data:
+                        sessions = series.create_series(expected_fingerprint=form.previewed.data, **args)
+                        first = sessions[0]
+                        flash(
+                            f"Created {len(sessions)} session{'s' if len(sessions) != 1 else ''} for "
+                            f"{first.group.name}, from {first.starts_at:%Y-%m-%d} to "
+                            f"{sessions[-1].starts_at:%Y-%m-%d}.",
+                            "success",
+                        )
+                        return redirect(url_for("planner.index", week=first.starts_at.date().isoformat()))
+                    if creating:
+                        refusal = "Nothing was created yet: check the dates below, then create the series."
+                    preview = series.preview_series(**args)
+                except FieldViolation as exc:
+                    db.session.rollback()
+                    field_name = form.end.data if exc.field == "end" else exc.field
+                    target = getattr(form, field_name, None)
+                    if target is None or exc.field == "group":
+                        refusal = str(exc)
+                    else:
+                        target.errors.append(str(exc))
+                        refusal = "The series was not created: correct the fields marked below."
                 except RuleViolation as exc:
                     db.session.rollback()
-                    refusal = str(exc)
-                else:
-                    first = sessions[0]
-                    flash(
-                        f"Created {len(sessions)} session{'s' if len(sessions) != 1 else ''} for "
-                        f"{first.group.name}, from {first.starts_at:%Y-%m-%d} to "
-                        f"{sessions[-1].starts_at:%Y-%m-%d}.",
-                        "success",
-                    )
-                    return redirect(url_for("planner.index", week=first.starts_at.date().isoformat()))
-            else:
-                refusal = "The series was not created: correct the fields marked below."
-        return self.render("admin/planner/series.html", form=form, refusal=refusal)
+                    if isinstance(exc, series.ClashRefusal):
+                        refusal = (f"The series was not created: {len(exc.clashes)} "
+                                   f"clash{'es' if len(exc.clashes) != 1 else ''}.")
+                        clashes = [c.message for c in exc.clashes]
+                    else:
+                        refusal = str(exc)
+                    try:
+                        preview = series.preview_series(**self._series_args(form))
+                    except RuleViolation:
+                        db.session.rollback()
+                        preview = None
+            form.previewed.data = preview.fingerprint if preview is not None else ""
+        facilitator_name = ""
+        if preview is not None and preview.facilitator_id is not None:
+            person = db.session.get(StaffUser, preview.facilitator_id)
+            facilitator_name = person.full_name if person else ""
+        return self.render("admin/planner/series.html", form=form, refusal=refusal, clashes=clashes,
+                           preview=preview, preview_facilitator=facilitator_name)
 
-    def _create(self, form: SeriesForm):
-        """Turn the form into a ``create_series`` call."""
-        group = db.session.get(CareGroup, form.group.data)
+    def _series_args(self, form: SeriesForm) -> dict:
+        """The form as ``preview_series`` / ``create_series`` arguments (only the chosen end)."""
+        group = db.session.get(CareGroup, form.group.data) if form.group.data else None
         if group is None:
-            raise RuleViolation("Choose a group.")
+            raise FieldViolation("group", "Choose a group.")
         activity = db.session.get(Activity, form.activity.data) if form.activity.data else None
         facilitator = db.session.get(StaffUser, form.facilitator.data) if form.facilitator.data else None
-        length = form.duration_minutes.data
-        if length is None:
-            length = activity.default_minutes if activity is not None else 60
         room = form.room.data.strip() if form.room.data and form.room.data.strip() else None
-        return series.create_series(
-            group,
-            weekdays=form.weekdays.data,
-            start_time=form.start_time.data,
-            duration_minutes=length,
-            activity=activity,
-            room=room,
-            facilitator=facilitator,
-            start_date=form.start_date.data,
-            until=form.until.data,
-            count=form.count.data,
-        )
+        end = form.end.data
+        return {
+            "group": group,
+            "weekdays": form.weekdays.data,
+            "start_time": form.start_time.data,
+            "duration_minutes": form.duration_minutes.data,
+            "activity": activity,
+            "room": room,
+            "facilitator": facilitator,
+            "start_date": form.start_date.data,
+            "until": form.until.data if end == "until" else None,
+            "count": form.count.data if end == "count" else None,
+            "weeks": form.weeks.data if end == "weeks" else None,
+        }
 
     @expose("/occurrence/", methods=("GET", "POST"))
     def occurrence(self):

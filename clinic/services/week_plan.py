@@ -1,5 +1,19 @@
 """The week plan: each track's and group's sessions of one week, hours and days against the
-weekly minimum, and the clashes among them (what the week planner shows)."""
+weekly minimum, and the clashes among them (what the week planner shows).
+
+How a week is judged depends on where it stands against today. Every non-cancelled session
+counts (a session that has started counts as held, as "offered" does in ``participation``).
+
+- A **past** week: each group *met* or was *short* of the weekly minimum (hours and days).
+- The **current** week: a group is *on track* when what it held so far plus what is still
+  planned reaches the minimum, *at risk* when it does not. A week in progress is never
+  "short" because its later days have not happened yet.
+- A **future** week: *planned: meets* or *planned: short*.
+
+A track's badge agrees with its groups: it meets the minimum (or is on track) only when
+every group shown for it does (each active group, and any inactive one with sessions that
+week), because the minimum is what each patient, a member of one group, is offered.
+"""
 
 from __future__ import annotations
 
@@ -63,19 +77,49 @@ class Clash:
         return f"{self.label} is booked for both {a} and {b}."
 
 
+#: Where a week stands against today.
+PHASES = ("past", "current", "future")
+#: The word for a group's week by phase, when it reaches the minimum and when it does not.
+STATUS_WORDS = {
+    "past": ("met", "short"),
+    "current": ("on track", "at risk"),
+    "future": ("planned: meets", "planned: short"),
+}
+
+
 @dataclass
 class Figures:
-    """Planned programme against a weekly minimum."""
+    """Planned programme against a weekly minimum.
+
+    ``planned_*`` counts every non-cancelled session of the week (held or still to come);
+    ``held_*`` those that have started by now. ``phase`` says whether the week is past,
+    current or future, which decides the words.
+    """
 
     planned_minutes: int
     planned_days: int
     min_minutes: int
     min_days: int
+    phase: str = "future"
+    held_minutes: int = 0
+    held_days: int = 0
 
     @property
     def short(self) -> bool:
-        """True when the plan falls below the minimum hours or days."""
+        """True when the week (held plus still planned) falls below the minimum hours or days."""
         return self.planned_minutes < self.min_minutes or self.planned_days < self.min_days
+
+    @property
+    def status(self) -> str:
+        """``met``/``short``, ``on track``/``at risk`` or ``planned: meets``/``planned: short``."""
+        return STATUS_WORDS[self.phase][1 if self.short else 0]
+
+    @property
+    def tone(self) -> str:
+        """``ok``, ``risk`` (this or a future week falls short as planned) or ``short`` (a past week)."""
+        if not self.short:
+            return "ok"
+        return "short" if self.phase == "past" else "risk"
 
     @property
     def planned_hours(self) -> float:
@@ -89,14 +133,19 @@ class Figures:
 
     @property
     def planned(self) -> str:
-        """``9 h over 3 days``."""
-        return f"{_hours(self.planned_minutes)} over {_days(self.planned_days)}"
+        """``9 h over 3 days`` (past: held; current: held so far and with what is still planned)."""
+        total = f"{_hours(self.planned_minutes)} over {_days(self.planned_days)}"
+        if self.phase == "past":
+            return f"held {total}"
+        if self.phase == "current":
+            return (f"held so far {_hours(self.held_minutes)} over {_days(self.held_days)}, "
+                    f"with what is still planned {total}")
+        return f"planned {total}"
 
     @property
     def summary(self) -> str:
         """``planned 9 h over 3 days / minimum 9 h over 3 days``."""
-        return (f"planned {_hours(self.planned_minutes)} over {_days(self.planned_days)} / "
-                f"minimum {_hours(self.min_minutes)} over {_days(self.min_days)}")
+        return f"{self.planned} / minimum {_hours(self.min_minutes)} over {_days(self.min_days)}"
 
 
 def _hours(minutes: int) -> str:
@@ -133,9 +182,43 @@ class TrackWeek:
     groups: list[GroupWeek] = field(default_factory=list)
 
     @property
+    def short_groups(self) -> list[GroupWeek]:
+        """The groups shown whose week falls below the minimum."""
+        return [g for g in self.groups if g.figures.short]
+
+    @property
     def short(self) -> bool:
-        """True when the track's week falls below its minimum hours or days."""
-        return self.figures.short
+        """True when any group shown falls below the minimum (with no group: the track's own week)."""
+        return bool(self.short_groups) if self.groups else self.figures.short
+
+    @property
+    def tone(self) -> str:
+        """``ok``, ``risk`` or ``short``, as for one group's week."""
+        if not self.short:
+            return "ok"
+        return "short" if self.figures.phase == "past" else "risk"
+
+    @property
+    def badge(self) -> str:
+        """The track's verdict in words, agreeing with its groups."""
+        phase = self.figures.phase
+        if not self.groups:
+            if self.short:
+                return {"past": "Short of the weekly minimum", "current": "At risk: no group is planned",
+                        "future": "Planned: short of the weekly minimum"}[phase]
+            return {"past": "Met the weekly minimum", "current": "On track for the weekly minimum",
+                    "future": "Planned: meets the weekly minimum"}[phase]
+        total = len(self.groups)
+        if not self.short:
+            every = "every group" if total > 1 else "its group"
+            return {"past": f"Met the weekly minimum: {every}",
+                    "current": f"On track: {every} can reach the weekly minimum",
+                    "future": f"Planned: {every} meets the weekly minimum"}[phase]
+        short = len(self.short_groups)
+        which = f"{short} of {total} groups" if total > 1 else "its group"
+        return {"past": f"Short: {which} below the weekly minimum",
+                "current": f"At risk: {which} cannot reach the weekly minimum with what is still planned",
+                "future": f"Planned: short, {which} below the weekly minimum"}[phase]
 
     @property
     def planned_minutes(self) -> int:
@@ -158,6 +241,8 @@ class WeekPlan:
     clashes: list[Clash]
     clash_count: int
     facilitator_id: int | None = None
+    #: "past", "current" or "future" against the moment the plan was made.
+    phase: str = "future"
 
     @property
     def week_end(self) -> date:
@@ -185,13 +270,27 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def _figures(entries: Iterable[SessionEntry], track: Track) -> Figures:
+def week_phase(monday: date, now: datetime) -> str:
+    """``past``, ``current`` or ``future``: where the week starting ``monday`` stands at ``now``."""
+    if now.date() >= monday + timedelta(days=7):
+        return "past"
+    if now.date() < monday:
+        return "future"
+    return "current"
+
+
+def _figures(entries: Iterable[SessionEntry], track: Track, phase: str = "future",
+             now: datetime | None = None) -> Figures:
     live = [e for e in entries if e.status != "cancelled"]
+    held = [e for e in live if now is not None and e.starts_at < now]
     return Figures(
         planned_minutes=sum(e.duration_minutes for e in live),
         planned_days=len({e.starts_at.date() for e in live}),
         min_minutes=track.weekly_min_minutes or 0,
         min_days=track.weekly_min_days or 0,
+        phase=phase,
+        held_minutes=sum(e.duration_minutes for e in held),
+        held_days=len({e.starts_at.date() for e in held}),
     )
 
 
@@ -217,8 +316,8 @@ def find_clashes(entries: Sequence[SessionEntry]) -> list[tuple[str, str, Sessio
     return found
 
 
-def week_plan(week_start: date, facilitator_id: int | None = None) -> WeekPlan:
-    """The programme of the week holding ``week_start``, per track and day.
+def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datetime | None = None) -> WeekPlan:
+    """The programme of the week holding ``week_start``, per track and day, judged at ``now``.
 
     Runs three queries however many sessions the week holds: the tracks, the groups,
     and the week's sessions with their group, activity and facilitator. With
@@ -227,6 +326,8 @@ def week_plan(week_start: date, facilitator_id: int | None = None) -> WeekPlan:
     is what the track offers its patients.
     """
     monday = monday_of(week_start)
+    now = now or datetime.now()
+    phase = week_phase(monday, now)
     days = [monday + timedelta(days=i) for i in range(7)]
     tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level, Track.name)).all()
     groups = db.session.scalars(sa.select(CareGroup).order_by(CareGroup.name)).all()
@@ -282,18 +383,18 @@ def week_plan(week_start: date, facilitator_id: int | None = None) -> WeekPlan:
             cells[(entry.starts_at.date() - monday).days].append(shown)
         scheduled = {e.group_id for e in track_entries}
         group_rows = [
-            GroupWeek(g.id, g.name, _figures((e for e in track_entries if e.group_id == g.id), track))
+            GroupWeek(g.id, g.name, _figures((e for e in track_entries if e.group_id == g.id), track, phase, now))
             for g in groups
             if g.track_id == track.id and (g.active or g.id in scheduled)
         ]
         rows.append(TrackWeek(
             track_id=track.id, code=track.code, name=track.name, care_level=track.care_level,
-            days=cells, figures=_figures(track_entries, track), groups=group_rows,
+            days=cells, figures=_figures(track_entries, track, phase, now), groups=group_rows,
         ))
     clashes = [Clash(kind, label, first, second)
                for kind, label, first, second in all_clashes[:MAX_LISTED_CLASHES]]
     return WeekPlan(week_start=monday, days=days, tracks=rows, clashes=clashes,
-                    clash_count=len(all_clashes), facilitator_id=facilitator_id)
+                    clash_count=len(all_clashes), facilitator_id=facilitator_id, phase=phase)
 
 
 def _with_clash(entry: SessionEntry) -> SessionEntry:
@@ -319,5 +420,6 @@ __all__ = [
     "WeekPlan",
     "facilitators",
     "monday_of",
+    "week_phase",
     "week_plan",
 ]
