@@ -212,14 +212,15 @@ class ProgressPrintMixin:
             start, end = _period_args()
         version = form.version.data if form.version.data in progress_pdf.VERSIONS else "staff"
         if kind == "patient":
-            everyone = list(db.session.scalars(
-                sa.select(Patient).where(Patient.id.in_(target.ids)).order_by(Patient.last_name, Patient.first_name)
-            ))
+            everyone = batches.in_print_order(list(db.session.scalars(
+                sa.select(Patient).where(Patient.id.in_(target.ids))
+            )), version)
         else:
             find = batches.group_patients if kind == "group" else batches.track_patients
             everyone = find(target, start, end, version)
         visible = visible_patient_ids(current_user, [p.id for p in everyone])
-        patients = [p for p in everyone if p.id in visible]
+        # Names are told apart among the sheets printed together (the visible ones).
+        patients = batches.in_print_order([p for p in everyone if p.id in visible], version)
         if request.method == "POST" and problem is None:
             if not patients and not sees_everyone(current_user):
                 abort(404)  # nobody of theirs: the same answer as ids that do not exist
