@@ -8,7 +8,9 @@
   Counselors only for patients on their caseload (404 otherwise, like a missing id).
 - ``/admin/print/progress/batch/?group=<id>`` or ``?track=<id>``: from, to and version;
   posting returns one PDF with a sheet per member of the group (or patient enrolled in
-  the track) during the period. A counselor's batch holds only the patients on their
+  the track) during the period. The same batch (target, period, version) already being
+  prepared for the same login is refused with 409 and a plain message
+  (``services.print_jobs``). A counselor's batch holds only the patients on their
   caseload, and the form counts only those; when none of them is, the answer is 404,
   the same as for ids that do not exist.
 
@@ -32,7 +34,7 @@ from ..extensions import db
 from ..models import CareGroup, Patient, Track
 from ..pdf import batches
 from ..pdf import progress as progress_pdf
-from ..services import audit
+from ..services import audit, print_jobs
 from ..services import chart as chart_service
 from ..services.access import may_see_patient, sees_everyone, visible_patient_ids
 from ..services.enrolment import history
@@ -201,7 +203,7 @@ class ProgressPrintMixin:
             kind, what = "patient", f"{len(selected)} selected patient{'s' if len(selected) != 1 else ''}"
             target_args = {"patients": selected}
         form = ProgressBatchForm()
-        problem = None
+        problem, busy = None, False
         if request.method == "POST":
             problem = _form_problem(form)
             start, end = form.date_from.data, form.date_to.data
@@ -224,21 +226,25 @@ class ProgressPrintMixin:
         if request.method == "POST" and problem is None:
             if not patients and not sees_everyone(current_user):
                 abort(404)  # nobody of theirs: the same answer as ids that do not exist
+            ids = target.id if kind != "patient" else ",".join(map(str, target.ids))
+            job = f"progress-batch:{kind}:{ids}:{start.isoformat()}:{end.isoformat()}:{version}"
             try:
-                data = batches.progress_batch(
-                    patients, start, end, version,
-                    title=batches.batch_title(version, target.name, start, end),
-                    source={kind: target.id} if kind != "patient" else {"selection": len(patients)},
-                )
+                with print_jobs.one_at_a_time(current_user.id, job):
+                    data = batches.progress_batch(
+                        patients, start, end, version,
+                        title=batches.batch_title(version, target.name, start, end),
+                        source={kind: target.id} if kind != "patient" else {"selection": len(patients)},
+                    )
             except RuleViolation as exc:
                 db.session.rollback()
                 problem = str(exc)
+                busy = isinstance(exc, print_jobs.PrintBusy)
             else:
                 name = f"progress-{kind}-{target.id}" if kind != "patient" else "progress-selection"
                 return pdf_response(data, f"{name}-{version}.pdf")
         entity = {"group": "care_group", "track": "track"}.get(kind, "patient")
         audit.record_view(entity, target.id if kind != "patient" else "", [p.id for p in patients])
-        return self.render(
+        page = self.render(
             "admin/print/progress_batch.html",
             form=form,
             kind=kind,
@@ -251,6 +257,7 @@ class ProgressPrintMixin:
             included=len(patients),
             counselor=not sees_everyone(current_user),
         )
+        return (page, 409) if busy else page
 
 
 __all__ = ["ProgressBatchForm", "ProgressForm", "ProgressPrintMixin"]
