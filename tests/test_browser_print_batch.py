@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, PeriodNote
 from clinic.pdf import batches
 from clinic.services import enrolment, membership
 from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, _truncate, serving
@@ -27,11 +27,13 @@ def clinic(database_url, backend, tmp_path):
         counselor = make.staff("counselor", email="wren@clinic.example", full_name="Wren Facilitator")
         iop = make.track("iop")
         group = make.group(iop, facilitator=counselor, name="IOP Evening A")
+        ids = []
         for last_name in ("Ashgrove", "Bramblecot", "Cindervale"):
             patient = make.patient(first_name="Test", last_name=last_name)
             enrolment.enrol(patient, iop, today - timedelta(days=14), counselor=counselor)
             membership.add_member(group, patient, today - timedelta(days=14))
-        info = {"planner": planner.email, "group": group.id}
+            ids.append(patient.id)
+        info = {"planner": planner.email, "counselor": counselor.email, "group": group.id, "patient": ids[0]}
         db.session.remove()
     try:
         with serving(app) as url:
@@ -122,5 +124,36 @@ def test_a_refused_batch_shows_the_problem_in_the_page_and_keeps_the_form(clinic
         assert page.get_by_label("Patient version", exact=False).is_checked()
         assert page.get_by_role("button", name="Print the PDF").is_enabled()
         assert _exports(app) == []
+    finally:
+        context.close()
+
+
+def test_a_counselor_prints_a_sheet_twice_from_one_form_and_the_summary_is_kept(clinic, browser):
+    app, base, info = clinic
+    context, page = _logged_in(browser, base, info["counselor"])
+    try:
+        page.goto(f"{base}/admin/print/progress/?patient={info['patient']}")
+        page.get_by_label("Counselor's summary", exact=True).fill("Came every week.\nSleeping better.")
+        page.get_by_label("Next steps", exact=True).fill("Keep the note exercise.")
+        button = page.get_by_role("button", name="Print the PDF")
+        with page.expect_download() as first:
+            button.click()
+        assert first.value.suggested_filename == f"progress-{info['patient']}-staff.pdf"
+        page.locator("#print-done").wait_for(state="visible")
+        # The same form again, now for the patient: the saved text's new version came with the PDF.
+        page.get_by_label("Patient version", exact=False).check()
+        with page.expect_download() as second:
+            button.click()
+        assert second.value.suggested_filename == f"progress-{info['patient']}-patient.pdf"
+        assert not page.locator("#print-problem").is_visible()
+        page.screenshot(path="/tmp/printing-sheet-done.png")
+        with app.app_context():
+            notes = [(n.summary, n.next_steps, n.version) for n in db.session.scalars(sa.select(PeriodNote))]
+            db.session.remove()
+        assert notes == [("Came every week.\nSleeping better.", "Keep the note exercise.", 1)]
+        page.goto(f"{base}/admin/patients/details/?id={info['patient']}")
+        notes_box = page.locator("#period-notes")
+        assert "Sleeping better." in notes_box.inner_text() and "Wren Facilitator" in notes_box.inner_text()
+        page.screenshot(path="/tmp/printing-patient-notes.png", full_page=True)
     finally:
         context.close()

@@ -91,6 +91,7 @@ class PatientView(ClinicView):
             **mood_chart_context(patient),
             "participation": participation_context(patient),
             "period_notes": period_notes.latest_notes(patient.id),
+            "period_notes_shown": period_notes.NOTES_SHOWN,
             "history": enrolment.history(patient.id),
             "open_enrolment": enrolment.open_enrolment(patient.id),
             "memberships": memberships,
