@@ -206,3 +206,23 @@ def test_the_service_refuses_a_stale_version_and_a_reversed_period(clinic):  # n
         period_notes.save_note(clinic.counselor, clinic.ash, END, START, "Two.", "", "new")
     db.session.rollback()
     assert [n.summary for n in notes()] == ["One."]
+
+
+def test_a_batch_and_the_cli_print_the_saved_text_of_exactly_that_period(clinic, app, tmp_path):  # noqa: F811
+    from clinic.pdf import progress_batch
+    from clinic.pdf.cli import print_cli
+
+    period_notes.save_note(clinic.counselor, clinic.ash, START, END, "Saved for March.", "Saved steps.", "new")
+    db.session.commit()
+    text = "\n".join(page_texts(progress_batch([clinic.ash, clinic.bea], START, END, "staff")))
+    assert contains(text, "Saved for March.") and contains(text, "Saved steps.")
+    other = "\n".join(page_texts(progress_batch([clinic.ash], START, END.replace(day=30), "staff")))
+    assert not contains(other, "Saved for March.")
+    patient_copy = "\n".join(page_texts(progress_batch([clinic.ash], START, END, "patient")))
+    assert not contains(patient_copy, "Saved for March.")
+    output = tmp_path / "ash.pdf"
+    result = app.test_cli_runner().invoke(print_cli, [
+        "progress", "--patient", str(clinic.ash.id), "--from", "2026-03-01", "--to", "2026-03-31",
+        "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert contains("\n".join(page_texts(output.read_bytes())), "Saved for March.")

@@ -22,7 +22,7 @@ from weasyprint import HTML
 
 from ..extensions import db
 from ..models import CareGroup, Patient, Track
-from ..services import participants
+from ..services import participants, period_notes
 from ..services.errors import RuleViolation
 from ..services.period_progress import period_progress
 from ..services.printed_names import printed_names, staff_names
@@ -74,7 +74,8 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
 
     Each sheet starts on a new page and numbers its own pages ("Page 1 of 2"). Patients
     who would print the same name are told apart (``services.printed_names``). Staff
-    sheets have no typed summary or next steps: they print lines to write on.
+    sheets print the summary and next steps saved for exactly this period
+    (``services.period_notes``), else lines to write on.
     ``progress`` (e.g. a click progress bar's ``update``) is called with 1 after each
     sheet is laid out. ``title`` names the PDF; ``source`` (e.g. ``{"group": 3}``) is
     added to every patient's export event, committed unless ``commit`` is False. Refuses
@@ -85,9 +86,12 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
     data = period_progress(patients, start, end)
     names = sheet_names(patients, version)
+    saved = period_notes.notes_for([p.id for p in patients], start, end) if version == "staff" else {}
     documents = []
     for patient in patients:
-        context = sheet_html_context(data[patient.id], version, name=names[patient.id])
+        note = saved.get(patient.id)
+        context = sheet_html_context(data[patient.id], version, note.summary if note else "",
+                                     note.next_steps if note else "", name=names[patient.id])
         documents.append(_layout(render.render_html(**context)))
         if progress is not None:
             progress(1)

@@ -66,6 +66,17 @@ def note_for(patient_id: int, start: date, end: date) -> PeriodNote | None:
     ))
 
 
+def notes_for(patient_ids, start: date, end: date) -> dict[int, PeriodNote]:
+    """Patient id -> the saved note for exactly ``start`` to ``end``, for many patients (one statement)."""
+    ids = sorted({int(pid) for pid in patient_ids})
+    if not ids:
+        return {}
+    rows = db.session.scalars(sa.select(PeriodNote).where(
+        PeriodNote.patient_id.in_(ids), PeriodNote.period_from == start, PeriodNote.period_to == end,
+    ))
+    return {row.patient_id: row for row in rows}
+
+
 def version_of(note: PeriodNote | None) -> str:
     """What a form carries for ``note``: its version, or "new" when there is none yet."""
     return "new" if note is None else str(note.version)
@@ -125,5 +136,6 @@ def save_note(user, patient: Patient, start: date, end: date, summary: str | Non
     return note
 
 
-__all__ = ["NOTES_SHOWN", "NoteLine", "TEXT_LIMIT", "check_text", "latest_notes", "note_for", "save_note",
+__all__ = ["NOTES_SHOWN", "NoteLine", "TEXT_LIMIT", "check_text", "latest_notes", "note_for", "notes_for",
+           "save_note",
            "version_of"]
