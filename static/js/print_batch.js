@@ -82,6 +82,11 @@
           if (version !== null && versionField) { versionField.value = version; }
           return response.blob().then(function (blob) { deliver(blob, fileName(response)); });
         }
+        if (response.redirected && response.url.indexOf("/login") !== -1) {
+          showProblem("Your login has ended, so nothing was printed. Your entries are still in the form: " +
+                      "log in again in another tab, then print again here.");
+          return null;
+        }
         return response.text().then(function (html) { showAnswerPage(form, html); });
       }).catch(function () {
         showProblem("The PDF could not be fetched: the connection failed. Nothing was printed; try again.");
