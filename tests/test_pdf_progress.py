@@ -436,7 +436,9 @@ def test_a_counselor_prints_sheets_for_their_caseload_only(clinic, client, make)
     assert response.headers["Content-Disposition"] == f'attachment; filename="progress-{ash_id}-staff.pdf"'
     assert response.headers["Cache-Control"] == "no-store"
     assert contains("\n".join(page_texts(response.data)), "Steady progress in IOP.")
-    patient_copy = post_sheet(client, ash_id, version="patient")
+    # The same period again, as the form shows it then: the saved text and its version.
+    patient_copy = post_sheet(client, ash_id, version="patient", summary=SUMMARY, next_steps=NEXT_STEPS,
+                              note_version="1", note_period="2026-03-01:2026-03-31")
     assert patient_copy.headers["Content-Disposition"] == f'attachment; filename="progress-{ash_id}-patient.pdf"'
     assert client.get(f"/admin/print/progress/?patient={stranger.id}").status_code == 404
     assert post_sheet(client, stranger.id).status_code == 404

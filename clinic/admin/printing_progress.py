@@ -4,11 +4,15 @@
 ``print.progress`` and ``print.progress_batch``):
 
 - ``/admin/print/progress/?patient=<id>``: a small form (from, to, version, summary,
-  next steps) beside a preview of the mood chart; posting it returns the PDF.
+  next steps) beside a preview of the mood chart; posting it keeps the summary and next
+  steps with the period (``services.period_notes``, version-checked) and returns the PDF.
+  Opening it for a period already written pre-fills the saved text.
   Counselors only for patients on their caseload (404 otherwise, like a missing id).
 - ``/admin/print/progress/batch/?group=<id>`` or ``?track=<id>``: from, to and version;
   posting returns one PDF with a sheet per member of the group (or patient enrolled in
-  the track) during the period. A counselor's batch holds only the patients on their
+  the track) during the period. The same batch (target, period, version) already being
+  prepared for the same login is refused with 409 and a plain message
+  (``services.print_jobs``). A counselor's batch holds only the patients on their
   caseload, and the form counts only those; when none of them is, the answer is 404,
   the same as for ids that do not exist.
 
@@ -25,18 +29,31 @@ from flask import abort, request
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SubmitField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..extensions import db
 from ..models import CareGroup, Patient, Track
 from ..pdf import batches
 from ..pdf import progress as progress_pdf
-from ..services import audit
+from ..services import audit, period_notes, print_jobs
 from ..services import chart as chart_service
 from ..services.access import may_see_patient, sees_everyone, visible_patient_ids
 from ..services.enrolment import history
 from ..services.errors import RuleViolation
+from ..services.limits import FieldViolation
+from ..services.locking import StaleEdit
+
+STALE_TEXT = (
+    "Someone else saved a summary for this period after you opened the form. Nothing was printed and "
+    "your text was not saved: it is still in the form, and the saved text is shown below it. Compare "
+    "them, then print again to replace the saved text with yours."
+)
+TAKEN_TEXT = (
+    "A summary for this period was already saved: it is shown below the form. Nothing was printed and "
+    "your text was not saved: it is still in the form. Compare them, then print again to replace the "
+    "saved text with yours."
+)
 
 VERSION_CHOICES = [
     ("staff", "Staff version: figures, individual notes, summary, next steps, signature"),
@@ -52,13 +69,17 @@ class ProgressForm(FlaskForm):
     version = RadioField("Version", choices=VERSION_CHOICES, default="staff",
                          validators=[InputRequired("Choose a version.")])
     summary = TextAreaField(
-        "Counselor's summary", validators=[Optional(), Length(max=progress_pdf.TEXT_LIMIT)],
-        description="Printed on the staff version only; left blank, the sheet has lines to write on.",
+        "Counselor's summary", validators=[Optional(), Length(max=period_notes.TEXT_LIMIT)],
+        description="Printed on the staff version only; left blank, the sheet has lines to write on. "
+                    "Kept with the period when you print, and shown on the patient's page.",
     )
     next_steps = TextAreaField(
-        "Next steps", validators=[Optional(), Length(max=progress_pdf.TEXT_LIMIT)],
-        description="Printed on the staff version only.",
+        "Next steps", validators=[Optional(), Length(max=period_notes.TEXT_LIMIT)],
+        description="Printed on the staff version only; kept with the period like the summary.",
     )
+    #: The saved note's version when the form was opened ("new": none yet), and its period.
+    note_version = HiddenField(default="new")
+    note_period = HiddenField(default="")
     submit = SubmitField("Print the PDF")
 
 
@@ -136,7 +157,12 @@ class ProgressPrintMixin:
 
     @expose("/progress/", methods=("GET", "POST"))
     def progress(self):
-        """One patient's progress sheet: the form (GET) and the PDF (POST)."""
+        """One patient's progress sheet: the form (GET) and the PDF (POST).
+
+        The summary and next steps typed are kept with the period (``services.period_notes``)
+        when the sheet is printed, in the transaction that audits the export; the form of a
+        period already written comes pre-filled with its saved text and version.
+        """
         from .printing import pdf_response
 
         patient_id = _id_arg("patient")
@@ -146,35 +172,63 @@ class ProgressPrintMixin:
         if not may_see_patient(current_user, patient.id):
             abort(404)  # not yours looks like not there
         form = ProgressForm()
-        problem = None
+        problem, status, saved = None, 200, None
         if request.method == "POST":
             problem = _form_problem(form)
+            start, end = form.date_from.data, form.date_to.data
             if problem is None:
+                # The version on the form belongs to the period it was opened for; text typed
+                # after changing the dates meets any note of the new period as "new".
+                same_period = form.note_period.data == f"{start.isoformat()}:{end.isoformat()}"
+                version = form.note_version.data if same_period else "new"
+                job = f"progress:{patient.id}:{start.isoformat()}:{end.isoformat()}:{form.version.data}"
                 try:
-                    data = progress_pdf.progress_sheet(
-                        patient, form.date_from.data, form.date_to.data, version=form.version.data,
-                        summary=form.summary.data or "", next_steps=form.next_steps.data or "",
-                    )
+                    with print_jobs.one_at_a_time(current_user.id, job):
+                        note = period_notes.save_note(current_user, patient, start, end, form.summary.data,
+                                                      form.next_steps.data, version)
+                        data = progress_pdf.progress_sheet(
+                            patient, start, end, version=form.version.data,
+                            summary=note.summary if note else "", next_steps=note.next_steps if note else "",
+                        )
                 except RuleViolation as exc:
                     db.session.rollback()
                     problem = str(exc)
+                    if isinstance(exc, FieldViolation):
+                        getattr(form, exc.field).errors = [str(exc)]
+                    if isinstance(exc, StaleEdit):
+                        status = 409
+                        problem = STALE_TEXT if same_period else TAKEN_TEXT
+                        saved = period_notes.note_for(patient.id, start, end)
+                        # A second print now replaces the saved text with the one in the form.
+                        form.note_version.data = period_notes.version_of(saved)
+                        form.note_period.data = f"{start.isoformat()}:{end.isoformat()}"
+                    elif isinstance(exc, print_jobs.PrintBusy):
+                        status = 409
                 else:
-                    return pdf_response(data, f"progress-{patient.id}-{form.version.data}.pdf")
-            start, end = form.date_from.data, form.date_to.data
+                    response = pdf_response(data, f"progress-{patient.id}-{form.version.data}.pdf")
+                    response.headers["X-Note-Version"] = period_notes.version_of(note)
+                    return response
             if not (start and end and start <= end):
                 start, end = _period_args()
         else:
             start, end = _period_args()
             _prefill(form, start, end)
+            saved = period_notes.note_for(patient.id, start, end)
+            if saved is not None:
+                form.summary.data, form.next_steps.data = saved.summary, saved.next_steps
+            form.note_version.data = period_notes.version_of(saved)
+            form.note_period.data = f"{start.isoformat()}:{end.isoformat()}"
         audit.record_view("patient", patient.id, [patient.id])
-        return self.render(
+        page = self.render(
             "admin/print/progress.html",
             form=form,
             patient=patient,
             problem=problem,
+            saved=saved,
             history=history(patient.id),
             chart=chart_service.patient_mood_chart(patient.id, start, end),
         )
+        return page, status
 
     @expose("/progress/batch/", methods=("GET", "POST"))
     def progress_batch(self):
@@ -201,7 +255,7 @@ class ProgressPrintMixin:
             kind, what = "patient", f"{len(selected)} selected patient{'s' if len(selected) != 1 else ''}"
             target_args = {"patients": selected}
         form = ProgressBatchForm()
-        problem = None
+        problem, busy = None, False
         if request.method == "POST":
             problem = _form_problem(form)
             start, end = form.date_from.data, form.date_to.data
@@ -212,32 +266,37 @@ class ProgressPrintMixin:
             start, end = _period_args()
         version = form.version.data if form.version.data in progress_pdf.VERSIONS else "staff"
         if kind == "patient":
-            everyone = list(db.session.scalars(
-                sa.select(Patient).where(Patient.id.in_(target.ids)).order_by(Patient.last_name, Patient.first_name)
-            ))
+            everyone = batches.in_print_order(list(db.session.scalars(
+                sa.select(Patient).where(Patient.id.in_(target.ids))
+            )), version)
         else:
             find = batches.group_patients if kind == "group" else batches.track_patients
             everyone = find(target, start, end, version)
         visible = visible_patient_ids(current_user, [p.id for p in everyone])
-        patients = [p for p in everyone if p.id in visible]
+        # Names are told apart among the sheets printed together (the visible ones).
+        patients = batches.in_print_order([p for p in everyone if p.id in visible], version)
         if request.method == "POST" and problem is None:
             if not patients and not sees_everyone(current_user):
                 abort(404)  # nobody of theirs: the same answer as ids that do not exist
+            ids = target.id if kind != "patient" else ",".join(map(str, target.ids))
+            job = f"progress-batch:{kind}:{ids}:{start.isoformat()}:{end.isoformat()}:{version}"
             try:
-                data = batches.progress_batch(
-                    patients, start, end, version,
-                    title=batches.batch_title(version, target.name, start, end),
-                    source={kind: target.id} if kind != "patient" else {"selection": len(patients)},
-                )
+                with print_jobs.one_at_a_time(current_user.id, job):
+                    data = batches.progress_batch(
+                        patients, start, end, version,
+                        title=batches.batch_title(version, target.name, start, end),
+                        source={kind: target.id} if kind != "patient" else {"selection": len(patients)},
+                    )
             except RuleViolation as exc:
                 db.session.rollback()
                 problem = str(exc)
+                busy = isinstance(exc, print_jobs.PrintBusy)
             else:
                 name = f"progress-{kind}-{target.id}" if kind != "patient" else "progress-selection"
                 return pdf_response(data, f"{name}-{version}.pdf")
         entity = {"group": "care_group", "track": "track"}.get(kind, "patient")
         audit.record_view(entity, target.id if kind != "patient" else "", [p.id for p in patients])
-        return self.render(
+        page = self.render(
             "admin/print/progress_batch.html",
             form=form,
             kind=kind,
@@ -250,6 +309,7 @@ class ProgressPrintMixin:
             included=len(patients),
             counselor=not sees_everyone(current_user),
         )
+        return (page, 409) if busy else page
 
 
 __all__ = ["ProgressBatchForm", "ProgressForm", "ProgressPrintMixin"]

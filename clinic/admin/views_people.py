@@ -17,7 +17,7 @@ from wtforms.validators import Email, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
-from ..services import accounts, enrolment, patients
+from ..services import accounts, enrolment, patients, period_notes
 from ..services.access import allowed
 from .base import _role
 from .views_common import ClinicView, by_patient
@@ -90,6 +90,8 @@ class PatientView(ClinicView):
         return {
             **mood_chart_context(patient),
             "participation": participation_context(patient),
+            "period_notes": period_notes.latest_notes(patient.id),
+            "period_notes_shown": period_notes.NOTES_SHOWN,
             "history": enrolment.history(patient.id),
             "open_enrolment": enrolment.open_enrolment(patient.id),
             "memberships": memberships,

@@ -16,6 +16,7 @@ from .exercises import (
 from .logins import LoginSession
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
+from .period_notes import PeriodNote
 from .searches import SavedSearch
 from .staff import ROLES, StaffUser
 from .tracks import Track, track_starter_exercise
@@ -45,6 +46,7 @@ __all__ = [
     "KindnessExercise",
     "LoginSession",
     "Patient",
+    "PeriodNote",
     "RecoveryCode",
     "SavedSearch",
     "StaffUser",

@@ -22,30 +22,37 @@ from weasyprint import HTML
 
 from ..extensions import db
 from ..models import CareGroup, Patient, Track
-from ..services import participants
+from ..services import participants, period_notes
 from ..services.errors import RuleViolation
 from ..services.period_progress import period_progress
+from ..services.printed_names import printed_names, staff_names
 from . import render
 from .fetcher import make_fetcher
 from .progress import VERSION_LABELS, audit_export, check_request, sheet_html_context
 from .render import period_text
 
 
-def _sorted(patients: list[Patient], version: str) -> list[Patient]:
-    """Staff sheets by last and first name; patient sheets by the name they go by."""
+def sheet_names(patients: list[Patient], version: str) -> dict[int, str]:
+    """Patient id -> the name each sheet of a batch prints (``services.printed_names``)."""
+    return printed_names(patients) if version == "patient" else staff_names(patients)
+
+
+def in_print_order(patients: list[Patient], version: str) -> list[Patient]:
+    """Staff sheets by last and first name; patient sheets by the name they print with."""
     if version == "patient":
-        return sorted(patients, key=lambda p: (p.display_name.casefold(), p.id))
+        names = printed_names(patients)
+        return sorted(patients, key=lambda p: (names[p.id].casefold(), p.id))
     return sorted(patients, key=lambda p: (p.last_name.casefold(), p.first_name.casefold(), p.id))
 
 
 def group_patients(group: CareGroup, start: date, end: date, version: str = "staff") -> list[Patient]:
     """Everyone who was a member of ``group`` during the period, in the version's order."""
-    return _sorted(participants.group_patients(group.id, start, end), version)
+    return in_print_order(participants.group_patients(group.id, start, end), version)
 
 
 def track_patients(track: Track, start: date, end: date, version: str = "staff") -> list[Patient]:
     """Everyone enrolled in ``track`` during the period, in the version's order."""
-    return _sorted(participants.track_patients(track.id, start, end), version)
+    return in_print_order(participants.track_patients(track.id, start, end), version)
 
 
 def batch_title(version: str, what: str, start: date, end: date) -> str:
@@ -65,8 +72,10 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
                    source: dict | None = None, commit: bool = True) -> bytes:
     """One PDF of progress sheets, one sheet per patient in the order given; audited.
 
-    Each sheet starts on a new page and numbers its own pages ("Page 1 of 2"). Staff
-    sheets have no typed summary or next steps: they print lines to write on.
+    Each sheet starts on a new page and numbers its own pages ("Page 1 of 2"). Patients
+    who would print the same name are told apart (``services.printed_names``). Staff
+    sheets print the summary and next steps saved for exactly this period
+    (``services.period_notes``), else lines to write on.
     ``progress`` (e.g. a click progress bar's ``update``) is called with 1 after each
     sheet is laid out. ``title`` names the PDF; ``source`` (e.g. ``{"group": 3}``) is
     added to every patient's export event, committed unless ``commit`` is False. Refuses
@@ -76,9 +85,13 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     if not patients:
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
     data = period_progress(patients, start, end)
+    names = sheet_names(patients, version)
+    saved = period_notes.notes_for([p.id for p in patients], start, end) if version == "staff" else {}
     documents = []
     for patient in patients:
-        context = sheet_html_context(data[patient.id], version)
+        note = saved.get(patient.id)
+        context = sheet_html_context(data[patient.id], version, note.summary if note else "",
+                                     note.next_steps if note else "", name=names[patient.id])
         documents.append(_layout(render.render_html(**context)))
         if progress is not None:
             progress(1)
@@ -93,4 +106,4 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     return pdf
 
 
-__all__ = ["batch_title", "group_patients", "progress_batch", "track_patients"]
+__all__ = ["batch_title", "group_patients", "in_print_order", "progress_batch", "sheet_names", "track_patients"]

@@ -33,7 +33,7 @@ from flask.cli import AppGroup
 from ..cli_errors import OneLineCommand
 from ..extensions import db
 from ..models import CareGroup, GroupSession, KindnessExercise, Patient, Track
-from ..services import audit
+from ..services import audit, period_notes
 from ..services.errors import RuleViolation
 from . import batches, handouts, packets, progress
 
@@ -220,8 +220,9 @@ def progress_command(track_ref: str | None, group_ref: str | None, patient_id: i
                      start_text: str, end_text: str, version: str, output: Path) -> None:
     """Progress sheets over a period: for a track, a group or one patient, as one PDF.
 
-    Each sheet starts on a new page and numbers its own pages. Staff sheets printed
-    here have lines to write the summary and next steps on. Nothing is written when
+    Each sheet starts on a new page and numbers its own pages. Staff sheets print the
+    summary and next steps saved for exactly this period on the print form, else lines
+    to write them on. Nothing is written when
     the track, group or patient is unknown, the dates are wrong or nobody is found.
     """
     if sum(ref is not None for ref in (track_ref, group_ref, patient_id)) != 1:
@@ -235,7 +236,10 @@ def progress_command(track_ref: str | None, group_ref: str | None, patient_id: i
     with audit.acting_as(None, label=CLI_ACTOR):
         if patient_id is not None:
             patient = get_or_fail(Patient, patient_id, "patient")
-            data = export_pdf(output, partial(progress.progress_sheet, patient, start, end, version=version))
+            note = period_notes.note_for(patient.id, start, end)
+            data = export_pdf(output, partial(progress.progress_sheet, patient, start, end, version=version,
+                                              summary=note.summary if note else "",
+                                              next_steps=note.next_steps if note else ""))
             what = f"the {version} progress sheet of patient {patient_id}"
         else:
             if track_ref is not None:

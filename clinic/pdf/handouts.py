@@ -165,8 +165,13 @@ class PlanSheet:
     rows: tuple[PlanRow, ...] = field(default_factory=tuple)
 
 
-def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment]) -> PlanSheet:
-    """One patient's plan for the week starting on ``week_start`` (a Monday)."""
+def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment],
+               name: str | None = None) -> PlanSheet:
+    """One patient's plan for the week starting on ``week_start`` (a Monday).
+
+    ``name`` is the name to print when the plan is printed with others' (a packet: see
+    ``services.printed_names``); by default the patient's display name.
+    """
     days = [week_start + timedelta(days=offset) for offset in range(7)]
     rows = []
     for assignment in assignments:
@@ -184,7 +189,7 @@ def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment]
             )
         )
     return PlanSheet(
-        name=patient.display_name,
+        name=name or patient.display_name,
         title=PLAN_TITLE,
         period="Week of " + period_text(days[0], days[-1]),
         week_start=week_start,

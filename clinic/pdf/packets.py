@@ -22,6 +22,7 @@ from ..services.errors import RuleViolation
 from ..services.membership import roster
 from ..services.participants import week_assignments
 from ..services.participation import monday_of
+from ..services.printed_names import printed_names
 from .handouts import plan_sheet
 from .render import long_date, render_pdf
 
@@ -51,15 +52,19 @@ def packet_html_context(session: GroupSession) -> tuple[dict, list[int]]:
     """Template name, title and context of a session's packet, and the included patient ids.
 
     Refuses a cancelled session with ``RuleViolation``. The roster is whoever is a
-    member of the group on the session's date, in order of display name.
+    member of the group on the session's date, named and ordered by
+    ``services.printed_names`` (two "Bart"s become "Bart R." and "Bart S.", on the
+    sign-in sheet and on their plans alike).
     """
     if session.status == "cancelled":
         raise RuleViolation("This session was cancelled, so there is no packet to print.")
     day = session.starts_at.date()
-    members = sorted(roster(session.group_id, day), key=lambda p: (p.display_name.casefold(), p.id))
+    members = roster(session.group_id, day)
+    names = printed_names(members)
+    members = sorted(members, key=lambda p: (names[p.id].casefold(), p.id))
     week_start = monday_of(day)
     by_patient = week_assignments([p.id for p in members], week_start)
-    plans = [plan_sheet(p, week_start, by_patient.get(p.id, [])) for p in members]
+    plans = [plan_sheet(p, week_start, by_patient.get(p.id, []), name=names[p.id]) for p in members]
     group = session.group
     facilitator = session.facilitator or group.facilitator
     sheet = SignInSheet(
@@ -69,7 +74,7 @@ def packet_html_context(session: GroupSession) -> tuple[dict, list[int]]:
         time_text=_time_text(session),
         room=session.room or group.room or "—",
         facilitator=facilitator.full_name if facilitator else "—",
-        names=tuple(p.display_name for p in members),
+        names=tuple(names[p.id] for p in members),
     )
     context = {
         "template_name": "pdf/packet.html",

@@ -131,13 +131,17 @@ def _session_when(line: SessionLine) -> str:
     return f"{line.starts_at:%a} {day_month(line.day)} {line.starts_at:%H:%M}"
 
 
-def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = "") -> StaffSheet:
-    """The staff version of ``progress``, with the counselor's typed summary and next steps."""
+def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = "",
+                name: str | None = None) -> StaffSheet:
+    """The staff version of ``progress``, with the counselor's typed summary and next steps.
+
+    ``name`` is the name in the title when printed with others (``printed_names.staff_names``).
+    """
     patient = progress.patient
     now = progress.enrolment_now
     engagement, rated = progress.engagement
     return StaffSheet(
-        title=f"{STAFF_TITLE}: {patient.full_name}",
+        title=f"{STAFF_TITLE}: {name or patient.full_name}",
         subtitle=f"Staff version · record no. {patient.record_number} · contains clinical notes",
         period=period_text(progress.start, progress.end),
         full_name=patient.full_name,
@@ -231,9 +235,13 @@ def patient_wins(attended: int, done: int, partly: int, lifted: int, moods_noted
     return tuple(wins)
 
 
-def patient_sheet(progress: PatientProgress) -> PatientSheet:
-    """The patient version of ``progress``: addressed by the display name only."""
-    name = progress.patient.display_name
+def patient_sheet(progress: PatientProgress, name: str | None = None) -> PatientSheet:
+    """The patient version of ``progress``: addressed by the display name only.
+
+    ``name`` is the name to print when the sheet is printed with others
+    (``services.printed_names``: "Bart R." when two Barts are in the batch).
+    """
+    name = name or progress.patient.display_name
     return PatientSheet(
         title=f"{PATIENT_TITLE}, {name}",
         name=name,
@@ -278,12 +286,12 @@ WORDING = {"week_dates": week_dates, "assigned_dates": assigned_dates, "times_te
 
 # Rendering -----------------------------------------------------------------------------------
 def sheet_html_context(progress: PatientProgress, version: str, summary: str = "",
-                       next_steps: str = "") -> dict:
-    """Template name, title and context of one sheet of ``version``."""
+                       next_steps: str = "", name: str | None = None) -> dict:
+    """Template name, title and context of one sheet of ``version`` (``name``: as printed with others)."""
     if version == "staff":
-        sheet = staff_sheet(progress, summary, next_steps)
+        sheet = staff_sheet(progress, summary, next_steps, name)
         return {"template_name": "pdf/progress_staff.html", "title": sheet.title, "sheet": sheet, **WORDING}
-    sheet = patient_sheet(progress)
+    sheet = patient_sheet(progress, name)
     return {"template_name": "pdf/progress_patient.html", "title": sheet.title, "sheet": sheet, **WORDING}
 
 
