@@ -24,8 +24,14 @@ from ..services.recording import OUTCOME_LABELS, STATUS_LABELS, CheckinEntry, En
 from .base import SecureBaseView, _role
 
 _STATUS_FIELD = re.compile(r"status-(\d+)")
-#: Per-person and per-exercise fields of the form, by prefix.
-PERSON_FIELDS = ("status", "minutes", "engagement", "note")
+_ROW_ID = re.compile(r"row-\d{1,10}")
+#: Per-person and per-exercise fields of the form, by prefix. A person's minutes come as
+#: ``minutes`` (attended) or ``missed`` (late or left early), whichever the page asked for.
+PERSON_FIELDS = ("status", "minutes", "missed", "engagement", "note")
+#: The statuses whose minutes the page asks as minutes late or left early.
+PART_OF_IT = ("late", "left_early")
+#: The label of the minutes field, by status.
+MINUTES_LABELS = {"late": "Minutes late", "left_early": "Minutes left early"}
 EXERCISE_FIELDS = ("outcome", "mood_before", "mood_after", "reflection")
 
 
@@ -40,6 +46,11 @@ def _blank(value) -> str:
     return "" if value is None else str(value)
 
 
+def _missed(status: str, minutes: int, length: int) -> str:
+    """The minutes late or left early the page shows for a saved entry ("" unless late or left early)."""
+    return str(length - minutes) if status in PART_OF_IT else ""
+
+
 def _record_values(record: SessionRecord) -> dict[str, str]:
     """The form's values as saved (or as defaulted, for people without an entry yet)."""
     values = {"group_note": record.session.group_note or ""}
@@ -47,6 +58,7 @@ def _record_values(record: SessionRecord) -> dict[str, str]:
         pid = row.patient.id
         values[f"status-{pid}"] = row.status
         values[f"minutes-{pid}"] = str(row.minutes)
+        values[f"missed-{pid}"] = _missed(row.status, row.minutes, record.length)
         values[f"engagement-{pid}"] = _blank(row.engagement)
         values[f"note-{pid}"] = row.note
         for line in row.exercises:
@@ -100,6 +112,7 @@ def _entries(form: MultiDict) -> list[Entry]:
             patient_id=pid,
             status=form.get(key, ""),
             minutes=form.get(f"minutes-{pid}"),
+            missed=form.get(f"missed-{pid}"),
             engagement=form.get(f"engagement-{pid}"),
             note=form.get(f"note-{pid}", ""),
             checkins=checkins,
@@ -114,6 +127,37 @@ def _shown(name: str, value: str) -> str:
     if name.startswith("outcome-"):
         return OUTCOME_LABELS.get(value, "—")
     return value if value != "" else "(empty)"
+
+
+def _minutes_kinds(record: SessionRecord, values: dict[str, str], asked: dict[str, str]) -> dict[int, str]:
+    """Patient id -> "missed" when the page asks their minutes late or left early, else "attended".
+
+    ``asked`` holds the values the page sent back (or the user's own changes): the figure keeps
+    the meaning it had when it was typed; otherwise the status decides.
+    """
+    kinds = {}
+    for row in record.rows:
+        pid = row.patient.id
+        if f"missed-{pid}" in asked:
+            kinds[pid] = "missed"
+        elif f"minutes-{pid}" in asked:
+            kinds[pid] = "attended"
+        else:
+            kinds[pid] = "missed" if values.get(f"status-{pid}") in PART_OF_IT else "attended"
+    return kinds
+
+
+def _attended_preview(kind: str, status: str, typed: str, length: int) -> str:
+    """"45 of 60 minutes attended" for a valid figure of minutes late or left early, else ""."""
+    if kind != "missed" or not typed.strip():
+        return ""
+    attended, problem = recording.attended_from_missed(status, typed, length)
+    return "" if problem else f"{attended} of {length} minutes attended"
+
+
+def _minutes_label(kind: str, status: str) -> str:
+    """The label of a person's minutes field."""
+    return MINUTES_LABELS.get(status, "Minutes late or left early") if kind == "missed" else "Minutes attended"
 
 
 class RecordView(SecureBaseView):
@@ -164,11 +208,21 @@ class RecordView(SecureBaseView):
         else:
             closed = None
         editable = not record.signed and closed is None
+        merged = {**base, **(values or {})}
+        kinds = _minutes_kinds(record, merged, values or {})
         return self.render(
             "admin/record/index.html",
             record=record,
             session=session,
-            values={**base, **(values or {})},
+            values=merged,
+            kinds=kinds,
+            minutes_labels={row.patient.id: _minutes_label(kinds[row.patient.id],
+                                                           merged.get(f"status-{row.patient.id}", ""))
+                            for row in record.rows},
+            previews={row.patient.id: _attended_preview(kinds[row.patient.id],
+                                                        merged.get(f"status-{row.patient.id}", ""),
+                                                        merged.get(f"missed-{row.patient.id}", ""), record.length)
+                      for row in record.rows},
             was={**base, **(was or {})},
             expected_version=record.version if expected_version is None else expected_version,
             errors=errors or {},
@@ -208,7 +262,7 @@ class RecordView(SecureBaseView):
         session_id = session.id  # read before the commit expires the row
         form = request.form
         posted = {key: form.get(key, "") for key in form if not key.startswith(("was-", "cv-", "assignment-"))
-                  and key not in ("csrf_token", "expected_version")}
+                  and key not in ("csrf_token", "expected_version", "return_to")}
         posted_was = {key[4:]: form.get(key, "") for key in form if key.startswith("was-")}
         posted_versions = {int(key[3:]): form.get(key, "") for key in form
                            if key.startswith("cv-") and key[3:].isdigit()}
@@ -243,7 +297,10 @@ class RecordView(SecureBaseView):
                   "record-signed")
         else:
             flash(result.summary(), "record-saved")
-        return redirect(url_for(".index", session=session_id))
+        # Back to the row the person was working on (named by the page's script), not the top.
+        back = form.get("return_to", "")
+        fragment = "#" + back if _ROW_ID.fullmatch(back) and not sign else ""
+        return redirect(url_for(".index", session=session_id) + fragment)
 
     def _stale_page(self, record: SessionRecord, posted: dict, posted_was: dict, message: str,
                     stale_lines=frozenset()):

@@ -17,6 +17,8 @@ from .validate import (
     CheckinEntry,
     Entry,
     StaleRecord,
+    attended_from_missed,
+    missed_words,
 )
 
 __all__ = [
@@ -35,9 +37,11 @@ __all__ = [
     "SaveResult",
     "SessionRecord",
     "StaleRecord",
+    "attended_from_missed",
     "correct_entry",
     "correct_group_note",
     "load_record",
+    "missed_words",
     "save_record",
     "sign_record",
 ]
