@@ -351,8 +351,10 @@ class RecordView(SecureBaseView):
         row = record.row_for(patient_id) if patient_id else None
         if row is None:
             abort(404)
-        shown = {"status": row.status, "minutes": str(row.minutes), "engagement": _blank(row.engagement),
-                 "note": row.note, "reason": ""}
+        shown = {"status": row.status, "minutes": str(row.minutes),
+                 "missed": _missed(row.status, row.minutes, record.length),
+                 "engagement": _blank(row.engagement), "note": row.note, "reason": ""}
+        kind = "missed" if row.status in PART_OF_IT else "attended"
         for key, value in _record_values(record).items():
             name, _, aid = key.partition("-")
             if name in EXERCISE_FIELDS and any(str(line.assignment.id) == aid
@@ -366,9 +368,14 @@ class RecordView(SecureBaseView):
             form = request.form
             values = {name: form.get(name, "") for name in shown}
             was = {name: form.get(f"was-{name}", shown[name]) for name in shown}
+            kind = "missed" if "missed" in form else "attended"
             posted_versions = {aid: form.get(f"cv-{aid}", "") for aid in versions}
             expected = form.get("expected_version", "")
             changes = {name: values[name] for name in recording.CORRECTABLE}
+            if kind == "missed":
+                # The page asked the minutes late or left early: the service computes the minutes attended.
+                del changes["minutes"]
+                changes["missed"] = values["missed"]
             lines = {
                 line.assignment.id: CheckinEntry(
                     **{name: values.get(f"{name}-{line.assignment.id}", "") for name in EXERCISE_FIELDS},
@@ -410,6 +417,9 @@ class RecordView(SecureBaseView):
             lines=self._correctable_lines(record, row),
             values=values,
             was=was,
+            kind=kind,
+            minutes_label=_minutes_label(kind, values["status"]),
+            preview=_attended_preview(kind, values["status"], values["missed"], record.length),
             versions=versions,
             expected_version=expected,
             errors=errors,
