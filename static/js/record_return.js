@@ -15,8 +15,8 @@
     var row = rowOf(event.target);
     if (row) { field.value = row.id; }
   }
+  // Typing and choosing (not "change", which a field left behind fires late, on blur).
   form.addEventListener("input", remember);
-  form.addEventListener("change", remember);
   form.addEventListener("focusin", remember);
 
   form.addEventListener("submit", function () {
