@@ -208,6 +208,10 @@ def test_a_twelve_person_session_is_recorded_and_signed_on_a_phone(clinic, brows
         assert signed["signed"] is not None and signed["attendance"] == saved["attendance"]
         assert page.locator(f"#view-missed-{late}").inner_text() == "(15 min late)"
         assert _overflow(page, PHONE["width"]) == []
+        # The signed record reads as cards too: nothing to scroll sideways for.
+        assert page.evaluate("(() => { const box = document.querySelector('.record-scroll');"
+                             " return box.scrollWidth <= box.clientWidth; })()")
+        assert page.locator(f"#correct-{late}").is_visible()
         page.screenshot(path="/tmp/record-phone-signed.png", full_page=True)
     finally:
         context.close()
