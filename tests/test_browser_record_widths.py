@@ -213,6 +213,21 @@ def test_a_twelve_person_session_is_recorded_and_signed_on_a_phone(clinic, brows
                              " return box.scrollWidth <= box.clientWidth; })()")
         assert page.locator(f"#correct-{late}").is_visible()
         page.screenshot(path="/tmp/record-phone-signed.png", full_page=True)
+
+        # A correction on the phone speaks the same language: minutes late, and what they mean.
+        with page.expect_navigation():
+            page.locator(f"#correct-{late}").click()
+        assert page.locator("#minutes-label").inner_text() == "Minutes late"
+        assert page.locator("#minutes").input_value() == "15"
+        page.fill("#minutes", "20")
+        assert page.locator("#attended").inner_text() == "40 of 60 minutes attended"
+        page.fill("#reason", "The sign-in sheet says 20 minutes late.")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path="/tmp/record-phone-correct.png", full_page=True)
+        with page.expect_navigation():
+            page.locator("#correct-save").click()
+        assert page.url.endswith(f"#row-{late}")
+        assert _saved(app, info["session"])["attendance"][late] == ("late", 40, 3)
     finally:
         context.close()
 
