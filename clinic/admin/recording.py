@@ -28,8 +28,6 @@ _ROW_ID = re.compile(r"row-\d{1,10}")
 #: Per-person and per-exercise fields of the form, by prefix. A person's minutes come as
 #: ``minutes`` (attended) or ``missed`` (late or left early), whichever the page asked for.
 PERSON_FIELDS = ("status", "minutes", "missed", "engagement", "note")
-#: The statuses whose minutes the page asks as minutes late or left early.
-PART_OF_IT = ("late", "left_early")
 #: The label of the minutes field, by status.
 MINUTES_LABELS = {"late": "Minutes late", "left_early": "Minutes left early"}
 EXERCISE_FIELDS = ("outcome", "mood_before", "mood_after", "reflection")
@@ -46,11 +44,6 @@ def _blank(value) -> str:
     return "" if value is None else str(value)
 
 
-def _missed(status: str, minutes: int, length: int) -> str:
-    """The minutes late or left early the page shows for a saved entry ("" unless late or left early)."""
-    return str(length - minutes) if status in PART_OF_IT else ""
-
-
 def _record_values(record: SessionRecord) -> dict[str, str]:
     """The form's values as saved (or as defaulted, for people without an entry yet)."""
     values = {"group_note": record.session.group_note or ""}
@@ -58,7 +51,7 @@ def _record_values(record: SessionRecord) -> dict[str, str]:
         pid = row.patient.id
         values[f"status-{pid}"] = row.status
         values[f"minutes-{pid}"] = str(row.minutes)
-        values[f"missed-{pid}"] = _missed(row.status, row.minutes, record.length)
+        values[f"missed-{pid}"] = recording.missed_from_attended(row.status, row.minutes, record.length)
         values[f"engagement-{pid}"] = _blank(row.engagement)
         values[f"note-{pid}"] = row.note
         for line in row.exercises:
@@ -143,7 +136,7 @@ def _minutes_kinds(record: SessionRecord, values: dict[str, str], asked: dict[st
         elif f"minutes-{pid}" in asked:
             kinds[pid] = "attended"
         else:
-            kinds[pid] = "missed" if values.get(f"status-{pid}") in PART_OF_IT else "attended"
+            kinds[pid] = "missed" if recording.asks_missed(values.get(f"status-{pid}", "")) else "attended"
     return kinds
 
 
@@ -352,9 +345,9 @@ class RecordView(SecureBaseView):
         if row is None:
             abort(404)
         shown = {"status": row.status, "minutes": str(row.minutes),
-                 "missed": _missed(row.status, row.minutes, record.length),
+                 "missed": recording.missed_from_attended(row.status, row.minutes, record.length),
                  "engagement": _blank(row.engagement), "note": row.note, "reason": ""}
-        kind = "missed" if row.status in PART_OF_IT else "attended"
+        kind = "missed" if recording.asks_missed(row.status) else "attended"
         for key, value in _record_values(record).items():
             name, _, aid = key.partition("-")
             if name in EXERCISE_FIELDS and any(str(line.assignment.id) == aid

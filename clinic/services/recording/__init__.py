@@ -17,7 +17,9 @@ from .validate import (
     CheckinEntry,
     Entry,
     StaleRecord,
+    asks_missed,
     attended_from_missed,
+    missed_from_attended,
     missed_words,
 )
 
@@ -37,10 +39,12 @@ __all__ = [
     "SaveResult",
     "SessionRecord",
     "StaleRecord",
+    "asks_missed",
     "attended_from_missed",
     "correct_entry",
     "correct_group_note",
     "load_record",
+    "missed_from_attended",
     "missed_words",
     "save_record",
     "sign_record",

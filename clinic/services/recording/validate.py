@@ -122,6 +122,16 @@ def missed_words(status: str) -> str:
     return {"late": "minutes late", "left_early": "minutes left early"}.get(status, "minutes late or left early")
 
 
+def asks_missed(status: str) -> bool:
+    """True when a person's minutes are entered as minutes late or left early for ``status``."""
+    return status in PART_OF_IT
+
+
+def missed_from_attended(status: str, minutes: int, length: int) -> str:
+    """The minutes late or left early that a saved entry stands for ("" unless late or left early)."""
+    return str(length - minutes) if status in PART_OF_IT else ""
+
+
 def attended_from_missed(status, missed: Number, length: int):
     """Return (minutes attended, error or None) for minutes late or left early as typed.
 
