@@ -256,6 +256,9 @@ def test_nothing_is_cut_off_and_saving_from_a_lower_row_comes_back_to_it(clinic,
         assert "Give the minutes left early as a whole number from 1 to 59" in \
             page.locator(f"#error-minutes-{lower}").inner_text()
         assert page.locator(f"#minutes-{lower}").input_value() == "70"
+        # The field to correct is in view and focused, not somewhere down the page.
+        assert _visible_above_the_bar(page, f"#minutes-{lower}")
+        assert page.locator(f"#minutes-{lower}").evaluate("el => document.activeElement === el")
         assert page.locator(f"#note-{lower}").input_value() == "Quiet today; stayed for the whole circle."
         assert _saved(app, info["session"])["attendance"] == {}
         page.locator(f"#minutes-{lower}").scroll_into_view_if_needed()

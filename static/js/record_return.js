@@ -27,6 +27,16 @@
     } catch (e) { /* storage off: the #row fragment still brings the row into view */ }
   });
 
+  // Refused for bad input: the first field to correct comes into view, focused (the message
+  // at the top is announced as an alert and names how many fields are marked).
+  var invalid = document.getElementById("record-invalid") && form.querySelector(".is-invalid");
+  if (invalid) {
+    window.addEventListener("load", function () {
+      invalid.focus({preventScroll: true});
+      invalid.scrollIntoView({block: "center"});
+    });
+  }
+
   var place = null;
   try {
     place = JSON.parse(window.sessionStorage.getItem(key) || "null");
