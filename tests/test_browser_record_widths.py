@@ -271,5 +271,9 @@ def test_nothing_is_cut_off_and_saving_from_a_lower_row_comes_back_to_it(clinic,
         assert page.evaluate("window.pageYOffset") > 0
         assert _saved(app, info["session"])["attendance"][lower] == ("left_early", 50, None)
         assert _overflow(page, viewport["width"]) == []
+        # "Saved" stays next to the buttons until the next change.
+        assert page.locator("#record-saved").is_visible()
+        page.fill(f"#engagement-{lower}", "4")
+        assert page.locator("#record-saved").count() == 0
     finally:
         context.close()

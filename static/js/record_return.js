@@ -15,6 +15,10 @@
     var row = rowOf(event.target);
     if (row) { field.value = row.id; }
   }
+  // "Saved ..." in the action bar is true until the next change: then it goes.
+  form.addEventListener("input", function () {
+    form.querySelectorAll(".record-actions .record-flash").forEach(function (flash) { flash.remove(); });
+  });
   // Typing and choosing (not "change", which a field left behind fires late, on blur).
   form.addEventListener("input", remember);
   form.addEventListener("focusin", remember);
