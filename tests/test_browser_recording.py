@@ -112,7 +112,10 @@ def test_a_counselor_records_by_exception_saves_once_signs_and_a_stale_page_is_r
         page.select_option(f"#status-{p['Bramblecot']}", "absent")
         assert page.locator(f"#minutes-{p['Bramblecot']}").input_value() == "0"
         page.select_option(f"#status-{p['Dunmere']}", "late")
-        page.fill(f"#minutes-{p['Dunmere']}", "45")
+        # Late is typed as minutes late; the page shows the minutes attended it means.
+        assert page.locator(f"#minutes-label-{p['Dunmere']}").inner_text() == "Minutes late"
+        page.fill(f"#minutes-{p['Dunmere']}", "15")
+        assert page.locator(f"#attended-{p['Dunmere']}").inner_text() == "45 of 60 minutes attended"
         page.fill(f"#engagement-{p['Ashgrove']}", "4")
         page.fill(f"#note-{p['Dunmere']}", "Bus was late; joined the second round.")
         # Two exercises checked in.

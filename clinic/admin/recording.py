@@ -24,8 +24,12 @@ from ..services.recording import OUTCOME_LABELS, STATUS_LABELS, CheckinEntry, En
 from .base import SecureBaseView, _role
 
 _STATUS_FIELD = re.compile(r"status-(\d+)")
-#: Per-person and per-exercise fields of the form, by prefix.
-PERSON_FIELDS = ("status", "minutes", "engagement", "note")
+_ROW_ID = re.compile(r"row-\d{1,10}")
+#: Per-person and per-exercise fields of the form, by prefix. A person's minutes come as
+#: ``minutes`` (attended) or ``missed`` (late or left early), whichever the page asked for.
+PERSON_FIELDS = ("status", "minutes", "missed", "engagement", "note")
+#: The label of the minutes field, by status.
+MINUTES_LABELS = {"late": "Minutes late", "left_early": "Minutes left early"}
 EXERCISE_FIELDS = ("outcome", "mood_before", "mood_after", "reflection")
 
 
@@ -47,6 +51,7 @@ def _record_values(record: SessionRecord) -> dict[str, str]:
         pid = row.patient.id
         values[f"status-{pid}"] = row.status
         values[f"minutes-{pid}"] = str(row.minutes)
+        values[f"missed-{pid}"] = recording.missed_from_attended(row.status, row.minutes, record.length)
         values[f"engagement-{pid}"] = _blank(row.engagement)
         values[f"note-{pid}"] = row.note
         for line in row.exercises:
@@ -100,6 +105,7 @@ def _entries(form: MultiDict) -> list[Entry]:
             patient_id=pid,
             status=form.get(key, ""),
             minutes=form.get(f"minutes-{pid}"),
+            missed=form.get(f"missed-{pid}"),
             engagement=form.get(f"engagement-{pid}"),
             note=form.get(f"note-{pid}", ""),
             checkins=checkins,
@@ -114,6 +120,37 @@ def _shown(name: str, value: str) -> str:
     if name.startswith("outcome-"):
         return OUTCOME_LABELS.get(value, "—")
     return value if value != "" else "(empty)"
+
+
+def _minutes_kinds(record: SessionRecord, values: dict[str, str], asked: dict[str, str]) -> dict[int, str]:
+    """Patient id -> "missed" when the page asks their minutes late or left early, else "attended".
+
+    ``asked`` holds the values the page sent back (or the user's own changes): the figure keeps
+    the meaning it had when it was typed; otherwise the status decides.
+    """
+    kinds = {}
+    for row in record.rows:
+        pid = row.patient.id
+        if f"missed-{pid}" in asked:
+            kinds[pid] = "missed"
+        elif f"minutes-{pid}" in asked:
+            kinds[pid] = "attended"
+        else:
+            kinds[pid] = "missed" if recording.asks_missed(values.get(f"status-{pid}", "")) else "attended"
+    return kinds
+
+
+def _attended_preview(kind: str, status: str, typed: str, length: int) -> str:
+    """"45 of 60 minutes attended" for a valid figure of minutes late or left early, else ""."""
+    if kind != "missed" or not typed.strip():
+        return ""
+    attended, problem = recording.attended_from_missed(status, typed, length)
+    return "" if problem else f"{attended} of {length} minutes attended"
+
+
+def _minutes_label(kind: str, status: str) -> str:
+    """The label of a person's minutes field."""
+    return MINUTES_LABELS.get(status, "Minutes late or left early") if kind == "missed" else "Minutes attended"
 
 
 class RecordView(SecureBaseView):
@@ -164,11 +201,21 @@ class RecordView(SecureBaseView):
         else:
             closed = None
         editable = not record.signed and closed is None
+        merged = {**base, **(values or {})}
+        kinds = _minutes_kinds(record, merged, values or {})
         return self.render(
             "admin/record/index.html",
             record=record,
             session=session,
-            values={**base, **(values or {})},
+            values=merged,
+            kinds=kinds,
+            minutes_labels={row.patient.id: _minutes_label(kinds[row.patient.id],
+                                                           merged.get(f"status-{row.patient.id}", ""))
+                            for row in record.rows},
+            previews={row.patient.id: _attended_preview(kinds[row.patient.id],
+                                                        merged.get(f"status-{row.patient.id}", ""),
+                                                        merged.get(f"missed-{row.patient.id}", ""), record.length)
+                      for row in record.rows},
             was={**base, **(was or {})},
             expected_version=record.version if expected_version is None else expected_version,
             errors=errors or {},
@@ -208,7 +255,7 @@ class RecordView(SecureBaseView):
         session_id = session.id  # read before the commit expires the row
         form = request.form
         posted = {key: form.get(key, "") for key in form if not key.startswith(("was-", "cv-", "assignment-"))
-                  and key not in ("csrf_token", "expected_version")}
+                  and key not in ("csrf_token", "expected_version", "return_to")}
         posted_was = {key[4:]: form.get(key, "") for key in form if key.startswith("was-")}
         posted_versions = {int(key[3:]): form.get(key, "") for key in form
                            if key.startswith("cv-") and key[3:].isdigit()}
@@ -243,7 +290,10 @@ class RecordView(SecureBaseView):
                   "record-signed")
         else:
             flash(result.summary(), "record-saved")
-        return redirect(url_for(".index", session=session_id))
+        # Back to the row the person was working on (named by the page's script), not the top.
+        back = form.get("return_to", "")
+        fragment = "#" + back if _ROW_ID.fullmatch(back) and not sign else ""
+        return redirect(url_for(".index", session=session_id) + fragment)
 
     def _stale_page(self, record: SessionRecord, posted: dict, posted_was: dict, message: str,
                     stale_lines=frozenset()):
@@ -294,8 +344,10 @@ class RecordView(SecureBaseView):
         row = record.row_for(patient_id) if patient_id else None
         if row is None:
             abort(404)
-        shown = {"status": row.status, "minutes": str(row.minutes), "engagement": _blank(row.engagement),
-                 "note": row.note, "reason": ""}
+        shown = {"status": row.status, "minutes": str(row.minutes),
+                 "missed": recording.missed_from_attended(row.status, row.minutes, record.length),
+                 "engagement": _blank(row.engagement), "note": row.note, "reason": ""}
+        kind = "missed" if recording.asks_missed(row.status) else "attended"
         for key, value in _record_values(record).items():
             name, _, aid = key.partition("-")
             if name in EXERCISE_FIELDS and any(str(line.assignment.id) == aid
@@ -309,9 +361,14 @@ class RecordView(SecureBaseView):
             form = request.form
             values = {name: form.get(name, "") for name in shown}
             was = {name: form.get(f"was-{name}", shown[name]) for name in shown}
+            kind = "missed" if "missed" in form else "attended"
             posted_versions = {aid: form.get(f"cv-{aid}", "") for aid in versions}
             expected = form.get("expected_version", "")
             changes = {name: values[name] for name in recording.CORRECTABLE}
+            if kind == "missed":
+                # The page asked the minutes late or left early: the service computes the minutes attended.
+                del changes["minutes"]
+                changes["missed"] = values["missed"]
             lines = {
                 line.assignment.id: CheckinEntry(
                     **{name: values.get(f"{name}-{line.assignment.id}", "") for name in EXERCISE_FIELDS},
@@ -353,6 +410,9 @@ class RecordView(SecureBaseView):
             lines=self._correctable_lines(record, row),
             values=values,
             was=was,
+            kind=kind,
+            minutes_label=_minutes_label(kind, values["status"]),
+            preview=_attended_preview(kind, values["status"], values["missed"], record.length),
             versions=versions,
             expected_version=expected,
             errors=errors,

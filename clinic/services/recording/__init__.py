@@ -17,6 +17,10 @@ from .validate import (
     CheckinEntry,
     Entry,
     StaleRecord,
+    asks_missed,
+    attended_from_missed,
+    missed_from_attended,
+    missed_words,
 )
 
 __all__ = [
@@ -35,9 +39,13 @@ __all__ = [
     "SaveResult",
     "SessionRecord",
     "StaleRecord",
+    "asks_missed",
+    "attended_from_missed",
     "correct_entry",
     "correct_group_note",
     "load_record",
+    "missed_from_attended",
+    "missed_words",
     "save_record",
     "sign_record",
 ]

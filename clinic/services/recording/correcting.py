@@ -92,7 +92,7 @@ def correct_entry(
     """Correct one person's entry and check-ins on a signed record by addenda, and commit.
 
     ``changes`` maps any of status, minutes, engagement and note to the corrected value
-    (checked like a save); ``checkins`` maps the person's assignment ids to the corrected
+    (checked like a save), or ``missed`` (minutes late or left early) in place of minutes; ``checkins`` maps the person's assignment ids to the corrected
     check-in of the session's day (its ``version`` is the one the form showed). Every row
     that changes gets an addendum with who, when, each field's [before, after] and the
     reason (required). Nothing else changes: not the other participants, not the signature.
@@ -101,6 +101,8 @@ def correct_entry(
     this one (``StaleRecord``), as does a check-in line whose version moved on.
     """
     _signed_only(session)
+    changes = dict(changes)
+    missed = changes.pop("missed", None)
     unknown = set(changes) - set(CORRECTABLE)
     if unknown:
         raise RuleViolation(f"Only {', '.join(CORRECTABLE)} can be corrected.")
@@ -114,8 +116,10 @@ def correct_entry(
 
     current = {"status": row.status, "minutes": row.minutes, "engagement": row.engagement, "note": row.note}
     wanted = {**current, **changes}
+    if missed is not None:
+        wanted["minutes"] = None  # the minutes attended follow from the minutes missed
     values, errors = check_attendance(wanted["status"], wanted["minutes"], wanted["engagement"],
-                                      wanted["note"], record.length)
+                                      wanted["note"], record.length, missed=missed)
     before = {name: getattr(attendance, name) if attendance else None for name in values}
     entry_diff = {name: [before[name], value] for name, value in values.items() if before[name] != value}
 

@@ -184,7 +184,7 @@ def save_record(
             continue
         seen.add(entry.patient_id)
         values, problems = check_attendance(entry.status, entry.minutes, entry.engagement, entry.note,
-                                            record.length)
+                                            record.length, missed=entry.missed)
         errors.update({f"{name}-{row.patient.id}": message for name, message in problems.items()})
         attendance_values.append((row, values))
         for assignment_id, checkin_entry in entry.checkins.items():

@@ -83,6 +83,9 @@ class Entry:
     status: str = "present"
     #: Empty means the default: the full length when present, 0 when absent or excused.
     minutes: Number = None
+    #: The minutes late or left early as typed, when the page asked for those instead of the
+    #: minutes attended (None when it did not): the minutes attended are the length less them.
+    missed: Number = None
     engagement: Number = None
     note: str = ""
     #: Assignment id -> what was entered for it.
@@ -114,15 +117,70 @@ def whole(value: Number):
         return INVALID
 
 
-def check_attendance(status, minutes: Number, engagement: Number, note, length: int):
-    """Return (clean values by column, errors by field) for one person's entry."""
+def missed_words(status: str) -> str:
+    """What the minutes a person missed are called for ``status`` ("minutes late", ...)."""
+    return {"late": "minutes late", "left_early": "minutes left early"}.get(status, "minutes late or left early")
+
+
+def asks_missed(status: str) -> bool:
+    """True when a person's minutes are entered as minutes late or left early for ``status``."""
+    return status in PART_OF_IT
+
+
+def missed_from_attended(status: str, minutes: int, length: int) -> str:
+    """The minutes late or left early that a saved entry stands for ("" unless late or left early)."""
+    return str(length - minutes) if status in PART_OF_IT else ""
+
+
+def attended_from_missed(status, missed: Number, length: int):
+    """Return (minutes attended, error or None) for minutes late or left early as typed.
+
+    Late and left early take 1 to length - 1 missed minutes (a whole session missed is
+    absent, none is present); present may miss 0 to length - 1 (empty: none); absent and
+    excused missed the whole session, so the figure is empty or the length.
+    """
+    words = missed_words(status)
+    gone = whole(missed)
+    if gone is INVALID:
+        return None, f"The {words} are a whole number."
+    if status in NOT_THERE:
+        if gone not in (None, length):
+            return None, f"Someone {STATUS_LABELS[status]} missed the whole session: clear the {words}."
+        return 0, None
+    if status in PART_OF_IT:
+        if length <= 1:
+            return None, "A one-minute session cannot be attended in part."
+        if gone is None or not 1 <= gone < length:
+            return None, (f"Give the {words} as a whole number from 1 to {length - 1} "
+                          f"(the session is {length} minutes).")
+        return length - gone, None
+    if gone is None:
+        return length, None
+    if not 0 <= gone < length:
+        return None, f"Someone present can have missed 0 to {length - 1} minutes (the session is {length} minutes)."
+    return length - gone, None
+
+
+def check_attendance(status, minutes: Number, engagement: Number, note, length: int, missed: Number = None):
+    """Return (clean values by column, errors by field) for one person's entry.
+
+    ``minutes`` are the minutes attended; when ``missed`` (minutes late or left early, as
+    typed) is given instead, the minutes attended are computed from it and its errors are
+    worded in its terms. Either way the error is at ``minutes``.
+    """
     errors: dict[str, str] = {}
+    if missed is not None:
+        minutes, problem = attended_from_missed(status, missed, length)
+        if problem:
+            errors["minutes"] = problem
     minutes = whole(minutes)
     engagement = whole(engagement)
     note = (note or "").strip()
     if status not in ATTENDANCE_STATUSES:
         errors["status"] = "Choose present, late, left early, absent or excused."
-    if minutes is INVALID:
+    if "minutes" in errors:
+        pass
+    elif minutes is INVALID:
         errors["minutes"] = "Minutes are a whole number."
     elif status in NOT_THERE:
         if minutes not in (None, 0):
