@@ -188,7 +188,7 @@ class ProgrammeView(SecureBaseView):
         error = None
         if form.validate_on_submit():
             try:
-                enrolment_service.transfer(
+                result = enrolment_service.transfer(
                     patient, db.session.get(Track, int(form.track.data)), form.on.data,
                     reason=form.reason.data, counselor=_chosen_counselor(form),
                     actor=current_user._get_current_object(),
@@ -198,6 +198,9 @@ class ProgrammeView(SecureBaseView):
                 db.session.rollback()
                 error = str(exc)
             else:
+                flash(f"Stepped {'down' if result.closed.status == 'stepped_down' else 'up'}. "
+                      f"{result.memberships_ended} group membership(s) ended; "
+                      f"{result.starters_assigned} starter exercise(s) assigned.", "success")
                 return redirect(url_for(".moved", patient=patient.id))
         return self._page("Step down or up to another track", form, patient, error)
 
