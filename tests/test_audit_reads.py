@@ -18,7 +18,6 @@ from clinic.models import (
     GroupSession,
     KindnessExercise,
     Patient,
-    Track,
 )
 from clinic.admin.views_records import PatientFilter
 from clinic.services import audit

@@ -334,3 +334,17 @@ def test_patient_list_lines_in_two_statements(clinic):
         lines = patient_list_lines(ids)
     assert len(seen) == 2
     assert lines[clinic["bram"].id].counselor == "Otto Elsewhere"
+
+
+def test_the_group_page_lists_who_joins_later_apart_from_todays_members(client, clinic, make):
+    c = clinic
+    newcomer = make.patient(first_name="Nia", last_name="Newcombe")
+    enrolment.enrol(newcomer, c["iop"], TODAY + timedelta(days=4))
+    membership.add_member(c["group"], newcomer, TODAY + timedelta(days=4))
+    login(client, c["planner"].email)
+    page = client.get(f"/admin/groups/details/?id={c['group'].id}").get_data(as_text=True)
+    members = page[page.index('id="group-members"'):page.index("</table>", page.index('id="group-members"'))]
+    joining = page[page.index('id="group-joining"'):page.index("</table>", page.index('id="group-joining"'))]
+    assert "Newcombe" not in members and "Members today (2 of 6)" in page
+    assert "Nia Newcombe" in joining and (TODAY + timedelta(days=4)).isoformat() in joining
+    assert "Intensive outpatient (IOP)" in joining

@@ -79,6 +79,9 @@ class GroupRoster:
     members: list[Member] = field(default_factory=list)
     #: Members today the viewer may not see: counted, never named.
     hidden_members: int = 0
+    #: Memberships that begin after today (a patient stepping down into the group, say).
+    joining: list[Member] = field(default_factory=list)
+    hidden_joining: int = 0
     sessions: list[ComingSession] = field(default_factory=list)
 
     @property
@@ -89,14 +92,15 @@ class GroupRoster:
     @property
     def patient_ids(self) -> list[int]:
         """The patients named on the page (for the view audit)."""
-        return [m.patient_id for m in self.members]
+        return sorted({m.patient_id for m in self.members + self.joining})
 
 
 def group_roster(group: CareGroup, user: Any, today: date | None = None,
                  now: datetime | None = None) -> GroupRoster:
-    """The group's members on ``today`` (name, since, enrolment track) and its next sessions.
+    """The group's members on ``today`` (name, since, enrolment track), who joins later, and its next sessions.
 
-    Members the user may not see are only counted. Sessions are the next
+    Members the user may not see are only counted. The track is the enrolment on the day
+    the membership is in force (today, or its first day for those joining later). Sessions are the next
     ``UPCOMING_SESSIONS`` from the start of today (today's earlier ones included, so a
     session in progress can be recorded from here), cancelled ones shown as such.
     Four statements at most: members, visibility, sessions, and nothing per row.
@@ -113,20 +117,29 @@ def group_roster(group: CareGroup, user: Any, today: date | None = None,
             Track.name.label("track_name"),
         )
         .join(Patient, Patient.id == GroupMembership.patient_id)
-        .outerjoin(Enrolment, sa.and_(Enrolment.patient_id == GroupMembership.patient_id, covers(Enrolment, today)))
+        .outerjoin(Enrolment, sa.and_(
+            Enrolment.patient_id == GroupMembership.patient_id,
+            covers(Enrolment, sa.case((GroupMembership.start_date > today, GroupMembership.start_date),
+                                      else_=sa.literal(today, sa.Date))),
+        ))
         .outerjoin(Track, Track.id == Enrolment.track_id)
-        .where(GroupMembership.group_id == group.id, covers(GroupMembership, today))
-        .order_by(Patient.last_name, Patient.first_name, Patient.id)
+        .where(GroupMembership.group_id == group.id,
+               sa.or_(covers(GroupMembership, today), GroupMembership.start_date > today))
+        .order_by(GroupMembership.start_date > today, Patient.last_name, Patient.first_name, Patient.id)
     ).all()
     visible = visible_patient_ids(user, [r.patient_id for r in rows])
     result = GroupRoster(today=today)
     for r in rows:
+        later = r.start_date > today
         if r.patient_id not in visible:
-            result.hidden_members += 1
+            if later:
+                result.hidden_joining += 1
+            else:
+                result.hidden_members += 1
             continue
-        result.members.append(Member(
+        (result.joining if later else result.members).append(Member(
             patient_id=r.patient_id, name=f"{r.first_name} {r.last_name}", since=r.start_date,
-            until=r.end_date, track_name=r.track_name or "not enrolled today",
+            until=r.end_date, track_name=r.track_name or "not enrolled",
         ))
     sessions = db.session.execute(
         sa.select(GroupSession, StaffUser.full_name, Activity.name)
