@@ -183,7 +183,8 @@ def test_keep_leaves_an_exercise_and_stop_stops_it_with_the_reason(client, movin
     assert "kept" in walk_row and "Keep" not in walk_row
     stopped = _settle(client, m, m["letter"], "stop", page=kept).get_data(as_text=True)
     assert "Stopped: Gratitude letter." in stopped
-    assert f'data-assignment="{m["letter"]}"' not in stopped  # no longer running
+    assert f'data-assignment="{m["letter"]}"' not in stopped  # no longer offered a choice
+    assert f'data-stopped="{m["letter"]}"' in stopped
     assert f'data-assignment="{m["walk"]}"' in stopped and "kept" in stopped  # the earlier choice still shows
     db.session.expire_all()
     walk, letter = db.session.get(Assignment, m["walk"]), db.session.get(Assignment, m["letter"])

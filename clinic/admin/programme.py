@@ -214,11 +214,17 @@ class ProgrammeView(SecureBaseView):
         groups = [g for g in rosters.track_roster(latest.track, current_user, today=latest.start_date).groups
                   if g.active]
         carried = step_down.carried_over(latest)
+        stopped = step_down.stopped_at_move(latest, previous)
+        joined = {
+            m.group_id: m.start_date for m in db.session.scalars(
+                sa.select(GroupMembership).where(
+                    GroupMembership.patient_id == patient.id, GroupMembership.start_date >= latest.start_date))
+        }
         kept = {int(v) for v in request.args.getlist("kept") if v.isdigit()}
         audit.record_view("patient", patient.id, [patient.id])
         return self.render(
             "admin/programme/moved.html", patient=patient, enrolment=latest, previous=previous,
-            groups=groups, carried=carried, kept=kept, kept_args=sorted(kept),
+            groups=groups, carried=carried, stopped=stopped, joined=joined, kept=kept, kept_args=sorted(kept),
             way="down" if previous.status == "stepped_down" else "up",
             history=enrolment_service.history(patient.id),
         )

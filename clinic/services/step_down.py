@@ -82,6 +82,24 @@ def carried_over(enrolment: Enrolment) -> list[CarriedExercise]:
     return [CarriedExercise(assignment=a, in_new_plan=a.exercise_id in starters) for a in rows]
 
 
+def stop_reason(enrolment: Enrolment, previous: Enrolment | None) -> str:
+    """The reason a carried-over exercise is stopped with: "Stepped down to IOP" (or up)."""
+    way = "up" if previous is not None and previous.status == "stepped_up" else "down"
+    return f"Stepped {way} to {enrolment.track.name}"
+
+
+def stopped_at_move(enrolment: Enrolment, previous: Enrolment | None) -> list[Assignment]:
+    """The exercises from before the move that were stopped for it (so the page can show what was decided)."""
+    return list(db.session.scalars(
+        sa.select(Assignment)
+        .where(Assignment.patient_id == enrolment.patient_id, Assignment.status == "stopped",
+               Assignment.start_date < enrolment.start_date,
+               Assignment.status_reason == stop_reason(enrolment, previous))
+        .options(joinedload(Assignment.exercise))
+        .order_by(Assignment.start_date, Assignment.id)
+    ))
+
+
 def settle(enrolment: Enrolment, assignment: Assignment, decision: str, version, *,
            commit: bool = True) -> str:
     """Keep or stop an exercise carried over into ``enrolment``, as the page at ``version`` saw it.
@@ -101,12 +119,12 @@ def settle(enrolment: Enrolment, assignment: Assignment, decision: str, version,
     if decision == "keep":
         return f"Kept: {title}."
     _, previous = moved_enrolment(enrolment.patient_id)
-    way = "up" if previous is not None and previous.status == "stepped_up" else "down"
-    change_status(assignment, "stopped", f"Stepped {way} to {enrolment.track.name}", commit=False,
+    change_status(assignment, "stopped", stop_reason(enrolment, previous), commit=False,
                   expected_version=version)
     if commit:
         db.session.commit()
     return f"Stopped: {title}."
 
 
-__all__ = ["CarriedExercise", "OPEN_STATUSES", "carried_over", "moved_enrolment", "next_track_down", "settle"]
+__all__ = ["CarriedExercise", "OPEN_STATUSES", "carried_over", "moved_enrolment", "next_track_down", "settle",
+           "stop_reason", "stopped_at_move"]
