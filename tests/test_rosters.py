@@ -84,6 +84,7 @@ def test_the_group_page_lists_todays_members_with_links_and_the_coming_sessions(
     assert f'href="/admin/patients/details/?id={c["bram"].id}">Bo Bramblecot</a>' in members
     assert c["start"].isoformat() in members and "Intensive outpatient (IOP)" in members
     assert "Members today (2 of 6)" in page
+    assert re.search(r"<b>Name</b>\s*</td>\s*<td>\s*IOP Evening A\s*</td>", page)  # the record itself
     sessions = page[page.index('id="group-sessions"'):]
     assert coming.starts_at.strftime("%Y-%m-%d") in sessions and "18:00 (90 min)" in sessions
     assert "Wren Facilitator" in sessions and "Willow Room" in sessions and "cancelled" in sessions
@@ -278,6 +279,9 @@ def test_the_patient_list_shows_track_group_counselor_and_status_with_the_name_a
     assert "Wren Facilitator" in rows["Ashgrove"] and "active" in rows["Ashgrove"]
     assert "discharged (Intensive outpatient (IOP))" in rows["Cindervale"]
     assert "not enrolled" in rows["Dunmere"]
+    # The patient's own page still shows the plain names.
+    details = client.get(f"/admin/patients/details/?id={c['ash'].id}").get_data(as_text=True)
+    assert re.search(r"<b>Last name</b>\s*</td>\s*<td>\s*Ashgrove\s*</td>", details)
 
 
 def test_the_patient_list_sorts_by_track_and_counselor(client, make, ctx):

@@ -55,6 +55,7 @@ class PatientView(ClinicView):
         "status": macro("programme_line"),
     }
     list_template = "admin/patient_list.html"
+    column_formatters_detail: dict = {}  # the list's links and programme columns are not the page's
     column_labels = {**LABELS, "groups": "Groups today", "counselor": "Primary counselor",
                      "status": "Enrolment status", "active": "Record active"}
     column_default_sort = "last_name"

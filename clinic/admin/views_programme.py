@@ -97,6 +97,7 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
                              "(retired exercises are left out).",
     }
     column_formatters = {"name": macro("details_link")}
+    column_formatters_detail: dict = {}  # the link is for the list; the page shows the plain name
     list_template = "admin/roster_list.html"
     details_template = "admin/track_details.html"
     roster_builder = rosters.track_roster
@@ -123,6 +124,7 @@ class GroupView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
     form_columns = ("name", "track", "facilitator", "room", "capacity", "active")
     form_args = {"facilitator": {"query_factory": active_staff}}
     column_formatters = {"name": macro("details_link")}
+    column_formatters_detail: dict = {}  # the link is for the list; the page shows the plain name
     list_template = "admin/roster_list.html"
     details_template = "admin/group_details.html"
     roster_builder = rosters.group_roster
