@@ -70,6 +70,8 @@ class PatientView(ClinicView):
 
     def get_list(self, *args, **kwargs):
         count, rows = super().get_list(*args, **kwargs)
+        if not kwargs.get("execute", True):
+            return count, rows
         rows = list(rows)
         g.clinic_patient_lines = rosters.patient_list_lines([row.id for row in rows])
         return count, rows
