@@ -102,6 +102,20 @@ def test_a_planner_steps_a_patient_down_to_iop_into_a_group(clinic, browser):
         joining = page.locator("#group-joining")
         assert "Sam Stepwell" in joining.inner_text() and FIRST_DAY.isoformat() in joining.inner_text()
         page.screenshot(path="/tmp/rosters-group.png", full_page=True)
+
+        # The patient list: the name leads to the patient's page; track, counselor and status beside it.
+        page.goto(f"{base}/admin/patients/")
+        row = page.locator("tr", has_text="Stepwell")
+        assert "Wren Counselor" in row.inner_text() and "stepped down" in row.inner_text()
+        page.screenshot(path="/tmp/rosters-patients.png", full_page=True)
+        with page.expect_navigation():
+            row.get_by_role("link", name="Stepwell").click()
+        assert "Sam Stepwell" in page.locator("h1").inner_text()
+
+        # The track's page lists the group with its members against capacity.
+        page.goto(f"{base}/admin/tracks/details/?id={info['iop']}")
+        assert "0 of 8" in page.locator("#track-groups").inner_text()
+        page.screenshot(path="/tmp/rosters-track.png", full_page=True)
     finally:
         context.close()
 
