@@ -286,3 +286,13 @@ def test_transfer_keeps_the_old_exercises_running_until_someone_decides(moving):
     carried = step_down.carried_over(new)
     assert [c.assignment.id for c in carried] == sorted([m["walk"], m["letter"]])
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment)) >= 2
+
+
+def test_a_hand_made_keep_or_stop_with_a_bad_or_huge_id_is_not_found(client, moving):
+    m = moving
+    login(client, m["planner"].email)
+    _step_down(client, m)
+    for bad in ("", "abc", str(2**40), "999999"):
+        response = client.post(f"/admin/programme/carried/?patient={m['patient']}", data={
+            "assignment": bad, "version": "1", "stop": "Stop"})
+        assert response.status_code == 404, bad

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from wtforms import HiddenField
-
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..extensions import db
@@ -211,8 +209,7 @@ class ProgrammeView(SecureBaseView):
         latest, previous = step_down.moved_enrolment(patient.id)
         if latest is None or previous is None:
             return self._back(patient)
-        groups = [g for g in rosters.track_roster(latest.track, current_user, today=latest.start_date).groups
-                  if g.active]
+        groups = rosters.track_groups(latest.track_id, latest.start_date, active_only=True)
         carried = step_down.carried_over(latest)
         stopped = step_down.stopped_at_move(latest, previous)
         joined = {
@@ -239,10 +236,9 @@ class ProgrammeView(SecureBaseView):
             flash("The page had expired; nothing was changed. Please try again.", "error")
             return redirect(url_for(".moved", patient=patient.id, kept=kept))
         latest, previous = step_down.moved_enrolment(patient.id)
-        try:
-            assignment = db.session.get(Assignment, int(form.assignment.data))
-        except ValueError:
-            assignment = None
+        assignment_id = audit.whole_id(form.assignment.data)
+        assignment = (db.session.get(Assignment, assignment_id)
+                      if assignment_id is not None and assignment_id < 2**31 else None)
         if latest is None or previous is None or assignment is None or assignment.patient_id != patient.id:
             abort(404)
         decision = "keep" if form.keep.data else "stop" if form.stop.data else ""

@@ -283,6 +283,23 @@ def _member_counts(group_ids, today: date) -> dict[int, int]:
     ).all())
 
 
+def track_groups(track_id: int, day: date, *, active_only: bool = False) -> list[GroupLine]:
+    """The track's groups (active first, by name) with their members on ``day``; two statements."""
+    groups = db.session.execute(
+        sa.select(CareGroup.id, CareGroup.name, CareGroup.room, CareGroup.capacity, CareGroup.active,
+                  StaffUser.full_name)
+        .outerjoin(StaffUser, StaffUser.id == CareGroup.facilitator_id)
+        .where(CareGroup.track_id == track_id, *([CareGroup.active.is_(True)] if active_only else []))
+        .order_by(CareGroup.active.desc(), CareGroup.name)
+    ).all()
+    counts = _member_counts([g.id for g in groups], day) if groups else {}
+    return [
+        GroupLine(group_id=g.id, name=g.name, facilitator=g.full_name or "", room=g.room or "", active=g.active,
+                  members=counts.get(g.id, 0), capacity=g.capacity)
+        for g in groups
+    ]
+
+
 def track_roster(track: Track, user: Any, today: date | None = None) -> TrackRoster:
     """The track's groups (members today against capacity) and the patients enrolled on ``today``.
 
@@ -296,19 +313,7 @@ def track_roster(track: Track, user: Any, today: date | None = None) -> TrackRos
         today=today, week_start=week_start, week_end=week_start + timedelta(days=6),
         weekly_min_minutes=track.weekly_min_minutes or 0, weekly_min_days=track.weekly_min_days or 0,
     )
-    groups = db.session.execute(
-        sa.select(CareGroup.id, CareGroup.name, CareGroup.room, CareGroup.capacity, CareGroup.active,
-                  StaffUser.full_name)
-        .outerjoin(StaffUser, StaffUser.id == CareGroup.facilitator_id)
-        .where(CareGroup.track_id == track.id)
-        .order_by(CareGroup.active.desc(), CareGroup.name)
-    ).all()
-    counts = _member_counts([g.id for g in groups], today) if groups else {}
-    result.groups = [
-        GroupLine(group_id=g.id, name=g.name, facilitator=g.full_name or "", room=g.room or "", active=g.active,
-                  members=counts.get(g.id, 0), capacity=g.capacity)
-        for g in groups
-    ]
+    result.groups = track_groups(track.id, today)
     enrolled = db.session.execute(
         sa.select(Patient.id, Patient.first_name, Patient.last_name, Enrolment.start_date,
                   StaffUser.full_name.label("counselor"))
@@ -438,6 +443,7 @@ __all__ = [
     "latest_enrolment_order",
     "group_roster",
     "patient_list_lines",
+    "track_groups",
     "track_roster",
     "week_minutes",
 ]
