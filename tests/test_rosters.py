@@ -352,3 +352,36 @@ def test_the_group_page_lists_who_joins_later_apart_from_todays_members(client, 
     assert "Newcombe" not in members and "Members today (2 of 6)" in page
     assert "Nia Newcombe" in joining and (TODAY + timedelta(days=4)).isoformat() in joining
     assert "Intensive outpatient (IOP)" in joining
+
+
+@pytest.mark.parametrize("page", ["groups", "tracks"])
+def test_the_group_and_track_pages_take_the_same_statements_for_3_or_30_people(client, make, ctx, page):
+    make.track("iop")
+    planner = make.staff("planner")
+    login(client, planner.email)
+
+    def statements(n: int) -> int:
+        iop = make.track("iop")
+        group = make.group(iop, capacity=40)
+        s = _session(group, MONDAY, hour=9)
+        for _ in range(n):
+            patient = make.patient()
+            enrolment.enrol(patient, iop, MONDAY - timedelta(days=7))
+            membership.add_member(group, patient, MONDAY - timedelta(days=7))
+            _attend(s, patient)
+        url = f"/admin/groups/details/?id={group.id}" if page == "groups" else f"/admin/tracks/details/?id={iop.id}"
+        db.session.remove()
+        with Statements() as seen:
+            assert client.get(url).status_code == 200
+        return len(seen)
+
+    statements(1)  # the first visit warms what every later one shares
+    assert statements(3) == statements(30)
+
+
+def test_the_week_planner_links_each_track_and_group_to_its_page(client, clinic):
+    c = clinic
+    login(client, c["planner"].email)
+    page = client.get("/admin/planner/").get_data(as_text=True)
+    assert f'<a href="/admin/groups/details/?id={c["group"].id}">IOP Evening A</a>' in page
+    assert f'<a href="/admin/tracks/details/?id={c["iop"].id}">Intensive outpatient (IOP)</a>' in page

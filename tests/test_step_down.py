@@ -296,3 +296,18 @@ def test_a_hand_made_keep_or_stop_with_a_bad_or_huge_id_is_not_found(client, mov
         response = client.post(f"/admin/programme/carried/?patient={m['patient']}", data={
             "assignment": bad, "version": "1", "stop": "Stop"})
         assert response.status_code == 404, bad
+
+
+def test_from_iop_nothing_is_chosen_and_a_move_without_a_track_is_refused_at_the_field(client, make, tracks):
+    planner = make.staff("planner")
+    patient = make.patient()
+    enrolment.enrol(patient, tracks[2], TODAY - timedelta(days=10))
+    login(client, planner.email)
+    page = client.get(f"/admin/programme/transfer/?patient={patient.id}").get_data(as_text=True)
+    version = _version(page, "enrolment_version")
+    response = client.post(f"/admin/programme/transfer/?patient={patient.id}", data={
+        "track": "", "on": FIRST_DAY.isoformat(), "reason": "Crisis", "counselor": "", "enrolment_version": version})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "invalid-feedback" in body and 'value="Crisis"' in body
+    db.session.expire_all()
+    assert len(enrolment.history(patient.id)) == 1
