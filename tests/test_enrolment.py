@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -190,13 +191,17 @@ def test_a_planner_steps_a_patient_down_from_the_patient_page(client, make, trac
     login(client, planner.email)
     page = client.get(f"/admin/patients/details/?id={patient_id}").get_data(as_text=True)
     assert "Step down / up" in page and "Inpatient" in page
+    form = client.get(f"/admin/programme/transfer/?patient={patient_id}").get_data(as_text=True)
+    version = re.search(r'name="enrolment_version" type="hidden" value="(\d+)"', form).group(1)
     refused = client.post(f"/admin/programme/transfer/?patient={patient_id}", data={
         "track": intensive.id, "on": "2026-03-01", "reason": "Too early", "counselor": "",
+        "enrolment_version": version,
     })
     body = refused.get_data(as_text=True)
     assert "after the current enrolment began" in body and 'value="Too early"' in body
     done = client.post(f"/admin/programme/transfer/?patient={patient_id}", data={
         "track": intensive.id, "on": "2026-03-16", "reason": "Ready for day programme", "counselor": "",
+        "enrolment_version": version,
     }, follow_redirects=True)
     body = done.get_data(as_text=True)
     assert "Stepped down" in body

@@ -9,14 +9,15 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..extensions import db
-from ..models import CareGroup, GroupMembership, Patient, StaffUser, Track
-from ..services import audit
+from ..models import Assignment, CareGroup, GroupMembership, Patient, StaffUser, Track
+from ..services import audit, rosters
 from ..services import enrolment as enrolment_service
 from ..services import membership as membership_service
+from ..services import step_down
 from ..services.errors import RuleViolation
 from ..services.access import allowed, role_of
 from .base import SecureBaseView
@@ -55,7 +56,18 @@ class TransferForm(FlaskForm):
     on = DateField("First day in the new track", validators=[DataRequired()], default=date.today)
     counselor = SelectField("Primary counselor (empty keeps the current one)", validators=[Optional()])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=255)])
+    #: The open enrolment's version as the page showed it: a stale page is refused.
+    enrolment_version = HiddenField()
     submit = SubmitField("Move to the new track")
+
+
+class SettleForm(FlaskForm):
+    """Keep or stop one exercise after a move."""
+
+    assignment = HiddenField()
+    version = HiddenField()
+    keep = SubmitField("Keep")
+    stop = SubmitField("Stop")
 
 
 class DischargeForm(FlaskForm):
@@ -81,6 +93,19 @@ class LeaveGroupForm(FlaskForm):
 
     last_day = DateField("Last day in the group", validators=[DataRequired()], default=date.today)
     submit = SubmitField("End membership")
+
+
+def _first_day(patient: Patient, asked: str | None) -> date:
+    """The join form's default date: the day asked for (a link from the move), else the day
+    the patient's open enrolment begins when that is still to come, else today."""
+    if asked:
+        try:
+            return date.fromisoformat(asked)
+        except ValueError:
+            pass
+    current = enrolment_service.open_enrolment(patient.id)
+    today = date.today()
+    return current.start_date if current is not None and current.start_date > today else today
 
 
 class ProgrammeView(SecureBaseView):
@@ -149,21 +174,84 @@ class ProgrammeView(SecureBaseView):
     def transfer(self):
         patient = self._patient()
         form = TransferForm()
-        form.track.choices = _tracks()
+        form.track.choices = [("", "— choose a track —")] + _tracks()
         form.counselor.choices = _counselors()
-        return self._act(
-            "Step down or up to another track", form, patient,
-            lambda: enrolment_service.transfer(
-                patient, db.session.get(Track, int(form.track.data)), form.on.data,
-                reason=form.reason.data, counselor=_chosen_counselor(form),
-                actor=current_user._get_current_object(),
-            ),
-            lambda result: (
-                f"Stepped {'down' if result.closed.status == 'stepped_down' else 'up'}. "
-                f"{result.memberships_ended} group membership(s) ended; "
-                f"{result.starters_assigned} starter exercise(s) assigned."
-            ),
+        current = enrolment_service.open_enrolment(patient.id)
+        if request.method == "GET":
+            # The usual move is one level of care down (inpatient -> intensive -> IOP);
+            # from IOP nothing is pre-chosen: down from there is a discharge.
+            following = step_down.next_track_down(current.track if current else None)
+            form.track.data = str(following.id) if following else ""
+            form.enrolment_version.data = str(current.version) if current else ""
+        error = None
+        if form.validate_on_submit():
+            try:
+                result = enrolment_service.transfer(
+                    patient, db.session.get(Track, int(form.track.data)), form.on.data,
+                    reason=form.reason.data, counselor=_chosen_counselor(form),
+                    actor=current_user._get_current_object(),
+                    expected_version=form.enrolment_version.data,
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                flash(f"Stepped {'down' if result.closed.status == 'stepped_down' else 'up'}. "
+                      f"{result.memberships_ended} group membership(s) ended; "
+                      f"{result.starters_assigned} starter exercise(s) assigned.", "success")
+                return redirect(url_for(".moved", patient=patient.id))
+        return self._page("Step down or up to another track", form, patient, error)
+
+    @expose("/moved/")
+    def moved(self):
+        """After a move: the new track's groups to join and the old track's exercises to keep or stop."""
+        patient = self._patient()
+        latest, previous = step_down.moved_enrolment(patient.id)
+        if latest is None or previous is None:
+            return self._back(patient)
+        groups = rosters.track_groups(latest.track_id, latest.start_date, active_only=True)
+        carried = step_down.carried_over(latest)
+        stopped = step_down.stopped_at_move(latest, previous)
+        joined = {
+            m.group_id: m.start_date for m in db.session.scalars(
+                sa.select(GroupMembership).where(
+                    GroupMembership.patient_id == patient.id, GroupMembership.start_date >= latest.start_date))
+        }
+        kept = {int(v) for v in request.args.getlist("kept") if v.isdigit()}
+        audit.record_view("patient", patient.id, [patient.id])
+        return self.render(
+            "admin/programme/moved.html", patient=patient, enrolment=latest, previous=previous,
+            groups=groups, carried=carried, stopped=stopped, joined=joined, kept=kept, kept_args=sorted(kept),
+            way="down" if previous.status == "stepped_down" else "up",
+            history=enrolment_service.history(patient.id),
         )
+
+    @expose("/carried/", methods=("POST",))
+    def carried(self):
+        """Keep or stop one exercise carried over from the previous track (one click, version checked)."""
+        patient = self._patient()
+        form = SettleForm()
+        kept = [v for v in request.args.getlist("kept") if v.isdigit()]
+        if not form.validate_on_submit():
+            flash("The page had expired; nothing was changed. Please try again.", "error")
+            return redirect(url_for(".moved", patient=patient.id, kept=kept))
+        latest, previous = step_down.moved_enrolment(patient.id)
+        assignment_id = audit.whole_id(form.assignment.data)
+        assignment = (db.session.get(Assignment, assignment_id)
+                      if assignment_id is not None and assignment_id < 2**31 else None)
+        if latest is None or previous is None or assignment is None or assignment.patient_id != patient.id:
+            abort(404)
+        decision = "keep" if form.keep.data else "stop" if form.stop.data else ""
+        try:
+            message = step_down.settle(latest, assignment, decision, form.version.data)
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(message, "success")
+            if decision == "keep":
+                kept.append(str(assignment.id))
+        return redirect(url_for(".moved", patient=patient.id, kept=kept))
 
     @expose("/discharge/", methods=("GET", "POST"))
     def discharge(self):
@@ -191,13 +279,27 @@ class ProgrammeView(SecureBaseView):
                 .options(sa.orm.joinedload(CareGroup.track)).order_by(CareGroup.name)
             )
         ]
-        return self._act(
-            "Add to a group", form, patient,
-            lambda: membership_service.add_member(
-                db.session.get(CareGroup, int(form.group.data)), patient, form.start.data, form.end.data
-            ),
-            lambda result: "Added to the group.",
-        )
+        back_to_move = request.args.get("back") == "moved"
+        if request.method == "GET":
+            chosen = request.args.get("group", "")
+            if chosen in {value for value, _ in form.group.choices}:
+                form.group.data = chosen
+            form.start.data = _first_day(patient, request.args.get("start"))
+        error = None
+        if form.validate_on_submit():
+            try:
+                membership_service.add_member(
+                    db.session.get(CareGroup, int(form.group.data)), patient, form.start.data, form.end.data
+                )
+            except RuleViolation as exc:
+                db.session.rollback()
+                error = str(exc)
+            else:
+                flash("Added to the group.", "success")
+                if back_to_move:
+                    return redirect(url_for(".moved", patient=patient.id))
+                return self._back(patient)
+        return self._page("Add to a group", form, patient, error)
 
     @expose("/leave/", methods=("GET", "POST"))
     def leave(self):

@@ -11,16 +11,17 @@ from datetime import date
 import sqlalchemy as sa
 from flask import g, redirect, url_for
 from flask_admin.actions import action
+from flask_admin.model.template import macro
 from flask_login import current_user
 from wtforms import PasswordField
 from wtforms.validators import Email, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
-from ..services import accounts, enrolment, patients, period_notes
+from ..services import accounts, enrolment, patients, period_notes, rosters
 from ..services.access import allowed
 from .base import _role
-from .views_common import ClinicView, by_patient
+from .views_common import LABELS, ClinicView, by_patient
 
 
 def active_counselors():
@@ -34,7 +35,28 @@ class PatientView(ClinicView):
     """Patients, through services.patients; the record page shows the programme."""
 
     permission_key = "patients"
-    column_list = ("record_number", "last_name", "first_name", "preferred_name", "active")
+    column_list = ("record_number", "last_name", "first_name", "preferred_name", "track", "groups",
+                   "counselor", "status", "active")
+    column_sortable_list = (
+        "record_number", "last_name", "first_name", "preferred_name", "active",
+        ("track", rosters.latest_enrolment_order("track")),
+        ("counselor", rosters.latest_enrolment_order("counselor")),
+        ("status", rosters.latest_enrolment_order("status")),
+    )
+    #: The name opens the patient's page; the programme columns come from one load per page
+    #: (``rosters.patient_list_lines``), never a query per row.
+    column_formatters = {
+        "last_name": macro("details_link"),
+        "first_name": macro("details_link"),
+        "track": macro("programme_line"),
+        "groups": macro("programme_line"),
+        "counselor": macro("programme_line"),
+        "status": macro("programme_line"),
+    }
+    list_template = "admin/patient_list.html"
+    column_formatters_detail: dict = {}  # the list's links and programme columns are not the page's
+    column_labels = {**LABELS, "groups": "Groups today", "counselor": "Primary counselor",
+                     "status": "Enrolment status", "active": "Record active"}
     column_default_sort = "last_name"
     column_searchable_list = ("record_number", "last_name", "first_name", "preferred_name")
     column_filters = ("active", "enrolments.track.name", "enrolments.status")
@@ -44,6 +66,18 @@ class PatientView(ClinicView):
 
     def scope_query(self, query):
         return by_patient(query, Patient.id)
+
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        if not kwargs.get("execute", True):
+            return count, rows
+        rows = list(rows)
+        g.clinic_patient_lines = rosters.patient_list_lines([row.id for row in rows])
+        return count, rows
+
+    def list_line(self, patient_id: int) -> rosters.ListLine:
+        """The programme columns of one row of the list (loaded with the page)."""
+        return g.get("clinic_patient_lines", {}).get(patient_id) or rosters.ListLine()
 
     def create_record(self, values):
         return patients.create_patient(values)

@@ -7,13 +7,13 @@ Each view hands its form to a service in ``clinic.services``; scoping comes from
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import url_for
-from flask_admin.model.template import EndpointLinkRowAction
+from flask import g, url_for
+from flask_admin.model.template import EndpointLinkRowAction, macro
 from flask_login import current_user
 
 from ..extensions import db
 from ..models import Assignment, Attendance, GroupMembership, GroupSession, KindnessExercise, StaffUser
-from ..services import assignments, catalogue, membership, sessions
+from ..services import assignments, catalogue, membership, rosters, sessions
 from ..services.access import allowed
 from ..services.limits import GROUP_NOTE_LIMIT, TEXT_LIMIT
 from .base import _role
@@ -62,7 +62,24 @@ class PrintLinksMixin:
         return links
 
 
-class TrackView(PrintLinksMixin, AssignLinkMixin, ClinicView):
+class RosterPageMixin:
+    """A details page that names patients: the roster is built once per request and its named
+    patients are what the page's "view" audit event lists (none named: no clinical data shown)."""
+
+    roster_builder = None
+
+    def roster(self, model):
+        cached = g.get("clinic_roster")
+        if cached is None or cached[0] != (type(self).__name__, model.id):
+            g.clinic_roster = ((type(self).__name__, model.id), type(self).roster_builder(model, current_user))
+        return g.clinic_roster[1]
+
+    def patient_ids_of(self, model):
+        shown = self.roster(model).patient_ids
+        return shown or None
+
+
+class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
     """Tracks, through services.catalogue."""
 
     assign_arg = "track"
@@ -80,9 +97,11 @@ class TrackView(PrintLinksMixin, AssignLinkMixin, ClinicView):
         "starter_exercises": "Assigned automatically to every patient enrolled in this track "
                              "(retired exercises are left out).",
     }
-
-    def patient_ids_of(self, model):
-        return None  # the catalogue: no patient's data
+    column_formatters = {"name": macro("details_link")}
+    column_formatters_detail: dict = {}  # the link is for the list; the page shows the plain name
+    list_template = "admin/roster_list.html"
+    details_template = "admin/track_details.html"
+    roster_builder = rosters.track_roster
 
     def create_record(self, values):
         return catalogue.create_track(values)
@@ -94,7 +113,7 @@ class TrackView(PrintLinksMixin, AssignLinkMixin, ClinicView):
         catalogue.delete_track(model)
 
 
-class GroupView(PrintLinksMixin, AssignLinkMixin, ClinicView):
+class GroupView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
     """Groups, through services.catalogue (capacity never below current members)."""
 
     assign_arg = "group"
@@ -105,9 +124,11 @@ class GroupView(PrintLinksMixin, AssignLinkMixin, ClinicView):
     column_filters = ("track.name", "active", "facilitator.full_name")
     form_columns = ("name", "track", "facilitator", "room", "capacity", "active")
     form_args = {"facilitator": {"query_factory": active_staff}}
-
-    def patient_ids_of(self, model):
-        return None  # the catalogue: no patient's data
+    column_formatters = {"name": macro("details_link")}
+    column_formatters_detail: dict = {}  # the link is for the list; the page shows the plain name
+    list_template = "admin/roster_list.html"
+    details_template = "admin/group_details.html"
+    roster_builder = rosters.group_roster
 
     def create_record(self, values):
         return catalogue.create_group(values)

@@ -11,10 +11,14 @@ from ..extensions import db
 from ..models import Assignment, Enrolment, Patient, StaffUser, Track
 from .errors import RuleViolation
 from .limits import FieldViolation, day, required_row, text
-from .locking import check_version
+from .locking import UNCHECKED, check_version, check_version_unless_unchecked
 from .membership import end_memberships_in_track
 
 FINAL_STATUSES = ("discharged", "withdrawn")
+STALE_TRANSFER = (
+    "The patient's enrolment changed after you opened this page (someone else moved, discharged "
+    "or corrected it). Nothing was changed: check the track history and try again."
+)
 
 
 @dataclass
@@ -105,17 +109,20 @@ def enrol(patient: Patient, track: Track, start: date, *, counselor: StaffUser |
 
 def transfer(patient: Patient, to_track: Track, on: date, *, reason: str,
              counselor: StaffUser | None = None, actor: StaffUser | None = None,
-             commit: bool = True) -> EnrolmentResult:
+             commit: bool = True, expected_version=UNCHECKED) -> EnrolmentResult:
     """Step a patient down (or up) to another track on ``on``, in one transaction.
 
     The open enrolment ends the day before ``on`` with status stepped_down or
     stepped_up (by care level) and the reason; memberships in groups of the old track
     end that day too; the new enrolment opens on ``on`` with the track's starter
-    exercises. The closed enrolment stays as history.
+    exercises. The closed enrolment stays as history. Exercise assignments the patient
+    already has are left as they are: ``step_down.settle`` keeps or stops each one. A page
+    passes the open enrolment's ``expected_version`` it showed (a stale page is refused).
     """
     current = open_enrolment(patient.id)
     if current is None:
         raise RuleViolation("The patient has no open enrolment to step down from; enrol them instead.")
+    check_version_unless_unchecked(current, expected_version, STALE_TRANSFER)
     if current.track_id == to_track.id:
         raise RuleViolation(f"The patient is already enrolled in {to_track.name}.")
     if not (reason or "").strip():
