@@ -137,3 +137,14 @@ def test_an_admin_opening_a_removed_record_is_told_so_with_a_way_back(client, ma
         page = _text(response)
         assert "There is no such patient: it may have been removed." in page
         assert '<a href="/admin/patients/">Back to all patients</a>' in page
+
+
+def test_a_counselor_typing_the_edit_url_of_a_patient_elsewhere_gets_the_same_kind_page(client, make):
+    counselor = make.staff("counselor")
+    outsider = make.patient(last_name="Farawayname")
+    login(client, counselor.email)
+    theirs = client.get(f"/admin/patients/edit/?id={outsider.id}")
+    missing = client.get("/admin/patients/edit/?id=2000000000")
+    assert theirs.status_code == missing.status_code == 404
+    assert _text(theirs) == _text(missing)
+    assert "This patient is not on your caseload." in _text(theirs)

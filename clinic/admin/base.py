@@ -207,8 +207,9 @@ class SecureModelView(SecureMixin, ModelView):
         try:
             value = pk.type.python_type(id)
         except (TypeError, ValueError):
-            return None
-        row = g.clinic_loaded_row = self.get_query().filter(pk == value).one_or_none()
+            row = None
+        else:
+            row = g.clinic_loaded_row = self.get_query().filter(pk == value).one_or_none()
         if row is None and request.endpoint in (f"{self.endpoint}.details_view", f"{self.endpoint}.edit_view"):
             abort(self._not_here())
         return row
@@ -246,6 +247,14 @@ class SecureModelView(SecureMixin, ModelView):
             if patients is not None:
                 audit.record_view(self.model.__tablename__, self.get_pk_value(model), patients)
         return response
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        """The edit form; someone without the right to edit who opens a record they may not see
+        (or one that is not there) gets the kind page first, like its details page."""
+        if not self.can_edit and request.args.get("id") is not None:
+            self.get_one(request.args.get("id"))
+        return super().edit_view()
 
     # Searches: the typed term travels in a POST and lives on the server; URLs carry a token.
     @expose("/search/", methods=("POST",))
