@@ -26,7 +26,7 @@ from clinic.extensions import db
 from clinic.models import (
     Activity, Assignment, CareGroup, Enrolment, GroupMembership, GroupSession, KindnessExercise, StaffUser,
 )
-from clinic.services import access, seeding
+from clinic.services import access, seeding, two_factor
 from clinic.services.demo_clinic import DEMO_PASSWORDS
 from conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _make_app, missing, serving
 
@@ -35,6 +35,8 @@ P = "planner"
 C = "counselor"
 ALL = (A, P, C)
 ANON = ("anonymous",)
+#: A planner with an authenticator: the code page after the password, then the pages above.
+TWO_FACTOR = "planner with two-factor"
 
 #: (URL, roles that see it). Error pages are reached on purpose (403: a counselor on a page
 #: of another role; 404: an address that does not exist).
@@ -93,20 +95,25 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/programme/join/?patient={patient}", (A, P)),
     ("/admin/print/progress/?patient={patient}", ALL),
     ("/admin/print/progress/batch/?group={group}", ALL),
-    ("/account/two-factor", ALL),
+    ("/account/two-factor", ALL),  # enrolment (the demo accounts have no authenticator yet)
+    ("/account/two-factor", (TWO_FACTOR,)),  # the state of an enrolled account
     ("/admin/staff/", (C,)),  # 403
     ("/admin/no-such-page/", ALL),  # 404
 ]
 
 #: Pages also checked at a phone's width.
 NARROW = {"/login", "/admin/", "/admin/day/", "/admin/record/?session={session}", "/admin/planner/",
-          "/admin/patients/", "/admin/patients/details/?id={patient}", "/admin/sessions/new/"}
+          "/admin/patients/", "/admin/patients/details/?id={patient}", "/admin/patients/edit/?id={patient}",
+          "/admin/sessions/new/", "/admin/series/", "/admin/groups/details/?id={group}",
+          "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/"}
 
 ROLE_EMAILS = {
     A: "admin@demo.clinic.example",
     P: "orla.brightwater@demo.clinic.example",
     C: "wrenna.stillwater@demo.clinic.example",
+    TWO_FACTOR: "tobin.marchfield@demo.clinic.example",
 }
+PASSWORDS = {**DEMO_PASSWORDS, TWO_FACTOR: DEMO_PASSWORDS[P]}
 SERIOUS = {"serious", "critical"}
 
 
@@ -120,9 +127,22 @@ def demo(sqlite_template, tmp_path_factory):
     with app.app_context():
         seeding.load_demo()
         ids = _ids()
+        ids["recovery_code"] = _enrol_two_factor(ROLE_EMAILS[TWO_FACTOR])
         db.session.remove()
     with serving(app) as url:
         yield url, ids
+
+
+def _enrol_two_factor(email: str) -> str:
+    """Give the account an authenticator, as its enrolment page would; return a recovery code.
+
+    (The code used to enrol cannot be used again, so the sign-in uses a recovery code.)
+    """
+    import pyotp
+
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
+    secret = two_factor.pending_secret(user)
+    return two_factor.confirm_enrolment(user, pyotp.TOTP(secret).now())[0]
 
 
 def _ids() -> dict[str, int]:
@@ -203,20 +223,27 @@ def _visit(page, base: str, url: str, label: str) -> list[str]:
     return _serious(page, label)
 
 
-@pytest.mark.parametrize("role", [*ANON, A, P, C])
+@pytest.mark.parametrize("role", [*ANON, A, P, C, TWO_FACTOR])
 def test_no_serious_accessibility_violations(chromium, demo, role):
     base, ids = demo
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     try:
+        found = []
         if role != "anonymous":
             page.goto(base + "/login")
             page.get_by_label("E-mail").fill(ROLE_EMAILS[role])
-            page.get_by_label("Password").fill(DEMO_PASSWORDS[role])
+            page.get_by_label("Password").fill(PASSWORDS[role])
             with page.expect_navigation():
                 page.get_by_role("button", name="Log in").click()
-        found = []
+        if role == TWO_FACTOR:
+            assert "/login/code" in page.url
+            found += _serious(page, f"{role} /login/code (1400 px)")
+            page.locator("input[name=code]").fill(ids["recovery_code"])
+            with page.expect_navigation():
+                page.locator("form [type=submit]").first.click()
+            assert "/login" not in page.url, page.url
         pages = [url for url, roles in PAGES if role in roles]
         assert pages
         for template in pages:
