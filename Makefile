@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export CLINIC_ENV ?= development
 
-.PHONY: run test install install-dev db seed clean
+.PHONY: run test install install-dev db seed clean flask reset-demo
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or newer is needed (set PYTHON=python3.x)"; exit 1; }
@@ -40,6 +40,18 @@ run: seed
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Any flask command with the settings `make run` uses: make flask ARGS="user create lee@clinic.example --role admin"
+flask: install
+	$(BIN)/flask --app wsgi $(ARGS)
+
+# Start the demo afresh: delete the development SQLite database, then migrate and seed again.
+# Stop `make run` first. Only the default development database is ever deleted.
+reset-demo: install
+	@if [ -n "$$DATABASE_URL" ]; then echo "reset-demo deletes only the development database in instance/; DATABASE_URL is set, so nothing was deleted."; exit 1; fi
+	@if [ "$$CLINIC_ENV" = production ]; then echo "reset-demo never runs with CLINIC_ENV=production; nothing was deleted."; exit 1; fi
+	rm -f instance/clinic.sqlite
+	$(MAKE) --no-print-directory seed
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

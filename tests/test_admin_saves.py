@@ -212,7 +212,7 @@ def test_a_name_typed_into_a_search_never_appears_in_a_url(client, make, ctx):
     assert "Zephyrine" not in location and "q=" in location
     page = client.get(location)
     body = page.get_data(as_text=True)
-    assert "List (22)" in body
+    assert "All patients (22)" in body
     assert "Other22" not in body
     # Pagination, sorting and row links carry the token, never the term.
     hrefs = " ".join(__import__("re").findall(r'href="([^"]+)"', body))
@@ -223,7 +223,7 @@ def test_a_name_typed_into_a_search_never_appears_in_a_url(client, make, ctx):
     other_client = client.application.test_client()
     login(other_client, other.email)
     foreign = other_client.get(location, follow_redirects=True).get_data(as_text=True)
-    assert "That search has expired" in foreign and "List (25)" in foreign
+    assert "That search has expired" in foreign and "All patients (25)" in foreign
 
 
 def test_an_admin_cannot_remove_their_own_admin_rights(client, make, ctx):

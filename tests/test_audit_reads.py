@@ -161,7 +161,7 @@ def test_a_refused_or_missing_record_writes_no_view_event(client, world):
     stranger = world.counselor.email  # the counselor has p0 and p1, not the outsider
     login(client, stranger)
     assert client.get(f"/admin/patients/details/?id={world.outsider}").status_code in (302, 404)
-    assert client.get("/admin/patients/details/?id=999999").status_code == 302
+    assert client.get("/admin/patients/details/?id=999999").status_code == 404
     assert client.get("/admin/record/?session=999999").status_code == 404
     assert _events() == []
 

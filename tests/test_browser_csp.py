@@ -114,8 +114,9 @@ def test_the_admin_forms_raise_no_violation_and_the_delete_button_still_asks(cli
             assert response.status == 200, path
             page.wait_for_load_state("load")
             seen[path] = page.evaluate("window.__cspViolations")
-        # The row's delete button asks first (a listener now, not an inline handler): say no.
-        page.goto(base + "/admin/patients/")
+        # The delete button (on the edit page, not the list's rows) asks first (a listener
+        # now, not an inline handler): say no.
+        page.goto(base + f"/admin/patients/edit/?id={info['patient']}")
         questions = []
 
         def answer(dialog):
@@ -125,7 +126,8 @@ def test_the_admin_forms_raise_no_violation_and_the_delete_button_still_asks(cli
         page.on("dialog", answer)
         page.locator("button[data-confirm]").first.click()
         page.wait_for_load_state("load")
-        assert questions == ["Are you sure you want to delete this record?"]
+        assert questions == ["Delete this patient? This cannot be undone."]
+        page.goto(base + "/admin/patients/")
         assert page.get_by_text("Policyperson").count() >= 1  # still listed: nothing was deleted
         seen["patients after the question"] = page.evaluate("window.__cspViolations")
     finally:

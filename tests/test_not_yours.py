@@ -75,12 +75,16 @@ def test_another_counselors_record_answers_exactly_like_a_missing_one(client, cl
     assert differ == []
 
 
-def test_model_pages_send_both_back_to_the_list_with_the_same_message(client, clinic):
+def test_model_pages_answer_both_with_the_same_kind_page(client, clinic):
     login(client, clinic.counselor.email)
     theirs = client.get(f"/admin/patients/details/?id={clinic.rows['theirs']['patients']}", follow_redirects=True)
     missing = client.get(f"/admin/patients/details/?id={MISSING}", follow_redirects=True)
     assert _answer(theirs) == _answer(missing)
-    assert "Record does not exist." in missing.get_data(as_text=True)
+    assert theirs.status_code == 404
+    page = theirs.get_data(as_text=True)
+    assert "This patient is not on your caseload. Ask the programme manager if you need access." in " ".join(page.split())
+    assert 'href="/admin/patients/"' in page  # a way back
+    assert "Record does not exist" not in page and "Theirname" not in page
 
 
 def test_the_batch_form_counts_only_the_counselors_own_patients(client, clinic, make):

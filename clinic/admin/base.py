@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, g, has_request_context, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, make_response, redirect, render_template, request, url_for
 import flask_admin.actions
 import flask_admin.helpers
 import flask_admin.model.base
@@ -12,6 +12,7 @@ from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model.template import DeleteRowAction
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,7 +22,7 @@ from ..extensions import db
 from ..input_limits import NUL_MESSAGE
 from ..safe_urls import is_safe_url, safe_redirect_target
 from ..services.locking import STALE_MESSAGE
-from ..services.access import allowed, role_of
+from ..services.access import allowed, role_of, sees_everyone
 from ..services.errors import RuleViolation
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,11 @@ flask_admin.model.base.get_redirect_target = safe_redirect_target
 flask_admin.actions.get_redirect_target = safe_redirect_target
 flask_admin.helpers.get_redirect_target = safe_redirect_target
 flask_admin.helpers.is_safe_url = is_safe_url
+
+# Staff read clinic words, not Flask-Admin's generic ones ("Patient added.", "All patients").
+from . import words  # noqa: E402
+
+words.install()
 
 
 def _role() -> str | None:
@@ -87,6 +93,8 @@ class SecureModelView(SecureMixin, ModelView):
     fast_mass_delete = False  # bulk delete goes row by row through delete_record
     column_editable_list = ()  # no in-list editing: ajax_update is closed below
     list_template = "admin/clinic_list.html"
+    create_template = "admin/clinic_create.html"
+    edit_template = "admin/clinic_edit.html"
     form_excluded_columns = ("version",)
     column_exclude_list = ("version",)
     column_details_exclude_list = ("version",)
@@ -140,6 +148,21 @@ class SecureModelView(SecureMixin, ModelView):
         """Remove ``model`` through a service; no commit."""
         raise NotImplementedError
 
+    # Words ----------------------------------------------------------------
+    @property
+    def thing(self) -> str:
+        """The kind of record this view shows, singular ("patient")."""
+        return words.things_of(self)[0]
+
+    @property
+    def things(self) -> str:
+        """The kind of record this view shows, plural ("patients")."""
+        return words.things_of(self)[1]
+
+    def get_list_row_actions(self):
+        """View and Edit on each row; Delete is on the edit page, away from View."""
+        return [a for a in super().get_list_row_actions() if not isinstance(a, DeleteRowAction)]
+
     def _offers(self, name: str) -> bool:
         return getattr(type(self), name) is not getattr(SecureModelView, name)
 
@@ -184,9 +207,24 @@ class SecureModelView(SecureMixin, ModelView):
         try:
             value = pk.type.python_type(id)
         except (TypeError, ValueError):
-            return None
-        row = g.clinic_loaded_row = self.get_query().filter(pk == value).one_or_none()
+            row = None
+        else:
+            row = g.clinic_loaded_row = self.get_query().filter(pk == value).one_or_none()
+        if row is None and request.endpoint in (f"{self.endpoint}.details_view", f"{self.endpoint}.edit_view"):
+            abort(self._not_here())
         return row
+
+    def _not_here(self):
+        """The kind page for a record that is missing or outside the caseload (404, nothing named).
+
+        A counselor's "not on your caseload" and "not there" read the same, so the page
+        tells nobody whether the record exists.
+        """
+        page = render_template(
+            "errors/not_here.html", thing=self.thing, things=self.things,
+            caseload=not sees_everyone(current_user), list_url=self.get_url(".index_view"),
+        )
+        return make_response(page, 404)
 
     # Reads of clinical data ----------------------------------------------------
     def patient_ids_of(self, model) -> list[int] | None:
@@ -209,6 +247,14 @@ class SecureModelView(SecureMixin, ModelView):
             if patients is not None:
                 audit.record_view(self.model.__tablename__, self.get_pk_value(model), patients)
         return response
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        """The edit form; someone without the right to edit who opens a record they may not see
+        (or one that is not there) gets the kind page first, like its details page."""
+        if not self.can_edit and request.args.get("id") is not None:
+            self.get_one(request.args.get("id"))
+        return super().edit_view()
 
     # Searches: the typed term travels in a POST and lives on the server; URLs carry a token.
     @expose("/search/", methods=("POST",))
@@ -314,7 +360,7 @@ class SecureModelView(SecureMixin, ModelView):
             abort(403)
         return self._run(lambda: self.delete_record(model)) is not None
 
-    @action("delete", lazy_gettext("Delete"), lazy_gettext("Are you sure you want to delete selected records?"))
+    @action("delete", lazy_gettext("Delete"), lazy_gettext("Delete the ticked rows? This cannot be undone."))
     def action_delete(self, ids):
         """Delete the selected rows one by one through the service; refusals are named."""
         if not self.can_delete:
@@ -330,7 +376,7 @@ class SecureModelView(SecureMixin, ModelView):
         for model in self.get_query().filter(pk.in_(wanted)).all():
             if self.delete_model(model):
                 count += 1
-        flash(f"{count} of {len(ids)} selected records were deleted.", "success" if count == len(ids) else "info")
+        flash(f"{count} of {len(ids)} ticked {self.things} deleted.", "success" if count == len(ids) else "info")
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self):

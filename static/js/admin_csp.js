@@ -20,3 +20,46 @@
     }
   });
 })();
+
+// Select2 (Flask-Admin's choice boxes) draws links without words: give each its field's name,
+// and each "remove" cross the name of what it removes, so screen readers can say them.
+(function () {
+  function labelOf(container) {
+    var id = (container.id || "").replace(/^s2id_/, "");
+    var label = id ? document.querySelector('label[for="' + id + '"]') : null;
+    return label ? label.textContent.trim() : "Choose";
+  }
+  function name(root) {
+    var containers = (root || document).querySelectorAll(".select2-container");
+    Array.prototype.forEach.call(containers, function (container) {
+      var field = labelOf(container);
+      var choice = container.querySelector("a.select2-choice");
+      if (choice) {
+        var chosen = container.querySelector(".select2-chosen");
+        var value = chosen ? chosen.textContent.trim() : "";
+        var wanted = field + (value ? ": " + value : ": nothing chosen");
+        if (choice.getAttribute("aria-label") !== wanted) { choice.setAttribute("aria-label", wanted); }
+      }
+      Array.prototype.forEach.call(container.querySelectorAll("a.select2-search-choice-close"), function (cross) {
+        var item = cross.parentNode ? cross.parentNode.textContent.trim() : "";
+        var wanted = "Remove " + (item || "this choice") + " from " + field;
+        if (cross.getAttribute("aria-label") !== wanted) { cross.setAttribute("aria-label", wanted); }
+      });
+      Array.prototype.forEach.call(container.querySelectorAll("input:not([aria-label])"), function (input) {
+        if (!input.labels || !input.labels.length) { input.setAttribute("aria-label", field); }
+      });
+    });
+  }
+  function start() {
+    name(document);
+    if (window.MutationObserver) {
+      new MutationObserver(function () { name(document); })
+        .observe(document.body, { childList: true, subtree: true, characterData: true });
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
