@@ -17,14 +17,14 @@ page is checked at 1400 px wide, and the ``NARROW`` ones at 390 px as well.
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from clinic.extensions import db
 from clinic.models import (
-    Activity, Assignment, CareGroup, Enrolment, GroupMembership, GroupSession, KindnessExercise, StaffUser,
+    Activity, Assignment, Attendance, CareGroup, Enrolment, GroupMembership, GroupSession, KindnessExercise, StaffUser,
 )
 from clinic.services import access, seeding, two_factor
 from clinic.services.demo_clinic import DEMO_PASSWORDS
@@ -44,8 +44,15 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/login", ANON),
     ("/admin/", ALL),
     ("/admin/day/", ALL),
+    ("/admin/day/?counselor={staff}", (A, P)),
+    ("/admin/unfinished/", (A, P)),
     ("/admin/record/?session={session}", ALL),
+    ("/admin/record/?session={signed}", ALL),
+    ("/admin/record/correct/?session={signed}&patient={signed_patient}", ALL),
+    ("/admin/record/correct-note/?session={signed}", ALL),
     ("/admin/planner/", ALL),
+    ("/admin/planner/?week={last_week}", ALL),
+    ("/admin/planner/?week={next_week}", ALL),
     ("/admin/series/", (A, P)),
     ("/admin/series/occurrence/?id={future}", (A, P)),
     ("/admin/assign/", (A, P)),
@@ -93,8 +100,10 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/programme/transfer/?patient={patient}", (A, P)),
     ("/admin/programme/discharge/?patient={patient}", (A, P)),
     ("/admin/programme/join/?patient={patient}", (A, P)),
+    ("/admin/programme/moved/?patient={moved}", (A, P)),
     ("/admin/print/progress/?patient={patient}", ALL),
     ("/admin/print/progress/batch/?group={group}", ALL),
+    ("/admin/print/progress/batch/?track={track}", (A, P)),
     ("/account/two-factor", ALL),  # enrolment (the demo accounts have no authenticator yet)
     ("/account/two-factor", (TWO_FACTOR,)),  # the state of an enrolled account
     ("/admin/staff/", (C,)),  # 403
@@ -102,7 +111,9 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 #: Pages also checked at a phone's width.
-NARROW = {"/login", "/admin/", "/admin/day/", "/admin/record/?session={session}", "/admin/planner/",
+NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/record/?session={session}",
+          "/admin/record/?session={signed}", "/admin/record/correct/?session={signed}&patient={signed_patient}",
+          "/admin/planner/", "/admin/programme/moved/?patient={moved}", "/admin/tracks/details/?id={track}",
           "/admin/patients/", "/admin/patients/details/?id={patient}", "/admin/patients/edit/?id={patient}",
           "/admin/sessions/new/", "/admin/series/", "/admin/groups/details/?id={group}",
           "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/"}
@@ -157,6 +168,16 @@ def _ids() -> dict[str, int]:
         sa.select(GroupSession).where(GroupSession.facilitator_id == counselor.id, GroupSession.starts_at > now)
         .order_by(GroupSession.starts_at).limit(1))
     group = db.session.get(CareGroup, session.group_id)
+    signed = db.session.scalar(
+        sa.select(GroupSession).where(GroupSession.facilitator_id == counselor.id, GroupSession.signed_at.is_not(None))
+        .order_by(GroupSession.starts_at.desc()).limit(1))
+    signed_patient = db.session.scalar(
+        sa.select(Attendance.patient_id).where(Attendance.session_id == signed.id).order_by(Attendance.patient_id)
+        .limit(1))
+    moved = db.session.scalar(
+        sa.select(Enrolment.patient_id).group_by(Enrolment.patient_id).having(sa.func.count() > 1)
+        .order_by(Enrolment.patient_id).limit(1))
+    monday = date.today() - timedelta(days=date.today().weekday())
     assignment = db.session.scalar(
         sa.select(Assignment).where(Assignment.patient_id.in_(mine), Assignment.status == "active").limit(1))
     return {
@@ -173,6 +194,11 @@ def _ids() -> dict[str, int]:
         "exercise": db.session.scalar(sa.select(KindnessExercise.id).limit(1)),
         "activity": db.session.scalar(sa.select(Activity.id).limit(1)),
         "staff": counselor.id,
+        "signed": signed.id,
+        "signed_patient": signed_patient,
+        "moved": moved,
+        "last_week": (monday - timedelta(days=7)).isoformat(),
+        "next_week": (monday + timedelta(days=7)).isoformat(),
     }
 
 
