@@ -737,3 +737,15 @@ def test_a_refused_series_value_is_explained_at_its_field(client, ctx, clinic, m
     assert at_field and message in at_field.group(1)
     assert 'id="series-preview"' not in page
     assert _count_sessions() == 0
+
+
+def test_the_record_link_shows_only_on_sessions_that_have_started(client, ctx, clinic):
+    """A facilitator sees Record where the record page opens, not on sessions still to come."""
+    started = _session(clinic["evening"], datetime.now() - timedelta(hours=2))
+    to_come = _session(clinic["evening"], datetime.now() + timedelta(days=2))
+    login(client, clinic["wrenna"].email)
+
+    for session, shown in ((started, True), (to_come, False)):
+        page = client.get(f"/admin/planner/?week={session.starts_at.date().isoformat()}").get_data(as_text=True)
+        assert f'data-session="{session.id}"' in page
+        assert (f"/admin/record/?session={session.id}" in page) is shown

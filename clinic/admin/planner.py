@@ -172,6 +172,7 @@ class WeekPlannerView(SecureBaseView):
             return self.render("admin/planner/week.html", plan=None, problems=problems,
                                facilitators=[], facilitator_id=None, may_plan=False), 400
         plan = week_plan.week_plan(week, facilitator_id=facilitator_id)
+        now = datetime.now()
         return self.render(
             "admin/planner/week.html",
             plan=plan,
@@ -180,8 +181,9 @@ class WeekPlannerView(SecureBaseView):
             facilitator_id=facilitator_id,
             may_plan=_may_plan(),
             may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),
+            # A Record link only where the record page would open: started, and the user may record it.
             recordable={entry.id for track in plan.tracks for cell in track.days for entry in cell
-                        if may_record(current_user, entry)},
+                        if entry.starts_at <= now and may_record(current_user, entry)},
             today=date.today(),
         )
 
