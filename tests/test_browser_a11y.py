@@ -5,13 +5,16 @@ page, add a row. URLs may name ids of the demo clinic in braces, filled from ``_
 ``{patient}`` (on the counselor's caseload), ``{session}`` (one the counselor facilitates,
 already started, so its record opens), ``{group}``, ``{track}``, ``{enrolment}``,
 ``{membership}``, ``{assignment}``, ``{exercise}``, ``{activity}``, ``{staff}``, ``{future}``
-(a planned session of the counselor's).
+(a planned session of the counselor's), ``{signed}`` and ``{signed_patient}`` (a signed record
+of the counselor's and someone on it), ``{moved}`` (a patient who changed track),
+``{last_week}`` and ``{next_week}`` (Mondays for the week planner).
 
 The pages are served from the fictional demo clinic (``clinic/services/demo_clinic.py``,
 42 patients, three weeks of records and a planned week), seeded once for the module, so the
 week planner and the lists hold as many rows as a real week does. SQLite only: the markup
 does not depend on the database backend. One Chromium, one browser context per role; every
-page is checked at 1400 px wide, and the ``NARROW`` ones at 390 px as well.
+page is checked at 1400 px wide, and the ``NARROW`` ones at 390 px as well, where the page must
+not be wider than the screen either.
 """
 
 from __future__ import annotations
@@ -114,6 +117,8 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
 NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/record/?session={session}",
           "/admin/record/?session={signed}", "/admin/record/correct/?session={signed}&patient={signed_patient}",
           "/admin/planner/", "/admin/programme/moved/?patient={moved}", "/admin/tracks/details/?id={track}",
+          "/admin/programme/transfer/?patient={patient}", "/admin/programme/join/?patient={patient}",
+          "/admin/sessions/", "/admin/assign/", "/admin/print/progress/batch/?group={group}",
           "/admin/patients/", "/admin/patients/details/?id={patient}", "/admin/patients/edit/?id={patient}",
           "/admin/sessions/new/", "/admin/series/", "/admin/groups/details/?id={group}",
           "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/"}
@@ -277,7 +282,12 @@ def test_no_serious_accessibility_violations(chromium, demo, role):
         page.set_viewport_size({"width": 390, "height": 844})
         for template in pages:
             if template in NARROW:
-                found += _visit(page, base, template.format(**ids), f"{role} {template} (390 px)")
+                label = f"{role} {template} (390 px)"
+                found += _visit(page, base, template.format(**ids), label)
+                # Nothing pushes the page off a phone's screen: no sideways scrolling of the page.
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > 390:
+                    found.append(f"{label}: the page is {width} px wide, wider than the screen")
     finally:
         context.close()
     assert not found, f"{len(found)} serious or critical violations:\n" + "\n".join(found)

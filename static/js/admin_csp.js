@@ -63,3 +63,37 @@
     start();
   }
 })();
+
+// A table wider than a phone scrolls sideways inside its own box instead of pushing the whole
+// page off the screen. The box is reachable by keyboard and named only while it does scroll.
+(function () {
+  function nameOf(table) {
+    var caption = table.querySelector("caption");
+    if (caption && caption.textContent.trim()) { return caption.textContent.trim(); }
+    var node = table.parentElement ? table.parentElement.previousElementSibling : null;
+    if (node && /^H[1-6]$/.test(node.tagName)) { return node.textContent.trim(); }
+    return "Table";
+  }
+  function mark() {
+    document.querySelectorAll(".table-scroll").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", nameOf(box.querySelector("table")) + " (scrolls sideways)");
+      } else {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  document.querySelectorAll("main table.table").forEach(function (table) {
+    if (table.closest(".table-responsive, .table-scroll")) { return; }
+    var box = document.createElement("div");
+    box.className = "table-scroll";
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
+  });
+  mark();
+  window.addEventListener("resize", mark);
+})();
