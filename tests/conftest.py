@@ -309,6 +309,25 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
+
+def browser_login(browser, base: str, email: str, password: str = PASSWORD, *, init_script: str | None = None,
+                  **context_options):
+    """A new browser context logged in as ``email`` through the real form; returns (context, page).
+
+    ``context_options`` go to ``browser.new_context`` (a 1400 x 1100 viewport unless given).
+    """
+    context = browser.new_context(**{"viewport": {"width": 1400, "height": 1100}, **context_options})
+    context.set_default_timeout(TIMEOUT_MS)
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    return context, page
+
 @pytest.fixture
 def browser():
     """Debian's Chromium, driven by Playwright (headless, no network of its own)."""

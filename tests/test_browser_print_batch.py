@@ -13,7 +13,7 @@ from clinic.extensions import db
 from clinic.models import AuditEvent, PeriodNote
 from clinic.pdf import batches
 from clinic.services import enrolment, membership
-from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, _truncate, serving
+from conftest import Factory, _make_app, _truncate, browser_login, serving
 
 
 @pytest.fixture
@@ -44,15 +44,7 @@ def clinic(database_url, backend, tmp_path):
 
 
 def _logged_in(browser, base: str, email: str):
-    context = browser.new_context(viewport={"width": 1300, "height": 1000}, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-    return context, page
+    return browser_login(browser, base, email, viewport={"width": 1300, "height": 1000}, accept_downloads=True)
 
 
 def _exports(app) -> list[AuditEvent]:

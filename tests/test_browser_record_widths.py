@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from clinic.extensions import db
 from clinic.models import Assignment, Attendance, ExerciseCheckin, GroupSession, KindnessExercise
 from clinic.services import enrolment, membership
-from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, _truncate, serving
+from conftest import Factory, _make_app, _truncate, browser_login, serving
 
 NAMES = ("Ashgrove", "Bramblecot", "Cindervale", "Dunmere", "Eastwick", "Fernhollow", "Glenmoor",
          "Hartsfield", "Ivybridge", "Juniperton", "Kestrelwood", "Longmeadow-Wetherington")
@@ -66,16 +66,8 @@ def clinic(database_url, backend, tmp_path):
 
 
 def _logged_in(browser, base: str, email: str, viewport: dict):
-    context = browser.new_context(viewport=viewport, is_mobile=viewport["width"] < 500,
-                                  has_touch=viewport["width"] < 1000)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-    return context, page
+    return browser_login(browser, base, email, viewport=viewport, is_mobile=viewport["width"] < 500,
+                         has_touch=viewport["width"] < 1000)
 
 
 def _saved(app, session_id: int) -> dict:

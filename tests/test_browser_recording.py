@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from clinic.extensions import db
 from clinic.models import Assignment, Attendance, ExerciseCheckin, GroupSession, KindnessExercise
 from clinic.services import enrolment, membership
-from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, _truncate, serving
+from conftest import Factory, _make_app, _truncate, browser_login, serving
 
 NAMES = ("Ashgrove", "Bramblecot", "Cindervale", "Dunmere")
 
@@ -62,15 +62,7 @@ def clinic(database_url, backend, tmp_path):
 
 
 def _logged_in(browser, base: str, email: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-    return context, page
+    return browser_login(browser, base, email)
 
 
 def _saved(app, session_id: int) -> dict:

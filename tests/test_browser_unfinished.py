@@ -10,7 +10,7 @@ import pytest
 from clinic.extensions import db
 from clinic.models import GroupSession
 from clinic.services import enrolment, membership
-from conftest import PASSWORD, TIMEOUT_MS, Factory, _make_app, _truncate, serving
+from conftest import Factory, _make_app, _truncate, browser_login, serving
 
 NAMES = ("Ashgrove", "Bramblecot", "Cindervale")
 #: Collects Content-Security-Policy violations the page reports to itself.
@@ -57,16 +57,8 @@ def clinic(database_url, backend, tmp_path):
 
 
 def _logged_in(browser, base: str, email: str, viewport=None):
-    context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(LISTEN)
-    page = context.new_page()
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
-    return context, page
+    return browser_login(browser, base, email, init_script=LISTEN,
+                         viewport=viewport or {"width": 1400, "height": 1000})
 
 
 @pytest.mark.browser
