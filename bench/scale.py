@@ -1,0 +1,607 @@
+"""Scale benchmark: how every list and page behaves with a small and a large clinic.
+
+    .venv/bin/python bench/scale.py --rows 10000 [--repeat 7]
+    .venv/bin/python bench/scale.py --sizes 10000,1000000 [--repeat 7] [--keep]
+
+1. Fill. For each size it creates the PostgreSQL database ``clinic_scale_<rows>`` next to
+   ``TEST_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/``; or uses
+   ``--database-url`` with ``--rows``), runs the real migrations (``flask db upgrade`` through
+   the app factory, as the tests do), loads the reference catalogue through the services
+   and then bulk-loads, with PostgreSQL ``COPY`` (psycopg 3 ``cursor.copy``), a realistic
+   multi-site clinic scaled by ``rows`` (attendance rows): three tracks, groups of 12 places
+   meeting three times a week over up to two years, counselors (one per two groups, who are
+   primary counselors of their groups' patients: a caseload of about 24), planners, admins,
+   patients (about 1 per 70 attendance rows) each with one stint in a group (enrolment,
+   membership; about 30 % stepped down from a more intensive track first), sessions (past
+   ones held and signed except the last week's, 2 % cancelled, two weeks planned ahead),
+   attendance, exercise assignments, check-ins (about 0.94 per attendance row) and audit
+   events (about 2.8 per attendance row). The load runs with
+   ``SET session_replication_role = replica`` (the ``postgres`` superuser), which skips the
+   triggers (signed-record guards of migration 0005, foreign-key checks) for the bulk rows
+   only; the data is generated consistent with them. Sequences are set after the load
+   (``setval``) and everything is ANALYZEd. ``--keep`` reuses a database filled earlier
+   (and keeps it at the end; without it the database is dropped).
+2. Measure. It starts the real app (``clinic.create_app``, ``CLINIC_REQUIRE_2FA=none``),
+   logs in with the Flask test client as an admin and as a counselor with a normal
+   caseload, and for each page requests it once to warm up, then ``--repeat`` times,
+   recording p50 and p95 of the wall time and the number of SQL statements of one request
+   (SQLAlchemy ``before_cursor_execute``).
+3. Report. A Markdown table: page, statements, p50 small / large / ratio, p95 small / large
+   (one size alone: its figures only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SECRET_KEY = "scale-bench-only-secret"
+PASSWORD = "scale bench horse battery"
+SLOTS = 12  # places in a group: the people of one session
+SESSIONS_PER_WEEK = 3
+MAX_WEEKS = 104
+SURNAMES = ("Okafor", "Lindqvist", "Moreau", "Tanaka", "Novak", "Haddad", "Fischer", "Romero", "Kowalski",
+            "Nguyen", "Osei", "Brennan", "Silva", "Ivanova", "Mensah", "Keller", "Duarte", "Sato", "Quinn",
+            "Petrov", "Abara", "Lund", "Varga", "Costa", "Reyes", "Holm", "Baker", "Adeyemi", "Marsh", "Ito")
+GIVEN = ("Ada", "Bo", "Cy", "Di", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea", "Max", "Nia", "Oli",
+         "Pia", "Rui", "Sol", "Tia", "Uma", "Vic", "Wyn", "Yan", "Zoe")
+SITES = ("North", "South", "East", "West", "Harbour", "Hill")
+BULK_TABLES = ("staff_user", "patient", "enrolment", "care_group", "group_membership", "group_session",
+               "attendance", "assignment", "exercise_checkin", "audit_event")
+
+
+# Databases ------------------------------------------------------------------------------
+def admin_engine() -> sa.Engine:
+    return sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def database_url(rows: int) -> str:
+    return admin_engine().url.set(database=f"clinic_scale_{rows}").render_as_string(hide_password=False)
+
+
+def make_app(url: str):
+    from clinic import create_app
+
+    return create_app({
+        "ENVIRON": {"CLINIC_ENV": "testing", "SECRET_KEY": SECRET_KEY, "DATABASE_URL": url,
+                    "CLINIC_REQUIRE_2FA": "none"},
+        "TESTING": True, "WTF_CSRF_ENABLED": False, "SERVER_NAME": None,
+    })
+
+
+def recreate(url: str) -> None:
+    engine = admin_engine()
+    name = sa.engine.make_url(url).database
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+def drop(url: str) -> None:
+    engine = admin_engine()
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.engine.make_url(url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def is_filled(url: str) -> bool:
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            filled = conn.execute(sa.text("SELECT count(*) FROM staff_user WHERE email = 'admin1@scale.example'"))
+            return bool(filled.scalar())
+    except sa.exc.SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def libpq(url: str) -> str:
+    return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# The fill -------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """What the measurement needs to know about the filled clinic."""
+
+    rows: int
+    counselor: str = ""
+    group_id: int = 0
+    track_id: int = 0
+    patient_id: int = 0
+    record_session_id: int = 0
+    assign_exercise_id: int = 0
+    search_surname: str = SURNAMES[0]
+    counts: dict[str, int] = field(default_factory=dict)
+    fill_seconds: float = 0.0
+
+
+def fill(url: str, rows: int, seed: int = 20261202) -> None:
+    """Migrate ``url`` and fill it with a clinic of about ``rows`` attendance rows."""
+    import psycopg
+    from flask_migrate import upgrade
+
+    from clinic.extensions import db
+    from clinic.services import accounts, audit, seeding
+
+    app = make_app(url)
+    with app.app_context():
+        upgrade()
+        with audit.acting_as(None, label="seed"):
+            seeding.load_reference(commit=True)
+        tracks = {row.code: (row.id, row.care_level) for row in db.session.execute(
+            sa.text("SELECT id, code, care_level FROM track ORDER BY care_level"))}
+        exercises_of: dict[int, list[int]] = {}
+        for exercise_id, track_id in db.session.execute(
+                sa.text("SELECT e.id, t.track_id FROM kindness_exercise e JOIN exercise_track t "
+                        "ON t.exercise_id = e.id WHERE e.active ORDER BY e.id")):
+            exercises_of.setdefault(track_id, []).append(exercise_id)
+        password_hash = accounts.hash_password(PASSWORD)
+        db.session.remove()
+        db.engine.dispose()
+
+    rnd = random.Random(seed)
+    today = date.today()
+    now = datetime.now().replace(microsecond=0)
+    track_ids = [tracks[code][0] for code in ("inpatient", "intensive", "iop") if code in tracks]
+    more_intensive = {track_ids[i]: track_ids[i - 1] for i in range(1, len(track_ids))}
+    groups = max(3, round(rows / (SLOTS * SESSIONS_PER_WEEK * MAX_WEEKS)))
+    per_group = max(2, math.ceil(rows / (groups * SLOTS * 0.97)))  # past sessions of each group
+    counselors = max(2, math.ceil(groups / 2))
+    planners = max(1, groups // 20)
+
+    # Staff: ids 1.. admins, planners, counselors.
+    staff: list[tuple] = []
+    emails: dict[int, str] = {}
+    for role, count in (("admin", 2), ("planner", planners), ("counselor", counselors)):
+        for k in range(1, count + 1):
+            sid = len(staff) + 1
+            emails[sid] = f"{role}{k}@scale.example"
+            staff.append((sid, emails[sid], f"{role.title()} {SURNAMES[k % len(SURNAMES)]} {k}", role,
+                          password_hash, True, now - timedelta(days=800), None, 1))
+    counselor_ids = [s[0] for s in staff if s[3] == "counselor"]
+    admin_id = staff[0][0]
+
+    conn = psycopg.connect(libpq(url), autocommit=False)
+    cur = conn.cursor()
+    cur.execute("SET session_replication_role = replica")
+
+    def copy(table: str, columns: str, rows_iter) -> int:
+        n = 0
+        with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as out:
+            for row in rows_iter:
+                out.write_row(row)
+                n += 1
+        return n
+
+    copy("staff_user", "id, email, full_name, role, password_hash, is_active_account, created_at, "
+         "last_login_at, version", staff)
+    group_rows = []
+    for g in range(groups):
+        track_id = track_ids[g % len(track_ids)]
+        code = next(c for c, (tid, _lvl) in tracks.items() if tid == track_id)
+        group_rows.append((g + 1, f"{SITES[g % len(SITES)]} {code} group {g + 1}", track_id,
+                           counselor_ids[g % counselors], f"Room {g % 9 + 1}", SLOTS, True, 1))
+    copy("care_group", "id, name, track_id, facilitator_id, room, capacity, active, version", group_rows)
+
+    # Sessions: each group meets on three weekdays; the last `per_group` past dates are held.
+    sessions: list[tuple] = []  # (id, group, starts_at, duration, facilitator, status, signed)
+    session_rows = []
+    next_session = 1
+    first_day: dict[int, date] = {}
+    record_session_id = 0
+    for g, group in enumerate(group_rows):
+        gid, facilitator = group[0], group[3]
+        days = (0, 2, 4) if g % 2 == 0 else (1, 3, 5)
+        hour = 9 + g % 6
+        past: list[date] = []
+        day = today - timedelta(days=1)
+        while len(past) < per_group:
+            if day.weekday() in days:
+                past.append(day)
+            day -= timedelta(days=1)
+        past.reverse()
+        first_day[gid] = past[0]
+        ahead = [today + timedelta(days=d) for d in range(1, 15) if (today + timedelta(days=d)).weekday() in days]
+        duration = 180 if g % 3 == 1 else 120
+        for on in past:
+            starts = datetime.combine(on, datetime.min.time()) + timedelta(hours=hour)
+            cancelled = rnd.random() < 0.02
+            signed = not cancelled and (today - on).days > 7 or (not cancelled and rnd.random() < 0.5)
+            sessions.append((next_session, gid, starts, duration, facilitator, on, cancelled))
+            recorded = None if cancelled else starts + timedelta(minutes=duration + 10)
+            session_rows.append((
+                next_session, gid, None, starts, duration, group[4], facilitator,
+                "cancelled" if cancelled else "held", "" if cancelled else "Topic: noticing small kindnesses.",
+                None, 2 if signed else 1, "Facilitator ill" if cancelled else "", recorded,
+                None if cancelled else facilitator, recorded + timedelta(hours=1) if signed else None,
+                facilitator if signed else None, None))
+            next_session += 1
+        # Today's session (started already for the first group: the record page opens it).
+        starts = (max(datetime.combine(today, datetime.min.time()), now - timedelta(hours=1)).replace(second=0)
+                  if g == 0 else datetime.combine(today, datetime.min.time()) + timedelta(hours=hour))
+        if g == 0:
+            record_session_id = next_session
+        sessions.append((next_session, gid, starts, duration, facilitator, today, None))
+        session_rows.append((next_session, gid, None, starts, max(1, duration if g else 30), group[4], facilitator,
+                             "planned", "", None, 1, "", None, None, None, None, None))
+        next_session += 1
+        for on in ahead:
+            starts = datetime.combine(on, datetime.min.time()) + timedelta(hours=hour)
+            session_rows.append((next_session, gid, None, starts, duration, group[4], facilitator, "planned", "",
+                                 None, 1, "", None, None, None, None, None))
+            next_session += 1
+    copy("group_session", "id, group_id, activity_id, starts_at, duration_minutes, room, facilitator_id, status, "
+         "group_note, series_id, version, cancel_reason, recorded_at, recorded_by_id, signed_at, signed_by_id, "
+         "last_addendum_id", session_rows)
+    del session_rows
+
+    # Stints: each of a group's places is taken by one patient after another.
+    patients, enrolments, memberships, assignments = [], [], [], []
+    stints: dict[int, list[tuple[int, date, date | None, list[int]]]] = {}  # group -> (patient, from, to, asg)
+    pid = eid = mid = aid = 0
+    for group in group_rows:
+        gid, track_id, facilitator = group[0], group[2], group[3]
+        pool = exercises_of.get(track_id) or [e for ids in exercises_of.values() for e in ids]
+        for _slot in range(SLOTS):
+            start = first_day[gid] - timedelta(days=rnd.randint(0, 120))
+            while start <= today:
+                length = timedelta(weeks=rnd.randint(15, 30))
+                end = start + length
+                ongoing = end >= today
+                pid += 1
+                surname = SURNAMES[rnd.randrange(len(SURNAMES))]
+                patients.append((pid, f"SC-{pid:07d}", GIVEN[pid % len(GIVEN)], surname, None, True,
+                                 datetime.combine(start, datetime.min.time()), 1))
+                if track_id in more_intensive and rnd.random() < 0.3:
+                    eid += 1
+                    enrolments.append((eid, pid, more_intensive[track_id], start - timedelta(weeks=4),
+                                       start - timedelta(days=1), "stepped_down", "Stepped down", facilitator, 1))
+                eid += 1
+                enrolments.append((eid, pid, track_id, start, None if ongoing else end,
+                                   "active" if ongoing else "discharged", "" if ongoing else "Completed the programme",
+                                   facilitator, 1))
+                mid += 1
+                memberships.append((mid, gid, pid, start, None if ongoing else end, 1))
+                mine = []
+                for exercise_id in rnd.sample(pool, min(3, len(pool))):
+                    aid += 1
+                    mine.append(aid)
+                    assignments.append((aid, exercise_id, pid, start, None, 3, "active" if ongoing else "completed",
+                                        "", facilitator, "track", datetime.combine(start, datetime.min.time()), 1))
+                stints.setdefault(gid, []).append((pid, start, None if ongoing else end, mine))
+                start = end + timedelta(days=1)
+    copy("patient", "id, record_number, first_name, last_name, preferred_name, active, created_at, version",
+         patients)
+    copy("enrolment", "id, patient_id, track_id, start_date, end_date, status, end_reason, primary_counselor_id, "
+         "version", enrolments)
+    copy("group_membership", "id, group_id, patient_id, start_date, end_date, version", memberships)
+    copy("assignment", "id, exercise_id, patient_id, start_date, due_date, times_per_week, status, status_reason, "
+         "assigned_by_id, source, created_at, version", assignments)
+
+    # Attendance and check-ins of every held session, for the people whose stint covers it.
+    checkins: list[tuple] = []
+    statuses = (("present", 0.85), ("late", 0.05), ("left_early", 0.04), ("absent", 0.04), ("excused", 0.02))
+
+    def attendance_rows():
+        aid_ = 0
+        cid = 0
+        turn = 0
+        for sid, gid, starts, duration, facilitator, on, cancelled in sessions:
+            if cancelled is None or cancelled:
+                continue
+            recorded = starts + timedelta(minutes=duration + 10)
+            for patient_id, start, end, mine in stints[gid]:
+                if start > on or (end is not None and end < on):
+                    continue
+                pick = rnd.random()
+                for status, share in statuses:
+                    pick -= share
+                    if pick < 0:
+                        break
+                minutes = {"present": duration, "late": duration - 15, "left_early": duration - 30}.get(status, 0)
+                aid_ += 1
+                yield (aid_, sid, patient_id, status, minutes, rnd.randint(2, 5) if minutes else None, "",
+                       facilitator, recorded, 1, None)
+                if rnd.random() < 0.94:
+                    cid += 1
+                    turn += 1
+                    checkins.append((cid, mine[turn % len(mine)], on, ("done", "partly", "not_done")[turn % 3],
+                                     rnd.randint(2, 6), rnd.randint(4, 8), "", facilitator, sid, recorded, 1, None))
+
+    copy("attendance", "id, session_id, patient_id, status, minutes_attended, engagement, note, recorded_by_id, "
+         "recorded_at, version, last_addendum_id", attendance_rows())
+    copy("exercise_checkin", "id, assignment_id, on_date, outcome, mood_before, mood_after, reflection, "
+         "recorded_by_id, session_id, recorded_at, version, last_addendum_id", checkins)
+    del checkins
+
+    # Audit events, about 2.8 per attendance row: the attendance and check-in saves and patient page views.
+    cur.execute("""
+        INSERT INTO audit_event (at, actor_id, actor_email, action, entity, entity_id, changes, ip_address)
+        SELECT a.recorded_at, a.recorded_by_id, s.email, 'create', 'attendance', a.id::text,
+               json_build_object('patients', json_build_array(a.patient_id)), '10.0.0.7'
+          FROM attendance a JOIN staff_user s ON s.id = a.recorded_by_id
+        UNION ALL
+        SELECT c.recorded_at, c.recorded_by_id, s.email, 'create', 'exercise_checkin', c.id::text,
+               json_build_object('patients', json_build_array(c.on_date)), '10.0.0.7'
+          FROM exercise_checkin c JOIN staff_user s ON s.id = c.recorded_by_id
+        UNION ALL
+        SELECT a.recorded_at + interval '1 day', a.recorded_by_id, s.email, 'view', 'patient',
+               a.patient_id::text, json_build_object('patients', json_build_array(a.patient_id)), '10.0.0.7'
+          FROM attendance a JOIN staff_user s ON s.id = a.recorded_by_id WHERE a.id % 100 < 86
+        ORDER BY 1
+    """)
+    cur.execute("INSERT INTO audit_event (at, actor_id, actor_email, action, entity, entity_id, changes, ip_address)"
+                " VALUES (%s, %s, %s, 'login', 'staff_user', %s, '{}', '10.0.0.7')",
+                (now, admin_id, emails[admin_id], str(admin_id)))
+    for table in BULK_TABLES:
+        cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+    cur.execute("SET session_replication_role = origin")
+    conn.commit()
+    conn.autocommit = True
+    cur.execute("ANALYZE")
+    # What the measurement uses, kept in the database itself for --keep.
+    plan = {"counselor": emails[counselor_ids[0]], "group_id": 1, "track_id": group_rows[0][2],
+            "record_session_id": record_session_id,
+            "patient_id": next(p for p, _s, end, _a in reversed(stints[1]) if end is None),
+            "assign_exercise_id": exercises_of.get(group_rows[0][2], [1])[0]}
+    cur.execute("CREATE TABLE IF NOT EXISTS scale_bench_plan (plan json NOT NULL)")
+    cur.execute("DELETE FROM scale_bench_plan")
+    cur.execute("INSERT INTO scale_bench_plan VALUES (%s)", (json.dumps(plan),))
+    conn.close()
+
+
+def load_plan(url: str, rows: int) -> Plan:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT plan FROM scale_bench_plan")).scalar_one()
+        counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("patient", "staff_user", "group_session", "attendance", "exercise_checkin",
+                            "assignment", "audit_event")}
+    engine.dispose()
+    return Plan(rows=rows, counts=counts, **stored)
+
+
+# The measurement -------------------------------------------------------------------------
+class FormReader(HTMLParser):
+    """What a form would submit: inputs, selected options and text areas."""
+
+    def __init__(self, form_id: str):
+        super().__init__()
+        self.form_id, self.inside, self.fields = form_id, False, []
+        self._select, self._first, self._selected, self._textarea, self._text = None, None, False, None, ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and (a.get("type") not in ("checkbox", "radio") or "checked" in a):
+            self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self._select, self._first, self._selected = a.get("name"), None, False
+        elif tag == "option" and self._select:
+            if self._first is None:
+                self._first = a.get("value", "")
+            if "selected" in a:
+                self.fields.append((self._select, a.get("value", "")))
+                self._selected = True
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self._select:
+            if not self._selected:
+                self.fields.append((self._select, self._first or ""))
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            self.fields.append((self._textarea, self._text))
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self._text += data
+
+
+@dataclass
+class Page:
+    name: str
+    role: str  # "admin" or "counselor"
+    url: str
+    method: str = "GET"
+    data: object = None  # a callable(client) -> form data, for POSTs
+    expect: tuple[int, ...] = (200,)
+
+
+def last_page(client, url: str) -> str:
+    """The list's last page, from the pager links of its first page."""
+    body = client.get(url).get_data(as_text=True)
+    pages = [int(n) for n in re.findall(r"[?&;]page=(\d+)", body)]
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}page={max(pages)}" if pages else url
+
+
+def record_form(client, session_id: int):
+    from werkzeug.datastructures import MultiDict
+
+    reader = FormReader("record-form")
+    reader.feed(client.get(f"/admin/record/?session={session_id}").get_data(as_text=True))
+    fields = [(name, f"Noticing kindness, take {time.perf_counter_ns()}" if name == "group_note" else value)
+              for name, value in reader.fields]
+    return MultiDict(fields)
+
+
+def pages_for(plan: Plan, admin, counselor) -> list[Page]:
+    s = plan.search_surname
+    lists = []
+    for role, client in (("admin", admin), ("counselor", counselor)):
+        lists += [
+            Page("attendance list, first page", role, "/admin/attendance/"),
+            Page("attendance list, last page", role, last_page(client, "/admin/attendance/")),
+            Page("attendance list, sorted", role, "/admin/attendance/?sort=0"),
+            Page("check-in list, first page", role, "/admin/checkins/"),
+            Page("check-in list, last page", role, last_page(client, "/admin/checkins/")),
+            Page("check-in list, search", role, f"/admin/checkins/?search={s}"),
+            Page("assignment list", role, "/admin/assignments/"),
+            Page("assignment list, search", role, f"/admin/assignments/?search={s}"),
+            Page("session list, last page", role, last_page(client, "/admin/sessions/")),
+            Page("session list, sorted", role, "/admin/sessions/?sort=0"),
+            Page("session list, search", role, "/admin/sessions/?search=North"),
+            Page("patient list", role, "/admin/patients/"),
+            Page("patient list, search", role, f"/admin/patients/?search={s}"),
+            Page("patient page", role, f"/admin/patients/details/?id={plan.patient_id}"),
+            Page("group page", role, f"/admin/groups/details/?id={plan.group_id}"),
+            Page("track page", role, f"/admin/tracks/details/?id={plan.track_id}"),
+            Page("week planner", role, "/admin/planner/"),
+            Page("My day", role, "/admin/day/"),
+            Page("Records to finish", role, "/admin/unfinished/"),
+            Page("home", role, "/admin/"),
+        ]
+    lists += [
+        Page("audit list, first page", "admin", "/admin/audit/"),
+        Page("audit list, last page", "admin", last_page(admin, "/admin/audit/")),
+        Page("audit list, sorted", "admin", "/admin/audit/?sort=0"),
+        Page("audit list, search", "admin", "/admin/audit/?search=counselor1@"),
+        Page("assign-an-exercise form", "admin", f"/admin/assign/?track={plan.track_id}"),
+        Page("assign to a whole track (POST)", "admin", f"/admin/assign/?track={plan.track_id}", "POST",
+             lambda _c: {"exercise": plan.assign_exercise_id, "target": "track", "track": plan.track_id,
+                         "start": date.today().isoformat(), "times_per_week": "2", "due": ""}),
+        Page("session record, open (12 people)", "counselor", f"/admin/record/?session={plan.record_session_id}"),
+        Page("session record, save (12 people)", "counselor", f"/admin/record/?session={plan.record_session_id}",
+             "POST", lambda c: record_form(c, plan.record_session_id), (302, 303)),
+    ]
+    return lists
+
+
+def measure(url: str, rows: int, repeat: int) -> tuple[Plan, dict[tuple[str, str], tuple[int, float, float]]]:
+    """Time every page; return the plan and (page, role) -> (statements, p50 ms, p95 ms)."""
+    from clinic.extensions import db
+
+    plan = load_plan(url, rows)
+    app = make_app(url)
+    statements = [0]
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *_a, **_k: statements.__setitem__(
+            0, statements[0] + 1))
+    clients = {}
+    for role, email in (("admin", "admin1@scale.example"), ("counselor", plan.counselor)):
+        client = app.test_client()
+        answer = client.post("/login", data={"email": email, "password": PASSWORD})
+        if answer.status_code not in (302, 303):
+            raise SystemExit(f"Logging in as the {role} failed ({answer.status_code}).")
+        clients[role] = client
+    results = {}
+    for page in pages_for(plan, clients["admin"], clients["counselor"]):
+        client = clients[page.role]
+        times, count = [], 0
+        for attempt in range(repeat + 1):
+            data = page.data(client) if page.data else None
+            statements[0] = 0
+            began = time.perf_counter()
+            answer = client.open(page.url, method=page.method, data=data)
+            elapsed = (time.perf_counter() - began) * 1000
+            count = statements[0]
+            if answer.status_code not in page.expect:
+                raise SystemExit(f"{page.name} as {page.role}: status {answer.status_code} ({page.url})")
+            if attempt:
+                times.append(elapsed)
+        times.sort()
+        p95 = times[max(0, math.ceil(0.95 * len(times)) - 1)]
+        results[(page.name, page.role)] = (count, statistics.median(times), p95)
+    with app.app_context():
+        db.engine.dispose()
+    return plan, results
+
+
+def run_size(rows: int, url: str | None, keep: bool, repeat: int):
+    url = url or database_url(rows)
+    began = time.perf_counter()
+    if keep and is_filled(url):
+        print(f"[{rows}] reusing the filled database", file=sys.stderr)
+        filled = 0.0
+    else:
+        recreate(url)
+        fill(url, rows)
+        filled = time.perf_counter() - began
+        print(f"[{rows}] filled in {filled:.0f} s", file=sys.stderr)
+    try:
+        plan, results = measure(url, rows, repeat)
+    finally:
+        if not keep:
+            drop(url)
+    plan.fill_seconds = filled
+    print(f"[{rows}] rows: {plan.counts}", file=sys.stderr)
+    return plan, results
+
+
+def table(sizes: list[tuple[Plan, dict]]) -> str:
+    """The Markdown table of one or two sizes."""
+    first = sizes[0][1]
+    lines = []
+    if len(sizes) == 1:
+        lines += ["| page | as | statements | p50 ms | p95 ms |", "| --- | --- | ---: | ---: | ---: |"]
+        for (name, role), (count, p50, p95) in first.items():
+            lines.append(f"| {name} | {role} | {count} | {p50:.1f} | {p95:.1f} |")
+    else:
+        (small_plan, small), (large_plan, large) = sizes
+        lines += ["| page | as | statements small / large | p50 small ms | p50 large ms | ratio "
+                  "| p95 small ms | p95 large ms |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for key, (count, p50, p95) in small.items():
+            lcount, lp50, lp95 = large[key]
+            lines.append(f"| {key[0]} | {key[1]} | {count} / {lcount} | {p50:.1f} | {lp50:.1f} | "
+                         f"{lp50 / p50:.2f} | {p95:.1f} | {lp95:.1f} |")
+    for plan, _results in sizes:
+        counts = ", ".join(f"{n:,} {t}" for t, n in plan.counts.items())
+        lines.append("")
+        lines.append(f"{plan.rows:,} rows: {counts}" + (f"; filled in {plan.fill_seconds:.0f} s"
+                                                          if plan.fill_seconds else ""))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, help="attendance rows of one clinic (e.g. 10000)")
+    parser.add_argument("--sizes", help="two sizes to compare, e.g. 10000,1000000")
+    parser.add_argument("--database-url", help="with --rows: the database to fill (default clinic_scale_<rows>)")
+    parser.add_argument("--keep", action="store_true", help="reuse a database filled earlier and keep it")
+    parser.add_argument("--repeat", type=int, default=7, help="timed requests per page (after one warm-up)")
+    args = parser.parse_args(argv)
+    if args.sizes:
+        sizes = [int(n) for n in args.sizes.split(",")]
+        if len(sizes) != 2:
+            parser.error("--sizes takes two sizes: SMALL,LARGE")
+        done = [run_size(n, None, args.keep, args.repeat) for n in sizes]
+    elif args.rows:
+        done = [run_size(args.rows, args.database_url, args.keep, args.repeat)]
+    else:
+        parser.error("give --rows N or --sizes SMALL,LARGE")
+    report = table(done)
+    print(report)
+    return report
+
+
+if __name__ == "__main__":
+    main()
