@@ -477,10 +477,10 @@ def pages_for(plan: Plan, admin, counselor) -> list[Page]:
             Page("track page", role, f"/admin/tracks/details/?id={plan.track_id}"),
             Page("week planner", role, "/admin/planner/"),
             Page("My day", role, "/admin/day/"),
-            Page("Records to finish", role, "/admin/unfinished/"),
             Page("home", role, "/admin/"),
         ]
     lists += [
+        Page("Records to finish", "admin", "/admin/unfinished/"),
         Page("audit list, first page", "admin", "/admin/audit/"),
         Page("audit list, last page", "admin", last_page(admin, "/admin/audit/")),
         Page("audit list, sorted", "admin", "/admin/audit/?sort=0"),
