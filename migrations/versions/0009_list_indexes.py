@@ -68,10 +68,11 @@ def downgrade():
     if _postgresql():
         for name, table, _column in reversed(TRIGRAM_INDEXES):
             op.drop_index(name, table_name=table)
-        # The extension goes too, unless something else in the database still uses it.
+        # The extension goes too, unless something else in the database still uses it
+        # or it belongs to another role (a DBA created it for us): then it stays.
         op.execute(
             "DO $$ BEGIN DROP EXTENSION IF EXISTS pg_trgm; "
-            "EXCEPTION WHEN dependent_objects_still_exist THEN NULL; END $$"
+            "EXCEPTION WHEN dependent_objects_still_exist OR insufficient_privilege THEN NULL; END $$"
         )
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
