@@ -92,6 +92,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if conf_args.get("include_object") is None:
+            # PostgreSQL-only indexes (trigram search) are not expected on SQLite.
+            from clinic.models._types import schema_filter
+
+            conf_args["include_object"] = schema_filter(connection.dialect.name)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

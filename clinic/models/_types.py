@@ -37,3 +37,29 @@ class VersionedMixin:
     @sa.orm.declared_attr.directive
     def __mapper_args__(cls):  # noqa: N805
         return {"version_id_col": cls.version}
+
+
+def trigram_index(name: str, column: str) -> sa.Index:
+    """A PostgreSQL GIN trigram index on ``column`` for ``ILIKE '%term%'`` searches (migration 0009).
+
+    It exists on PostgreSQL only (the ``pg_trgm`` extension); SQLite has no such index.
+    """
+    return sa.Index(
+        name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql")
+
+
+def schema_filter(dialect: str):
+    """An Alembic ``include_object`` hook leaving out what exists only on another database.
+
+    An index built with a PostgreSQL access method (``postgresql_using``, e.g. the GIN
+    trigram indexes) exists on PostgreSQL only. Autogenerate does not honour ``ddl_if``,
+    so without this filter SQLite would "miss" those indexes.
+    """
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ != "index" or reflected or dialect == "postgresql":
+            return True
+        return not obj.dialect_options["postgresql"]["using"]
+
+    return include_object

@@ -19,6 +19,9 @@ class Attendance(VersionedMixin, db.Model):
     __tablename__ = "attendance"
     __table_args__ = (
         sa.UniqueConstraint("session_id", "patient_id", name="uq_attendance_session_patient"),
+        # Migration 0009: the list's sort, alone and within a counselor's caseload.
+        sa.Index("ix_attendance_recorded_at", "recorded_at"),
+        sa.Index("ix_attendance_patient_recorded_at", "patient_id", "recorded_at"),
         sa.CheckConstraint("minutes_attended >= 0", name="minutes_not_negative"),
         sa.CheckConstraint("engagement IS NULL OR engagement BETWEEN 1 AND 5", name="engagement_range"),
         sa.CheckConstraint(

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ._types import choice, utcnow
+from ._types import choice, trigram_index, utcnow
 
 AUDIT_ACTIONS = (
     "create",
@@ -29,6 +29,12 @@ class AuditEvent(db.Model):
     __table_args__ = (
         sa.Index("ix_audit_event_action_at", "action", "at"),
         sa.Index("ix_audit_event_entity", "entity", "entity_id"),
+        # Migration 0009: the list's filters with its sort, and its text search (PostgreSQL).
+        sa.Index("ix_audit_event_entity_at", "entity", "at"),
+        sa.Index("ix_audit_event_actor_email_at", "actor_email", "at"),
+        trigram_index("ix_audit_event_actor_email_trgm", "actor_email"),
+        trigram_index("ix_audit_event_entity_trgm", "entity"),
+        trigram_index("ix_audit_event_entity_id_trgm", "entity_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._types import VersionedMixin, choice, utcnow
+from ._types import VersionedMixin, choice, trigram_index, utcnow
 
 DIRECTIONS = ("others", "self")
 ENERGY_LEVELS = ("low", "medium", "high")
@@ -34,6 +34,7 @@ class KindnessExercise(VersionedMixin, db.Model):
         sa.CheckConstraint(
             "default_times_per_week BETWEEN 1 AND 14", name="times_per_week_range"
         ),
+        trigram_index("ix_kindness_exercise_title_trgm", "title"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +84,9 @@ class Assignment(VersionedMixin, db.Model):
             sqlite_where=sa.text("status = 'active'"),
             postgresql_where=sa.text("status = 'active'"),
         ),
+        # Migration 0009: a patient's assignments by status; the list's sort.
+        sa.Index("ix_assignment_patient_status", "patient_id", "status"),
+        sa.Index("ix_assignment_start_date", "start_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +127,8 @@ class ExerciseCheckin(VersionedMixin, db.Model):
     __tablename__ = "exercise_checkin"
     __table_args__ = (
         sa.UniqueConstraint("assignment_id", "on_date", name="uq_exercise_checkin_assignment_day"),
+        # Migration 0009: the list's sort.
+        sa.Index("ix_exercise_checkin_on_date", "on_date"),
         sa.CheckConstraint("mood_before IS NULL OR mood_before BETWEEN 0 AND 10", name="mood_before_range"),
         sa.CheckConstraint("mood_after IS NULL OR mood_after BETWEEN 0 AND 10", name="mood_after_range"),
     )

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._types import VersionedMixin, choice
+from ._types import VersionedMixin, choice, trigram_index
 
 SESSION_STATUSES = ("planned", "held", "cancelled")
 
@@ -24,7 +24,10 @@ class CareGroup(VersionedMixin, db.Model):
     """A standing group in one track, such as "IOP Evening A"."""
 
     __tablename__ = "care_group"
-    __table_args__ = (sa.CheckConstraint("capacity >= 1", name="capacity_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
+        trigram_index("ix_care_group_name_trgm", "name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Name staff use for the group.
@@ -55,6 +58,8 @@ class GroupMembership(VersionedMixin, db.Model):
         sa.CheckConstraint(
             "end_date IS NULL OR end_date >= start_date", name="end_not_before_start"
         ),
+        # Migration 0009: members of a group on a day (caseloads, rosters).
+        sa.Index("ix_group_membership_group_start", "group_id", "start_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,6 +115,9 @@ class GroupSession(VersionedMixin, db.Model):
             "(signed_at IS NOT NULL AND signed_by_id IS NOT NULL)",
             name="signature_complete",
         ),
+        # Migration 0009: a group's or a facilitator's sessions in time order.
+        sa.Index("ix_group_session_group_starts_at", "group_id", "starts_at"),
+        sa.Index("ix_group_session_facilitator_starts_at", "facilitator_id", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._types import VersionedMixin, choice, utcnow
+from ._types import VersionedMixin, choice, trigram_index, utcnow
 
 ENROLMENT_STATUSES = ("active", "stepped_down", "stepped_up", "discharged", "withdrawn")
 
@@ -17,6 +17,13 @@ class Patient(VersionedMixin, db.Model):
     """A person in the programme."""
 
     __tablename__ = "patient"
+    # Migration 0009: the name and record-number searches (PostgreSQL trigram indexes).
+    __table_args__ = (
+        trigram_index("ix_patient_last_name_trgm", "last_name"),
+        trigram_index("ix_patient_first_name_trgm", "first_name"),
+        trigram_index("ix_patient_preferred_name_trgm", "preferred_name"),
+        trigram_index("ix_patient_record_number_trgm", "record_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The clinic's record number; unique, never printed on patient material.
@@ -69,6 +76,8 @@ class Enrolment(VersionedMixin, db.Model):
             sqlite_where=sa.text("end_date IS NULL"),
             postgresql_where=sa.text("end_date IS NULL"),
         ),
+        # Migration 0009: a patient's enrolments in date order.
+        sa.Index("ix_enrolment_patient_start", "patient_id", "start_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
