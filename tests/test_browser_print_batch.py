@@ -3,7 +3,7 @@ one batch, the PDF arrives as a download, and a refused form keeps what was type
 
 from __future__ import annotations
 
-import time
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -13,7 +13,7 @@ from clinic.extensions import db
 from clinic.models import AuditEvent, PeriodNote
 from clinic.pdf import batches
 from clinic.services import enrolment, membership
-from conftest import Factory, _make_app, _truncate, browser_login, serving
+from conftest import TIMEOUT_MS, Factory, _make_app, _truncate, browser_login, serving
 
 
 @pytest.fixture
@@ -58,11 +58,13 @@ def test_a_double_click_prints_one_batch_shows_progress_and_downloads(clinic, br
     app, base, info = clinic
     real = batches.progress_batch
 
-    def slow(*args, **kwargs):  # long enough to see the page working and to click twice
-        time.sleep(1.5)
+    release = threading.Event()
+
+    def held(*args, **kwargs):  # the print waits until the test has seen the page working
+        release.wait(timeout=TIMEOUT_MS / 1000)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(batches, "progress_batch", slow)
+    monkeypatch.setattr(batches, "progress_batch", held)
     context, page = _logged_in(browser, base, info["planner"])
     try:
         page.goto(f"{base}/admin/print/progress/batch/?group={info['group']}")
@@ -74,7 +76,7 @@ def test_a_double_click_prints_one_batch_shows_progress_and_downloads(clinic, br
             assert "Preparing 3 sheets…" in working.inner_text()
             assert page.locator("progress#print-progress").is_visible()
             assert button.is_disabled()
-            page.screenshot(path="/tmp/printing-batch-working.png")
+            release.set()
         download = download_info.value
         assert download.suggested_filename == f"progress-group-{info['group']}-staff.pdf"
         assert download.path().read_bytes().startswith(b"%PDF")
@@ -83,7 +85,6 @@ def test_a_double_click_prints_one_batch_shows_progress_and_downloads(clinic, br
         assert again.is_visible()
         assert not page.locator("#print-working").is_visible()
         assert button.is_enabled()
-        page.screenshot(path="/tmp/printing-batch-done.png")
         # Exactly one batch: one export event per patient, not two.
         events = _exports(app)
         assert len(events) == 3
@@ -94,6 +95,7 @@ def test_a_double_click_prints_one_batch_shows_progress_and_downloads(clinic, br
         assert second.value.path().read_bytes().startswith(b"%PDF")
         assert len(_exports(app)) == 3
     finally:
+        release.set()
         context.close()
 
 
