@@ -26,7 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..extensions import db
 from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
-from ..services import series, week_plan
+from ..services import recording, series, week_plan
 from ..services.access import allowed, may_record
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
@@ -183,7 +183,7 @@ class WeekPlannerView(SecureBaseView):
             may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),
             # A Record link only where the record page would open: started, and the user may record it.
             recordable={entry.id for track in plan.tracks for cell in track.days for entry in cell
-                        if entry.starts_at <= now and may_record(current_user, entry)},
+                        if recording.has_started(entry, now) and may_record(current_user, entry)},
             today=date.today(),
         )
 

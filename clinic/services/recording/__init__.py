@@ -19,6 +19,7 @@ from .validate import (
     StaleRecord,
     asks_missed,
     attended_from_missed,
+    has_started,
     missed_from_attended,
     missed_words,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "attended_from_missed",
     "correct_entry",
     "correct_group_note",
+    "has_started",
     "load_record",
     "missed_from_attended",
     "missed_words",

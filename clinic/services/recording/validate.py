@@ -284,9 +284,14 @@ def check_session_open(session: GroupSession, now: datetime) -> None:
     check_started(session, now)
 
 
+def has_started(session, now: datetime) -> bool:
+    """True once ``session`` (anything with ``starts_at``) has started at ``now``: it may be recorded."""
+    return session.starts_at <= now
+
+
 def check_started(session: GroupSession, now: datetime) -> None:
     """Refuse (``RuleViolation``) when ``session`` has not started at ``now``."""
-    if session.starts_at > now:
+    if not has_started(session, now):
         raise RuleViolation(
             f"This session starts at {session.starts_at.strftime('%Y-%m-%d %H:%M')}; "
             "it can be recorded and signed once it has started."
