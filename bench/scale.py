@@ -20,7 +20,9 @@
    triggers (signed-record guards of migration 0005, foreign-key checks) for the bulk rows
    only; the data is generated consistent with them. Sequences are set after the load
    (``setval``) and everything is ANALYZEd. ``--keep`` reuses a database filled earlier
-   (and keeps it at the end; without it the database is dropped).
+   (and keeps it at the end; without it the database is dropped), first migrating it to the
+   newest schema. ``--prefix`` names the databases (``<prefix>_<rows>``); ``--only REGEX``
+   times just the pages whose name matches.
 2. Measure. It starts the real app (``clinic.create_app``, ``CLINIC_REQUIRE_2FA=none``),
    logs in with the Flask test client as an admin and as a counselor with a normal
    caseload, and for each page requests it once to warm up, then ``--repeat`` times,
@@ -72,8 +74,8 @@ def admin_engine() -> sa.Engine:
     return sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
 
 
-def database_url(rows: int) -> str:
-    return admin_engine().url.set(database=f"clinic_scale_{rows}").render_as_string(hide_password=False)
+def database_url(rows: int, prefix: str = "clinic_scale") -> str:
+    return admin_engine().url.set(database=f"{prefix}_{rows}").render_as_string(hide_password=False)
 
 
 def make_app(url: str):
@@ -496,8 +498,17 @@ def pages_for(plan: Plan, admin, counselor) -> list[Page]:
     return lists
 
 
-def measure(url: str, rows: int, repeat: int) -> tuple[Plan, dict[tuple[str, str], tuple[int, float, float]]]:
-    """Time every page; return the plan and (page, role) -> (statements, p50 ms, p95 ms)."""
+def migrate(url: str) -> None:
+    """Bring a kept database up to the newest migration (new indexes land on old data too)."""
+    from flask_migrate import upgrade
+
+    with make_app(url).app_context():
+        upgrade()
+
+
+def measure(url: str, rows: int, repeat: int, only: str = "") -> tuple[Plan, dict[tuple[str, str], tuple[int, float, float]]]:
+    """Time every page (or those whose name matches ``only``); return the plan and
+    (page, role) -> (statements, p50 ms, p95 ms)."""
     from clinic.extensions import db
 
     plan = load_plan(url, rows)
@@ -515,6 +526,8 @@ def measure(url: str, rows: int, repeat: int) -> tuple[Plan, dict[tuple[str, str
         clients[role] = client
     results = {}
     for page in pages_for(plan, clients["admin"], clients["counselor"]):
+        if only and not re.search(only, page.name):
+            continue
         client = clients[page.role]
         times, count = [], 0
         for attempt in range(repeat + 1):
@@ -536,11 +549,12 @@ def measure(url: str, rows: int, repeat: int) -> tuple[Plan, dict[tuple[str, str
     return plan, results
 
 
-def run_size(rows: int, url: str | None, keep: bool, repeat: int):
-    url = url or database_url(rows)
+def run_size(rows: int, url: str | None, keep: bool, repeat: int, prefix: str = "clinic_scale", only: str = ""):
+    url = url or database_url(rows, prefix)
     began = time.perf_counter()
     if keep and is_filled(url):
-        print(f"[{rows}] reusing the filled database", file=sys.stderr)
+        print(f"[{rows}] reusing the filled database (migrating it to the newest schema)", file=sys.stderr)
+        migrate(url)
         filled = 0.0
     else:
         recreate(url)
@@ -548,7 +562,7 @@ def run_size(rows: int, url: str | None, keep: bool, repeat: int):
         filled = time.perf_counter() - began
         print(f"[{rows}] filled in {filled:.0f} s", file=sys.stderr)
     try:
-        plan, results = measure(url, rows, repeat)
+        plan, results = measure(url, rows, repeat, only)
     finally:
         if not keep:
             drop(url)
@@ -588,14 +602,16 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--database-url", help="with --rows: the database to fill (default clinic_scale_<rows>)")
     parser.add_argument("--keep", action="store_true", help="reuse a database filled earlier and keep it")
     parser.add_argument("--repeat", type=int, default=7, help="timed requests per page (after one warm-up)")
+    parser.add_argument("--prefix", default="clinic_scale", help="database name prefix (default clinic_scale)")
+    parser.add_argument("--only", default="", help="time only the pages whose name matches this regex")
     args = parser.parse_args(argv)
     if args.sizes:
         sizes = [int(n) for n in args.sizes.split(",")]
         if len(sizes) != 2:
             parser.error("--sizes takes two sizes: SMALL,LARGE")
-        done = [run_size(n, None, args.keep, args.repeat) for n in sizes]
+        done = [run_size(n, None, args.keep, args.repeat, args.prefix, args.only) for n in sizes]
     elif args.rows:
-        done = [run_size(args.rows, args.database_url, args.keep, args.repeat)]
+        done = [run_size(args.rows, args.database_url, args.keep, args.repeat, args.prefix, args.only)]
     else:
         parser.error("give --rows N or --sizes SMALL,LARGE")
     report = table(done)
