@@ -12,9 +12,11 @@ from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.model.template import DeleteRowAction
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
@@ -24,6 +26,7 @@ from ..safe_urls import is_safe_url, safe_redirect_target
 from ..services.locking import STALE_MESSAGE
 from ..services.access import allowed, role_of, sees_everyone
 from ..services.errors import RuleViolation
+from . import paging
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +204,57 @@ class SecureModelView(SecureMixin, ModelView):
 
     def get_count_query(self):
         return self.scope_query(super().get_count_query())
+
+    def render(self, template, **kwargs):
+        """Every page of the view also knows what to say about a capped list (``paging``)."""
+        kwargs.setdefault("list_note", paging.list_note())
+        return super().render(template, **kwargs)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """Flask-Admin's list query with a capped count and no page past the cap (see ``paging``).
+
+        Search and filters narrow both queries before the sort and the page are applied;
+        the count reads at most ``paging.COUNT_CAP + 1`` rows, and a page starting past the
+        cap is not read at all (its note says how to reach those rows).
+        """
+        joins, count_joins = {}, {}
+        query = self.get_query()
+        count_query = self.get_count_query() if not self.simple_list_pager else None
+        if hasattr(query, "_join_entities"):
+            for entity in query._join_entities:
+                for table in entity.tables:
+                    joins[table] = None
+        if self._search_supported and search:
+            query, count_query, joins, count_joins = self._apply_search(
+                query, count_query, joins, count_joins, search)
+        if filters and self._filters:
+            query, count_query, joins, count_joins = self._apply_filters(
+                query, count_query, joins, count_joins, filters)
+        count, capped = paging.capped_count(count_query) if count_query is not None else (None, False)
+        size = self.page_size if page_size is None else page_size
+        beyond = capped and paging.beyond_cap(page, size)
+        paging.remember(capped, beyond)
+        if beyond:
+            return count, []
+        for j in self._auto_joins:
+            query = query.options(joinedload(j))
+        query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
+        query = self._apply_pagination(query, page, page_size)
+        return count, (query.all() if execute else query)
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Search the related tables first and filter the list by their ids (``paging.search_clause``)."""
+        clause_for = paging.search_clause(self._search_fields)
+        if clause_for is None:
+            return super()._apply_search(query, count_query, joins, count_joins, search)
+        for term in search.split(" "):
+            if not term:
+                continue
+            clause = clause_for(parse_like_term(term))
+            query = query.filter(clause)
+            if count_query is not None:
+                count_query = count_query.filter(clause)
+        return query, count_query, joins, count_joins
 
     def get_one(self, id):
         pk = self.model.__mapper__.primary_key[0]

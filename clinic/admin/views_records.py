@@ -15,7 +15,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import Assignment, Attendance, AuditEvent, ExerciseCheckin, Patient
 from ..services import audit
-from ..services.access import allowed, may_record, may_see_patient, patient_filter
+from ..services.access import allowed, among, may_record, may_see_patient, patient_filter
 from .base import _role
 from .views_common import ClinicView, by_patient
 
@@ -72,7 +72,7 @@ class CheckinView(ClinicView):
         clause = patient_filter(current_user, Assignment.patient_id)
         if clause is None:
             return query
-        return query.filter(ExerciseCheckin.assignment_id.in_(sa.select(Assignment.id).where(clause)))
+        return query.filter(among(ExerciseCheckin.assignment_id, sa.select(Assignment.id).where(clause)))
 
     def page_links(self, model):
         return _links(model.session, model.assignment.patient_id)

@@ -1,0 +1,100 @@
+"""Paging of the long lists: a capped count and no page beyond it.
+
+Flask-Admin counts every matching row (``count(*)`` over the whole table) to draw its pager,
+and reaches page *n* with ``OFFSET n * page_size``: both grow with the table, so a list of a
+million rows is slow on its first page and slower on its last. Here a list counts at most
+``COUNT_CAP + 1`` matching rows (``SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1)``, one
+statement as before). When more rows match, the list says "more than 10,000", its pager
+stops at the cap, and a page beyond the cap is answered with a plain message instead of a
+huge ``OFFSET``; the way to older rows is a filter, a search or the other sort direction.
+Both the count and the deepest ``OFFSET`` are then bounded by the cap, whatever the size of
+the table. Below the cap nothing changes: the exact count, every page.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import g
+
+from ..extensions import db
+
+#: The most rows a list counts; beyond it the list asks for a narrower filter or search.
+COUNT_CAP = 10_000
+
+CAPPED_MESSAGE = (
+    "More than {cap:,} match. The pages show the first {cap:,}: narrow the list with a filter "
+    "or a search, or sort the other way to see the other end."
+)
+BEYOND_MESSAGE = (
+    "There are no pages beyond the first {cap:,} rows. Narrow the list with a filter or a "
+    "search, or sort the other way to see the other end."
+)
+
+
+def capped_count(count_query, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """Count the rows of ``count_query`` (a Flask-Admin ``count(*)`` query), at most ``cap``.
+
+    Returns (count, capped): with more than ``cap`` rows, (``cap``, True).
+    """
+    rows = count_query.with_entities(sa.literal_column("1")).order_by(None).limit(cap + 1).subquery()
+    counted = db.session.execute(sa.select(sa.func.count()).select_from(rows)).scalar_one()
+    if counted > cap:
+        return cap, True
+    return counted, False
+
+
+def beyond_cap(page: int | None, page_size: int | None, cap: int = COUNT_CAP) -> bool:
+    """True when ``page`` (0-based) starts at or after row ``cap``."""
+    return bool(page and page_size and page * page_size >= cap)
+
+
+def remember(capped: bool, beyond: bool, cap: int = COUNT_CAP) -> None:
+    """Tell the list template what to say about the cap (see ``list_note``)."""
+    g.clinic_list_capped = capped
+    g.clinic_list_beyond = beyond
+    g.clinic_list_cap = cap
+
+
+def list_note() -> dict:
+    """What the list template shows about the count: {"capped", "beyond", "message"}."""
+    cap = g.get("clinic_list_cap", COUNT_CAP)
+    capped, beyond = g.get("clinic_list_capped", False), g.get("clinic_list_beyond", False)
+    message = BEYOND_MESSAGE if beyond else CAPPED_MESSAGE if capped else ""
+    return {"capped": capped, "beyond": beyond, "cap": cap, "message": message.format(cap=cap)}
+
+
+# Searches: the matching rows of the searched tables first, then the list's rows by their ids.
+def search_clause(fields):
+    """A function from a LIKE pattern to the WHERE clause of a list's search, or None.
+
+    ``fields`` are Flask-Admin's ``_search_fields``: (column, path of relationships). Flask-Admin
+    joins every searched table to the list and filters the joined rows with ``ILIKE``, which
+    scans the big list. Here each many-to-one path becomes ``fk IN (SELECT id FROM related
+    WHERE ...)``, so the (trigram-indexed) related table is searched first and the list is
+    read through its foreign key. None when a path is not a chain of plain many-to-one links
+    (Flask-Admin's own joins are used then).
+    """
+    direct, nested = [], {}
+    for column, path in fields:
+        if not path:
+            direct.append(column)
+            continue
+        link = path[0].property
+        if (link.direction.name != "MANYTOONE" or link.secondary is not None
+                or len(link.local_remote_pairs) != 1):
+            return None
+        nested.setdefault(path[0], []).append((column, list(path[1:])))
+    branches = []
+    for attr, rest in nested.items():
+        inner = search_clause(rest)
+        if inner is None:
+            return None
+        local, remote = attr.property.local_remote_pairs[0]
+        branches.append((local, remote, inner))
+
+    def clause(pattern: str):
+        parts = [sa.cast(column, sa.Unicode).ilike(pattern) for column in direct]
+        parts += [local.in_(sa.select(remote).where(inner(pattern))) for local, remote, inner in branches]
+        return sa.or_(*parts)
+
+    return clause
