@@ -31,11 +31,12 @@ BEYOND_MESSAGE = (
 )
 
 
-def capped_count(count_query, cap: int = COUNT_CAP) -> tuple[int, bool]:
+def capped_count(count_query, cap: int | None = None) -> tuple[int, bool]:
     """Count the rows of ``count_query`` (a Flask-Admin ``count(*)`` query), at most ``cap``.
 
-    Returns (count, capped): with more than ``cap`` rows, (``cap``, True).
+    Returns (count, capped): with more than ``cap`` rows (default ``COUNT_CAP``), (``cap``, True).
     """
+    cap = COUNT_CAP if cap is None else cap
     rows = count_query.with_entities(sa.literal_column("1")).order_by(None).limit(cap + 1).subquery()
     counted = db.session.execute(sa.select(sa.func.count()).select_from(rows)).scalar_one()
     if counted > cap:
@@ -43,13 +44,15 @@ def capped_count(count_query, cap: int = COUNT_CAP) -> tuple[int, bool]:
     return counted, False
 
 
-def beyond_cap(page: int | None, page_size: int | None, cap: int = COUNT_CAP) -> bool:
+def beyond_cap(page: int | None, page_size: int | None, cap: int | None = None) -> bool:
     """True when ``page`` (0-based) starts at or after row ``cap``."""
+    cap = COUNT_CAP if cap is None else cap
     return bool(page and page_size and page * page_size >= cap)
 
 
-def remember(capped: bool, beyond: bool, cap: int = COUNT_CAP) -> None:
+def remember(capped: bool, beyond: bool, cap: int | None = None) -> None:
     """Tell the list template what to say about the cap (see ``list_note``)."""
+    cap = COUNT_CAP if cap is None else cap
     g.clinic_list_capped = capped
     g.clinic_list_beyond = beyond
     g.clinic_list_cap = cap
@@ -57,7 +60,7 @@ def remember(capped: bool, beyond: bool, cap: int = COUNT_CAP) -> None:
 
 def list_note() -> dict:
     """What the list template shows about the count: {"capped", "beyond", "message"}."""
-    cap = g.get("clinic_list_cap", COUNT_CAP)
+    cap = g.get("clinic_list_cap") or COUNT_CAP
     capped, beyond = g.get("clinic_list_capped", False), g.get("clinic_list_beyond", False)
     message = BEYOND_MESSAGE if beyond else CAPPED_MESSAGE if capped else ""
     return {"capped": capped, "beyond": beyond, "cap": cap, "message": message.format(cap=cap)}
