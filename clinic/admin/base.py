@@ -211,11 +211,12 @@ class SecureModelView(SecureMixin, ModelView):
         return super().render(template, **kwargs)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        """Flask-Admin's list query with a capped count and no page past the cap (see ``paging``).
+        """Flask-Admin's list query with a look-ahead count and no page past the cap (see ``paging``).
 
         Search and filters narrow both queries before the sort and the page are applied;
-        the count reads at most ``paging.COUNT_CAP + 1`` rows, and a page starting past the
-        cap is not read at all (its note says how to reach those rows).
+        the count reads at most the next ``paging.PAGES_AHEAD`` pages' rows (never more than
+        ``paging.COUNT_CAP``), and a page starting past the cap is not read at all (its note
+        says how to reach those rows).
         """
         joins, count_joins = {}, {}
         query = self.get_query()
@@ -230,10 +231,11 @@ class SecureModelView(SecureMixin, ModelView):
         if filters and self._filters:
             query, count_query, joins, count_joins = self._apply_filters(
                 query, count_query, joins, count_joins, filters)
-        count, capped = paging.capped_count(count_query) if count_query is not None else (None, False)
         size = self.page_size if page_size is None else page_size
+        limit = paging.count_limit(page, size)
+        count, capped = paging.capped_count(count_query, limit) if count_query is not None else (None, False)
         beyond = capped and paging.beyond_cap(page, size)
-        paging.remember(capped, beyond)
+        paging.remember(capped, beyond, limit)
         if beyond:
             return count, []
         for j in self._auto_joins:

@@ -1,14 +1,17 @@
-"""Paging of the long lists: a capped count and no page beyond it.
+"""Paging of the long lists: a count that looks a few pages ahead, and a deepest page.
 
 Flask-Admin counts every matching row (``count(*)`` over the whole table) to draw its pager,
 and reaches page *n* with ``OFFSET n * page_size``: both grow with the table, so a list of a
-million rows is slow on its first page and slower on its last. Here a list counts at most
-``COUNT_CAP + 1`` matching rows (``SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1)``, one
-statement as before). When more rows match, the list says "more than 10,000", its pager
-stops at the cap, and a page beyond the cap is answered with a plain message instead of a
-huge ``OFFSET``; the way to older rows is a filter, a search or the other sort direction.
-Both the count and the deepest ``OFFSET`` are then bounded by the cap, whatever the size of
-the table. Below the cap nothing changes: the exact count, every page.
+million rows is slow on its first page and slower on its last, and a search that matches a
+tenth of a big table counts a tenth of it. Here a list on page *p* counts at most the rows of
+the next ``PAGES_AHEAD`` pages, ``(p + PAGES_AHEAD) * page_size + 1`` of them
+(``SELECT count(*) FROM (SELECT 1 ... LIMIT n)``, one statement as before), and never more
+than ``COUNT_CAP``. When more rows match, the list says "more than n", its pager ends there
+(each step forward looks further ahead), and a page starting past ``COUNT_CAP`` rows is
+answered with a plain message instead of a huge ``OFFSET``: the way to far rows is a
+filter, a search or the other sort direction. The count and the deepest ``OFFSET`` are then
+bounded by the page the user is on, not by the size of the table. A short list (or a narrow
+search) is counted exactly, as before.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from flask import g
 
 from ..extensions import db
 
-#: The most rows a list counts; beyond it the list asks for a narrower filter or search.
+#: The deepest row a list pages to (and the most it counts); past it the list asks for a
+#: narrower filter or search.
 COUNT_CAP = 10_000
+#: How many pages past the current one a list counts.
+PAGES_AHEAD = 10
 
 CAPPED_MESSAGE = (
-    "More than {cap:,} match. The pages show the first {cap:,}: narrow the list with a filter "
-    "or a search, or sort the other way to see the other end."
+    "More than {cap:,} match: narrow the list with a filter or a search, or sort the other "
+    "way to see the other end."
 )
 BEYOND_MESSAGE = (
     "There are no pages beyond the first {cap:,} rows. Narrow the list with a filter or a "
@@ -42,6 +48,13 @@ def capped_count(count_query, cap: int | None = None) -> tuple[int, bool]:
     if counted > cap:
         return cap, True
     return counted, False
+
+
+def count_limit(page: int | None, page_size: int | None) -> int:
+    """The most rows the list on ``page`` (0-based) counts: the next ``PAGES_AHEAD`` pages."""
+    if not page_size:
+        return COUNT_CAP
+    return min(COUNT_CAP, ((page or 0) + PAGES_AHEAD) * page_size)
 
 
 def beyond_cap(page: int | None, page_size: int | None, cap: int | None = None) -> bool:

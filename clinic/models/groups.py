@@ -118,6 +118,8 @@ class GroupSession(VersionedMixin, db.Model):
         # Migration 0009: a group's or a facilitator's sessions in time order.
         sa.Index("ix_group_session_group_starts_at", "group_id", "starts_at"),
         sa.Index("ix_group_session_facilitator_starts_at", "facilitator_id", "starts_at"),
+        # Migration 0011: the session list searches rooms.
+        trigram_index("ix_group_session_room_trgm", "room"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

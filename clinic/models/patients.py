@@ -78,6 +78,13 @@ class Enrolment(VersionedMixin, db.Model):
         ),
         # Migration 0009: a patient's enrolments in date order.
         sa.Index("ix_enrolment_patient_start", "patient_id", "start_date"),
+        # Migration 0011: a counselor's open enrolments (where a caseload starts).
+        sa.Index(
+            "ix_enrolment_open_primary_counselor",
+            "primary_counselor_id",
+            sqlite_where=sa.text("end_date IS NULL"),
+            postgresql_where=sa.text("end_date IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

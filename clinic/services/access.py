@@ -103,7 +103,7 @@ def caseload_patient_ids(counselor_id: int, on: date | None = None) -> sa.Select
         Enrolment.primary_counselor_id == counselor_id, Enrolment.end_date.is_(None)
     )
     members = sa.select(GroupMembership.patient_id).where(
-        GroupMembership.group_id.in_(facilitated_group_ids(counselor_id)),
+        among(GroupMembership.group_id, facilitated_group_ids(counselor_id)),
         covers(GroupMembership, on),
     )
     return sa.union(primary, members)
@@ -146,7 +146,7 @@ def session_filter(user: Any, column: Any):
         return None
     if role_of(user) is None:
         return sa.false()
-    return column.in_(facilitated_session_ids(user.id))
+    return among(column, facilitated_session_ids(user.id))
 
 
 def visible_patient_ids(user: Any, patient_ids: Iterable[int]) -> set[int]:
