@@ -1,4 +1,4 @@
-"""The long lists' sorts and searches are served by indexes (migration 0009).
+"""The long lists' sorts and searches are served by indexes (migrations 0009 and 0011).
 
 The plans are asked of an empty database, so PostgreSQL is told to avoid plain table
 scans where any index would do (``enable_seqscan = off``): what matters is that an index
@@ -33,6 +33,7 @@ SEARCHES = [
     ("SELECT id FROM audit_event WHERE CAST(actor_email AS VARCHAR) ILIKE '%ann%' "
      "OR CAST(entity AS VARCHAR) ILIKE '%ann%' OR CAST(entity_id AS VARCHAR) ILIKE '%ann%'",
      "ix_audit_event_entity_id_trgm"),
+    ("SELECT id FROM group_session WHERE CAST(room AS VARCHAR) ILIKE '%north%'", "ix_group_session_room_trgm"),
 ]
 
 
@@ -62,3 +63,41 @@ def test_name_searches_use_trigram_indexes_on_postgresql(app, backend, sql, inde
         plan = _plan(connection, sql)
     assert index in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_trigram_indexes_keep_a_short_pending_list_on_postgresql(app, backend):
+    """A GIN index's pending list is read end to end by every search until it is merged:
+    each trigram index merges it at 64 kB (migration 0011), not PostgreSQL's 4 MB."""
+    if backend == "sqlite":
+        pytest.skip("SQLite has no GIN indexes")
+    with app.app_context(), db.engine.connect() as connection:
+        options = dict(connection.execute(sa.text(
+            "SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
+            "WHERE am.amname = 'gin' AND c.relname LIKE '%_trgm'"
+        )).all())
+    assert "ix_group_session_room_trgm" in options and "ix_patient_last_name_trgm" in options
+    assert all(opts and "gin_pending_list_limit=64" in opts for opts in options.values()), options
+
+
+@pytest.mark.parametrize(("table", "column", "index"), [
+    ("attendance", "patient_id", "ix_attendance_patient"),
+    ("assignment", "patient_id", "ix_assignment_patient"),
+])
+def test_a_counselors_list_reaches_its_rows_through_the_patient_index(app, backend, make, table, column, index):
+    """The caseload is read first (an ARRAY on PostgreSQL, taken as a small set) and the
+    list's rows through their patient index, not by hashing the caseload against the table."""
+    from clinic.services.access import patient_filter
+
+    counselor = make.staff("counselor")
+    rows = sa.table(table, sa.column("id"), sa.column(column), sa.column("recorded_at"))
+    clause = patient_filter(counselor, rows.c[column])
+    query = sa.select(rows.c.id).where(clause).order_by(rows.c.id.desc()).limit(20)
+    with app.app_context(), db.engine.connect() as connection:
+        compiled = query.compile(dialect=connection.dialect)
+        if backend == "sqlite":
+            assert " IN (" in str(compiled)
+            return
+        assert "= ANY (array(" in str(compiled)
+        connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(r[0] for r in connection.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params))
+    assert index in plan and f"{column} = ANY" in plan, plan

@@ -115,3 +115,27 @@ def test_session_search_finds_a_group_by_name_or_a_room(client, make, clinic):
                        follow_redirects=True).get_data(as_text=True)
     assert _count_label(text) == "1"
     assert "Gentle Group" in text and "Harbour Group" not in text
+
+
+def test_the_audit_trail_is_not_counted_and_pages_previous_and_next(app, client, make, monkeypatch):
+    from clinic.models import AuditEvent
+
+    admin = make.staff("admin")
+    db.session.add_all([AuditEvent(actor_email="someone@clinic.example", action="view", entity="patient",
+                                   entity_id=str(n)) for n in range(60)])
+    db.session.commit()
+    login(client, admin.email)
+    first, first_statements = _statements(app, client, "/admin/audit/")
+    text = first.get_data(as_text=True)
+    assert _count_label(text) == ""  # no count(*) over the trail
+    assert "count(" not in text
+    assert 'rel="next"' in text and "page=1" in text and 'rel="prev"' not in text
+    second = client.get("/admin/audit/?page=1").get_data(as_text=True)
+    assert 'rel="prev"' in second and 'rel="next"' not in second  # 60 and more events: 50 + the rest
+    # The trail pages no deeper than the cap; a page past it says how to narrow instead.
+    monkeypatch.setattr(paging, "COUNT_CAP", 50)
+    capped = client.get("/admin/audit/").get_data(as_text=True)
+    assert 'rel="next"' not in capped
+    beyond, beyond_statements = _statements(app, client, "/admin/audit/?page=1")
+    assert "There are no pages beyond the first 50 rows" in beyond.get_data(as_text=True)
+    assert beyond_statements < first_statements

@@ -234,7 +234,9 @@ class SecureModelView(SecureMixin, ModelView):
         size = self.page_size if page_size is None else page_size
         limit = paging.count_limit(page, size)
         count, capped = paging.capped_count(count_query, limit) if count_query is not None else (None, False)
-        beyond = capped and paging.beyond_cap(page, size)
+        if count_query is None:  # a list without a count (the audit trail) pages up to the cap
+            limit = paging.COUNT_CAP
+        beyond = (capped or count_query is None) and paging.beyond_cap(page, size)
         paging.remember(capped, beyond, limit)
         if beyond:
             return count, []

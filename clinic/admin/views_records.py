@@ -122,7 +122,9 @@ class AuditView(ClinicView):
     """The audit trail, read-only; admins see whose record each event is about and can ask by patient.
 
     ``/admin/audit/?patient=<id>`` lists the events about one patient (the "Who opened this
-    record" button of the patient page); the names are read in one query per page.
+    record" button of the patient page); the names are read in one query per page. The
+    trail is not counted: it pages with "Previous page" and "Next page", up to
+    ``paging.COUNT_CAP`` events deep (narrow it with a filter or a search beyond that).
     """
 
     permission_key = "audit"
@@ -134,6 +136,8 @@ class AuditView(ClinicView):
     column_formatters = {"patients": _patient_names}
     column_labels = {**ClinicView.column_labels, "patients": "Patient"}
     page_size = 50  # one of page_size_options
+    # The trail is the longest table: no count at all, a previous and a next page (see paging).
+    simple_list_pager = True
 
     def is_action_allowed(self, name):
         return False
