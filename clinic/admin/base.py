@@ -15,6 +15,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.model.template import DeleteRowAction
 from flask_login import current_user
+import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,7 +25,7 @@ from ..extensions import db
 from ..input_limits import NUL_MESSAGE
 from ..safe_urls import is_safe_url, safe_redirect_target
 from ..services.locking import STALE_MESSAGE
-from ..services.access import allowed, role_of, sees_everyone
+from ..services.access import allowed, among, role_of, sees_everyone
 from ..services.errors import RuleViolation
 from . import paging
 
@@ -246,15 +247,24 @@ class SecureModelView(SecureMixin, ModelView):
         query = self._apply_pagination(query, page, page_size)
         return count, (query.all() if execute else query)
 
+    #: Read a search's matching rows first (through the trigram indexes) and then sort them,
+    #: rather than walk the list in its sort order testing each row: for lists sorted by the
+    #: searched column itself (patients by last name), where a walk in name order passes every
+    #: name before the match.
+    search_matches_first = False
+
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Search the related tables first and filter the list by their ids (``paging.search_clause``)."""
         clause_for = paging.search_clause(self._search_fields)
         if clause_for is None:
             return super()._apply_search(query, count_query, joins, count_joins, search)
+        pk = self.model.__mapper__.primary_key[0]
         for term in search.split(" "):
             if not term:
                 continue
             clause = clause_for(parse_like_term(term))
+            if self.search_matches_first:
+                clause = among(pk, sa.select(pk).where(clause))
             query = query.filter(clause)
             if count_query is not None:
                 count_query = count_query.filter(clause)

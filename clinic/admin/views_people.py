@@ -59,6 +59,7 @@ class PatientView(ClinicView):
                      "status": "Enrolment status", "active": "Record active"}
     column_default_sort = "last_name"
     column_searchable_list = ("record_number", "last_name", "first_name", "preferred_name")
+    search_matches_first = True  # sorted by last name: see SecureModelView.search_matches_first
     column_filters = ("active", "enrolments.track.name", "enrolments.status")
     form_columns = ("record_number", "first_name", "last_name", "preferred_name", "active")
     column_details_list = ("record_number", "first_name", "last_name", "preferred_name", "active", "created_at")
