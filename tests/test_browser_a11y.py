@@ -98,6 +98,8 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/staff/edit/?id={staff}", (A,)),
     ("/admin/staff/details/?id={staff}", (A,)),
     ("/admin/audit/", (A,)),
+    # A page past the deepest one a list shows: the note saying how to narrow it (paging.py).
+    ("/admin/audit/?page=200", (A,)),
     ("/admin/signins/", (A,)),
     ("/admin/programme/enrol/?patient={patient}", (A, P)),
     ("/admin/programme/transfer/?patient={patient}", (A, P)),
