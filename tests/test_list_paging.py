@@ -82,6 +82,8 @@ def test_a_page_past_the_cap_is_not_read_and_says_why(app, client, make, clinic,
     ("attendance", "Theirname", ["theirs"], ["mine", "former"]),
     ("assignments", "Formername", ["former"], ["mine", "theirs"]),
     ("memberships", "Minename", ["mine"], ["theirs", "former"]),
+    ("patients", "Theirname", ["theirs"], ["mine", "former"]),  # matching patients first, then sorted
+    ("patients", "name", ["mine", "theirs", "former"], []),
 ])
 def test_searches_find_rows_through_their_related_records(client, make, clinic, endpoint, term, found, not_found):
     planner = make.staff("planner")
