@@ -15,9 +15,12 @@ e.g. the CLI once the file is written).
 
 from __future__ import annotations
 
+import io
 from datetime import date
-from typing import Callable
+from typing import Callable, Iterable
 
+import pikepdf
+import sqlalchemy as sa
 from weasyprint import HTML
 
 from ..extensions import db
@@ -67,6 +70,91 @@ def _layout(html: str):
     return HTML(string=html, base_url=render.base_url(), url_fetcher=make_fetcher()).render(**render.pdf_options())
 
 
+def render_sheets(patients: list[Patient], start: date, end: date, version: str, *,
+                  names: dict[int, str] | None = None, title: str = "",
+                  progress: Callable[[int], object] | None = None) -> bytes:
+    """One PDF of progress sheets for ``patients`` in the order given; no audit, no commit.
+
+    Each sheet starts on a new page and numbers its own pages. ``names`` (patient id ->
+    printed name) are the names told apart among the whole batch (``sheet_names`` of every
+    patient printed together); by default among ``patients``. Reads the data of all the
+    sheets in the same fixed number of statements, whatever their number. ``progress`` is
+    called with 1 after each sheet is laid out. This is the chunk renderer of the
+    background jobs (``services.print_jobs``) and of ``progress_batch``.
+    """
+    names = names if names is not None else sheet_names(patients, version)
+    data = period_progress(patients, start, end)
+    saved = period_notes.notes_for([p.id for p in patients], start, end) if version == "staff" else {}
+    pages = []
+    for patient in patients:
+        note = saved.get(patient.id)
+        context = sheet_html_context(data[patient.id], version, note.summary if note else "",
+                                     note.next_steps if note else "", name=names[patient.id])
+        pages.append(render.render_html(**context))
+    # Everything is read: ``progress`` may end the transaction (a job's heartbeat commits).
+    documents = []
+    for html in pages:
+        documents.append(_layout(html))
+        if progress is not None:
+            progress(1)
+    merged = documents[0].copy([page for document in documents for page in document.pages])
+    merged.metadata.title = title or batch_title(version, "", start, end)
+    render._without_attachments(merged)
+    return merged.write_pdf(pdf_variant=render.PDF_VARIANT, attachments=None)
+
+
+def render_chunk(batch_ids: list[int], chunk_ids: list[int], start: date, end: date, version: str, *,
+                 title: str = "", progress: Callable[[int], object] | None = None) -> bytes:
+    """The PDF of the sheets of ``chunk_ids``, a run of the batch ``batch_ids`` (print order); no audit.
+
+    The printed names are told apart among the whole batch, so a chunk prints exactly what
+    the serial batch prints for its patients. Reads in a fixed number of statements (one for
+    the batch's patients, then ``render_sheets``'s). Patients no longer on file are left out.
+    """
+    wanted = set(batch_ids) | set(chunk_ids)
+    found = {p.id: p for p in db.session.scalars(sa.select(Patient).where(Patient.id.in_(wanted)))}
+    names = sheet_names([found[i] for i in batch_ids if i in found], version)
+    patients = [found[i] for i in chunk_ids if i in found]
+    if not patients:
+        raise RuleViolation("The patients of this part of the batch are no longer on file.")
+    return render_sheets(patients, start, end, version, names=names, title=title, progress=progress)
+
+
+def merge_pdfs(parts: Iterable[bytes], title: str) -> bytes:
+    """Join PDFs (the chunks of a batch, in order) into one, titled ``title``.
+
+    Every page is kept as it is, so each sheet keeps its own "Page X of Y". The language
+    and the display of the title are taken from the first part. Each part is read and
+    copied in turn, so only the result and one part are held at a time (``parts`` may be
+    a generator reading them one by one).
+    """
+    out = pikepdf.new()
+    first = True
+    for part in parts:
+        with pikepdf.open(io.BytesIO(part)) as source:
+            if first:
+                if "/Lang" in source.Root:
+                    out.Root.Lang = pikepdf.String(str(source.Root.Lang))
+                if "/ViewerPreferences" in source.Root:
+                    out.Root.ViewerPreferences = pikepdf.Dictionary(
+                        {key: value for key, value in source.Root.ViewerPreferences.items()
+                         if isinstance(value, (pikepdf.Name, bool, int))})
+                first = False
+            out.pages.extend(source.pages)
+    with out.open_metadata(set_pikepdf_as_editor=False) as meta:
+        meta["dc:title"] = title
+    out.docinfo["/Title"] = title
+    buffer = io.BytesIO()
+    out.save(buffer, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return buffer.getvalue()
+
+
+def audit_batch(patients: list[int], start: date, end: date, version: str, source: dict | None = None) -> None:
+    """Add one "export" event per patient of a batch to the transaction (the caller commits)."""
+    for patient_id in patients:
+        audit_export(patient_id, version, start, end, **({"batch": source} if source else {}))
+
+
 def progress_batch(patients: list[Patient], start: date, end: date, version: str = "staff",
                    progress: Callable[[int], object] | None = None, *, title: str = "",
                    source: dict | None = None, commit: bool = True) -> bytes:
@@ -80,30 +168,20 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     sheet is laid out. ``title`` names the PDF; ``source`` (e.g. ``{"group": 3}``) is
     added to every patient's export event, committed unless ``commit`` is False. Refuses
     an empty list, a bad period or version with ``RuleViolation``; nothing is audited then.
+    Rendered in this process, one sheet after the other (``services.print_jobs`` renders
+    a batch in parallel chunks).
     """
     check_request(start, end, version)
     if not patients:
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
-    data = period_progress(patients, start, end)
-    names = sheet_names(patients, version)
-    saved = period_notes.notes_for([p.id for p in patients], start, end) if version == "staff" else {}
-    documents = []
-    for patient in patients:
-        note = saved.get(patient.id)
-        context = sheet_html_context(data[patient.id], version, note.summary if note else "",
-                                     note.next_steps if note else "", name=names[patient.id])
-        documents.append(_layout(render.render_html(**context)))
-        if progress is not None:
-            progress(1)
-    merged = documents[0].copy([page for document in documents for page in document.pages])
-    merged.metadata.title = title or batch_title(version, "", start, end)
-    render._without_attachments(merged)
-    pdf = merged.write_pdf(pdf_variant=render.PDF_VARIANT, attachments=None)
-    for patient in patients:
-        audit_export(patient.id, version, start, end, **({"batch": source} if source else {}))
+    pdf = render_sheets(patients, start, end, version, title=title, progress=progress)
+    audit_batch([p.id for p in patients], start, end, version, source)
     if commit:
         db.session.commit()
     return pdf
 
 
-__all__ = ["batch_title", "group_patients", "in_print_order", "progress_batch", "sheet_names", "track_patients"]
+__all__ = [
+    "audit_batch", "batch_title", "group_patients", "in_print_order", "merge_pdfs", "progress_batch",
+    "render_chunk", "render_sheets", "sheet_names", "track_patients",
+]
