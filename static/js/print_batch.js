@@ -212,6 +212,7 @@
     follow(jobBox.getAttribute("data-status-url"), function (status) {
       if (typeof status.total === "number") { setBar(bar, status.done || 0, status.total); }
       if (status.text) { text.textContent = status.text; }
+      if (status.state_text) { byId("print-job-state").textContent = status.state_text; }
     }, function (status) {
       if (status && status.state === "done") {
         byId("print-job-download").href = status.download;
