@@ -133,7 +133,7 @@
       setBar(bar, 0, job.total);
       count.textContent = job.text || "";
       var jobLink = byId("print-job-link");
-      if (jobLink && job.page) { jobLink.href = job.page; jobLink.hidden = false; }
+      if (jobLink && job.page) { jobLink.href = job.page; byId("print-job-line").hidden = false; }
       follow(job.status, function (status) {
         if (typeof status.total === "number") { setBar(bar, status.done || 0, status.total); }
         if (status.text) { count.textContent = status.text; }
@@ -163,8 +163,8 @@
       if (button) { button.disabled = true; }
       byId("print-problem-box").replaceChildren();
       byId("print-done").hidden = true;
-      var jobLink = byId("print-job-link");
-      if (jobLink) { jobLink.hidden = true; }
+      var jobLine = byId("print-job-line");
+      if (jobLine) { jobLine.hidden = true; }
       var bar = byId("print-progress");
       bar.removeAttribute("value");  // indeterminate until a job says how far it is
       byId("print-count").textContent = "";
