@@ -21,7 +21,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -93,7 +92,8 @@ def _stop(processes: list[Process]) -> None:
 def _server_command(port: int) -> list[str]:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     if gunicorn.exists():
-        return [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "wsgi:app"]
+        return [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+                "--access-logfile", "-", "wsgi:app"]
     return [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1", "--port", str(port),
             "--no-reload", "--with-threads"]
 
@@ -104,17 +104,14 @@ class Browser:
     def __init__(self) -> None:
         self.cookies = CookieJar()
         self.opener = urllib.request.OpenerDirector()
-        for handler in (urllib.request.HTTPHandler(), urllib.request.HTTPCookieProcessor(self.cookies),
-                        urllib.request.HTTPErrorProcessor()):
+        # No redirect or error processing: every answer comes back as it is (302 included).
+        for handler in (urllib.request.HTTPHandler(), urllib.request.HTTPCookieProcessor(self.cookies)):
             self.opener.add_handler(handler)
 
     def request(self, url: str, data: dict | None = None) -> tuple[int, dict[str, str], bytes]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        try:
-            with self.opener.open(urllib.request.Request(url, data=body), timeout=60) as answer:
-                return answer.status, dict(answer.headers), answer.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
+        with self.opener.open(urllib.request.Request(url, data=body), timeout=60) as answer:
+            return answer.status, dict(answer.headers), answer.read()
 
 
 def _csrf(page: bytes) -> str:
@@ -213,7 +210,7 @@ def servers(production, tmp_path):
 
 
 #: The worker command after ``flask --app wsgi`` (README: "Running in production").
-WORKER = ["jobs", "worker"]
+WORKER = ["jobs", "worker", "--workers", "1"]
 
 
 def test_a_batch_started_on_one_server_is_followed_and_downloaded_on_the_other(servers):
@@ -259,6 +256,12 @@ def test_a_batch_started_on_one_server_is_followed_and_downloaded_on_the_other(s
     text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
     for name in ("Ashgrove", "Bramblecot", "Cindervale"):
         assert name in text
+
+    # The work was done by the worker process, not by an app server.
+    worker = next(p for p in processes if p.name == "worker")
+    assert "Executing clinic.jobs.print.chunk" in worker.log.read_text()
+    assert "POST /admin/print/progress/batch/" in processes[0].log.read_text()
+    assert "/download" in processes[1].log.read_text() and "/download" not in processes[0].log.read_text()
 
     # Another login, on either server, cannot see or download it.
     stranger = Browser()
