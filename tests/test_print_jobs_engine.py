@@ -8,8 +8,10 @@ to its end inside ``start_progress_batch``.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
+import pikepdf
 import pytest
 import sqlalchemy as sa
 from huey import MemoryHuey
@@ -27,6 +29,11 @@ from test_pdf_progress import END, START, clinic  # noqa: F401 (fixture)
 from test_pdf_render import page_texts, read_pdf
 
 TITLE = "Progress sheets, test batch"
+
+
+def outline_titles(pdf: bytes) -> list[str]:
+    with pikepdf.open(io.BytesIO(pdf)) as document, document.open_outline() as outline:
+        return [item.title for item in outline.root]
 
 
 def exports() -> list[AuditEvent]:
@@ -92,6 +99,17 @@ def test_chunks_merged_read_like_the_serial_batch_page_for_page(app, ctx, planne
     assert got == expected  # every page, in order, with each sheet's own "Page X of Y"
     assert len(sheets(got)) == len(patients)
     assert read_pdf(pdf).metadata.title == TITLE
+    # Still a tagged PDF for screen readers, with the serial batch's bookmarks.
+    assert outline_titles(pdf) == outline_titles(serial)
+    with pikepdf.open(io.BytesIO(pdf)) as merged:
+        assert str(merged.Root.Lang) and bool(merged.Root.MarkInfo.Marked)
+        pages = {page.obj.objgen for page in merged.pages}
+        parents = [int(page.obj.StructParents) for page in merged.pages]
+        assert parents == sorted(set(parents))  # renumbered, no two pages share an entry
+        keys = merged.Root.StructTreeRoot.ParentTree.Nums[::2]
+        assert [int(k) for k in keys] == parents
+        for entry in merged.Root.StructTreeRoot.ParentTree.Nums[1::2]:
+            assert all(element.Pg.objgen in pages for element in entry if "/Pg" in element)
 
 
 def test_audit_events_are_written_only_once_the_merged_pdf_exists(app, ctx, planner, everyone, held_queue):
