@@ -57,8 +57,8 @@ def _job_settings(env: dict[str, str], mode: str) -> dict:
     if not queue:
         # make run needs no extra service: a SQLite queue in instance/; tests run jobs in-process.
         queue = "immediate" if mode == "testing" else "sqlite"
-    if not (queue in {"immediate", "sqlite"} or queue.startswith(("redis://", "rediss://", "unix://"))):
-        raise ConfigError("CLINIC_JOB_QUEUE must be a redis:// URL, 'sqlite' or 'immediate'.")
+    if not (queue in {"immediate", "sqlite"} or queue.startswith(("redis://", "rediss://", "unix://", "sqlite:///"))):
+        raise ConfigError("CLINIC_JOB_QUEUE must be a redis:// URL, 'sqlite', sqlite:///PATH or 'immediate'.")
     name = env.get("CLINIC_JOB_QUEUE_NAME", "").strip() or "clinic-print"
     return {
         # Where batch print jobs are queued: redis://host:port/db, sqlite (instance/jobs.sqlite) or immediate.

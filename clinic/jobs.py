@@ -4,8 +4,9 @@
 
 - ``redis://host:port/db`` (production): ``RedisHuey``; app servers and workers on any
   number of machines share it (``CLINIC_JOB_QUEUE_NAME`` names the queue);
-- ``sqlite`` (the default outside tests): ``SqliteHuey`` in ``instance/jobs.sqlite``, so
-  ``make run`` needs no extra service (its worker runs beside the server);
+- ``sqlite`` (the default outside tests): ``SqliteHuey`` in ``instance/jobs.sqlite`` (or
+  ``sqlite:///PATH``), so ``make run`` needs no extra service (its worker runs beside the
+  server; app servers and workers must then share that file, i.e. one machine);
 - ``immediate`` (the default under ``CLINIC_ENV=testing``): tasks run in the calling
   process at once, no worker needed.
 
@@ -44,10 +45,10 @@ def make_huey(app: Flask) -> Huey:
     name = app.config.get("CLINIC_JOB_QUEUE_NAME", "clinic-print")
     if queue == "immediate":
         huey = MemoryHuey(name, immediate=True, results=False)
-    elif queue == "sqlite":
-        folder = Path(app.instance_path)
-        folder.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(name, filename=str(folder / "jobs.sqlite"), results=False)
+    elif queue == "sqlite" or queue.startswith("sqlite:///"):
+        path = Path(queue[len("sqlite:///"):]) if queue != "sqlite" else Path(app.instance_path) / "jobs.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(name, filename=str(path), results=False)
     else:
         huey = RedisHuey(name, url=queue, results=False)
     _register(huey, app)
@@ -132,7 +133,9 @@ def worker_command(workers: int) -> None:
     click.echo(f"Print worker: {workers} processes on queue {current_app.config['CLINIC_JOB_QUEUE_NAME']!r} "
                f"({described}).")
     db.engine.dispose()
-    Consumer(huey, workers=workers, worker_type="process", periodic=True, check_worker_health=True).run()
+    # An idle worker looks at a SQLite queue at least every second (Redis wakes it at once).
+    Consumer(huey, workers=workers, worker_type="process", periodic=True, check_worker_health=True,
+             max_delay=1.0).run()
 
 
 __all__ = ["enqueue_chunk", "enqueue_merge", "init_app", "jobs_cli", "make_huey", "queue"]

@@ -120,15 +120,59 @@ def render_chunk(batch_ids: list[int], chunk_ids: list[int], start: date, end: d
     return render_sheets(patients, start, end, version, names=names, title=title, progress=progress)
 
 
+def _copy_into(out: pikepdf.Pdf, value):
+    """``value`` of another PDF as an object of ``out`` (indirect objects copied once, direct ones rebuilt)."""
+    if isinstance(value, pikepdf.Object) and value.is_indirect:
+        return out.copy_foreign(value)
+    if isinstance(value, pikepdf.Array):
+        return pikepdf.Array([_copy_into(out, item) for item in value])
+    if isinstance(value, pikepdf.Dictionary):
+        return pikepdf.Dictionary({key: _copy_into(out, item) for key, item in value.items()})
+    return value
+
+
+def _number_tree(node) -> list:
+    """The (key, value) pairs of a PDF number tree (``/Nums``, or under ``/Kids``)."""
+    pairs = []
+    if "/Nums" in node:
+        numbers = node.Nums
+        pairs += [(int(numbers[i]), numbers[i + 1]) for i in range(0, len(numbers), 2)]
+    for kid in node.get("/Kids", []):
+        pairs += _number_tree(kid)
+    return pairs
+
+
+def _outline(items, page_index: dict, offset: int) -> list[pikepdf.OutlineItem]:
+    """Outline entries (bookmarks) pointing at the same pages of the joined PDF."""
+    copied = []
+    for item in items:
+        destination = item.destination
+        target = None
+        if isinstance(destination, pikepdf.Array) and len(destination) and hasattr(destination[0], "objgen"):
+            target = page_index.get(destination[0].objgen)
+        entry = pikepdf.OutlineItem(item.title, offset + target if target is not None else None)
+        entry.children.extend(_outline(item.children, page_index, offset))
+        copied.append(entry)
+    return copied
+
+
 def merge_pdfs(parts: Iterable[bytes], title: str) -> bytes:
     """Join PDFs (the chunks of a batch, in order) into one, titled ``title``.
 
-    Every page is kept as it is, so each sheet keeps its own "Page X of Y". The language
-    and the display of the title are taken from the first part. Each part is read and
-    copied in turn, so only the result and one part are held at a time (``parts`` may be
-    a generator reading them one by one).
+    Every page is kept as it is, so each sheet keeps its own "Page X of Y". The tagged
+    structure (for screen readers: the parts' structure trees and their parent trees,
+    renumbered) and the bookmarks are joined in the same order; the language and the
+    display of the title come from the first part. Each part is read and copied in turn,
+    so only the result and one part are held at a time (``parts`` may be a generator
+    reading them one by one).
     """
     out = pikepdf.new()
+    kids = pikepdf.Array()
+    numbers = pikepdf.Array()
+    tree = out.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=kids))
+    bookmarks: list[pikepdf.OutlineItem] = []
+    next_key = 0
+    tagged = False
     first = True
     for part in parts:
         with pikepdf.open(io.BytesIO(part)) as source:
@@ -140,7 +184,42 @@ def merge_pdfs(parts: Iterable[bytes], title: str) -> bytes:
                         {key: value for key, value in source.Root.ViewerPreferences.items()
                          if isinstance(value, (pikepdf.Name, bool, int))})
                 first = False
+            offset = len(out.pages)
+            page_index = {page.objgen: n for n, page in enumerate(source.pages)}
             out.pages.extend(source.pages)
+            if "/StructTreeRoot" in source.Root:
+                tagged = True
+                base, highest = next_key, next_key - 1
+                for page in out.pages[offset:]:
+                    if "/StructParents" in page.obj:
+                        page.obj.StructParents = int(page.obj.StructParents) + base
+                        highest = max(highest, int(page.obj.StructParents))
+                    for annotation in page.obj.get("/Annots", []):
+                        if "/StructParent" in annotation:
+                            annotation.StructParent = int(annotation.StructParent) + base
+                            highest = max(highest, int(annotation.StructParent))
+                root = source.Root.StructTreeRoot
+                if "/ParentTree" in root:
+                    for key, value in _number_tree(root.ParentTree):
+                        numbers.append(key + base)
+                        numbers.append(_copy_into(out, value))
+                        highest = max(highest, key + base)
+                elements = root.get("/K", [])
+                for element in (elements if isinstance(elements, pikepdf.Array) else [elements]):
+                    copied = _copy_into(out, element)
+                    copied.P = tree
+                    kids.append(copied)
+                next_key = highest + 1
+            with source.open_outline() as outline:
+                bookmarks += _outline(outline.root, page_index, offset)
+    if tagged:
+        tree.ParentTree = out.make_indirect(pikepdf.Dictionary(Nums=numbers))
+        tree.ParentTreeNextKey = next_key
+        out.Root.StructTreeRoot = tree
+        out.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+    if bookmarks:
+        with out.open_outline() as outline:
+            outline.root.extend(bookmarks)
     with out.open_metadata(set_pikepdf_as_editor=False) as meta:
         meta["dc:title"] = title
     out.docinfo["/Title"] = title

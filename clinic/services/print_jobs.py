@@ -529,8 +529,101 @@ def purge_expired(now: datetime | None = None) -> int:
     return len(ids)
 
 
+# The same chunk and merge code in local processes (``flask print progress --jobs N``) ----------
+_worker_app = None
+
+
+def _start_local_worker(environ: dict[str, str], config: dict) -> None:
+    """A local worker process: its own app (and database connections), its context pushed for good."""
+    global _worker_app
+    from .. import create_app
+
+    _worker_app = create_app({"ENVIRON": environ, **config})
+    _worker_app.app_context().push()
+
+
+def _render_local_chunk(batch_ids: list[int], chunk_ids: list[int], start: date, end: date, version: str,
+                        title: str) -> bytes:
+    from ..pdf import batches
+
+    try:
+        return batches.render_chunk(batch_ids, chunk_ids, start, end, version, title=title)
+    finally:
+        db.session.rollback()
+
+
+def _worker_settings() -> tuple[dict[str, str], dict]:
+    """What a local worker process needs to open the same database with the same print settings."""
+    config = current_app.config
+    environ = {
+        "CLINIC_ENV": config["CLINIC_ENV"],
+        "SECRET_KEY": config["SECRET_KEY"],
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "CLINIC_PAGE_SIZE": config.get("CLINIC_PAGE_SIZE", "A4"),
+        "CLINIC_NAME": config.get("CLINIC_NAME", ""),
+        "CLINIC_JOB_QUEUE": "immediate",
+    }
+    return environ, {"CLINIC_PAGE_SIZE": environ["CLINIC_PAGE_SIZE"], "CLINIC_NAME": environ["CLINIC_NAME"]}
+
+
+def chunk_ranges(count: int, size: int, workers: int = 1) -> list[tuple[int, int]]:
+    """(start, stop) index ranges of at most ``size`` sheets, at least one per worker when there are enough."""
+    size = max(1, min(size, -(-count // max(1, workers))))
+    return [(i, min(i + size, count)) for i in range(0, count, size)]
+
+
+def local_batch(patients: list[Patient], start: date, end: date, version: str = "staff", *, jobs: int = 2,
+                progress=None, title: str = "", source: dict | None = None, commit: bool = True) -> bytes:
+    """``pdf.batches.progress_batch`` rendered by ``jobs`` local processes; audited the same way.
+
+    The background jobs' code without a queue: the sheets are split into chunks
+    (``CLINIC_PRINT_CHUNK_SHEETS``, and at least one chunk per process), each rendered by
+    ``render_chunk`` in a process of its own (its own app and database connections), then
+    joined in order by ``merge_pdfs``; only then are the export events added (committed
+    unless ``commit`` is False). ``progress`` is called with the sheets of each finished
+    chunk. ``jobs=1`` is the serial ``progress_batch``.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..pdf import batches
+    from ..pdf.progress import check_request
+
+    if jobs <= 1:
+        return batches.progress_batch(patients, start, end, version, progress, title=title, source=source,
+                                      commit=commit)
+    check_request(start, end, version)
+    if not patients:
+        raise RuleViolation("There is nobody to print a progress sheet for in this period.")
+    size, _, _ = _settings()
+    ids = [p.id for p in patients]
+    title = title or batches.batch_title(version, "", start, end)
+    environ, config = _worker_settings()
+    ranges = chunk_ranges(len(ids), size, jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(ranges)), mp_context=context,
+                             initializer=_start_local_worker, initargs=(environ, config)) as pool:
+        futures = [pool.submit(_render_local_chunk, ids, ids[a:b], start, end, version, title) for a, b in ranges]
+        parts: list[bytes | None] = [None] * len(futures)
+        for n, future in enumerate(futures):
+            parts[n] = future.result()
+            if progress is not None:
+                progress(ranges[n][1] - ranges[n][0])
+
+    def each():
+        for n in range(len(parts)):
+            part, parts[n] = parts[n], None
+            yield part
+
+    pdf = batches.merge_pdfs(each(), title)
+    batches.audit_batch(ids, start, end, version, source)
+    if commit:
+        db.session.commit()
+    return pdf
+
+
 __all__ = [
     "BUSY_MESSAGE", "MAX_ATTEMPTS", "JobStatus", "PrintBusy", "active_job", "batch_key", "job_pdf",
-    "job_status", "lock_keys", "merge_job", "one_at_a_time", "purge_expired", "recent_jobs", "recover",
+    "chunk_ranges", "job_status", "local_batch", "lock_keys", "merge_job", "one_at_a_time", "purge_expired", "recent_jobs", "recover",
     "run_chunk", "running", "start_progress_batch",
 ]
