@@ -20,6 +20,7 @@ from clinic.extensions import db
 from clinic.models import PrintJob
 from clinic.services import print_jobs
 from conftest import TIMEOUT_MS, browser_login
+from test_browser_csp import LISTEN
 from test_browser_print_batch import clinic  # noqa: F401 (fixture)
 
 NAMES = ("Ashgrove", "Bramblecot", "Cindervale")
@@ -100,9 +101,12 @@ def test_a_counselor_starts_a_group_batch_sees_it_progress_and_gets_the_pdf(clin
         context.close()
 
 
-def test_the_job_page_follows_the_job_with_javascript(clinic, browser, held):  # noqa: F811
+def test_the_job_page_follows_the_job_with_javascript_under_the_csp(clinic, browser, held):  # noqa: F811
     app, base, info = clinic
-    context, page = browser_login(browser, base, info["planner"], accept_downloads=True)
+    context, page = browser_login(browser, base, info["planner"], accept_downloads=True, init_script=LISTEN)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     try:
         page.goto(f"{base}/admin/print/progress/batch/?group={info['group']}")
         page.get_by_role("button", name="Print the PDF").click()
@@ -117,6 +121,8 @@ def test_the_job_page_follows_the_job_with_javascript(clinic, browser, held):  #
         with page.expect_download() as download_info:
             ready.click()
         assert download_info.value.path().read_bytes().startswith(b"%PDF")
+        assert page.evaluate("window.__cspViolations") == []
+        assert errors == []
     finally:
         context.close()
 
