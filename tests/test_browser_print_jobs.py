@@ -150,3 +150,39 @@ def test_without_javascript_the_form_opens_the_job_page_which_refreshes_to_the_l
         assert all(name in text for name in NAMES)
     finally:
         context.close()
+
+
+def test_a_failed_batch_says_so_on_the_form_and_the_button_starts_it_again(clinic, browser, monkeypatch):  # noqa: F811
+    from clinic.pdf import batches
+
+    app, base, info = clinic
+    real = batches.render_chunk
+
+    def broken(*args, **kwargs):
+        raise OSError("the disk is full")
+
+    monkeypatch.setattr(batches, "render_chunk", broken)
+    context, page = browser_login(browser, base, info["planner"], accept_downloads=True)
+    try:
+        page.goto(f"{base}/admin/print/progress/batch/?group={info['group']}")
+        button = page.get_by_role("button", name="Print the PDF")
+        button.click()
+        problem = page.locator("#print-problem")
+        problem.wait_for(state="visible")
+        assert "could not be finished" in problem.inner_text()
+        assert "Start it again" in problem.inner_text() and "disk" not in problem.inner_text()
+        assert not page.locator("#print-done").is_visible()
+        assert button.is_enabled()
+        # The job's page says the same, with its own way back to the form.
+        page.get_by_role("link", name="Follow it on its own page").click()
+        failed = page.locator("#print-job-failed")
+        failed.wait_for(state="visible")
+        assert "could not be finished" in failed.inner_text()
+        page.get_by_role("link", name="Start it again").click()
+        page.wait_for_url("**/admin/print/progress/batch/**")
+        monkeypatch.setattr(batches, "render_chunk", real)
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Print the PDF").click()
+        assert download_info.value.path().read_bytes().startswith(b"%PDF")
+    finally:
+        context.close()
