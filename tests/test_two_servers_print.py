@@ -6,7 +6,9 @@ migrations, the print queue on Redis under a queue name of this test's own, and 
 process started with the README's worker command. A planner logs in on server A and starts a
 group's batch there; the job's status is polled on server B (the login and the job live in
 the database, not in a server's memory), the PDF is downloaded from B and holds the group's
-sheets. Every process is stopped in teardown.
+sheets; another login gets 404 on both servers. A second test stops the worker before the
+batch is posted: the job waits, "queued", and a newly started worker finishes it (the message
+waited on Redis). Every process is stopped in teardown.
 
 PostgreSQL and Redis only; under ``CI=true`` either missing fails.
 """
@@ -42,6 +44,7 @@ SECRET = "two-servers-test-secret-" + "x" * 32
 #: Seconds to wait for a server to answer, and for the batch to be printed.
 START_TIMEOUT = 60
 PRINT_TIMEOUT = 120
+NAMES = ("Ashgrove", "Bramblecot", "Cindervale")
 
 
 def _redis_answers(url: str) -> bool:
@@ -175,11 +178,12 @@ def production(tmp_path):
             planner = make.staff("planner", email="pat@clinic.example")
             iop = make.track("iop")
             group = make.group(iop, name="IOP Evening A")
-            for last_name in ("Ashgrove", "Bramblecot", "Cindervale"):
+            other = make.staff("planner", email="other@clinic.example")
+            for last_name in NAMES:
                 patient = make.patient(first_name="Test", last_name=last_name)
                 enrolment.enrol(patient, iop, today - timedelta(days=14))
                 membership.add_member(group, patient, today - timedelta(days=14))
-            info = {"planner": planner.email, "group": group.id}
+            info = {"planner": planner.email, "other": other.email, "group": group.id}
             db.session.remove()
             db.engine.dispose()
         yield environ, info
@@ -213,48 +217,70 @@ def servers(production, tmp_path):
 WORKER = ["jobs", "worker", "--workers", "1"]
 
 
-def test_a_batch_started_on_one_server_is_followed_and_downloaded_on_the_other(servers):
-    from pypdf import PdfReader
-
-    (a, b), info, processes = servers
+def _log_in(base: str, email: str) -> Browser:
     browser = Browser()
-    status, _, page = browser.request(a + "/login")
+    status, _, page = browser.request(base + "/login")
     assert status == 200
-    status, headers, _ = browser.request(a + "/login", {"csrf_token": _csrf(page), "email": info["planner"],
-                                                        "password": PASSWORD})
+    status, headers, _ = browser.request(base + "/login", {"csrf_token": _csrf(page), "email": email,
+                                                           "password": PASSWORD})
     assert status == 302 and "/login" not in headers["Location"], headers
+    return browser
 
+
+def _start_batch(browser: Browser, base: str, group: int) -> str:
+    """Post the group's batch form on ``base`` as a browser without JavaScript; the job page's path."""
     today = date.today()
-    form_url = f"/admin/print/progress/batch/?group={info['group']}"
-    status, _, page = browser.request(a + form_url)
+    form_url = f"/admin/print/progress/batch/?group={group}"
+    status, _, page = browser.request(base + form_url)
     assert status == 200
     period = {"from": (today - timedelta(days=13)).isoformat(), "to": today.isoformat(), "version": "staff"}
-    status, headers, _ = browser.request(a + form_url, {"csrf_token": _csrf(page), **period, "submit": "Print"})
+    status, headers, _ = browser.request(base + form_url, {"csrf_token": _csrf(page), **period, "submit": "Print"})
     assert status == 303, (status, headers)
     job_page = urllib.parse.urlsplit(headers["Location"]).path
     assert re.fullmatch(r"/admin/print/jobs/\d+/", job_page), job_page
+    return job_page
 
-    # Server B knows the job: its page, and its status until it is done.
-    status, _, page = browser.request(b + job_page)
-    assert status == 200 and b"<progress" in page
+
+def _status(browser: Browser, base: str, job_page: str) -> dict:
+    status, headers, body = browser.request(base + job_page + "status")
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    return json.loads(body)
+
+
+def _wait_done(browser: Browser, base: str, job_page: str, processes: list[Process]) -> dict:
     deadline = time.monotonic() + PRINT_TIMEOUT
     while True:
-        status, headers, body = browser.request(b + job_page + "status")
-        assert status == 200 and headers["Content-Type"].startswith("application/json")
-        state = json.loads(body)
+        state = _status(browser, base, job_page)
         assert state["state"] != "failed", (state, [p.tail() for p in processes])
         if state["state"] == "done":
-            break
+            return state
         assert time.monotonic() < deadline, (state, [p.tail() for p in processes])
         time.sleep(1)  # the browser's own polling interval: a status is a snapshot, no event to wait on
+
+
+def _sheets_text(pdf: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+
+
+def test_a_batch_started_on_one_server_is_followed_and_downloaded_on_the_other(servers):
+    (a, b), info, processes = servers
+    browser = _log_in(a, info["planner"])
+    job_page = _start_batch(browser, a, info["group"])
+
+    # Server B knows the login and the job: its page, and its status until it is done.
+    status, _, page = browser.request(b + job_page)
+    assert status == 200 and b"<progress" in page
+    state = _wait_done(browser, b, job_page, processes)
     assert state["done"] == state["total"] == 3
 
     status, headers, pdf = browser.request(b + state["download"])
     assert status == 200 and headers["Content-Type"] == "application/pdf"
-    assert headers["Content-Disposition"].startswith("attachment;") and "Ashgrove" not in headers["Content-Disposition"]
+    assert headers["Content-Disposition"] == f'attachment; filename="progress-group-{info["group"]}-staff.pdf"'
     assert "no-store" in headers["Cache-Control"]
-    text = "\n".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
-    for name in ("Ashgrove", "Bramblecot", "Cindervale"):
+    text = _sheets_text(pdf)
+    for name in NAMES:
         assert name in text
 
     # The work was done by the worker process, not by an app server.
@@ -263,6 +289,30 @@ def test_a_batch_started_on_one_server_is_followed_and_downloaded_on_the_other(s
     assert "POST /admin/print/progress/batch/" in processes[0].log.read_text()
     assert "/download" in processes[1].log.read_text() and "/download" not in processes[0].log.read_text()
 
-    # Another login, on either server, cannot see or download it.
-    stranger = Browser()
-    assert stranger.request(b + job_page)[0] in (302, 404)
+    # Another login, on either server, gets 404 for it; no login, the login page.
+    other = _log_in(b, info["other"])
+    for base in (a, b):
+        for suffix in ("", "status", "download"):
+            assert other.request(base + job_page + suffix)[0] == 404
+    status, headers, _ = Browser().request(b + job_page + "download")
+    assert status == 302 and "/login" in headers["Location"]
+
+
+def test_a_batch_waits_while_no_worker_runs_and_a_new_worker_finishes_it(servers, production, tmp_path):
+    (a, b), info, processes = servers
+    environ, _ = production
+    worker = next(p for p in processes if p.name == "worker")
+    _stop([worker])  # the worker is restarted (a deployment, a crash): nobody renders meanwhile
+    browser = _log_in(a, info["planner"])
+    job_page = _start_batch(browser, a, info["group"])
+    state = _status(browser, b, job_page)
+    assert (state["state"], state["done"], state["download"]) == ("queued", 0, None)
+    status, _, page = browser.request(b + job_page)
+    assert b"Waiting for a print worker" in page and b'http-equiv="refresh"' in page
+    # The message waited on Redis: the new worker takes it.
+    processes.append(_start("worker-2", [sys.executable, "-m", "flask", "--app", "wsgi", *WORKER], environ,
+                            tmp_path))
+    state = _wait_done(browser, b, job_page, processes)
+    status, _, pdf = browser.request(b + state["download"])
+    assert status == 200 and all(name in _sheets_text(pdf) for name in NAMES)
+    assert "Executing clinic.jobs.print.chunk" not in worker.log.read_text()
