@@ -331,8 +331,12 @@ def run_chunk(chunk_id: int) -> bool:
     if attempt is None:
         return False
     chunk = db.session.get(PrintChunk, chunk_id)
-    job = chunk.job
-    if job.state not in ("queued", "running"):
+    job = chunk.job if chunk is not None else None
+    if job is None or job.state not in ("queued", "running"):
+        if chunk is not None:  # the rest of a failed job is not rendered
+            db.session.execute(sa.update(PrintChunk).where(*_mine(chunk_id, attempt)).values(state="failed")
+                               .execution_options(synchronize_session=False))
+        db.session.commit()
         return False
     params, job_id, patient_ids = dict(job.params), job.id, list(chunk.patient_ids)
 
