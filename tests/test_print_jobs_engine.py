@@ -325,3 +325,8 @@ def test_a_large_selection_has_a_short_key_of_its_own(ctx):
     key = print_jobs.batch_key(many, START, END, "staff")
     assert len(key) < 200 and key != print_jobs.batch_key(other, START, END, "staff")
     assert key == print_jobs.batch_key(many, START, END, "staff")
+
+
+def test_the_worker_command_says_no_worker_is_needed_with_the_immediate_queue(app):
+    result = app.test_cli_runner().invoke(jobs.jobs_cli, ["worker", "--workers", "2"])
+    assert result.exit_code != 0 and "no worker is needed" in result.output
