@@ -396,12 +396,17 @@ def run_chunk(chunk_id: int) -> bool:
     return True
 
 
-def _retry_or_fail(chunk_id: int, attempt: int) -> None:
-    """Queue the chunk again, or fail its job once it has had ``MAX_ATTEMPTS``."""
+def _retry_or_fail(chunk_id: int, attempt: int, stale_before: datetime | None = None) -> None:
+    """Queue the chunk again, or fail its job once it has had ``MAX_ATTEMPTS``.
+
+    With ``stale_before`` (from ``recover``) only if its last heartbeat is older: a worker
+    that was slow but is alive keeps its chunk.
+    """
     from .. import jobs
 
     chunk = db.session.get(PrintChunk, chunk_id)
-    if chunk is None or chunk.state != "running" or chunk.attempts != attempt:
+    if chunk is None or chunk.state != "running" or chunk.attempts != attempt or (
+            stale_before is not None and chunk.heartbeat_at is not None and chunk.heartbeat_at >= stale_before):
         db.session.rollback()
         return
     if chunk.attempts >= MAX_ATTEMPTS:
@@ -410,8 +415,9 @@ def _retry_or_fail(chunk_id: int, attempt: int) -> None:
         _fail_job(job.id, FAILED_MESSAGE.format(first=first, last=first + len(chunk.patient_ids) - 1,
                                                 attempts=chunk.attempts), chunk_id=chunk_id)
         return
+    still = (PrintChunk.heartbeat_at < stale_before,) if stale_before is not None else ()
     result = db.session.execute(
-        sa.update(PrintChunk).where(*_mine(chunk_id, attempt))
+        sa.update(PrintChunk).where(*_mine(chunk_id, attempt), *still)
         .values(state="queued", heartbeat_at=utcnow(), sheets_done=0, pdf=None)
         .execution_options(synchronize_session=False))
     db.session.commit()
@@ -511,7 +517,7 @@ def recover(now: datetime | None = None) -> int:
                PrintChunk.heartbeat_at < limit)).all()
     for chunk_id, state, attempts in stalled:
         if state == "running":
-            _retry_or_fail(chunk_id, attempts)
+            _retry_or_fail(chunk_id, attempts, stale_before=limit)
         else:
             touched = db.session.execute(
                 sa.update(PrintChunk).where(PrintChunk.id == chunk_id, PrintChunk.state == "queued",
