@@ -1,7 +1,7 @@
 """How much time our PDF exports add on top of WeasyPrint's own rendering, and batch jobs.
 
     .venv/bin/python bench/pdf_bench.py [--repeat 21] [--batch 30]
-    .venv/bin/python bench/pdf_bench.py --jobs-only [--jobs-batch 100] [--workers 2] [--chunk 10]
+    .venv/bin/python bench/pdf_bench.py --jobs-only [--jobs-batch 100] [--workers 2] [--chunk 10] [--rounds 3]
 
 Builds a throwaway SQLite clinic (the migrations, then the reference data and the demo
 clinic, as ``CLINIC_ENV=development``), picks the demo patient with the most active
@@ -367,8 +367,8 @@ def _queue_url(redis_url: str, folder: Path) -> str:
 
 
 def measure_jobs(app, environ: dict, patient_ids: list[int], start: date, end: date, workers: int,
-                 chunk: int, redis_url: str, folder: Path) -> dict:
-    """(s) and (j) side by side; see the module docstring."""
+                 chunk: int, redis_url: str, folder: Path, rounds_wanted: int = 1) -> dict:
+    """(s) and (j) side by side, ``rounds_wanted`` times alternately (the median round is kept)."""
     import multiprocessing
     import os
     import signal
@@ -383,11 +383,14 @@ def measure_jobs(app, environ: dict, patient_ids: list[int], start: date, end: d
     from clinic.services import print_jobs
 
     context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    serial = context.Process(target=_serial_child, args=(environ, patient_ids, start, end, send))
-    serial.start()
-    serial_seconds, serial_pages, serial_kb, serial_cpu = receive.recv()
-    serial.join()
+
+    def run_serial():
+        receive, send = context.Pipe(duplex=False)
+        serial = context.Process(target=_serial_child, args=(environ, patient_ids, start, end, send))
+        serial.start()
+        answer = receive.recv()
+        serial.join()
+        return answer
 
     queue_url = _queue_url(redis_url, folder)
     queue_name = f"clinic-bench-{uuid.uuid4().hex[:8]}"
@@ -416,12 +419,20 @@ def measure_jobs(app, environ: dict, patient_ids: list[int], start: date, end: d
         # Warm-up: every worker process imports WeasyPrint and renders once.
         run(patient_ids[:max(2, workers) * chunk], "bench:warm-up")
         processes = [worker.pid, *_children(worker.pid)]
-        cpu_before = sum(_cpu_seconds(pid) for pid in processes) + _cpu_seconds("self")
-        job_seconds, status = run(patient_ids, "bench:batch")
-        job_cpu = sum(_cpu_seconds(pid) for pid in processes) + _cpu_seconds("self") - cpu_before
-        if status.state != "done":
-            raise SystemExit(f"The job failed: {status.message}")
-        job_pages = pages(print_jobs.job_pdf(owner, status.id)[0])
+        rounds = []
+        for number in range(rounds_wanted):
+            # Serial and job alternate, so a change in the machine's load hits both alike.
+            serial_seconds, serial_pages, serial_kb, serial_cpu = run_serial()
+            cpu_before = sum(_cpu_seconds(pid) for pid in processes) + _cpu_seconds("self")
+            job_seconds, status = run(patient_ids, f"bench:batch:{number}")
+            job_cpu = sum(_cpu_seconds(pid) for pid in processes) + _cpu_seconds("self") - cpu_before
+            if status.state != "done":
+                raise SystemExit(f"The job failed: {status.message}")
+            job_pages = pages(print_jobs.job_pdf(owner, status.id)[0])
+            rounds.append((serial_seconds / job_seconds, serial_seconds, job_seconds, serial_cpu, job_cpu))
+            print(f"  round {number + 1}: serial {serial_seconds:.2f} s, job {job_seconds:.2f} s, "
+                  f"speed-up {serial_seconds / job_seconds:.2f} x", flush=True)
+        _, serial_seconds, job_seconds, serial_cpu, job_cpu = sorted(rounds)[len(rounds) // 2]
         worker_kb = {pid: _peak_kb(pid) for pid in _children(worker.pid)}
         consumer_kb = _peak_kb(worker.pid)
     finally:
@@ -439,6 +450,7 @@ def measure_jobs(app, environ: dict, patient_ids: list[int], start: date, end: d
         "job": job_seconds, "job_pages": job_pages, "speedup": serial_seconds / job_seconds,
         "worker_mb": sorted(kb / 1024 for kb in worker_kb.values()), "consumer_mb": consumer_kb / 1024,
         "queue": "Redis" if queue_url.startswith("redis") else "SQLite", "chunk": chunk, "workers": workers,
+        "rounds": len(rounds),
     }
 
 
@@ -446,7 +458,8 @@ def report_jobs(m: dict, sheets: int) -> bool:
     """Print the side-by-side figures; True when a target is missed."""
     worst = max(m["worker_mb"] or [0])
     print(f"Batch of {sheets} staff progress sheets, serial against a background job "
-          f"({m['workers']} worker processes, {m['chunk']} sheets a chunk, Huey on {m['queue']})")
+          f"({m['workers']} worker processes, {m['chunk']} sheets a chunk, Huey on {m['queue']}; "
+          f"median of {m['rounds']} round{'s' if m['rounds'] != 1 else ''})")
     print(f"  (s) serial, today's progress_batch      {m['serial']:7.2f} s  {m['serial_pages']} pages  "
           f"peak {m['serial_mb']:.0f} MB")
     print(f"  (j) background job, start to merged PDF {m['job']:7.2f} s  {m['job_pages']} pages  "
@@ -470,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs-batch", type=int, default=100, help="sheets in the batch job measurement")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the batch job")
     parser.add_argument("--chunk", type=int, default=10, help="sheets per chunk of the batch job")
+    parser.add_argument("--rounds", type=int, default=1, help="serial/job rounds, alternated (the median is kept)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="the Redis queue, if it answers")
     parser.add_argument("--database-url", default="", help="measure the batch job on this existing clinic")
     args = parser.parse_args(argv)
@@ -568,7 +582,8 @@ def jobs_main(args) -> int:
             else:
                 everyone = list(db.session.scalars(sa.select(Patient.id).order_by(Patient.id)))
                 ids = [everyone[n % len(everyone)] for n in range(args.jobs_batch)]
-            m = measure_jobs(app, environ, ids, start, today, args.workers, args.chunk, args.redis, folder)
+            m = measure_jobs(app, environ, ids, start, today, args.workers, args.chunk, args.redis, folder,
+                             args.rounds)
             failed = report_jobs(m, len(ids))
             db.session.remove()
             db.engine.dispose()

@@ -129,6 +129,8 @@ def worker_command(workers: int) -> None:
     if huey.immediate:
         raise click.ClickException("CLINIC_JOB_QUEUE is 'immediate': jobs run in the app itself, no worker is needed.")
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
+    for chatty in ("weasyprint", "fontTools"):  # their per-page progress lines are noise (and cost time)
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     described = current_app.config["CLINIC_JOB_QUEUE"].split("@")[-1]
     click.echo(f"Print worker: {workers} processes on queue {current_app.config['CLINIC_JOB_QUEUE_NAME']!r} "
                f"({described}).")

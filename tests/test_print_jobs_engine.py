@@ -305,3 +305,28 @@ def test_the_cli_with_two_jobs_prints_what_one_job_prints(app, roster, tmp_path)
         events = exports()
     assert len(events) == 2 * len(sheets(outputs["1"]))
     assert {e.actor_email for e in events} == {"cli"}
+
+
+def test_a_queue_that_does_not_answer_fails_the_job_plainly(app, ctx, planner, everyone, monkeypatch):
+    def down(chunk_id):
+        raise ConnectionError("redis at 127.0.0.1:6379 refused")
+
+    monkeypatch.setattr(jobs, "enqueue_chunk", down)
+    status = start(planner, everyone)
+    assert status.state == "failed" and "print queue is not answering" in status.message
+    assert exports() == []
+    monkeypatch.undo()
+    assert start(planner, everyone).state == "done"  # the batch is not held by the failed job
+
+
+def test_a_large_selection_has_a_short_key_of_its_own(ctx):
+    many = "patient:" + ",".join(str(n) for n in range(1000, 1400))
+    other = "patient:" + ",".join(str(n) for n in range(1000, 1401))
+    key = print_jobs.batch_key(many, START, END, "staff")
+    assert len(key) < 200 and key != print_jobs.batch_key(other, START, END, "staff")
+    assert key == print_jobs.batch_key(many, START, END, "staff")
+
+
+def test_the_worker_command_says_no_worker_is_needed_with_the_immediate_queue(app):
+    result = app.test_cli_runner().invoke(jobs.jobs_cli, ["worker", "--workers", "2"])
+    assert result.exit_code != 0 and "no worker is needed" in result.output

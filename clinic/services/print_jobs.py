@@ -47,6 +47,7 @@ rendered and nothing audited.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import zlib
@@ -131,6 +132,8 @@ FAILED_MESSAGE = (
     "The print could not be finished: sheets {first} to {last} failed {attempts} times. "
     "Nothing was recorded as printed; please start it again, or ask an administrator if it keeps failing."
 )
+QUEUE_MESSAGE = ("The print could not be started: the print queue is not answering. "
+                 "Nothing was printed; please try again later or tell an administrator.")
 MERGE_MESSAGE = "The print could not be finished: its parts could not be put together. Please start it again."
 GONE_MESSAGE = "The print could not be finished: some of its patients are no longer on file. Please start it again."
 
@@ -165,8 +168,12 @@ class JobStatus:
 def batch_key(target: str, start: date, end: date, version: str) -> str:
     """The key of a batch: ``progress-batch:group:3:2026-03-01:2026-03-31:staff``.
 
-    ``target`` is ``group:<id>``, ``track:<id>`` or ``patient:<id>,<id>,...`` (a selection).
+    ``target`` is ``group:<id>``, ``track:<id>`` or ``patient:<id>,<id>,...`` (a selection);
+    a long one (a large selection) is replaced by its SHA-256, so the key stays short.
     """
+    if len(target) > 120:
+        kind = target.split(":", 1)[0][:20]
+        target = f"{kind}:sha256:{hashlib.sha256(target.encode()).hexdigest()}"
     return f"progress-batch:{target}:{start.isoformat()}:{end.isoformat()}:{version}"
 
 
@@ -233,8 +240,13 @@ def start_progress_batch(user: StaffUser, patients: list[Patient], start: date, 
     job_id, chunk_ids = job.id, [c.id for c in job.chunks]
     from .. import jobs
 
-    for chunk_id in chunk_ids:
-        jobs.enqueue_chunk(chunk_id)
+    try:
+        for chunk_id in chunk_ids:
+            jobs.enqueue_chunk(chunk_id)
+    except Exception as exc:  # noqa: BLE001 - the queue is down: the job fails plainly, nothing is printed
+        db.session.rollback()
+        log.error("print job %s: the queue could not be reached: %s", job_id, type(exc).__name__)
+        _fail_job(job_id, QUEUE_MESSAGE)
     db.session.expire_all()
     return job_status(user, job_id, recover_stale=False)
 
@@ -331,8 +343,12 @@ def run_chunk(chunk_id: int) -> bool:
     if attempt is None:
         return False
     chunk = db.session.get(PrintChunk, chunk_id)
-    job = chunk.job
-    if job.state not in ("queued", "running"):
+    job = chunk.job if chunk is not None else None
+    if job is None or job.state not in ("queued", "running"):
+        if chunk is not None:  # the rest of a failed job is not rendered
+            db.session.execute(sa.update(PrintChunk).where(*_mine(chunk_id, attempt)).values(state="failed")
+                               .execution_options(synchronize_session=False))
+        db.session.commit()
         return False
     params, job_id, patient_ids = dict(job.params), job.id, list(chunk.patient_ids)
 
@@ -380,12 +396,17 @@ def run_chunk(chunk_id: int) -> bool:
     return True
 
 
-def _retry_or_fail(chunk_id: int, attempt: int) -> None:
-    """Queue the chunk again, or fail its job once it has had ``MAX_ATTEMPTS``."""
+def _retry_or_fail(chunk_id: int, attempt: int, stale_before: datetime | None = None) -> None:
+    """Queue the chunk again, or fail its job once it has had ``MAX_ATTEMPTS``.
+
+    With ``stale_before`` (from ``recover``) only if its last heartbeat is older: a worker
+    that was slow but is alive keeps its chunk.
+    """
     from .. import jobs
 
     chunk = db.session.get(PrintChunk, chunk_id)
-    if chunk is None or chunk.state != "running" or chunk.attempts != attempt:
+    if chunk is None or chunk.state != "running" or chunk.attempts != attempt or (
+            stale_before is not None and chunk.heartbeat_at is not None and chunk.heartbeat_at >= stale_before):
         db.session.rollback()
         return
     if chunk.attempts >= MAX_ATTEMPTS:
@@ -394,13 +415,14 @@ def _retry_or_fail(chunk_id: int, attempt: int) -> None:
         _fail_job(job.id, FAILED_MESSAGE.format(first=first, last=first + len(chunk.patient_ids) - 1,
                                                 attempts=chunk.attempts), chunk_id=chunk_id)
         return
+    still = (PrintChunk.heartbeat_at < stale_before,) if stale_before is not None else ()
     result = db.session.execute(
-        sa.update(PrintChunk).where(*_mine(chunk_id, attempt))
+        sa.update(PrintChunk).where(*_mine(chunk_id, attempt), *still)
         .values(state="queued", heartbeat_at=utcnow(), sheets_done=0, pdf=None)
         .execution_options(synchronize_session=False))
     db.session.commit()
     if result.rowcount == 1:
-        jobs.enqueue_chunk(chunk_id)
+        _enqueue_quietly(jobs.enqueue_chunk, chunk_id)
 
 
 def _fail_job(job_id: int, message: str, chunk_id: int | None = None) -> None:
@@ -495,7 +517,7 @@ def recover(now: datetime | None = None) -> int:
                PrintChunk.heartbeat_at < limit)).all()
     for chunk_id, state, attempts in stalled:
         if state == "running":
-            _retry_or_fail(chunk_id, attempts)
+            _retry_or_fail(chunk_id, attempts, stale_before=limit)
         else:
             touched = db.session.execute(
                 sa.update(PrintChunk).where(PrintChunk.id == chunk_id, PrintChunk.state == "queued",
@@ -503,7 +525,7 @@ def recover(now: datetime | None = None) -> int:
                 .values(heartbeat_at=now).execution_options(synchronize_session=False))
             db.session.commit()
             if touched.rowcount == 1:
-                jobs.enqueue_chunk(chunk_id)
+                _enqueue_quietly(jobs.enqueue_chunk, chunk_id)
         moved += 1
     not_done = sa.select(PrintChunk.id).where(PrintChunk.job_id == PrintJob.id, PrintChunk.state != "done").exists()
     unmerged = list(db.session.scalars(sa.select(PrintJob.id).where(
@@ -511,9 +533,17 @@ def recover(now: datetime | None = None) -> int:
         sa.or_(PrintJob.merge_started_at.is_(None), PrintJob.merge_started_at < limit))))
     db.session.rollback()
     for job_id in unmerged:
-        jobs.enqueue_merge(job_id)
+        _enqueue_quietly(jobs.enqueue_merge, job_id)
         moved += 1
     return moved
+
+
+def _enqueue_quietly(enqueue, record_id: int) -> None:
+    """Enqueue for ``recover``: a queue that is down now is tried again at the next recovery."""
+    try:
+        enqueue(record_id)
+    except Exception as exc:  # noqa: BLE001
+        log.error("print queue not answering (%s); will try again", type(exc).__name__)
 
 
 def purge_expired(now: datetime | None = None) -> int:
