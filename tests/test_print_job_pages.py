@@ -230,3 +230,18 @@ def test_a_job_whose_worker_died_is_taken_up_again_when_its_page_is_polled(app, 
     assert held == [chunk_id]  # queued again for another worker
     work(held)
     assert client.get(f"/admin/print/jobs/{job_id}/status").json["state"] == "done"
+
+
+def test_a_selections_job_page_counts_the_patients_and_starts_again_with_them(client, batch, make, held):
+    planner, group = batch
+    chosen = sorted(make.patient(first_name="Test", last_name=f"Selected{n}").id for n in range(40))
+    login(client, planner.email)
+    query = "&".join(f"patients={i}" for i in chosen)
+    page_url = job_page_of(client.post(f"/admin/print/progress/batch/?{query}", data=FORM))
+    text = client.get(page_url).get_data(as_text=True)
+    assert "40 selected patients" in text and "Selected1" not in text
+    again = re.search(r'<a id="print-job-again" href="([^"]+)"', text).group(1).replace("&amp;", "&")
+    assert sorted(int(i) for i in re.findall(r"patients=(\d+)", again)) == chosen
+    # The same selection again is the same batch, even though its key is long.
+    busy = client.post(f"/admin/print/progress/batch/?{query}", data=FORM)
+    assert busy.status_code == 409 and page_url in busy.get_data(as_text=True)

@@ -59,14 +59,16 @@ def job_json(status: print_jobs.JobStatus) -> dict:
     }
 
 
-def _target_words(target: str) -> tuple[str, dict]:
+def _target_words(params: dict) -> tuple[str, dict]:
     """What the batch prints, in words, and the print form's URL arguments for it."""
-    kind, _, ids = target.partition(":")
+    kind, _, ids = params.get("target", "").partition(":")
     if kind in ("group", "track") and ids.isdigit():
         row = db.session.get(CareGroup if kind == "group" else Track, int(ids))
         name = row.name if row is not None else f"{kind} #{ids}"
         return f"{name} ({kind})", {kind: int(ids)}
-    chosen = [int(i) for i in ids.split(",") if i.isdigit()]
+    # A selection: its ids, or (a large one, whose key is hashed) the patients it prints.
+    chosen = [int(i) for i in ids.split(",") if i.isdigit()] or \
+        sorted(int(i) for i in params.get("patients", []) if str(i).isdigit())
     return f"{len(chosen)} selected patient{'' if len(chosen) == 1 else 's'}", {"patients": chosen}
 
 
@@ -78,7 +80,7 @@ class JobView:
         self.state = status.state
         self.finished = status.finished
         self.done, self.total = status.sheets_done, status.sheets_total
-        self.what, form_args = _target_words(params.get("target", ""))
+        self.what, form_args = _target_words(params)
         start, end, version = params.get("from", ""), params.get("to", ""), params.get("version", "staff")
         self.period = f"{start} to {end}"
         self.version = VERSION_WORDS.get(version, version)
