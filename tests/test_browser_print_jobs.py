@@ -72,6 +72,7 @@ def test_a_counselor_starts_a_group_batch_sees_it_progress_and_gets_the_pdf(clin
         assert page.locator("#print-status[role=status]").count() == 1
         held()
         expect(page.locator("#print-count")).to_have_text("1 of 3 sheets")
+        page.screenshot(path="/tmp/print-job-form-progress.png")
         assert page.locator("#print-progress").evaluate("bar => [bar.value, bar.max]") == [1, 3]
         held()
         expect(page.locator("#print-count")).to_have_text("2 of 3 sheets")
@@ -97,6 +98,7 @@ def test_a_counselor_starts_a_group_batch_sees_it_progress_and_gets_the_pdf(clin
         job_link.click()
         page.get_by_role("link", name="Download the PDF").wait_for(state="visible")
         assert "3 of 3 sheets" in page.locator("#print-job-status").inner_text()
+        page.screenshot(path="/tmp/print-job-page-done.png")
     finally:
         context.close()
 
@@ -138,6 +140,7 @@ def test_without_javascript_the_form_opens_the_job_page_which_refreshes_to_the_l
         assert "/admin/print/jobs/" in page.url
         assert "0 of 3 sheets" in page.locator("#print-job-text").inner_text()
         assert not page.get_by_role("link", name="Download the PDF").is_visible()
+        page.screenshot(path="/tmp/print-job-page-waiting.png")
         for _ in NAMES:
             held()
         # The page refreshes itself (every 2 s) until the job is done.

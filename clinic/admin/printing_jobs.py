@@ -21,7 +21,7 @@ moves on a job whose worker died (``print_jobs.recover``).
 
 from __future__ import annotations
 
-from flask import abort, jsonify, url_for
+from flask import abort, current_app, jsonify, url_for
 from flask_admin import expose
 from flask_login import current_user
 
@@ -90,6 +90,7 @@ class JobView:
         self.failure = status.message or "The sheets could not be prepared. Nothing was recorded as printed."
         self.form_url = url_for(".progress_batch", **form_args, **{"from": start, "to": end, "version": version})
         self.status_url = url_for(".job_status", job_id=status.id)
+        self.keep_minutes = int(current_app.config.get("CLINIC_PRINT_KEEP_MINUTES", 60))
         self.download_url = url_for(".job_download", job_id=status.id) if status.ready else ""
 
 

@@ -220,6 +220,7 @@
       } else if (status && status.state === "failed") {
         byId("print-job-failed-text").textContent = status.message || "The sheets could not be prepared.";
         byId("print-job-progress-line").hidden = true;
+        byId("print-job-keep").hidden = true;
         byId("print-job-failed").hidden = false;
       } else {
         window.location.reload();  // the login ended or the connection failed: the page itself says
