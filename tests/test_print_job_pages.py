@@ -245,3 +245,18 @@ def test_a_selections_job_page_counts_the_patients_and_starts_again_with_them(cl
     # The same selection again is the same batch, even though its key is long.
     busy = client.post(f"/admin/print/progress/batch/?{query}", data=FORM)
     assert busy.status_code == 409 and page_url in busy.get_data(as_text=True)
+
+
+def test_the_form_lists_the_logins_own_latest_batch_prints(app, client, batch, make, held):
+    planner, group = batch
+    login(client, planner.email)
+    assert 'id="print-recent"' not in client.get(url_of(group)).get_data(as_text=True)
+    page_url = job_page_of(client.post(url_of(group), data=FORM))
+    form = client.get(url_of(group)).get_data(as_text=True)
+    recent = re.search(r'<ul class="list-unstyled small" id="print-recent">(.*?)</ul>', form, flags=re.S).group(1)
+    assert f'<a href="{page_url}">IOP Evening A (group), 2026-03-01 to 2026-03-31, staff version</a>' in recent
+    assert "waiting for a print worker (0 of 3 sheets)" in recent
+    assert not any(name in recent for name in NAMES)
+    other = app.test_client()
+    login(other, make.staff("planner").email)
+    assert 'id="print-recent"' not in other.get(url_of(group)).get_data(as_text=True)

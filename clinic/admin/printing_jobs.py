@@ -77,6 +77,7 @@ class JobView:
 
     def __init__(self, status: print_jobs.JobStatus, params: dict) -> None:
         self.id = status.id
+        self.page_url = url_for(".job", job_id=status.id)
         self.state = status.state
         self.finished = status.finished
         self.done, self.total = status.sheets_done, status.sheets_total
@@ -92,6 +93,16 @@ class JobView:
         self.status_url = url_for(".job_status", job_id=status.id)
         self.keep_minutes = int(current_app.config.get("CLINIC_PRINT_KEEP_MINUTES", 60))
         self.download_url = url_for(".job_download", job_id=status.id) if status.ready else ""
+
+
+def recent_views(user, limit: int = 5) -> list[JobView]:
+    """``user``'s latest batch print jobs (still kept), newest first, as the job page words them."""
+    statuses = print_jobs.recent_jobs(user, limit)
+    if not statuses:
+        return []
+    params = dict(db.session.execute(
+        db.select(PrintJob.id, PrintJob.params).where(PrintJob.id.in_([s.id for s in statuses]))).all())
+    return [JobView(status, params.get(status.id) or {}) for status in statuses]
 
 
 class PrintJobMixin:
@@ -130,4 +141,4 @@ class PrintJobMixin:
         return pdf_response(data, filename)
 
 
-__all__ = ["JobView", "PrintJobMixin", "job_json", "sheets_text"]
+__all__ = ["JobView", "PrintJobMixin", "job_json", "recent_views", "sheets_text"]

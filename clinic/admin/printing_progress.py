@@ -46,7 +46,7 @@ from ..services.enrolment import history
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
 from ..services.locking import StaleEdit
-from .printing_jobs import PrintJobMixin, job_json
+from .printing_jobs import PrintJobMixin, job_json, recent_views
 
 STALE_TEXT = (
     "Someone else saved a summary for this period after you opened the form. Nothing was printed and "
@@ -315,6 +315,7 @@ class ProgressPrintMixin(PrintJobMixin):
             target_args=target_args,
             problem=problem,
             running_job=running_job,
+            recent=recent_views(current_user),
             # A counselor learns only how many of their own patients are in it.
             total=len(everyone) if sees_everyone(current_user) else None,
             included=len(patients),
