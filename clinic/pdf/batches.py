@@ -200,9 +200,10 @@ def merge_pdfs(parts: Iterable[bytes], title: str) -> bytes:
                             highest = max(highest, int(annotation.StructParent))
                 root = source.Root.StructTreeRoot
                 if "/ParentTree" in root:
-                    for key, value in _number_tree(root.ParentTree):
+                    # Copied whole (qpdf copies the objects it reaches once), then renumbered.
+                    for key, value in _number_tree(_copy_into(out, root.ParentTree)):
                         numbers.append(key + base)
-                        numbers.append(_copy_into(out, value))
+                        numbers.append(value)
                         highest = max(highest, key + base)
                 elements = root.get("/K", [])
                 for element in (elements if isinstance(elements, pikepdf.Array) else [elements]):
