@@ -181,7 +181,7 @@ def batch_key(target: str, start: date, end: date, version: str) -> str:
 def _settings() -> tuple[int, timedelta, timedelta]:
     config = current_app.config
     return (int(config.get("CLINIC_PRINT_CHUNK_SHEETS", 10)),
-            timedelta(seconds=int(config.get("CLINIC_PRINT_STALE_SECONDS", 120))),
+            timedelta(seconds=int(config.get("CLINIC_PRINT_STALE_SECONDS", 60))),
             timedelta(minutes=int(config.get("CLINIC_PRINT_KEEP_MINUTES", 60))))
 
 
