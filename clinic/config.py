@@ -67,7 +67,7 @@ def _job_settings(env: dict[str, str], mode: str) -> dict:
         # Sheets per chunk a worker renders at a time (memory per worker grows with it).
         "CLINIC_PRINT_CHUNK_SHEETS": _whole(env, "CLINIC_PRINT_CHUNK_SHEETS", 10, 1, 500, "sheets"),
         # A running chunk without a heartbeat for this long is taken to have lost its worker.
-        "CLINIC_PRINT_STALE_SECONDS": _whole(env, "CLINIC_PRINT_STALE_SECONDS", 120, 2, 86400, "seconds"),
+        "CLINIC_PRINT_STALE_SECONDS": _whole(env, "CLINIC_PRINT_STALE_SECONDS", 60, 2, 86400, "seconds"),
         # Finished jobs (and their PDFs, patient data) are deleted this long after they finished.
         "CLINIC_PRINT_KEEP_MINUTES": _whole(env, "CLINIC_PRINT_KEEP_MINUTES", 60, 1, 10080, "minutes"),
     }

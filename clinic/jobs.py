@@ -121,7 +121,10 @@ def log_progress(job_id: int) -> None:
 @jobs_cli.command("worker")
 @click.option("--workers", "-w", default=2, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes (one chunk each at a time; one per core is a good start).")
-def worker_command(workers: int) -> None:
+@click.option("--max-tasks", default=200, show_default=True, type=click.IntRange(0, 1_000_000),
+              help="A worker process is replaced by a fresh one after this many tasks (0: never), "
+                   "so its memory cannot creep up over days.")
+def worker_command(workers: int, max_tasks: int) -> None:
     """Render queued batch prints: a Huey consumer with WORKERS processes (stop with Ctrl-C)."""
     from huey.consumer import Consumer
 
@@ -137,7 +140,7 @@ def worker_command(workers: int) -> None:
     db.engine.dispose()
     # An idle worker looks at a SQLite queue at least every second (Redis wakes it at once).
     Consumer(huey, workers=workers, worker_type="process", periodic=True, check_worker_health=True,
-             max_delay=1.0).run()
+             health_check_interval=1, max_delay=1.0, max_tasks=max_tasks or None).run()
 
 
 __all__ = ["enqueue_chunk", "enqueue_merge", "init_app", "jobs_cli", "make_huey", "queue"]

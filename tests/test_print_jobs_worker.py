@@ -163,3 +163,42 @@ def test_a_batch_survives_its_worker_being_killed_halfway(ctx, batch, workers):
     assert exports() == len(patients)  # once each, whatever ran twice
     attempts = db.session.scalars(sa.select(PrintChunk.attempts).where(PrintChunk.job_id == job.id)).all()
     assert max(attempts) == 2 and min(attempts) == 1
+
+
+def children(pid: int) -> list[int]:
+    """The ids of ``pid``'s child processes (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_worker_processes_killed_halfway_are_replaced_and_the_batch_completes(ctx, batch, workers):
+    planner, patients = batch(16)
+    consumer = workers()
+    job = start_job(planner, patients)
+
+    def running_chunks() -> int:
+        db.session.rollback()
+        return db.session.scalar(sa.select(sa.func.count()).select_from(PrintChunk)
+                                 .where(PrintChunk.job_id == job.id, PrintChunk.state == "running"))
+
+    wait_for(running_chunks, 180, "a chunk to be rendered")
+    doomed = children(consumer.pid)
+    assert doomed
+    for pid in doomed:  # the processes rendering die; the consumer itself lives on
+        os.kill(pid, signal.SIGKILL)
+    assert consumer.poll() is None
+    # Time passes: the dead processes' chunks have no heartbeat any more.
+    wait_for(lambda: set(children(consumer.pid)) - set(doomed), 60, "the consumer to start new processes")
+    print_jobs.recover(now=utcnow() + timedelta(seconds=STALE_SECONDS + 1))
+    done = wait_for(lambda: (s := status(planner, job.id)).finished and s, 240, "the job to finish")
+    assert done.state == "done", done.message
+    assert len(sheets(page_texts(print_jobs.job_pdf(planner, job.id)[0]))) == len(patients)
+    assert exports() == len(patients)

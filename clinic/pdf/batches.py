@@ -8,6 +8,12 @@ the batch, which is what a counselor handing out or filing single sheets needs. 
 alone cannot do this: ``counter(pages)`` always counts the whole document.) The data
 for all sheets is read up front in the same six statements as one sheet.
 
+The same sheets can be rendered in parts: ``render_chunk`` renders a run of a batch's
+sheets (names told apart among the whole batch, no audit) and ``merge_pdfs`` joins the
+parts in order with pikepdf, keeping every page (and so each sheet's "Page X of Y"), the
+tagged structure and the bookmarks. The background print jobs (``services.print_jobs``)
+and ``flask print progress --jobs N`` are built on these two.
+
 Audit: one "export" event per patient included, naming the batch's group or track,
 added once the PDF exists and committed (unless ``commit=False``: the caller commits,
 e.g. the CLI once the file is written).
@@ -200,9 +206,10 @@ def merge_pdfs(parts: Iterable[bytes], title: str) -> bytes:
                             highest = max(highest, int(annotation.StructParent))
                 root = source.Root.StructTreeRoot
                 if "/ParentTree" in root:
-                    for key, value in _number_tree(root.ParentTree):
+                    # Copied whole (qpdf copies the objects it reaches once), then renumbered.
+                    for key, value in _number_tree(_copy_into(out, root.ParentTree)):
                         numbers.append(key + base)
-                        numbers.append(_copy_into(out, value))
+                        numbers.append(value)
                         highest = max(highest, key + base)
                 elements = root.get("/K", [])
                 for element in (elements if isinstance(elements, pikepdf.Array) else [elements]):

@@ -9,7 +9,8 @@ carries "run chunk N" messages; the truth is in the rows.
 - ``start_progress_batch`` validates the period and version as the serial batch does,
   refuses the same batch (same login, target, period and version) while one is queued or
   running (``PrintBusy``, with the running job's id), splits the patients, in print order,
-  into chunks of ``CLINIC_PRINT_CHUNK_SHEETS`` and enqueues them.
+  into chunks of at most ``CLINIC_PRINT_CHUNK_SHEETS`` (smaller towards the end, see
+  ``chunk_ranges``) and enqueues them.
 - ``run_chunk`` (a worker) claims a chunk atomically (one UPDATE from queued to running
   that also counts the attempt: two workers never render the same chunk), renders its
   sheets with ``pdf.batches.render_chunk`` (each sheet its own "Page X of Y", no audit),
@@ -180,7 +181,7 @@ def batch_key(target: str, start: date, end: date, version: str) -> str:
 def _settings() -> tuple[int, timedelta, timedelta]:
     config = current_app.config
     return (int(config.get("CLINIC_PRINT_CHUNK_SHEETS", 10)),
-            timedelta(seconds=int(config.get("CLINIC_PRINT_STALE_SECONDS", 120))),
+            timedelta(seconds=int(config.get("CLINIC_PRINT_STALE_SECONDS", 60))),
             timedelta(minutes=int(config.get("CLINIC_PRINT_KEEP_MINUTES", 60))))
 
 
@@ -226,9 +227,9 @@ def start_progress_batch(user: StaffUser, patients: list[Patient], start: date, 
                            "version": version, "title": title, "source": source or {},
                            "target": target, "filename": filename})
     now = utcnow()
-    job.chunks = [PrintChunk(index=n, patient_ids=ids[i:i + size], state="queued", attempts=0,
+    job.chunks = [PrintChunk(index=n, patient_ids=ids[a:b], state="queued", attempts=0,
                              sheets_done=0, heartbeat_at=now)
-                  for n, i in enumerate(range(0, len(ids), size))]
+                  for n, (a, b) in enumerate(chunk_ranges(len(ids), size))]
     db.session.add(job)
     try:
         db.session.commit()
@@ -596,10 +597,20 @@ def _worker_settings() -> tuple[dict[str, str], dict]:
     return environ, {"CLINIC_PAGE_SIZE": environ["CLINIC_PAGE_SIZE"], "CLINIC_NAME": environ["CLINIC_NAME"]}
 
 
-def chunk_ranges(count: int, size: int, workers: int = 1) -> list[tuple[int, int]]:
-    """(start, stop) index ranges of at most ``size`` sheets, at least one per worker when there are enough."""
-    size = max(1, min(size, -(-count // max(1, workers))))
-    return [(i, min(i + size, count)) for i in range(0, count, size)]
+def chunk_ranges(count: int, size: int, workers: int = 2) -> list[tuple[int, int]]:
+    """(start, stop) index ranges of the sheets, in order: chunks of at most ``size`` sheets.
+
+    Towards the end the chunks get smaller (what is left shared among twice the
+    ``workers``, at least 2 sheets), so the workers finish at about the same time instead of
+    one waiting for the other's last big chunk.
+    """
+    size, ranges, at = max(1, size), [], 0
+    while at < count:
+        left = count - at
+        step = min(size, max(2, -(-left // (2 * max(1, workers)))), left)
+        ranges.append((at, at + step))
+        at += step
+    return ranges
 
 
 def local_batch(patients: list[Patient], start: date, end: date, version: str = "staff", *, jobs: int = 2,
