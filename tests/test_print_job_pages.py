@@ -261,3 +261,27 @@ def test_the_form_lists_the_logins_own_latest_batch_prints(app, client, batch, m
     other = app.test_client()
     login(other, make.staff("planner").email)
     assert 'id="print-recent"' not in other.get(url_of(group)).get_data(as_text=True)
+
+
+def test_a_status_poll_takes_the_same_few_statements_however_many_jobs_run(app, client, batch, held):
+    planner, group = batch
+    login(client, planner.email)
+    first = job_page_of(client.post(url_of(group), data=FORM))
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def poll() -> int:
+        statements.clear()
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(first + "status").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    alone = poll()
+    for day in range(20, 25):  # five more batches queued (other periods)
+        job_page_of(client.post(url_of(group), data={**FORM, "to": f"2026-03-{day}"}))
+    assert poll() == alone <= 8
