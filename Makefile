@@ -6,7 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export CLINIC_ENV ?= development
 
-.PHONY: run test install install-dev db seed clean flask reset-demo
+WORKERS ?= 2
+
+.PHONY: run test install install-dev db seed clean flask reset-demo worker
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or newer is needed (set PYTHON=python3.x)"; exit 1; }
@@ -36,7 +38,14 @@ run: seed
 	@echo ""
 	@echo "The demo clinic is at http://$(HOST):$(PORT)/ (log in with one of the accounts above)."
 	@echo "Two-factor sign-in is optional in this demo (CLINIC_REQUIRE_2FA=$$CLINIC_REQUIRE_2FA); enrol at 'Two-factor sign-in' in the menu."
+	@echo "A print worker ($(WORKERS) processes, queue $${CLINIC_JOB_QUEUE:-sqlite: instance/jobs.sqlite}) runs alongside for batch prints; it stops with the server (log: instance/worker.log)."
+	@$(BIN)/flask --app wsgi jobs worker --workers $(WORKERS) > instance/worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+# The background print worker alone (e.g. on another machine, with CLINIC_JOB_QUEUE=redis://...).
+worker: install
+	$(BIN)/flask --app wsgi jobs worker --workers $(WORKERS)
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

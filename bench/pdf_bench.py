@@ -1,6 +1,7 @@
-"""How much time our PDF exports add on top of WeasyPrint's own rendering.
+"""How much time our PDF exports add on top of WeasyPrint's own rendering, and batch jobs.
 
-    /tmp/probe-venv/bin/python bench/pdf_bench.py [--repeat 21] [--batch 30]
+    .venv/bin/python bench/pdf_bench.py [--repeat 21] [--batch 30]
+    .venv/bin/python bench/pdf_bench.py --jobs-only [--jobs-batch 100] [--workers 2] [--chunk 10] [--rounds 3]
 
 Builds a throwaway SQLite clinic (the migrations, then the reference data and the demo
 clinic, as ``CLINIC_ENV=development``), picks the demo patient with the most active
@@ -14,6 +15,20 @@ and prints both, our overhead in percent of WeasyPrint's time (the target is und
 measured inside each export run, and also as (a) against (b)), and the
 throughput of a batch of ``--batch`` patients in pages per second: one export per patient,
 and, where the document has one, a single batch PDF.
+
+Then (or alone with ``--jobs-only``) the batch side by side, in one run: a
+``--jobs-batch`` sheet batch of staff progress sheets over four weeks (the demo has 42
+patients, so the batch runs through them again in order; ``--database-url`` measures an
+existing clinic, e.g. one filled by ``bench/scale.py``, with its largest track's patients)
+
+(s) serial: today's ``progress_batch`` in one fresh process (after one warm-up sheet);
+(j) the background job: ``start_progress_batch`` with a real worker
+    (``flask jobs worker --workers N``, Huey on Redis at ``--redis`` when it answers, else
+    on a SQLite queue file) that was warmed up with a small job; timed from the start
+    until the merged PDF is stored;
+
+with the wall time, the speed-up (s)/(j), the pages of both, and the peak resident memory
+(``VmHWM`` in ``/proc``) of the serial process and of each worker process.
 
 To add a document (e.g. the progress sheets), add a ``Document`` to ``documents()``:
 ``export(patient_id)`` must do what the admin does and return the PDF bytes;
@@ -273,11 +288,212 @@ def measure_batch(document: Document, patient_ids: list[int]) -> dict:
     return result
 
 
+# The batch as a background job against the serial batch -------------------------------------
+#: Targets of the batch job: at least this speed-up with 2 workers, under this peak memory per worker.
+TARGET_SPEEDUP = 1.8
+TARGET_WORKER_MB = 400
+
+
+def _peak_kb(pid: int | str) -> int:
+    """A process's peak resident memory (``VmHWM``) in kB, 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_seconds(pid: int | str) -> float:
+    """User plus system CPU time a process has used so far."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """The ids of ``pid``'s child processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _serial_child(environ: dict, patient_ids: list[int], start: date, end: date, answer) -> None:
+    """(s): the serial batch in a fresh process; sends (seconds, pages, peak kB)."""
+    sys.path.insert(0, str(ROOT))
+    from clinic import create_app
+    from clinic.extensions import db
+    from clinic.models import Patient
+    from clinic.pdf import batches
+    from clinic.services import audit
+
+    app = create_app({"ENVIRON": environ})
+    with app.app_context(), audit.acting_as(None, label="benchmark"):
+        import sqlalchemy as sa
+
+        found = {p.id: p for p in db.session.scalars(sa.select(Patient).where(Patient.id.in_(set(patient_ids))))}
+        patients = [found[i] for i in patient_ids]
+        batches.render_sheets(patients[:1], start, end, "staff")  # warm-up: fonts, stylesheet, templates
+        db.session.remove()
+        found = {p.id: p for p in db.session.scalars(sa.select(Patient).where(Patient.id.in_(set(patient_ids))))}
+        patients = [found[i] for i in patient_ids]
+        began, cpu = time.perf_counter(), _cpu_seconds("self")
+        pdf = batches.progress_batch(patients, start, end, "staff", commit=False)
+        elapsed, cpu = time.perf_counter() - began, _cpu_seconds("self") - cpu
+        db.session.rollback()
+    answer.send((elapsed, pages(pdf), _peak_kb("self"), cpu))
+
+
+def _queue_url(redis_url: str, folder: Path) -> str:
+    try:
+        import redis
+
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+        return redis_url
+    except Exception:  # noqa: BLE001 - no Redis: the SQLite queue
+        return f"sqlite:///{folder / 'jobs.sqlite'}"
+
+
+def measure_jobs(app, environ: dict, patient_ids: list[int], start: date, end: date, workers: int,
+                 chunk: int, redis_url: str, folder: Path, rounds_wanted: int = 1) -> dict:
+    """(s) and (j) side by side, ``rounds_wanted`` times alternately (the median round is kept)."""
+    import multiprocessing
+    import os
+    import signal
+    import subprocess
+    import uuid
+
+    import sqlalchemy as sa
+
+    from clinic import jobs
+    from clinic.extensions import db
+    from clinic.models import Patient, StaffUser
+    from clinic.services import print_jobs
+
+    context = multiprocessing.get_context("spawn")
+
+    def run_serial():
+        receive, send = context.Pipe(duplex=False)
+        serial = context.Process(target=_serial_child, args=(environ, patient_ids, start, end, send))
+        serial.start()
+        answer = receive.recv()
+        serial.join()
+        return answer
+
+    queue_url = _queue_url(redis_url, folder)
+    queue_name = f"clinic-bench-{uuid.uuid4().hex[:8]}"
+    settings = {"CLINIC_JOB_QUEUE": queue_url, "CLINIC_JOB_QUEUE_NAME": queue_name,
+                "CLINIC_PRINT_CHUNK_SHEETS": str(chunk)}
+    app.config.update(settings, CLINIC_PRINT_CHUNK_SHEETS=chunk)
+    app.extensions[jobs.EXTENSION] = jobs.make_huey(app)
+    log = open(folder / "worker.log", "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker",
+                               "--workers", str(workers)], cwd=ROOT, env={**os.environ, **environ, **settings},
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        owner = db.session.scalar(sa.select(StaffUser).where(StaffUser.role == "admin").order_by(StaffUser.id))
+        found = {p.id: p for p in db.session.scalars(sa.select(Patient).where(Patient.id.in_(set(patient_ids))))}
+
+        def run(ids: list[int], target: str) -> tuple[float, object]:
+            began = time.perf_counter()
+            status = print_jobs.start_progress_batch(owner, [found[i] for i in ids], start, end, "staff",
+                                                     target=target, title="Benchmark batch")
+            while not status.finished:
+                time.sleep(0.2)  # a browser polls about once a second; this is finer
+                db.session.expire_all()
+                status = print_jobs.job_status(owner, status.id)
+            return time.perf_counter() - began, status
+
+        # Warm-up: every worker process imports WeasyPrint and renders once.
+        run(patient_ids[:max(2, workers) * chunk], "bench:warm-up")
+        processes = [worker.pid, *_children(worker.pid)]
+        rounds = []
+        for number in range(rounds_wanted):
+            # Serial and job alternate, so a change in the machine's load hits both alike.
+            serial_seconds, serial_pages, serial_kb, serial_cpu = run_serial()
+            before = {pid: _cpu_seconds(pid) for pid in processes}
+            cpu_before = sum(before.values()) + _cpu_seconds("self")
+            job_seconds, status = run(patient_ids, f"bench:batch:{number}")
+            job_cpu = sum(_cpu_seconds(pid) for pid in processes) + _cpu_seconds("self") - cpu_before
+            # The busiest process's CPU time: what the job would take with a free core per worker.
+            critical = max(_cpu_seconds(pid) - before[pid] for pid in processes)
+            if status.state != "done":
+                raise SystemExit(f"The job failed: {status.message}")
+            job_pages = pages(print_jobs.job_pdf(owner, status.id)[0])
+            rounds.append((serial_seconds / job_seconds, serial_seconds, job_seconds, serial_cpu, job_cpu, critical))
+            print(f"  round {number + 1}: serial {serial_seconds:.2f} s, job {job_seconds:.2f} s, "
+                  f"speed-up {serial_seconds / job_seconds:.2f} x", flush=True)
+        _, serial_seconds, job_seconds, serial_cpu, job_cpu, critical = sorted(rounds)[len(rounds) // 2]
+        worker_kb = {pid: _peak_kb(pid) for pid in _children(worker.pid)}
+        consumer_kb = _peak_kb(worker.pid)
+    finally:
+        os.killpg(worker.pid, signal.SIGINT)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        log.close()
+        jobs.queue(app).storage.flush_all()
+    return {
+        "serial": serial_seconds, "serial_pages": serial_pages, "serial_mb": serial_kb / 1024,
+        "serial_cpu": serial_cpu, "job_cpu": job_cpu, "critical_cpu": critical, "load": Path("/proc/loadavg").read_text().split()[0],
+        "job": job_seconds, "job_pages": job_pages, "speedup": serial_seconds / job_seconds,
+        "worker_mb": sorted(kb / 1024 for kb in worker_kb.values()), "consumer_mb": consumer_kb / 1024,
+        "queue": "Redis" if queue_url.startswith("redis") else "SQLite", "chunk": chunk, "workers": workers,
+        "rounds": len(rounds),
+    }
+
+
+def report_jobs(m: dict, sheets: int) -> bool:
+    """Print the side-by-side figures; True when a target is missed."""
+    worst = max(m["worker_mb"] or [0])
+    print(f"Batch of {sheets} staff progress sheets, serial against a background job "
+          f"({m['workers']} worker processes, {m['chunk']} sheets a chunk, Huey on {m['queue']}; "
+          f"median of {m['rounds']} round{'s' if m['rounds'] != 1 else ''})")
+    print(f"  (s) serial, today's progress_batch      {m['serial']:7.2f} s  {m['serial_pages']} pages  "
+          f"peak {m['serial_mb']:.0f} MB")
+    print(f"  (j) background job, start to merged PDF {m['job']:7.2f} s  {m['job_pages']} pages  "
+          f"peak per worker {', '.join(f'{mb:.0f}' for mb in m['worker_mb'])} MB "
+          f"(consumer {m['consumer_mb']:.0f} MB)")
+    print(f"  speed-up (s)/(j)                        {m['speedup']:7.2f} x "
+          f"(target >= {TARGET_SPEEDUP}: {'met' if m['speedup'] >= TARGET_SPEEDUP else 'MISSED'}); "
+          f"peak per worker {worst:.0f} MB (target < {TARGET_WORKER_MB}: "
+          f"{'met' if worst < TARGET_WORKER_MB else 'MISSED'})")
+    print(f"  CPU time: (s) {m['serial_cpu']:.1f} s, (j) {m['job_cpu']:.1f} s (workers, consumer and this "
+          f"process); busiest worker {m['critical_cpu']:.1f} s, so with a free core per worker about "
+          f"{m['serial_cpu'] / max(m['critical_cpu'], 0.001):.2f} x (an estimate from CPU time); "
+          f"load average {m['load']} on {__import__('os').cpu_count()} cores")
+    return m["speedup"] < TARGET_SPEEDUP or worst >= TARGET_WORKER_MB or m["job_pages"] != m["serial_pages"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=21, help="runs per measurement (median)")
     parser.add_argument("--batch", type=int, default=30, help="patients in the batch")
+    parser.add_argument("--jobs-only", action="store_true", help="measure only the batch job against the serial batch")
+    parser.add_argument("--no-jobs", action="store_true", help="leave out the batch job measurement")
+    parser.add_argument("--jobs-batch", type=int, default=100, help="sheets in the batch job measurement")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the batch job")
+    parser.add_argument("--chunk", type=int, default=10, help="sheets per chunk of the batch job")
+    parser.add_argument("--rounds", type=int, default=1, help="serial/job rounds, alternated (the median is kept)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="the Redis queue, if it answers")
+    parser.add_argument("--database-url", default="", help="measure the batch job on this existing clinic")
     args = parser.parse_args(argv)
+    if args.jobs_only:
+        return jobs_main(args)
 
     import sqlalchemy as sa
 
@@ -328,6 +544,52 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  batch of {len(batch_ids)}: one PDF               {b['batch']:6.2f} s, "
                           f"{b['batch_pages']} pages, {b['batch_pages'] / b['batch']:5.1f} pages/s")
                 print()
+            db.session.remove()
+            db.engine.dispose()
+    if not args.no_jobs:
+        failed |= bool(jobs_main(args))
+    return 1 if failed else 0
+
+
+def jobs_main(args) -> int:
+    """The batch job against the serial batch (on the demo clinic, or ``--database-url``)."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    with tempfile.TemporaryDirectory(prefix="clinic-bench-jobs-") as folder:
+        folder = Path(folder)
+        if args.database_url:
+            from clinic import create_app
+
+            environ = {"CLINIC_ENV": "development", "SECRET_KEY": "benchmark-only-secret",
+                       "DATABASE_URL": args.database_url}
+            app = create_app({"ENVIRON": dict(environ)})
+        else:
+            app = build_clinic(folder)
+            environ = {"CLINIC_ENV": "development", "SECRET_KEY": "benchmark-only-secret",
+                       "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite'}"}
+        today = date.today()
+        start = today - timedelta(days=27)
+        from clinic.services import audit
+
+        with app.app_context(), audit.acting_as(None, label="benchmark"):
+            from clinic.extensions import db
+            from clinic.models import Patient, Track
+            from clinic.pdf import batches
+
+            if args.database_url:
+                best: list = []
+                for track in db.session.scalars(sa.select(Track)):
+                    found = batches.track_patients(track, start, today, "staff")
+                    best = found if len(found) > len(best) else best
+                ids = [p.id for p in best][:args.jobs_batch]
+            else:
+                everyone = list(db.session.scalars(sa.select(Patient.id).order_by(Patient.id)))
+                ids = [everyone[n % len(everyone)] for n in range(args.jobs_batch)]
+            m = measure_jobs(app, environ, ids, start, today, args.workers, args.chunk, args.redis, folder,
+                             args.rounds)
+            failed = report_jobs(m, len(ids))
             db.session.remove()
             db.engine.dispose()
     return 1 if failed else 0

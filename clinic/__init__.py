@@ -67,6 +67,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_auth(app)
     init_admin(app)
     init_cli(app)
+    from .jobs import init_app as init_jobs
+
+    init_jobs(app)
 
     def _actor():
         from flask import has_request_context

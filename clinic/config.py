@@ -40,6 +40,39 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _whole(env: dict[str, str], name: str, default: int, low: int, high: int, unit: str) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of {unit} (for example {default}).") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high} {unit}.")
+    return value
+
+
+def _job_settings(env: dict[str, str], mode: str) -> dict:
+    """The background print jobs' queue and timings (``clinic/jobs.py``, ``services/print_jobs.py``)."""
+    queue = env.get("CLINIC_JOB_QUEUE", "").strip()
+    if not queue:
+        # make run needs no extra service: a SQLite queue in instance/; tests run jobs in-process.
+        queue = "immediate" if mode == "testing" else "sqlite"
+    if not (queue in {"immediate", "sqlite"} or queue.startswith(("redis://", "rediss://", "unix://", "sqlite:///"))):
+        raise ConfigError("CLINIC_JOB_QUEUE must be a redis:// URL, 'sqlite', sqlite:///PATH or 'immediate'.")
+    name = env.get("CLINIC_JOB_QUEUE_NAME", "").strip() or "clinic-print"
+    return {
+        # Where batch print jobs are queued: redis://host:port/db, sqlite (instance/jobs.sqlite) or immediate.
+        "CLINIC_JOB_QUEUE": queue,
+        "CLINIC_JOB_QUEUE_NAME": name,
+        # Sheets per chunk a worker renders at a time (memory per worker grows with it).
+        "CLINIC_PRINT_CHUNK_SHEETS": _whole(env, "CLINIC_PRINT_CHUNK_SHEETS", 10, 1, 500, "sheets"),
+        # A running chunk without a heartbeat for this long is taken to have lost its worker.
+        "CLINIC_PRINT_STALE_SECONDS": _whole(env, "CLINIC_PRINT_STALE_SECONDS", 60, 2, 86400, "seconds"),
+        # Finished jobs (and their PDFs, patient data) are deleted this long after they finished.
+        "CLINIC_PRINT_KEEP_MINUTES": _whole(env, "CLINIC_PRINT_KEEP_MINUTES", 60, 1, 10080, "minutes"),
+    }
+
+
 def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict:
     """Build the Flask configuration from ``environ`` (``os.environ`` by default)."""
     env = dict(os.environ if environ is None else environ)
@@ -96,7 +129,10 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
     if not 0 <= record_due_hours <= MAX_RECORD_DUE_HOURS:
         raise ConfigError(f"CLINIC_RECORD_DUE_HOURS must be between 0 and {MAX_RECORD_DUE_HOURS} hours.")
 
+    jobs = _job_settings(env, mode)
+
     return {
+        **jobs,
         "CLINIC_ENV": mode,
         # A session's record is overdue once this many hours have passed since the session ended.
         "CLINIC_RECORD_DUE_HOURS": record_due_hours,

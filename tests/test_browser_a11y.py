@@ -7,7 +7,8 @@ already started, so its record opens), ``{group}``, ``{track}``, ``{enrolment}``
 ``{membership}``, ``{assignment}``, ``{exercise}``, ``{activity}``, ``{staff}``, ``{future}``
 (a planned session of the counselor's), ``{signed}`` and ``{signed_patient}`` (a signed record
 of the counselor's and someone on it), ``{moved}`` (a patient who changed track),
-``{last_week}`` and ``{next_week}`` (Mondays for the week planner).
+``{last_week}`` and ``{next_week}`` (Mondays for the week planner), ``{job}`` (a finished batch
+print job of the counselor's group, started by the counselor).
 
 The pages are served from the fictional demo clinic (``clinic/services/demo_clinic.py``,
 42 patients, three weeks of records and a planned week), seeded once for the module, so the
@@ -27,9 +28,11 @@ import sqlalchemy as sa
 
 from clinic.extensions import db
 from clinic.models import (
-    Activity, Assignment, Attendance, CareGroup, Enrolment, GroupMembership, GroupSession, KindnessExercise, StaffUser,
+    Activity, Assignment, Attendance, CareGroup, Enrolment, GroupMembership, GroupSession, KindnessExercise, Patient,
+    StaffUser,
 )
-from clinic.services import access, seeding, two_factor
+from clinic.pdf import batches
+from clinic.services import access, print_jobs, seeding, two_factor
 from clinic.services.demo_clinic import DEMO_PASSWORDS
 from conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _make_app, missing, serving
 
@@ -109,6 +112,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/print/progress/?patient={patient}", ALL),
     ("/admin/print/progress/batch/?group={group}", ALL),
     ("/admin/print/progress/batch/?track={track}", (A, P)),
+    ("/admin/print/jobs/{job}/", (C,)),  # the counselor's own batch job (done), with its download
     ("/account/two-factor", ALL),  # enrolment (the demo accounts have no authenticator yet)
     ("/account/two-factor", (TWO_FACTOR,)),  # the state of an enrolled account
     ("/admin/staff/", (C,)),  # 403
@@ -123,7 +127,8 @@ NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/reco
           "/admin/sessions/", "/admin/assign/", "/admin/print/progress/batch/?group={group}",
           "/admin/patients/", "/admin/patients/details/?id={patient}", "/admin/patients/edit/?id={patient}",
           "/admin/sessions/new/", "/admin/series/", "/admin/groups/details/?id={group}",
-          "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/"}
+          "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/",
+          "/admin/print/jobs/{job}/"}
 
 ROLE_EMAILS = {
     A: "admin@demo.clinic.example",
@@ -185,6 +190,14 @@ def _ids() -> dict[str, int]:
         sa.select(Enrolment.patient_id).group_by(Enrolment.patient_id).having(sa.func.count() > 1)
         .order_by(Enrolment.patient_id).limit(1))
     monday = date.today() - timedelta(days=date.today().weekday())
+    group_id = group.id
+    visible = access.visible_patient_ids(counselor, [p.id for p in batches.group_patients(
+        group, monday - timedelta(days=14), monday, "staff")])
+    job = print_jobs.start_progress_batch(
+        counselor, batches.in_print_order([db.session.get(Patient, i) for i in visible], "staff"),
+        monday - timedelta(days=14), monday, "staff", target=f"group:{group_id}", title="Progress sheets",
+        source={"group": group_id}, filename=f"progress-group-{group_id}-staff.pdf")
+    group = db.session.get(CareGroup, group_id)
     assignment = db.session.scalar(
         sa.select(Assignment).where(Assignment.patient_id.in_(mine), Assignment.status == "active").limit(1))
     return {
@@ -206,6 +219,7 @@ def _ids() -> dict[str, int]:
         "moved": moved,
         "last_week": (monday - timedelta(days=7)).isoformat(),
         "next_week": (monday + timedelta(days=7)).isoformat(),
+        "job": job.id,
     }
 
 

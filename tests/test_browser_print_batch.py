@@ -56,7 +56,7 @@ def _exports(app) -> list[AuditEvent]:
 
 def test_a_double_click_prints_one_batch_shows_progress_and_downloads(clinic, browser, monkeypatch):
     app, base, info = clinic
-    real = batches.progress_batch
+    real = batches.render_chunk  # the batch's job renders its sheets with it (in-process queue in tests)
 
     release = threading.Event()
 
@@ -64,7 +64,7 @@ def test_a_double_click_prints_one_batch_shows_progress_and_downloads(clinic, br
         release.wait(timeout=TIMEOUT_MS / 1000)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(batches, "progress_batch", held)
+    monkeypatch.setattr(batches, "render_chunk", held)
     context, page = _logged_in(browser, base, info["planner"])
     try:
         page.goto(f"{base}/admin/print/progress/batch/?group={info['group']}")

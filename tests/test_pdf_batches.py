@@ -16,6 +16,7 @@ from clinic.pdf.progress import progress_html_context
 from clinic.services.errors import RuleViolation
 from clinic.services.period_progress import period_progress
 from conftest import login
+from print_helpers import follow_batch
 from test_pdf_handouts import exports
 from test_pdf_progress import ASH_NOTE, BEA_NOTE, END, GROUP_NOTE, START, clinic  # noqa: F401 (fixture)
 from test_pdf_render import HOSTILE_NAME, FetchSpy, assert_loads_nothing, contains, page_texts, read_pdf
@@ -156,8 +157,14 @@ def test_a_hostile_name_in_a_batch_prints_as_text_and_loads_nothing(roster, monk
 
 # From the admin ------------------------------------------------------------------------------------
 def post_batch(client, query: str, version="staff"):
+    """Post the batch form; the answer is the job's page (303), whose download is the PDF."""
     return client.post(f"/admin/print/progress/batch/?{query}",
                        data={"from": "2026-03-01", "to": "2026-03-31", "version": version})
+
+
+def printed_batch(client, query: str, version="staff"):
+    """The PDF download of a batch posted from the form and followed through its job's page."""
+    return follow_batch(client, post_batch(client, query, version))
 
 
 def test_a_planner_prints_a_group_or_track_batch_from_the_admin(roster, client, make):
@@ -168,12 +175,12 @@ def test_a_planner_prints_a_group_or_track_batch_from_the_admin(roster, client, 
     assert form.status_code == 200
     assert re.search(r"Members of the group\s+from 2026-03-01 to 2026-03-31:\s+<strong>3</strong>",
                      form.get_data(as_text=True))
-    response = post_batch(client, f"group={group_id}")
+    response = printed_batch(client, f"group={group_id}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"] == f'attachment; filename="progress-group-{group_id}-staff.pdf"'
     assert response.headers["Cache-Control"] == "no-store"
     assert len(sheets(page_texts(response.data))) == 3
-    track = post_batch(client, f"track={track_id}", version="patient")
+    track = printed_batch(client, f"track={track_id}", version="patient")
     assert track.headers["Content-Disposition"] == f'attachment; filename="progress-track-{track_id}-patient.pdf"'
     assert len(sheets(page_texts(track.data))) == 4
     assert len(exports()) == 7
@@ -192,7 +199,7 @@ def test_a_counselors_batch_holds_only_their_caseload_and_none_is_refused(roster
     login(client, roster.counselor.email)
     form = client.get(f"/admin/print/progress/batch/?group={group_id}&from=2026-03-01&to=2026-03-31")
     assert "On your caseload, and so printed: <strong>2</strong>" in form.get_data(as_text=True)
-    response = post_batch(client, f"group={group_id}")
+    response = printed_batch(client, f"group={group_id}")
     grouped = sheets(page_texts(response.data))
     assert [contains(s[0], "Progress sheet: Beatrice Eastwood") or contains(s[0], "Progress sheet: Ashley Northcote")
             for s in grouped] == [True, True]

@@ -1,4 +1,7 @@
-"""The same batch cannot be started twice by one login while it is being prepared, whatever the door."""
+"""The same print cannot be started twice by one login while it is being prepared, whatever the door.
+
+One patient's sheet is printed in the request and guarded here; a batch is a background job,
+refused while the same one is queued or running (tests/test_print_job_pages.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.models import AuditEvent
+from clinic.models import AuditEvent, GroupMembership
 from clinic.services import print_jobs
 from conftest import login
 
@@ -28,32 +31,40 @@ def batch(make):
     return planner, group
 
 
+def group_patients(group) -> list[int]:
+    return sorted(db.session.scalars(sa.select(GroupMembership.patient_id).where(GroupMembership.group_id == group.id)))
+
+
 def exports() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "export"))
 
 
-def job_key(group) -> str:
-    return f"progress-batch:group:{group.id}:{START.isoformat()}:{END.isoformat()}:staff"
+def sheet_key(patient_id: int) -> str:
+    return f"progress:{patient_id}:{START.isoformat()}:{END.isoformat()}:staff"
 
 
-def test_a_second_identical_batch_while_one_runs_is_refused_politely(client, batch):
+def test_a_second_identical_sheet_while_one_is_printed_is_refused_politely(client, batch):
+    """One patient's sheet is printed in the request: the in-process guard (and, on PostgreSQL,
+    the advisory lock) refuses the same sheet while it is printed. (A batch is a background job:
+    tests/test_print_job_pages.py.)"""
     planner, group = batch
+    patient_id = group_patients(group)[0]
     login(client, planner.email)
-    url = f"/admin/print/progress/batch/?group={group.id}"
-    with print_jobs.one_at_a_time(planner.id, job_key(group)):
+    url = f"/admin/print/progress/?patient={patient_id}"
+    with print_jobs.one_at_a_time(planner.id, sheet_key(patient_id)):
         busy = client.post(url, data=FORM)
         assert busy.status_code == 409
         assert "already being prepared" in busy.get_data(as_text=True)
         assert exports() == 0
-        # Another period, or another login, is not the same batch.
+        # Another period, or another login, is not the same print.
         other = client.post(url, data={**FORM, "to": "2026-03-30"})
         assert other.status_code == 200 and other.mimetype == "application/pdf"
         db.session.rollback()  # the running print ends (on PostgreSQL its transaction held the lock)
-    assert exports() == 2
+    assert exports() == 1
     done = client.post(url, data=FORM)
     assert done.status_code == 200 and done.mimetype == "application/pdf"
-    assert exports() == 4
-    assert not print_jobs.running(planner.id, job_key(group))
+    assert exports() == 2
+    assert not print_jobs.running(planner.id, sheet_key(patient_id))
 
 
 def test_the_guard_is_released_when_the_print_fails(ctx):
@@ -68,17 +79,18 @@ def test_the_guard_is_released_when_the_print_fails(ctx):
     db.session.rollback()
 
 
-def test_on_postgresql_another_app_server_holding_the_batch_refuses_it_too(client, batch, backend):
+def test_on_postgresql_another_app_server_printing_the_sheet_refuses_it_too(client, batch, backend):
     if backend != "postgresql":
         pytest.skip("the advisory lock shared by app servers is PostgreSQL's; SQLite is served by one process")
     planner, group = batch
+    patient_id = group_patients(group)[0]
     login(client, planner.email)
-    first, second = print_jobs.lock_keys(planner.id, job_key(group))
+    first, second = print_jobs.lock_keys(planner.id, sheet_key(patient_id))
     with db.engine.connect() as other_server:  # another process's transaction holding the lock
         with other_server.begin():
             assert other_server.execute(sa.select(sa.func.pg_try_advisory_xact_lock(first, second))).scalar()
-            busy = client.post(f"/admin/print/progress/batch/?group={group.id}", data=FORM)
+            busy = client.post(f"/admin/print/progress/?patient={patient_id}", data=FORM)
             assert busy.status_code == 409
             assert exports() == 0
-    done = client.post(f"/admin/print/progress/batch/?group={group.id}", data=FORM)
+    done = client.post(f"/admin/print/progress/?patient={patient_id}", data=FORM)
     assert done.status_code == 200 and done.mimetype == "application/pdf"

@@ -10,6 +10,7 @@ from clinic.extensions import db
 from clinic.models import AuditEvent
 from clinic.pdf import exercise_handout, kindness_plan, progress_batch, progress_sheet, session_packet
 from conftest import login
+from print_helpers import follow_batch
 from test_pdf_batches import END, START, roster  # noqa: F401 (fixture)
 from test_pdf_handouts import exports
 from test_pdf_progress import clinic  # noqa: F401 (fixture)
@@ -52,6 +53,8 @@ def test_the_same_urls_print_for_a_planner(roster, client, make):  # noqa: F811
     for method, url in _urls(roster):
         if method == "post":
             answer = client.post(url, data=PERIOD)
+            if "/batch/" in url:  # a batch is a job: its page, then its download
+                answer = follow_batch(client, answer)
             assert answer.mimetype == "application/pdf", url
 
 

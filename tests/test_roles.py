@@ -9,6 +9,7 @@ import pytest
 
 from clinic.services.access import PERMISSIONS
 from conftest import login
+from print_helpers import print_batch
 
 ROLES = ("admin", "planner", "counselor")
 #: Pages reached from another page (a patient's), never from the menu.
@@ -279,7 +280,7 @@ def test_selected_patients_go_to_a_progress_batch_by_id_and_a_counselor_prints_o
     form = client.get(location).get_data(as_text=True)
     assert "Selected patients" in form
     query = "&".join(f"patients={i}" for i in ids)
-    pdf = client.post(f"/admin/print/progress/batch/?{query}", data={
+    pdf = print_batch(client, f"/admin/print/progress/batch/?{query}", {
         "from": "2026-01-01", "to": "2026-01-31", "version": "patient",
     })
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"

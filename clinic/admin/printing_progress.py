@@ -8,11 +8,14 @@
   steps with the period (``services.period_notes``, version-checked) and returns the PDF.
   Opening it for a period already written pre-fills the saved text.
   Counselors only for patients on their caseload (404 otherwise, like a missing id).
-- ``/admin/print/progress/batch/?group=<id>`` or ``?track=<id>``: from, to and version;
-  posting returns one PDF with a sheet per member of the group (or patient enrolled in
-  the track) during the period. The same batch (target, period, version) already being
-  prepared for the same login is refused with 409 and a plain message
-  (``services.print_jobs``). A counselor's batch holds only the patients on their
+- ``/admin/print/progress/batch/?group=<id>`` or ``?track=<id>`` (or ``?patients=`` ids
+  chosen on the patient list): from, to and version; posting starts a background job
+  (``services.print_jobs.start_progress_batch``) that prints one PDF with a sheet per
+  member of the group (or patient enrolled in the track) during the period, and answers
+  with the job's page (303; ``printing_jobs``: progress, then the download), or, to the
+  fetch of ``static/js/print_batch.js``, 202 with the job as JSON. The same batch (target,
+  period, version) already queued or running for the same login is refused with 409, a
+  plain message and a link to the running job. A counselor's batch holds only the patients on their
   caseload, and the form counts only those; when none of them is, the answer is 404,
   the same as for ids that do not exist.
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import abort, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -43,6 +46,7 @@ from ..services.enrolment import history
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
 from ..services.locking import StaleEdit
+from .printing_jobs import PrintJobMixin, job_json, recent_views
 
 STALE_TEXT = (
     "Someone else saved a summary for this period after you opened the form. Nothing was printed and "
@@ -152,7 +156,12 @@ def _form_problem(form) -> str | None:
     return None
 
 
-class ProgressPrintMixin:
+def _wants_json() -> bool:
+    """The form was posted by ``print_batch.js`` (fetch), which follows the job itself."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+class ProgressPrintMixin(PrintJobMixin):
     """The progress-sheet pages of ``PrintView``; see the module docstring."""
 
     @expose("/progress/", methods=("GET", "POST"))
@@ -232,9 +241,7 @@ class ProgressPrintMixin:
 
     @expose("/progress/batch/", methods=("GET", "POST"))
     def progress_batch(self):
-        """Progress sheets for ``?group=`` or ``?track=``: the form (GET) and one PDF (POST)."""
-        from .printing import pdf_response
-
+        """Progress sheets for ``?group=``, ``?track=`` or ``?patients=``: the form (GET), a job (POST)."""
         group_id, track_id = _id_arg("group"), _id_arg("track")
         try:
             selected = sorted({int(v) for v in request.args.getlist("patients")})
@@ -255,7 +262,7 @@ class ProgressPrintMixin:
             kind, what = "patient", f"{len(selected)} selected patient{'s' if len(selected) != 1 else ''}"
             target_args = {"patients": selected}
         form = ProgressBatchForm()
-        problem, busy = None, False
+        problem, busy, running_job = None, False, None
         if request.method == "POST":
             problem = _form_problem(form)
             start, end = form.date_from.data, form.date_to.data
@@ -279,21 +286,24 @@ class ProgressPrintMixin:
             if not patients and not sees_everyone(current_user):
                 abort(404)  # nobody of theirs: the same answer as ids that do not exist
             ids = target.id if kind != "patient" else ",".join(map(str, target.ids))
-            job = f"progress-batch:{kind}:{ids}:{start.isoformat()}:{end.isoformat()}:{version}"
+            name = f"progress-{kind}-{target.id}" if kind != "patient" else "progress-selection"
             try:
-                with print_jobs.one_at_a_time(current_user.id, job):
-                    data = batches.progress_batch(
-                        patients, start, end, version,
-                        title=batches.batch_title(version, target.name, start, end),
-                        source={kind: target.id} if kind != "patient" else {"selection": len(patients)},
-                    )
+                job = print_jobs.start_progress_batch(
+                    current_user, patients, start, end, version, target=f"{kind}:{ids}",
+                    title=batches.batch_title(version, target.name, start, end),
+                    source={kind: target.id} if kind != "patient" else {"selection": len(patients)},
+                    filename=f"{name}-{version}.pdf",
+                )
             except RuleViolation as exc:
                 db.session.rollback()
                 problem = str(exc)
-                busy = isinstance(exc, print_jobs.PrintBusy)
+                if isinstance(exc, print_jobs.PrintBusy):
+                    busy = True
+                    running_job = exc.job_id
             else:
-                name = f"progress-{kind}-{target.id}" if kind != "patient" else "progress-selection"
-                return pdf_response(data, f"{name}-{version}.pdf")
+                if _wants_json():
+                    return jsonify({"job": job_json(job)}), 202
+                return redirect(url_for(".job", job_id=job.id), 303)
         entity = {"group": "care_group", "track": "track"}.get(kind, "patient")
         audit.record_view(entity, target.id if kind != "patient" else "", [p.id for p in patients])
         page = self.render(
@@ -304,6 +314,8 @@ class ProgressPrintMixin:
             target=target,
             target_args=target_args,
             problem=problem,
+            running_job=running_job,
+            recent=recent_views(current_user),
             # A counselor learns only how many of their own patients are in it.
             total=len(everyone) if sees_everyone(current_user) else None,
             included=len(patients),

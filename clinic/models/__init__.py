@@ -17,6 +17,7 @@ from .logins import LoginSession
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
 from .period_notes import PeriodNote
+from .print_jobs import JOB_STATES, PrintChunk, PrintJob
 from .searches import SavedSearch
 from .staff import ROLES, StaffUser
 from .tracks import Track, track_starter_exercise
@@ -31,6 +32,7 @@ __all__ = [
     "DIRECTIONS",
     "ENERGY_LEVELS",
     "ENROLMENT_STATUSES",
+    "JOB_STATES",
     "ROLES",
     "SESSION_STATUSES",
     "Activity",
@@ -47,6 +49,8 @@ __all__ = [
     "LoginSession",
     "Patient",
     "PeriodNote",
+    "PrintChunk",
+    "PrintJob",
     "RecoveryCode",
     "SavedSearch",
     "StaffUser",

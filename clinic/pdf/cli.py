@@ -12,7 +12,7 @@ committed leaves no file. Every refusal is one line (``Error: ...``).
     flask --app wsgi print plan --patient ID [--week YYYY-MM-DD] [--large] --output FILE.pdf
     flask --app wsgi print packet --session ID --output FILE.pdf
     flask --app wsgi print progress (--track iop | --group NAME_OR_ID | --patient ID)
-        --from 2026-03-01 --to 2026-03-31 [--version staff|patient] --output FILE.pdf
+        --from 2026-03-01 --to 2026-03-31 [--version staff|patient] [--jobs N] --output FILE.pdf
 
 Registered in ``clinic/cli.py`` with ``app.cli.add_command(print_cli)``.
 """
@@ -33,7 +33,7 @@ from flask.cli import AppGroup
 from ..cli_errors import OneLineCommand
 from ..extensions import db
 from ..models import CareGroup, GroupSession, KindnessExercise, Patient, Track
-from ..services import audit, period_notes
+from ..services import audit, period_notes, print_jobs
 from ..services.errors import RuleViolation
 from . import batches, handouts, packets, progress
 
@@ -215,14 +215,17 @@ def find_group(name_or_id: str) -> CareGroup:
 @click.option("--to", "end_text", required=True, metavar="YYYY-MM-DD", help="The last day of the period.")
 @click.option("--version", type=click.Choice(progress.VERSIONS), default="staff", show_default=True,
               help="staff (figures, notes, signature) or patient (to give to the patient).")
+@click.option("--jobs", "jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Render a batch with N local processes in parallel (1: in this process).")
 @output_option
 def progress_command(track_ref: str | None, group_ref: str | None, patient_id: int | None,
-                     start_text: str, end_text: str, version: str, output: Path) -> None:
+                     start_text: str, end_text: str, version: str, jobs: int, output: Path) -> None:
     """Progress sheets over a period: for a track, a group or one patient, as one PDF.
 
     Each sheet starts on a new page and numbers its own pages. Staff sheets print the
     summary and next steps saved for exactly this period on the print form, else lines
-    to write them on. Nothing is written when
+    to write them on. With ``--jobs N`` a batch is rendered in chunks by N local
+    processes and joined, as the background print jobs do. Nothing is written when
     the track, group or patient is unknown, the dates are wrong or nobody is found.
     """
     if sum(ref is not None for ref in (track_ref, group_ref, patient_id)) != 1:
@@ -256,7 +259,7 @@ def progress_command(track_ref: str | None, group_ref: str | None, patient_id: i
             with click.progressbar(length=len(patients), label=f"Progress sheets for {len(patients)} patients",
                                    show_pos=True) as bar:
                 data = export_pdf(output, partial(
-                    batches.progress_batch, patients, start, end, version, progress=bar.update,
+                    print_jobs.local_batch, patients, start, end, version, jobs=jobs, progress=bar.update,
                     title=batches.batch_title(version, target.name, start, end),
                     source={kind: target.id},
                 ))
