@@ -248,26 +248,29 @@ def week_minutes(patient_ids: list[int], week_start: date) -> dict[int, tuple[in
     week_from = midnight(week_start)
     week_until = midnight(week_start + timedelta(days=7))
     in_week = sa.and_(not_cancelled(), GroupSession.starts_at >= week_from, GroupSession.starts_at < week_until)
+    # Each (patient, session) pair carries the session's length and day, so the week's
+    # sessions are read once by their date index and never joined back to the whole table.
+    session_columns = (GroupSession.id.label("session_id"), GroupSession.duration_minutes.label("minutes"),
+                       session_day().label("day"))
     pairs = sa.union(
-        sa.select(GroupMembership.patient_id.label("patient_id"), GroupSession.id.label("session_id"))
+        sa.select(GroupMembership.patient_id.label("patient_id"), *session_columns)
         .select_from(GroupSession)
         .join(GroupMembership, member_on_session_day())
         .where(in_week, GroupMembership.patient_id.in_(patient_ids)),
-        sa.select(Attendance.patient_id.label("patient_id"), GroupSession.id.label("session_id"))
-        .select_from(Attendance)
-        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        sa.select(Attendance.patient_id.label("patient_id"), *session_columns)
+        .select_from(GroupSession)
+        .join(Attendance, Attendance.session_id == GroupSession.id)
         .where(in_week, Attendance.patient_id.in_(patient_ids)),
     ).subquery()
     attended = attended_status()
     rows = db.session.execute(
         sa.select(
             pairs.c.patient_id,
-            sa.func.coalesce(sa.func.sum(GroupSession.duration_minutes), 0),
+            sa.func.coalesce(sa.func.sum(pairs.c.minutes), 0),
             sa.func.coalesce(sa.func.sum(sa.case((attended, Attendance.minutes_attended), else_=0)), 0),
-            sa.func.count(sa.distinct(sa.case((attended, session_day())))),
+            sa.func.count(sa.distinct(sa.case((attended, pairs.c.day)))),
         )
         .select_from(pairs)
-        .join(GroupSession, GroupSession.id == pairs.c.session_id)
         .outerjoin(Attendance, sa.and_(Attendance.session_id == pairs.c.session_id,
                                        Attendance.patient_id == pairs.c.patient_id))
         .group_by(pairs.c.patient_id)

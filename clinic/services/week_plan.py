@@ -403,12 +403,13 @@ def _with_clash(entry: SessionEntry) -> SessionEntry:
 
 def facilitators() -> list[StaffUser]:
     """Active staff who lead a group or a session: the choices of the planner's filter."""
-    leads_group = sa.select(CareGroup.facilitator_id).where(CareGroup.facilitator_id.is_not(None))
-    leads_session = sa.select(GroupSession.facilitator_id).where(GroupSession.facilitator_id.is_not(None))
+    # One probe per member of staff into the (facilitator, start) index, rather than
+    # reading every session ever held to collect their facilitators.
+    leads_group = sa.select(CareGroup.id).where(CareGroup.facilitator_id == StaffUser.id).exists()
+    leads_session = sa.select(GroupSession.id).where(GroupSession.facilitator_id == StaffUser.id).exists()
     return list(db.session.scalars(
         sa.select(StaffUser)
-        .where(StaffUser.is_active_account.is_(True),
-               sa.or_(StaffUser.id.in_(leads_group), StaffUser.id.in_(leads_session)))
+        .where(StaffUser.is_active_account.is_(True), sa.or_(leads_group, leads_session))
         .order_by(StaffUser.full_name)
     ))
 
