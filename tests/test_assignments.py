@@ -589,3 +589,34 @@ def test_the_status_page_refuses_a_change_without_the_version_it_was_opened_with
     db.session.remove()
     saved = db.session.get(Assignment, assignment_id)
     assert (saved.status, saved.version) == ("active", 1)
+
+
+def test_the_form_names_only_the_patients_asked_for_never_the_whole_clinic(client, make):
+    """The patient selects stay one patient long however many patients the clinic has."""
+    iop = make.track("iop")
+    planner = make.staff("planner")
+    exercise = _exercise(iop)
+    one = _enrolled(make, iop, first_name="Una", last_name="Chosen")
+    _enrolled(make, iop, first_name="Ola", last_name="Other")
+    ids = {"exercise": exercise.id, "one": one.id}
+    login(client, planner.email)
+
+    plain = client.get("/admin/assign/").get_data(as_text=True)
+    assert "Una Chosen" not in plain and "Ola Other" not in plain
+    assert 'id="patient-hint"' in plain and 'id="patients-hint"' in plain
+
+    from_page = client.get(f"/admin/assign/?patient={ids['one']}").get_data(as_text=True)
+    assert f'<option selected value="{ids["one"]}">' in from_page
+    assert "Una" in from_page and "Ola Other" not in from_page
+
+    body = client.post(f"/admin/assign/?patient={ids['one']}", data={
+        "exercise": ids["exercise"], "target": "patient", "patient": ids["one"], "start": "2026-02-02",
+    }).get_data(as_text=True)
+    assert "Assigned to 1 patient;" in body
+
+    refused = client.post("/admin/assign/", data={
+        "exercise": ids["exercise"], "target": "patient", "patient": 999999, "start": "2026-02-02",
+    })
+    assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
+    db.session.remove()
+    assert [a.patient_id for a in _assignments()] == [ids["one"]]
