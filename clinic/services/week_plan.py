@@ -23,10 +23,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import CareGroup, GroupSession, StaffUser, Track
+from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
 from .series import room_key, session_end, span_text
 
 #: Most clashes a week plan lists one by one (the total is always counted).
@@ -331,37 +330,43 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     days = [monday + timedelta(days=i) for i in range(7)]
     tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level, Track.name)).all()
     groups = db.session.scalars(sa.select(CareGroup).order_by(CareGroup.name)).all()
-    sessions = db.session.scalars(
-        sa.select(GroupSession)
-        .options(
-            joinedload(GroupSession.group),
-            joinedload(GroupSession.activity),
-            joinedload(GroupSession.facilitator),
+    # Plain columns, not whole records: a busy week holds hundreds of sessions, and building
+    # an ORM object (with its group, activity and facilitator) for each costs more than the query.
+    rows = db.session.execute(
+        sa.select(
+            GroupSession.id, GroupSession.group_id, CareGroup.name.label("group_name"),
+            CareGroup.track_id, Activity.name.label("activity_name"), GroupSession.starts_at,
+            GroupSession.duration_minutes, GroupSession.facilitator_id,
+            StaffUser.full_name.label("facilitator_name"), GroupSession.room, GroupSession.status,
+            GroupSession.series_id,
         )
+        .join(CareGroup, CareGroup.id == GroupSession.group_id)
+        .outerjoin(Activity, Activity.id == GroupSession.activity_id)
+        .outerjoin(StaffUser, StaffUser.id == GroupSession.facilitator_id)
         .where(
             GroupSession.starts_at >= datetime.combine(monday, time.min),
             GroupSession.starts_at < datetime.combine(monday + timedelta(days=7), time.min),
         )
         .order_by(GroupSession.starts_at, GroupSession.id)
-    ).unique().all()
+    ).all()
 
     entries = [
         SessionEntry(
             id=s.id,
             group_id=s.group_id,
-            group_name=s.group.name,
-            activity_name=s.activity.name if s.activity else "",
+            group_name=s.group_name,
+            activity_name=s.activity_name or "",
             starts_at=s.starts_at,
             ends_at=session_end(s),
             duration_minutes=s.duration_minutes,
             facilitator_id=s.facilitator_id,
-            facilitator_name=s.facilitator.full_name if s.facilitator else "",
+            facilitator_name=s.facilitator_name or "",
             room=s.room or "",
             status=s.status,
             series_id=s.series_id,
-            track_id=s.group.track_id,
+            track_id=s.track_id,
         )
-        for s in sessions
+        for s in rows
     ]
     all_clashes = find_clashes(entries)
     if facilitator_id is not None:
@@ -381,11 +386,13 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
                 continue
             shown = entry if entry.id not in clashing_ids else _with_clash(entry)
             cells[(entry.starts_at.date() - monday).days].append(shown)
-        scheduled = {e.group_id for e in track_entries}
+        by_group: dict[int, list[SessionEntry]] = defaultdict(list)
+        for entry in track_entries:
+            by_group[entry.group_id].append(entry)
         group_rows = [
-            GroupWeek(g.id, g.name, _figures((e for e in track_entries if e.group_id == g.id), track, phase, now))
+            GroupWeek(g.id, g.name, _figures(by_group.get(g.id, ()), track, phase, now))
             for g in groups
-            if g.track_id == track.id and (g.active or g.id in scheduled)
+            if g.track_id == track.id and (g.active or g.id in by_group)
         ]
         rows.append(TrackWeek(
             track_id=track.id, code=track.code, name=track.name, care_level=track.care_level,
