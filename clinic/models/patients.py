@@ -78,6 +78,9 @@ class Enrolment(VersionedMixin, db.Model):
         ),
         # Migration 0009: a patient's enrolments in date order.
         sa.Index("ix_enrolment_patient_start", "patient_id", "start_date"),
+        # Migration 0012: who is enrolled in a track on a day (track page, whole-track
+        # assigning), reaching the open enrolments without reading the ended ones.
+        sa.Index("ix_enrolment_track_end", "track_id", "end_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
