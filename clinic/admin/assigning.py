@@ -276,6 +276,7 @@ class AssignView(SecureBaseView):
             "target": target,
             "result": result,
             "holding": holding,
+            "shown_assigned": assignments.SHOWN_ASSIGNED,
             "start": form.start.data,
             "due": form.due.data,
             "times_per_week": form.times_per_week.data or exercise.default_times_per_week,
