@@ -394,3 +394,25 @@ def test_a_facilitator_list_takes_the_same_statements_however_many_and_refuses_n
     assert client.get("/admin/unfinished/?facilitator=abc").status_code == 404
     body = client.get("/admin/unfinished/?facilitator=999999").get_data(as_text=True)
     assert 'id="nothing-to-finish"' in body
+
+
+def test_facilitators_are_shown_twenty_a_page_by_name_with_everyones_totals(client, app, make, world):
+    group = make.group(make.track("many"), None, name="Many group")
+    for n in range(20):
+        counselor = make.staff("counselor", full_name=f"Mid Person{n:02d}")
+        session(group, at(world["today"] - timedelta(days=3), 9), counselor)
+    login(client, make.staff("planner").email)
+    statements = _statements_for(client, app, "/admin/unfinished/")
+
+    first = client.get("/admin/unfinished/").get_data(as_text=True)
+
+    # Ada Abbott, 20 Mid Persons, Zoe Zimmer, No facilitator: 23 facilitators, 25 records.
+    assert "25 records to finish" in first
+    assert "1–20 of 23 facilitators" in first
+    names = re.findall(r'<h2 class="h6" id="facilitator-[^"]+-name">([^<]+)</h2>', first)
+    assert names == ["Ada Abbott"] + [f"Mid Person{n:02d}" for n in range(19)]
+    second = client.get("/admin/unfinished/?page=2").get_data(as_text=True)
+    assert "21–23 of 23 facilitators" in second and "25 records to finish" in second
+    names = re.findall(r'<h2 class="h6" id="facilitator-[^"]+-name">([^<]+)</h2>', second)
+    assert names == ["Mid Person19", "Zoe Zimmer", unfinished.NO_FACILITATOR]
+    assert _statements_for(client, app, "/admin/unfinished/?page=2") == statements

@@ -1,6 +1,6 @@
 """Records → Records to finish: every facilitator's sessions not recorded or not signed yet.
 
-The page shows each facilitator's counts and oldest few sessions; "and N more" leads to
+The page shows facilitators a page at a time (by name, ``?page=``), each with their counts and oldest few sessions; "and N more" leads to
 that facilitator's own list (``?facilitator=<id>`` or ``none``), paged oldest first, so
 every unfinished session stays reachable however many there are.
 """
@@ -49,15 +49,16 @@ class UnfinishedView(SecureBaseView):
                 due_hours=hours,
                 now=now,
             )
-        facilitators = unfinished.records_to_finish(now, hours)
+        summary = unfinished.records_to_finish_page(now, request.args.get("page"), hours)
         return self.render(
             "admin/unfinished/index.html",
-            facilitators=facilitators,
+            facilitators=summary.facilitators,
+            window=summary.window,
             due_hours=hours,
             now=now,
             per_facilitator=unfinished.PER_FACILITATOR,
-            total=sum(f.count for f in facilitators),
-            overdue=sum(f.overdue for f in facilitators),
+            total=summary.total,
+            overdue=summary.overdue,
         )
 
 

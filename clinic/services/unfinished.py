@@ -252,6 +252,47 @@ def _order(groups) -> list[FacilitatorRecords]:
     return sorted(groups, key=lambda g: (g.facilitator_id is None, g.name.casefold(), g.facilitator_id or 0))
 
 
+#: How many facilitators the Records to finish page shows at a time (by name).
+FACILITATORS_PAGE = 20
+
+
+@dataclass
+class RecordsPage:
+    """One page of the Records to finish summary, with the totals of every facilitator."""
+
+    facilitators: list[FacilitatorRecords]
+    window: PageWindow
+    #: Unfinished and overdue records of everyone (not only the page's facilitators).
+    total: int
+    overdue: int
+
+
+def _oldest(groups: list[FacilitatorRecords], now: datetime, hours: float, per_facilitator: int) -> None:
+    """Fill each group's ``sessions`` with its ``per_facilitator`` oldest, in one statement."""
+    if not groups:
+        return
+    ids = [g.facilitator_id for g in groups if g.facilitator_id is not None]
+    which = []
+    if ids:
+        which.append(GroupSession.facilitator_id.in_(ids))
+    if any(g.facilitator_id is None for g in groups):
+        which.append(GroupSession.facilitator_id.is_(None))
+    rank = sa.func.row_number().over(
+        partition_by=GroupSession.facilitator_id, order_by=(GroupSession.starts_at, GroupSession.id)
+    ).label("rank")
+    ranked = (_joined(sa.select(*_session_columns(), rank))
+              .where(unfinished_clause(now), sa.or_(*which)).subquery())
+    rows = db.session.execute(
+        sa.select(ranked).where(ranked.c.rank <= per_facilitator)
+        .order_by(ranked.c.starts_at, ranked.c.id)
+    ).all()
+    by_id = {g.facilitator_id: g for g in groups}
+    for row in rows:
+        group = by_id.get(row.facilitator_id)
+        if group is not None:  # a session that became unfinished between the two statements
+            group.sessions.append(_session(row, now, hours))
+
+
 def records_to_finish(now: datetime, hours: float | None = None,
                       per_facilitator: int = PER_FACILITATOR) -> list[FacilitatorRecords]:
     """Every facilitator with unfinished sessions (by name, nobody's last): all the counts,
@@ -260,22 +301,22 @@ def records_to_finish(now: datetime, hours: float | None = None,
     Two statements, whatever the number of sessions or facilitators.
     """
     hours = due_hours() if hours is None else hours
-    groups = _counts(now, hours)
-    if not groups:
-        return []
-    rank = sa.func.row_number().over(
-        partition_by=GroupSession.facilitator_id, order_by=(GroupSession.starts_at, GroupSession.id)
-    ).label("rank")
-    ranked = _joined(sa.select(*_session_columns(), rank)).where(unfinished_clause(now)).subquery()
-    rows = db.session.execute(
-        sa.select(ranked).where(ranked.c.rank <= per_facilitator)
-        .order_by(ranked.c.starts_at, ranked.c.id)
-    ).all()
-    for row in rows:
-        group = groups.get(row.facilitator_id)
-        if group is not None:  # a session that became unfinished between the two statements
-            group.sessions.append(_session(row, now, hours))
-    return _order(groups.values())
+    groups = _order(_counts(now, hours).values())
+    _oldest(groups, now, hours, per_facilitator)
+    return groups
+
+
+def records_to_finish_page(now: datetime, page, hours: float | None = None,
+                           per_facilitator: int = PER_FACILITATOR, size: int = FACILITATORS_PAGE) -> RecordsPage:
+    """Page ``page`` of ``records_to_finish``: ``size`` facilitators by name, each with their
+    counts and oldest sessions, and everyone's totals. Two statements; the second reads
+    only the page's facilitators' sessions."""
+    hours = due_hours() if hours is None else hours
+    everyone = _order(_counts(now, hours).values())
+    window = PageWindow.of(page, len(everyone), size)
+    shown = everyone[window.offset:window.offset + window.size]
+    _oldest(shown, now, hours, per_facilitator)
+    return RecordsPage(shown, window, sum(g.count for g in everyone), sum(g.overdue for g in everyone))
 
 
 def facilitator_records(facilitator_id: int | None, now: datetime, page, hours: float | None = None,
@@ -306,7 +347,9 @@ __all__ = [
     "PER_FACILITATOR",
     "RECORD_STATES",
     "Due",
+    "FACILITATORS_PAGE",
     "FacilitatorRecords",
+    "RecordsPage",
     "UnfinishedSession",
     "due",
     "due_hours",
@@ -315,5 +358,6 @@ __all__ = [
     "record_state_clause",
     "record_state_label",
     "records_to_finish",
+    "records_to_finish_page",
     "unfinished_clause",
 ]
