@@ -421,3 +421,16 @@ def test_the_track_page_lists_its_patients_a_page_at_a_time_alphabetically_with_
     nothing = client.post("/admin/tracks/details/search/", data={"id": c["iop"].id, "search": "100%_x"})
     assert 'id="no-match"' in client.get(nothing.headers["Location"]).get_data(as_text=True)
     assert client.post("/admin/tracks/details/search/", data={"id": "999999", "search": "x"}).status_code == 404
+
+
+def test_a_counselors_search_on_the_track_page_finds_only_their_caseload(client, clinic):
+    c = clinic
+    login(client, c["wren"].email)
+
+    hidden = client.post("/admin/tracks/details/search/", data={"id": c["iop"].id, "search": "Bramble"})
+    page = client.get(hidden.headers["Location"]).get_data(as_text=True)
+    assert "Bramblecot" not in page and 'id="no-match"' in page
+    assert "1 enrolled patient(s) not on your caseload" in page
+    mine = client.post("/admin/tracks/details/search/", data={"id": c["iop"].id, "search": "ashgr"})
+    page = client.get(mine.headers["Location"]).get_data(as_text=True)
+    assert re.findall(r'/admin/patients/details/\?id=\d+">([^<]+)</a>', page) == ["Ada Ashgrove"]
