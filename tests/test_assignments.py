@@ -163,7 +163,7 @@ def test_a_track_fan_out_reaches_everyone_enrolled_in_the_track_on_the_start_dat
 
     result = assign_to_track(exercise, iop, start=START)
 
-    assert [x.patient for x in result.assigned] == [a, b]
+    assert [x.patient_id for x in result.assigned] == [a.id, b.id]
     assert result.already == [] and result.unsuitable == []
     saved = _assignments()
     assert {x.patient_id for x in saved} == {a.id, b.id}
@@ -178,7 +178,8 @@ def test_a_track_the_exercise_is_not_meant_for_refuses_everyone_with_the_reason(
 
     result = assign_to_track(exercise, inpatient, start=START)
 
-    assert result.unsuitable == [(p, "not meant for Inpatient") for p in sorted(patients, key=lambda p: p.last_name)]
+    assert [(p.id, reason) for p, reason in result.unsuitable] == [
+        (p.id, "not meant for Inpatient") for p in sorted(patients, key=lambda p: p.last_name)]
     assert _assignments() == []
 
 
@@ -589,3 +590,83 @@ def test_the_status_page_refuses_a_change_without_the_version_it_was_opened_with
     db.session.remove()
     saved = db.session.get(Assignment, assignment_id)
     assert (saved.status, saved.version) == ("active", 1)
+
+
+def test_the_form_names_only_the_patients_asked_for_never_the_whole_clinic(client, make):
+    """The patient selects stay one patient long however many patients the clinic has."""
+    iop = make.track("iop")
+    planner = make.staff("planner")
+    exercise = _exercise(iop)
+    one = _enrolled(make, iop, first_name="Una", last_name="Chosen")
+    _enrolled(make, iop, first_name="Ola", last_name="Other")
+    ids = {"exercise": exercise.id, "one": one.id}
+    login(client, planner.email)
+
+    plain = client.get("/admin/assign/").get_data(as_text=True)
+    assert "Una Chosen" not in plain and "Ola Other" not in plain
+    assert 'id="patient-hint"' in plain and 'id="patients-hint"' in plain
+
+    from_page = client.get(f"/admin/assign/?patient={ids['one']}").get_data(as_text=True)
+    assert f'<option selected value="{ids["one"]}">' in from_page
+    assert "Una" in from_page and "Ola Other" not in from_page
+
+    body = client.post(f"/admin/assign/?patient={ids['one']}", data={
+        "exercise": ids["exercise"], "target": "patient", "patient": ids["one"], "start": "2026-02-02",
+    }).get_data(as_text=True)
+    assert "Assigned to 1 patient;" in body
+
+    refused = client.post("/admin/assign/", data={
+        "exercise": ids["exercise"], "target": "patient", "patient": 999999, "start": "2026-02-02",
+    })
+    assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)
+    db.session.remove()
+    assert [a.patient_id for a in _assignments()] == [ids["one"]]
+
+
+def test_a_whole_track_assigned_in_bulk_writes_the_same_audit_events_as_one_by_one(make):
+    """The bulk INSERT makes no ORM objects: its audit events must still say exactly what the
+    flush listener says for an assignment made one at a time."""
+    iop = make.track("iop")
+    planner = make.staff("planner")
+    exercise = _exercise(iop)
+    one = _enrolled(make, iop, last_name="Alpha")
+    single = assign_exercise(exercise, [one], start=START, due=date(2026, 3, 2), times_per_week=2,
+                             source="track", actor=planner).assigned[0]
+    one_event = _assignment_events()[-1]
+    change_status(single, "stopped", "to compare")
+    before = len(_assignment_events())
+    others = [_enrolled(make, iop, last_name=f"Beta{n}") for n in range(3)]
+
+    result = assign_to_track(exercise, iop, start=START, due=date(2026, 3, 2), times_per_week=2, actor=planner)
+
+    assert [a.patient_id for a in result.assigned] == [one.id] + [p.id for p in others]
+    events = [e for e in _assignment_events()[before:] if e.action == "create"]
+    assert sorted(e.entity_id for e in events) == sorted(str(a.id) for a in result.assigned)
+    assert {e.actor_id for e in events} == {planner.id}
+    shape = {key: value for key, value in one_event.changes.items() if key not in ("id", "patient_id", "created_at")}
+    for event in events:
+        assert set(event.changes) == set(one_event.changes)
+        assert {k: v for k, v in event.changes.items() if k not in ("id", "patient_id", "created_at")} == shape
+        assert event.changes["id"] == [None, int(event.entity_id)]
+    saved = {a.patient_id: a for a in _assignments() if a.status == "active"}
+    assert set(saved) == {one.id} | {p.id for p in others}
+    assert {(a.source, a.version, a.assigned_by_id) for a in saved.values()} == {("track", 1, planner.id)}
+
+
+def test_the_result_of_a_large_track_names_the_first_patients_and_counts_the_rest(client, make):
+    iop = make.track("iop")
+    planner = make.staff("planner")
+    exercise = _exercise(iop)
+    for n in range(30):
+        _enrolled(make, iop, first_name="Pat", last_name=f"Name{n:02d}")
+    login(client, planner.email)
+
+    body = client.post("/admin/assign/", data={
+        "exercise": exercise.id, "target": "track", "track": iop.id, "start": "2026-02-02",
+    }).get_data(as_text=True)
+
+    assert "Assigned to 30 patients; 0 patients already had it active" in body
+    assigned = body.split('id="assigned"')[1].split("</section>")[0]
+    assert "Assigned to (30)" in assigned and "Pat Name24" in assigned and "Pat Name25" not in assigned
+    assert "5 more were assigned" in assigned
+    assert len(_assignments(exercise.id)) == 30

@@ -52,6 +52,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/day/", ALL),
     ("/admin/day/?counselor={staff}", (A, P)),
     ("/admin/unfinished/", (A, P)),
+    ("/admin/unfinished/?facilitator={staff}", (A, P)),
     ("/admin/record/?session={session}", ALL),
     ("/admin/record/?session={signed}", ALL),
     ("/admin/record/correct/?session={signed}&patient={signed_patient}", ALL),
@@ -120,7 +121,8 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 #: Pages also checked at a phone's width.
-NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/record/?session={session}",
+NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/unfinished/?facilitator={staff}",
+          "/admin/record/?session={session}",
           "/admin/record/?session={signed}", "/admin/record/correct/?session={signed}&patient={signed_patient}",
           "/admin/planner/", "/admin/programme/moved/?patient={moved}", "/admin/tracks/details/?id={track}",
           "/admin/programme/transfer/?patient={patient}", "/admin/programme/join/?patient={patient}",

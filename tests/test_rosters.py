@@ -234,10 +234,12 @@ def test_the_track_page_takes_the_same_statements_for_3_or_30_patients(make, ctx
         db.session.expire_all()
         with Statements() as seen:
             roster = track_roster(iop, planner)
-        assert len(roster.patients) >= n
+        assert roster.enrolled >= n and len(roster.patients) == min(roster.enrolled, 25)
         return len(seen)
 
-    assert statements(3) == statements(30) <= 7  # six, plus reloading the expired track
+    # Track, groups, member counts, the viewer, the counts for the pager, the page of patients,
+    # their groups and their week's hours.
+    assert statements(3) == statements(30) <= 8
 
 
 def test_the_group_roster_takes_the_same_statements_for_3_or_30_members(make, ctx):
@@ -385,3 +387,50 @@ def test_the_week_planner_links_each_track_and_group_to_its_page(client, clinic)
     page = client.get("/admin/planner/").get_data(as_text=True)
     assert f'<a href="/admin/groups/details/?id={c["group"].id}">IOP Evening A</a>' in page
     assert f'<a href="/admin/tracks/details/?id={c["iop"].id}">Intensive outpatient (IOP)</a>' in page
+
+
+def test_the_track_page_lists_its_patients_a_page_at_a_time_alphabetically_with_a_name_search(client, make, clinic):
+    """Every enrolled patient stays reachable: pages of 25 by last name, Previous/Next, and a
+    search whose term never reaches the URL; the week's hours are those of the shown patients."""
+    c = clinic
+    for n in range(30):
+        patient = make.patient(first_name=f"Pat{n:02d}", last_name=f"Zulu{n:02d}")
+        enrolment.enrol(patient, c["iop"], MONDAY - timedelta(days=7))
+    login(client, c["planner"].email)
+    url = f"/admin/tracks/details/?id={c['iop'].id}"
+
+    first = client.get(url).get_data(as_text=True)
+
+    assert "Enrolled today (32)" in first
+    assert "1–25 of 32 patients" in first and "Page 1 of 2" in first
+    names = re.findall(r'/admin/patients/details/\?id=\d+">([^<]+)</a>', first)
+    assert names[:2] == ["Ada Ashgrove", "Bo Bramblecot"] and len(names) == 25
+    assert f'href="/admin/tracks/details/?page=2&amp;id={c["iop"].id}#patients-heading"' in first \
+        or f'href="/admin/tracks/details/?id={c["iop"].id}&amp;page=2#patients-heading"' in first
+    second = client.get(url + "&page=2").get_data(as_text=True)
+    assert "26–32 of 32 patients" in second
+    later = re.findall(r'/admin/patients/details/\?id=\d+">([^<]+)</a>', second)
+    assert later == [f"Pat{n:02d} Zulu{n:02d}" for n in range(23, 30)]
+
+    found = client.post("/admin/tracks/details/search/", data={"id": c["iop"].id, "search": "bramble"})
+    assert found.status_code == 302
+    assert "bramble" not in found.headers["Location"].lower()
+    page = client.get(found.headers["Location"]).get_data(as_text=True)
+    assert re.findall(r'/admin/patients/details/\?id=\d+">([^<]+)</a>', page) == ["Bo Bramblecot"]
+    assert "1 patient matching the search" in page and "Enrolled today (32)" in page
+    nothing = client.post("/admin/tracks/details/search/", data={"id": c["iop"].id, "search": "100%_x"})
+    assert 'id="no-match"' in client.get(nothing.headers["Location"]).get_data(as_text=True)
+    assert client.post("/admin/tracks/details/search/", data={"id": "999999", "search": "x"}).status_code == 404
+
+
+def test_a_counselors_search_on_the_track_page_finds_only_their_caseload(client, clinic):
+    c = clinic
+    login(client, c["wren"].email)
+
+    hidden = client.post("/admin/tracks/details/search/", data={"id": c["iop"].id, "search": "Bramble"})
+    page = client.get(hidden.headers["Location"]).get_data(as_text=True)
+    assert "Bramblecot" not in page and 'id="no-match"' in page
+    assert "1 enrolled patient(s) not on your caseload" in page
+    mine = client.post("/admin/tracks/details/search/", data={"id": c["iop"].id, "search": "ashgr"})
+    page = client.get(mine.headers["Location"]).get_data(as_text=True)
+    assert re.findall(r'/admin/patients/details/\?id=\d+">([^<]+)</a>', page) == ["Ada Ashgrove"]

@@ -340,3 +340,79 @@ def test_a_hostile_group_name_is_printed_as_text_on_both_pages(client, make):
         body = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body, url
         assert "<i>Ada</i>" not in body, url
+
+
+def test_a_facilitator_with_many_records_shows_the_oldest_and_the_rest_are_paged_on_their_own_list(
+        client, app, make, world):
+    """The summary shows each facilitator's oldest few; "and N more" leads to every one of them, paged."""
+    ada = world["ada"]
+    group = make.group(make.track("long"), ada, name="Long group")
+    first_day = world["today"] - timedelta(days=200)
+    extra = [session(group, at(first_day + timedelta(days=n), 9), ada) for n in range(30)]
+    login(client, make.staff("planner").email)
+
+    body = client.get("/admin/unfinished/").get_data(as_text=True)
+
+    mine = section(body, f"facilitator-{ada.id}")
+    assert 'data-count="33" data-not-recorded="32" data-unsigned="1" data-overdue="32"' in mine
+    shown = re.findall(r'<tr id="unfinished-(\d+)">', mine)
+    assert shown == [str(s.id) for s in extra[:unfinished.PER_FACILITATOR]]
+    assert "and 28 more" in mine and f'href="/admin/unfinished/?facilitator={ada.id}"' in mine
+    assert "and " not in section(body, f"facilitator-{world['zoe'].id}").split("</table>")[1]
+
+    everything = []
+    page = client.get(f"/admin/unfinished/?facilitator={ada.id}").get_data(as_text=True)
+    assert "1–25 of 33 records" in page and "Page 1 of 2" in page
+    everything += re.findall(r'<tr id="unfinished-(\d+)">', page)
+    assert f'href="/admin/unfinished/?page=2&amp;facilitator={ada.id}"' in page \
+        or f'href="/admin/unfinished/?facilitator={ada.id}&amp;page=2"' in page
+    last = client.get(f"/admin/unfinished/?facilitator={ada.id}&page=2").get_data(as_text=True)
+    assert "26–33 of 33 records" in last
+    everything += re.findall(r'<tr id="unfinished-(\d+)">', last)
+    s = world["sessions"]
+    assert everything == [str(x.id) for x in extra] + [str(s["ada_old_saved"].id), str(s["ada_week"].id),
+                                                       str(s["ada_running"].id)]
+    # A page past the end shows the last page; nobody's sessions have their own list too.
+    assert "26–33 of 33 records" in client.get(f"/admin/unfinished/?facilitator={ada.id}&page=99").get_data(
+        as_text=True)
+    nobody = client.get("/admin/unfinished/?facilitator=none").get_data(as_text=True)
+    assert re.findall(r'<tr id="unfinished-(\d+)">', nobody) == [str(s["nobody"].id)]
+
+
+def test_a_facilitator_list_takes_the_same_statements_however_many_and_refuses_nonsense(client, app, make, world):
+    ada = world["ada"]
+    login(client, make.staff("planner").email)
+    url = f"/admin/unfinished/?facilitator={ada.id}"
+    few = _statements_for(client, app, url)
+    summary_few = _statements_for(client, app, "/admin/unfinished/")
+    group = make.group(make.track("long"), ada, name="Long group")
+    for n in range(40):
+        session(group, at(world["today"] - timedelta(days=100 - n), 9), ada)
+
+    assert _statements_for(client, app, url) == few
+    assert _statements_for(client, app, "/admin/unfinished/") == summary_few
+    assert client.get("/admin/unfinished/?facilitator=abc").status_code == 404
+    body = client.get("/admin/unfinished/?facilitator=999999").get_data(as_text=True)
+    assert 'id="nothing-to-finish"' in body
+
+
+def test_facilitators_are_shown_twenty_a_page_by_name_with_everyones_totals(client, app, make, world):
+    group = make.group(make.track("many"), None, name="Many group")
+    for n in range(20):
+        counselor = make.staff("counselor", full_name=f"Mid Person{n:02d}")
+        session(group, at(world["today"] - timedelta(days=3), 9), counselor)
+    login(client, make.staff("planner").email)
+    statements = _statements_for(client, app, "/admin/unfinished/")
+
+    first = client.get("/admin/unfinished/").get_data(as_text=True)
+
+    # Ada Abbott, 20 Mid Persons, Zoe Zimmer, No facilitator: 23 facilitators, 25 records.
+    assert "25 records to finish" in first
+    assert "1–20 of 23 facilitators" in first
+    names = re.findall(r'<h2 class="h6" id="facilitator-[^"]+-name">([^<]+)</h2>', first)
+    assert names == ["Ada Abbott"] + [f"Mid Person{n:02d}" for n in range(19)]
+    second = client.get("/admin/unfinished/?page=2").get_data(as_text=True)
+    assert "21–23 of 23 facilitators" in second and "25 records to finish" in second
+    names = re.findall(r'<h2 class="h6" id="facilitator-[^"]+-name">([^<]+)</h2>', second)
+    assert names == ["Mid Person19", "Zoe Zimmer", unfinished.NO_FACILITATOR]
+    assert _statements_for(client, app, "/admin/unfinished/?page=2") == statements

@@ -749,3 +749,35 @@ def test_the_record_link_shows_only_on_sessions_that_have_started(client, ctx, c
         page = client.get(f"/admin/planner/?week={session.starts_at.date().isoformat()}").get_data(as_text=True)
         assert f'data-session="{session.id}"' in page
         assert (f"/admin/record/?session={session.id}" in page) is shown
+
+
+def test_the_planner_shows_25_groups_a_page_and_a_track_filter_yet_every_verdict_counts_every_group(
+        client, ctx, clinic, make):
+    """A large week stays readable: groups a page at a time, each session on exactly one page,
+    narrowed by track; the track's badge still judges all its groups, wherever listed."""
+    iop = clinic["iop"]
+    made = {}
+    for n in range(30):
+        group = make.group(iop, clinic["wrenna"], name=f"IOP Z{n:02d}", room=f"Room Z{n:02d}")
+        made[group.id] = _session(group, _at(n % 5, 8 + n // 5), minutes=60).id
+    made[clinic["evening"].id] = _session(clinic["evening"], _at(0, 18)).id
+    made[clinic["day"].id] = _session(clinic["day"], _at(1, 18)).id
+    login(client, make.staff("planner").email)
+
+    def sessions_on(url):
+        body = client.get(url).get_data(as_text=True)
+        return body, {int(x) for x in re.findall(r'data-session="(\d+)"', body)}
+
+    first, on_first = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}")
+    # Intensive (1 group) and IOP (31 groups): 32 groups, by track then name.
+    assert "1–25 of 32 groups" in first and "Page 1 of 2" in first
+    second, on_second = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}&page=2")
+    assert "26–32 of 32 groups" in second
+    assert not on_first & on_second and on_first | on_second == set(made.values())
+    # The IOP badge judges all 31 groups on both pages.
+    for body in (first, second):
+        assert "31 groups below the weekly minimum" in body
+    narrowed, on_track = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}&track={clinic['intensive'].id}")
+    assert on_track == {made[clinic["day"].id]} and 'id="track-iop"' not in narrowed
+    assert "1 group" in narrowed
+    assert client.get("/admin/planner/?track=abc").status_code == 400

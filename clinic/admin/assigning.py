@@ -150,20 +150,24 @@ class AssignView(SecureBaseView):
         return choices
 
     def _fill_choices(self, form: AssignForm, preselected: list[int]) -> list[Patient]:
-        """Give every select its choices; return the pre-selected patients that exist."""
+        """Give every select its choices; return the pre-selected patients that exist.
+
+        The patient selects offer only the patients the request names (``?patient=``,
+        ``?patients=`` or the submitted values), never every patient of the clinic: the
+        form stays the same size however many patients there are. Staff reach it from a
+        patient's page or the patient list's selection.
+        """
         form.exercise.choices = self._exercise_choices()
-        active_patients = db.session.scalars(
-            sa.select(Patient).where(Patient.active.is_(True)).order_by(Patient.last_name, Patient.first_name)
-        ).all()
-        form.patient.choices = [("", "— choose a patient —")] + [(p.id, str(p)) for p in active_patients]
-        if preselected:
-            chosen = db.session.scalars(
-                sa.select(Patient).where(Patient.id.in_(preselected)).order_by(Patient.last_name, Patient.first_name)
-            ).all()
-            form.patients.choices = [(p.id, str(p)) for p in chosen]
-        else:
-            chosen = []
-            form.patients.choices = [(p.id, str(p)) for p in active_patients]
+        named = preselected + _ids(request.args.getlist("patient"))
+        if request.method == "POST":
+            named += _ids(request.form.getlist("patient")) + _ids(request.form.getlist("patients"))
+        named = _ids([str(i) for i in named])
+        wanted = db.session.scalars(
+            sa.select(Patient).where(Patient.id.in_(named)).order_by(Patient.last_name, Patient.first_name)
+        ).all() if named else []
+        form.patient.choices = [("", "— choose a patient —")] + [(p.id, str(p)) for p in wanted if p.active]
+        chosen = [p for p in wanted if p.id in preselected]
+        form.patients.choices = [(p.id, str(p)) for p in (chosen if preselected else wanted)]
         groups = db.session.scalars(
             sa.select(CareGroup)
             .where(CareGroup.active.is_(True))
@@ -272,6 +276,7 @@ class AssignView(SecureBaseView):
             "target": target,
             "result": result,
             "holding": holding,
+            "shown_assigned": assignments.SHOWN_ASSIGNED,
             "start": form.start.data,
             "due": form.due.data,
             "times_per_week": form.times_per_week.data or exercise.default_times_per_week,

@@ -168,10 +168,18 @@ class WeekPlannerView(SecureBaseView):
                 facilitator_id = int(facilitator_arg)
             except ValueError:
                 problems.append("The facilitator filter must be a member of staff from the list.")
+        track_arg = request.args.get("track", "").strip()
+        track_id = None
+        if track_arg:
+            try:
+                track_id = int(track_arg)
+            except ValueError:
+                problems.append("The track filter must be a track from the list.")
         if problems:
             return self.render("admin/planner/week.html", plan=None, problems=problems,
                                facilitators=[], facilitator_id=None, may_plan=False), 400
-        plan = week_plan.week_plan(week, facilitator_id=facilitator_id)
+        plan = week_plan.week_plan(week, facilitator_id=facilitator_id, track_id=track_id,
+                                   page=request.args.get("page"))
         now = datetime.now()
         return self.render(
             "admin/planner/week.html",
@@ -179,6 +187,8 @@ class WeekPlannerView(SecureBaseView):
             problems=[],
             facilitators=week_plan.facilitators(),
             facilitator_id=facilitator_id,
+            tracks=db.session.execute(sa.select(Track.id, Track.name).order_by(Track.care_level, Track.name)).all(),
+            track_id=track_id,
             may_plan=_may_plan(),
             may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),
             # A Record link only where the record page would open: started, and the user may record it.

@@ -7,13 +7,14 @@ Each view hands its form to a service in ``clinic.services``; scoping comes from
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, url_for
+from flask import abort, flash, g, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.model.template import EndpointLinkRowAction, macro
 from flask_login import current_user
 
 from ..extensions import db
 from ..models import Assignment, Attendance, GroupMembership, GroupSession, KindnessExercise, StaffUser
-from ..services import assignments, catalogue, membership, rosters, sessions
+from ..services import assignments, catalogue, membership, rosters, searches, sessions
 from ..services.access import allowed
 from ..services.limits import GROUP_NOTE_LIMIT, TEXT_LIMIT
 from .base import _role
@@ -68,10 +69,13 @@ class RosterPageMixin:
 
     roster_builder = None
 
+    def build_roster(self, model):
+        return type(self).roster_builder(model, current_user)
+
     def roster(self, model):
         cached = g.get("clinic_roster")
         if cached is None or cached[0] != (type(self).__name__, model.id):
-            g.clinic_roster = ((type(self).__name__, model.id), type(self).roster_builder(model, current_user))
+            g.clinic_roster = ((type(self).__name__, model.id), self.build_roster(model))
         return g.clinic_roster[1]
 
     def patient_ids_of(self, model):
@@ -102,6 +106,32 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
     list_template = "admin/roster_list.html"
     details_template = "admin/track_details.html"
     roster_builder = rosters.track_roster
+
+    def build_roster(self, model):
+        """One page of the track's patients (``?page=``), narrowed by a name search behind a
+        token (``?q=``, from ``roster_search_view``): names never travel in the URL."""
+        term = ""
+        token = request.args.get("q")
+        if token:
+            term = searches.lookup(current_user.id, token)
+            if term is None:
+                flash("That search has expired; please search again.", "info")
+                term = ""
+        return rosters.track_roster(model, current_user, page=request.args.get("page"), term=term)
+
+    @expose("/details/search/", methods=("POST",))
+    def roster_search_view(self):
+        """A name typed into the track page's search: kept on the server, the page gets a token."""
+        track_id = request.form.get("id", "")
+        if not track_id.isdigit():
+            abort(404)
+        if self.get_one(track_id) is None:
+            abort(404)
+        term = (request.form.get("search") or "").strip()
+        args = {"id": int(track_id)}
+        if term:
+            args["q"] = searches.save(current_user.id, term)
+        return redirect(url_for(".details_view", **args) + "#patients-heading")
 
     def create_record(self, values):
         return catalogue.create_track(values)

@@ -85,6 +85,9 @@ class Enrolment(VersionedMixin, db.Model):
             sqlite_where=sa.text("end_date IS NULL"),
             postgresql_where=sa.text("end_date IS NULL"),
         ),
+        # Migration 0012: who is enrolled in a track on a day (track page, whole-track
+        # assigning), reaching the open enrolments without reading the ended ones.
+        sa.Index("ix_enrolment_track_end", "track_id", "end_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,7 +3,9 @@
 One call assigns one exercise to one patient, a selection, a group's roster or a whole
 track. The fan-out is one transaction and its result is exact: every patient asked for
 ends up assigned, already holding the exercise, or refused with a reason. Nobody is
-skipped silently. The audit listener writes one event per assignment created.
+skipped silently. The audit listener writes one event per assignment created; a whole
+track is assigned in bulk statements (``assign_to_track``), its events written by
+``audit.record_created``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import ASSIGNMENT_SOURCES, Assignment, CareGroup, Enrolment, KindnessExercise, Patient, StaffUser, Track
+from ..models._types import utcnow
 from . import audit
 from .errors import RuleViolation
 from .limits import FieldViolation, day, required_row, text, whole
 from .locking import UNCHECKED, check_version, check_version_unless_unchecked
 from .membership import covers, roster
 
+#: How many of the patients assigned a result page names; the rest are counted.
+SHOWN_ASSIGNED = 25
 #: Fewest and most times per week an exercise can be assigned.
 MIN_TIMES_PER_WEEK = 1
 MAX_TIMES_PER_WEEK = 14
@@ -288,6 +293,27 @@ def track_patients_on(track_id: int, day: date) -> list[Patient]:
     )
 
 
+@dataclass(frozen=True)
+class PatientLine:
+    """A patient as a fan-out result names them (plain values, no record loaded)."""
+
+    id: int
+    full_name: str
+    record_number: str
+
+
+@dataclass(frozen=True)
+class AssignedLine:
+    """An assignment made in bulk: its id and its patient."""
+
+    id: int
+    patient: PatientLine
+
+    @property
+    def patient_id(self) -> int:
+        return self.patient.id
+
+
 def assign_to_track(
     exercise: KindnessExercise,
     track: Track,
@@ -298,18 +324,79 @@ def assign_to_track(
     actor: StaffUser | None = None,
     commit: bool = True,
 ) -> FanOutResult:
-    """Assign ``exercise`` to everyone enrolled in ``track`` on ``start``."""
-    _check_request(exercise, start, times_per_week, due, "track")
-    return assign_exercise(
-        exercise,
-        track_patients_on(track.id, start),
-        start=start,
-        times_per_week=times_per_week,
-        due=due,
-        source="track",
-        actor=actor,
-        commit=commit,
+    """Assign ``exercise`` to everyone enrolled in ``track`` on ``start``, in set-based statements.
+
+    The same rule as ``assign_exercise`` (already active: no duplicate; inactive record or
+    an exercise not meant for the track the patient is enrolled in that day: refused), but
+    a whole track can hold a thousand patients, so no record is loaded per patient: one
+    statement reads who is enrolled with what decides for them, one INSERT makes the
+    assignments and one writes their audit events. The result holds plain lines
+    (``AssignedLine``, ``PatientLine``) in the order of last names.
+    """
+    times_per_week = _check_request(exercise, start, times_per_week, due, "track")
+    suitable_tracks = {t.id for t in exercise.tracks}
+    # The enrolment that counts on a change-over day is the later one (as ``_enrolled_tracks_on``).
+    current = (
+        sa.select(Enrolment.track_id)
+        .where(Enrolment.patient_id == Patient.id, covers(Enrolment, start))
+        .order_by(Enrolment.start_date.desc(), Enrolment.id.desc())
+        .limit(1)
+        .correlate(Patient)
+        .scalar_subquery()
     )
+    holding = (
+        sa.select(sa.func.min(Assignment.id))
+        .where(Assignment.patient_id == Patient.id, Assignment.exercise_id == exercise.id,
+               Assignment.status == "active")
+        .correlate(Patient)
+        .scalar_subquery()
+    )
+    in_track = sa.select(Enrolment.patient_id).where(Enrolment.track_id == track.id, covers(Enrolment, start))
+    rows = db.session.execute(
+        sa.select(Patient.id, Patient.first_name, Patient.last_name, Patient.record_number, Patient.active,
+                  current.label("track_id"), holding.label("holding"))
+        .where(Patient.id.in_(in_track))
+        .order_by(Patient.last_name, Patient.first_name, Patient.id)
+    ).all()
+    track_names = dict(db.session.execute(sa.select(Track.id, Track.name)).all()) if rows else {}
+    result = FanOutResult()
+    actor_id = actor.id if actor is not None else audit.current_actor()[0]
+    now = utcnow()
+    values, lines = [], []
+    for row in rows:
+        line = PatientLine(row.id, f"{row.first_name} {row.last_name}", row.record_number)
+        if row.holding is not None:
+            result.already.append(line)
+        elif not row.active:
+            result.unsuitable.append((line, "patient record is inactive"))
+        elif row.track_id not in suitable_tracks:
+            result.unsuitable.append((line, f"not meant for {track_names.get(row.track_id, track.name)}"))
+        else:
+            lines.append(line)
+            values.append({
+                "exercise_id": exercise.id, "patient_id": row.id, "start_date": start, "due_date": due,
+                "times_per_week": times_per_week, "status": "active", "status_reason": "",
+                "assigned_by_id": actor_id, "source": "track", "created_at": now,
+            })
+    if values:
+        try:
+            ids = db.session.scalars(
+                sa.insert(Assignment).returning(Assignment.id, sort_by_parameter_order=True), values
+            ).all()
+        except IntegrityError as exc:
+            db.session.rollback()
+            raise RuleViolation(RACE_MESSAGE) from exc
+        for row, new_id in zip(values, ids):
+            row["id"] = new_id
+        if actor is not None and audit.current_actor()[0] is None:
+            with audit.acting_as(actor):
+                audit.record_created(Assignment, values)
+        else:
+            audit.record_created(Assignment, values)
+        result.assigned = [AssignedLine(new_id, line) for new_id, line in zip(ids, lines)]
+    if commit:
+        db.session.commit()
+    return result
 
 
 STALE_STATUS = (
@@ -453,6 +540,9 @@ __all__ = [
     "assign_exercise",
     "assign_to_group",
     "assign_to_track",
+    "AssignedLine",
+    "SHOWN_ASSIGNED",
+    "PatientLine",
     "change_status",
     "track_patients_on",
 ]

@@ -205,11 +205,15 @@ def patient_figures(patient_id: int, today: date) -> PatientFigures:
     week_until = midnight(week_end + timedelta(days=1))
 
     day = session_day()
-    member = (
-        sa.select(GroupMembership.id)
-        .where(member_on_session_day(), GroupMembership.patient_id == patient_id)
-        .exists()
-    )
+    # The patient's sessions first (those of their memberships, by group and date, and
+    # those they have an entry for), never the whole clinic's history.
+    until = GroupSession.starts_at < week_until
+    candidates = sa.union(
+        sa.select(GroupSession.id.label("session_id"))
+        .join(GroupMembership, member_on_session_day())
+        .where(GroupMembership.patient_id == patient_id, until),
+        sa.select(Attendance.session_id).where(Attendance.patient_id == patient_id),
+    ).subquery()
     attended = attended_status()
     up_to_today = GroupSession.starts_at < tomorrow
     in_window = sa.and_(GroupSession.starts_at >= window_from, up_to_today)
@@ -233,7 +237,8 @@ def patient_figures(patient_id: int, today: date) -> PatientFigures:
                 sa.func.sum(sa.case((in_week, GroupSession.duration_minutes), else_=0)), 0
             ).label("offered_minutes_week"),
         )
-        .select_from(GroupSession)
+        .select_from(candidates)
+        .join(GroupSession, GroupSession.id == candidates.c.session_id)
         .outerjoin(
             Attendance,
             sa.and_(Attendance.session_id == GroupSession.id, Attendance.patient_id == patient_id),
@@ -241,8 +246,7 @@ def patient_figures(patient_id: int, today: date) -> PatientFigures:
         .where(
             not_cancelled(),
             # The week ends on or after today, so this bound covers every figure.
-            GroupSession.starts_at < week_until,
-            sa.or_(member, Attendance.id.is_not(None)),
+            until,
         )
     ).one()
 

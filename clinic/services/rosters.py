@@ -29,8 +29,9 @@ from ..models import (
     StaffUser,
     Track,
 )
-from .access import may_record, visible_patient_ids
+from .access import may_record, patient_filter, visible_patient_ids
 from .membership import covers
+from .page_window import PageWindow
 from .participation import (
     attended_status,
     member_on_session_day,
@@ -42,6 +43,8 @@ from .participation import (
 
 #: How many coming sessions a group's page lists.
 UPCOMING_SESSIONS = 8
+#: How many of a track's patients its page lists at a time (alphabetically, by last name).
+ROSTER_PAGE = 25
 
 
 # A group's page ---------------------------------------------------------------------
@@ -224,6 +227,12 @@ class TrackRoster:
     patients: list[WeekLine] = field(default_factory=list)
     #: Patients enrolled today the viewer may not see: counted, never named.
     hidden_patients: int = 0
+    #: Everyone enrolled today (seen or not).
+    enrolled: int = 0
+    #: The name search narrowing ``patients`` ("" for none).
+    term: str = ""
+    #: Which page of the patients (the viewer may see, matching ``term``) ``patients`` is.
+    window: PageWindow = field(default_factory=lambda: PageWindow(1, 0, ROSTER_PAGE))
 
     @property
     def min_hours(self) -> float:
@@ -248,26 +257,29 @@ def week_minutes(patient_ids: list[int], week_start: date) -> dict[int, tuple[in
     week_from = midnight(week_start)
     week_until = midnight(week_start + timedelta(days=7))
     in_week = sa.and_(not_cancelled(), GroupSession.starts_at >= week_from, GroupSession.starts_at < week_until)
+    # Each (patient, session) pair carries the session's length and day, so the week's
+    # sessions are read once by their date index and never joined back to the whole table.
+    session_columns = (GroupSession.id.label("session_id"), GroupSession.duration_minutes.label("minutes"),
+                       session_day().label("day"))
     pairs = sa.union(
-        sa.select(GroupMembership.patient_id.label("patient_id"), GroupSession.id.label("session_id"))
+        sa.select(GroupMembership.patient_id.label("patient_id"), *session_columns)
         .select_from(GroupSession)
         .join(GroupMembership, member_on_session_day())
         .where(in_week, GroupMembership.patient_id.in_(patient_ids)),
-        sa.select(Attendance.patient_id.label("patient_id"), GroupSession.id.label("session_id"))
-        .select_from(Attendance)
-        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        sa.select(Attendance.patient_id.label("patient_id"), *session_columns)
+        .select_from(GroupSession)
+        .join(Attendance, Attendance.session_id == GroupSession.id)
         .where(in_week, Attendance.patient_id.in_(patient_ids)),
     ).subquery()
     attended = attended_status()
     rows = db.session.execute(
         sa.select(
             pairs.c.patient_id,
-            sa.func.coalesce(sa.func.sum(GroupSession.duration_minutes), 0),
+            sa.func.coalesce(sa.func.sum(pairs.c.minutes), 0),
             sa.func.coalesce(sa.func.sum(sa.case((attended, Attendance.minutes_attended), else_=0)), 0),
-            sa.func.count(sa.distinct(sa.case((attended, session_day())))),
+            sa.func.count(sa.distinct(sa.case((attended, pairs.c.day)))),
         )
         .select_from(pairs)
-        .join(GroupSession, GroupSession.id == pairs.c.session_id)
         .outerjoin(Attendance, sa.and_(Attendance.session_id == pairs.c.session_id,
                                        Attendance.patient_id == pairs.c.patient_id))
         .group_by(pairs.c.patient_id)
@@ -300,31 +312,59 @@ def track_groups(track_id: int, day: date, *, active_only: bool = False) -> list
     ]
 
 
-def track_roster(track: Track, user: Any, today: date | None = None) -> TrackRoster:
-    """The track's groups (members today against capacity) and the patients enrolled on ``today``.
+def name_matches(term: str):
+    """A WHERE clause for patients whose first name, last name or full name contains ``term``
+    (case-insensitive; ``%`` and ``_`` are plain characters)."""
+    full = Patient.first_name + " " + Patient.last_name
+    return sa.or_(*(column.icontains(term, autoescape=True)
+                    for column in (Patient.first_name, Patient.last_name, full)))
+
+
+def track_roster(track: Track, user: Any, today: date | None = None, *, page=1, term: str = "",
+                 size: int = ROSTER_PAGE) -> TrackRoster:
+    """The track's groups (members today against capacity) and one page of the patients
+    enrolled on ``today`` whom the viewer may see, by last name, narrowed to names
+    containing ``term`` when given.
 
     Each patient comes with their primary counselor, their groups in the track today and
     this week's (Monday to Sunday) planned and attended hours and attended days against
-    the track's weekly minimum. Six statements whatever the number of groups and patients.
+    the track's weekly minimum, read for the shown page only. Six statements whatever the
+    number of groups and patients; a page past the end shows the last one.
     """
     today = today or date.today()
+    term = (term or "").strip()
     week_start = monday_of(today)
     result = TrackRoster(
         today=today, week_start=week_start, week_end=week_start + timedelta(days=6),
-        weekly_min_minutes=track.weekly_min_minutes or 0, weekly_min_days=track.weekly_min_days or 0,
+        weekly_min_minutes=track.weekly_min_minutes or 0, weekly_min_days=track.weekly_min_days or 0, term=term,
     )
     result.groups = track_groups(track.id, today)
-    enrolled = db.session.execute(
+    in_track = (Enrolment.track_id == track.id, covers(Enrolment, today))
+    visible = patient_filter(user, Patient.id)
+    wanted = [c for c in (visible, name_matches(term) if term else None) if c is not None]
+    counts = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((visible, 1), else_=0)), 0) if visible is not None
+            else sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*wanted), 1), else_=0)), 0) if wanted
+            else sa.func.count(),
+        )
+        .select_from(Enrolment).join(Patient, Patient.id == Enrolment.patient_id)
+        .where(*in_track)
+    ).one()
+    result.enrolled = int(counts[0])
+    result.hidden_patients = result.enrolled - int(counts[1])
+    result.window = PageWindow.of(page, int(counts[2]), size)
+    shown = db.session.execute(
         sa.select(Patient.id, Patient.first_name, Patient.last_name, Enrolment.start_date,
                   StaffUser.full_name.label("counselor"))
         .join(Enrolment, Enrolment.patient_id == Patient.id)
         .outerjoin(StaffUser, StaffUser.id == Enrolment.primary_counselor_id)
-        .where(Enrolment.track_id == track.id, covers(Enrolment, today))
+        .where(*in_track, *wanted)
         .order_by(Patient.last_name, Patient.first_name, Patient.id)
+        .offset(result.window.offset).limit(result.window.size)
     ).all()
-    visible = visible_patient_ids(user, [r.id for r in enrolled])
-    shown = [r for r in enrolled if r.id in visible]
-    result.hidden_patients = len(enrolled) - len(shown)
     ids = [r.id for r in shown]
     group_names: dict[int, list[str]] = defaultdict(list)
     if ids:
@@ -437,10 +477,12 @@ __all__ = [
     "GroupRoster",
     "ListLine",
     "Member",
+    "ROSTER_PAGE",
     "TrackRoster",
     "UPCOMING_SESSIONS",
     "WeekLine",
     "latest_enrolment_order",
+    "name_matches",
     "group_roster",
     "patient_list_lines",
     "track_groups",

@@ -21,9 +21,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from sqlalchemy.ext.compiler import compiles
 
 from ..extensions import db
 from ..models import Activity, CareGroup, GroupSession, StaffUser
+from .page_window import DEFAULT_SIZE, PageWindow
 
 #: Hours after a session ends before its record is overdue, when the configuration says nothing.
 DEFAULT_DUE_HOURS = 24
@@ -121,88 +123,241 @@ class UnfinishedSession:
     due: Due
 
 
+class ends_before(sa.sql.functions.FunctionElement):
+    """``ends_before(starts_at, duration_minutes, cutoff)``: the session ends before ``cutoff``.
+
+    Date arithmetic differs per database, so it is compiled per dialect (PostgreSQL
+    interval arithmetic; SQLite Julian days).
+    """
+
+    type = sa.Boolean()
+    name = "ends_before"
+    inherit_cache = True
+
+
+@compiles(ends_before)
+def _ends_before_postgresql(element, compiler, **kw):
+    starts, minutes, cutoff = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({starts} + {minutes} * interval '1 minute' < {cutoff})"
+
+
+@compiles(ends_before, "sqlite")
+def _ends_before_sqlite(element, compiler, **kw):
+    starts, minutes, cutoff = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(julianday({starts}) + {minutes} / 1440.0 < julianday({cutoff}))"
+
+
+def overdue_clause(now: datetime, hours: float):
+    """A WHERE clause for sessions whose record is overdue at ``now`` (ended more than ``hours`` ago)."""
+    cutoff = sa.literal(now - timedelta(hours=hours), sa.DateTime())
+    return ends_before(GroupSession.starts_at, GroupSession.duration_minutes, cutoff)
+
+
+#: How many of each facilitator's oldest records the Records to finish page shows; the
+#: rest are one link away, on that facilitator's own paged list.
+PER_FACILITATOR = 5
+
+
 @dataclass
 class FacilitatorRecords:
-    """One facilitator's unfinished records, oldest first."""
+    """One facilitator's unfinished records: the counts of all, and some of them oldest first."""
 
     facilitator_id: int | None
     name: str
+    count: int = 0
+    not_recorded: int = 0
+    overdue: int = 0
+    #: The oldest few (the summary) or one page of them (the facilitator's list).
     sessions: list[UnfinishedSession] = field(default_factory=list)
 
     @property
-    def count(self) -> int:
-        return len(self.sessions)
-
-    @property
-    def not_recorded(self) -> int:
-        return sum(s.record_state == "not recorded" for s in self.sessions)
-
-    @property
     def unsigned(self) -> int:
-        return sum(s.record_state == "recorded" for s in self.sessions)
+        return self.count - self.not_recorded
 
     @property
-    def overdue(self) -> int:
-        return sum(s.due.overdue for s in self.sessions)
+    def more(self) -> int:
+        """How many are not shown in ``sessions``."""
+        return self.count - len(self.sessions)
+
+    @property
+    def key(self) -> str:
+        """The facilitator as ``?facilitator=`` names it: the id, or ``none``."""
+        return "none" if self.facilitator_id is None else str(self.facilitator_id)
 
 
-def records_to_finish(now: datetime, hours: float | None = None) -> list[FacilitatorRecords]:
-    """Every unfinished session, grouped per facilitator (by name, nobody's last), oldest first.
+def _facilitator_clause(facilitator_id: int | None):
+    if facilitator_id is None:
+        return GroupSession.facilitator_id.is_(None)
+    return GroupSession.facilitator_id == facilitator_id
 
-    One statement, whatever the number of sessions.
-    """
-    hours = due_hours() if hours is None else hours
-    rows = db.session.execute(
+
+def _counts(now: datetime, hours: float, facilitator: tuple[int | None] | None = None
+            ) -> dict[int | None, FacilitatorRecords]:
+    """Per facilitator: how many unfinished, not recorded and overdue. One statement."""
+    query = (
         sa.select(
-            GroupSession.id,
-            GroupSession.starts_at,
-            GroupSession.duration_minutes,
-            GroupSession.room,
-            GroupSession.recorded_at,
             GroupSession.facilitator_id,
-            StaffUser.full_name.label("facilitator_name"),
-            CareGroup.name.label("group_name"),
-            Activity.name.label("activity_name"),
+            StaffUser.full_name,
+            sa.func.count().label("count"),
+            sa.func.sum(sa.case((GroupSession.recorded_at.is_(None), 1), else_=0)).label("not_recorded"),
+            sa.func.sum(sa.case((overdue_clause(now, hours), 1), else_=0)).label("overdue"),
         )
-        .join(CareGroup, CareGroup.id == GroupSession.group_id)
-        .outerjoin(Activity, Activity.id == GroupSession.activity_id)
         .outerjoin(StaffUser, StaffUser.id == GroupSession.facilitator_id)
         .where(unfinished_clause(now))
-        .order_by(GroupSession.starts_at, GroupSession.id)
+        .group_by(GroupSession.facilitator_id, StaffUser.full_name)
+    )
+    if facilitator is not None:
+        query = query.where(_facilitator_clause(facilitator[0]))
+    groups = {}
+    for row in db.session.execute(query):
+        name = row.full_name if row.facilitator_id is not None else NO_FACILITATOR
+        groups[row.facilitator_id] = FacilitatorRecords(
+            row.facilitator_id, name, int(row.count), int(row.not_recorded or 0), int(row.overdue or 0))
+    return groups
+
+
+def _session_columns():
+    return (
+        GroupSession.id,
+        GroupSession.starts_at,
+        GroupSession.duration_minutes,
+        GroupSession.room,
+        GroupSession.recorded_at,
+        GroupSession.facilitator_id,
+        CareGroup.name.label("group_name"),
+        Activity.name.label("activity_name"),
+    )
+
+
+def _joined(query):
+    return (query.join(CareGroup, CareGroup.id == GroupSession.group_id)
+            .outerjoin(Activity, Activity.id == GroupSession.activity_id))
+
+
+def _session(row, now: datetime, hours: float) -> UnfinishedSession:
+    ends_at = row.starts_at + timedelta(minutes=row.duration_minutes)
+    return UnfinishedSession(
+        id=row.id,
+        starts_at=row.starts_at,
+        ends_at=ends_at,
+        group_name=row.group_name,
+        activity_name=row.activity_name or "",
+        room=row.room or "",
+        record_state="recorded" if row.recorded_at is not None else "not recorded",
+        due=due(ends_at, now, hours),
+    )
+
+
+def _order(groups) -> list[FacilitatorRecords]:
+    return sorted(groups, key=lambda g: (g.facilitator_id is None, g.name.casefold(), g.facilitator_id or 0))
+
+
+#: How many facilitators the Records to finish page shows at a time (by name).
+FACILITATORS_PAGE = 20
+
+
+@dataclass
+class RecordsPage:
+    """One page of the Records to finish summary, with the totals of every facilitator."""
+
+    facilitators: list[FacilitatorRecords]
+    window: PageWindow
+    #: Unfinished and overdue records of everyone (not only the page's facilitators).
+    total: int
+    overdue: int
+
+
+def _oldest(groups: list[FacilitatorRecords], now: datetime, hours: float, per_facilitator: int) -> None:
+    """Fill each group's ``sessions`` with its ``per_facilitator`` oldest, in one statement."""
+    if not groups:
+        return
+    ids = [g.facilitator_id for g in groups if g.facilitator_id is not None]
+    which = []
+    if ids:
+        which.append(GroupSession.facilitator_id.in_(ids))
+    if any(g.facilitator_id is None for g in groups):
+        which.append(GroupSession.facilitator_id.is_(None))
+    rank = sa.func.row_number().over(
+        partition_by=GroupSession.facilitator_id, order_by=(GroupSession.starts_at, GroupSession.id)
+    ).label("rank")
+    ranked = (_joined(sa.select(*_session_columns(), rank))
+              .where(unfinished_clause(now), sa.or_(*which)).subquery())
+    rows = db.session.execute(
+        sa.select(ranked).where(ranked.c.rank <= per_facilitator)
+        .order_by(ranked.c.starts_at, ranked.c.id)
     ).all()
-    groups: dict[int | None, FacilitatorRecords] = {}
+    by_id = {g.facilitator_id: g for g in groups}
     for row in rows:
-        ends_at = row.starts_at + timedelta(minutes=row.duration_minutes)
-        group = groups.get(row.facilitator_id)
-        if group is None:
-            name = row.facilitator_name if row.facilitator_id is not None else NO_FACILITATOR
-            group = groups[row.facilitator_id] = FacilitatorRecords(row.facilitator_id, name)
-        group.sessions.append(
-            UnfinishedSession(
-                id=row.id,
-                starts_at=row.starts_at,
-                ends_at=ends_at,
-                group_name=row.group_name,
-                activity_name=row.activity_name or "",
-                room=row.room or "",
-                record_state="recorded" if row.recorded_at is not None else "not recorded",
-                due=due(ends_at, now, hours),
-            )
-        )
-    return sorted(groups.values(), key=lambda g: (g.facilitator_id is None, g.name.casefold(), g.facilitator_id or 0))
+        group = by_id.get(row.facilitator_id)
+        if group is not None:  # a session that became unfinished between the two statements
+            group.sessions.append(_session(row, now, hours))
+
+
+def records_to_finish(now: datetime, hours: float | None = None,
+                      per_facilitator: int = PER_FACILITATOR) -> list[FacilitatorRecords]:
+    """Every facilitator with unfinished sessions (by name, nobody's last): all the counts,
+    and the ``per_facilitator`` oldest sessions (``more`` says how many are not shown).
+
+    Two statements, whatever the number of sessions or facilitators.
+    """
+    hours = due_hours() if hours is None else hours
+    groups = _order(_counts(now, hours).values())
+    _oldest(groups, now, hours, per_facilitator)
+    return groups
+
+
+def records_to_finish_page(now: datetime, page, hours: float | None = None,
+                           per_facilitator: int = PER_FACILITATOR, size: int = FACILITATORS_PAGE) -> RecordsPage:
+    """Page ``page`` of ``records_to_finish``: ``size`` facilitators by name, each with their
+    counts and oldest sessions, and everyone's totals. Two statements; the second reads
+    only the page's facilitators' sessions."""
+    hours = due_hours() if hours is None else hours
+    everyone = _order(_counts(now, hours).values())
+    window = PageWindow.of(page, len(everyone), size)
+    shown = everyone[window.offset:window.offset + window.size]
+    _oldest(shown, now, hours, per_facilitator)
+    return RecordsPage(shown, window, sum(g.count for g in everyone), sum(g.overdue for g in everyone))
+
+
+def facilitator_records(facilitator_id: int | None, now: datetime, page, hours: float | None = None,
+                        size: int = DEFAULT_SIZE) -> tuple[FacilitatorRecords | None, PageWindow]:
+    """One facilitator's unfinished sessions (``None``: those nobody facilitates), one page
+    of ``size``, oldest first, with the counts of all of them. Two statements.
+
+    ``(None, empty page)`` when the facilitator has nothing to finish.
+    """
+    hours = due_hours() if hours is None else hours
+    group = _counts(now, hours, (facilitator_id,)).get(facilitator_id)
+    if group is None:
+        return None, PageWindow.of(1, 0, size)
+    window = PageWindow.of(page, group.count, size)
+    rows = db.session.execute(
+        _joined(sa.select(*_session_columns()))
+        .where(unfinished_clause(now), _facilitator_clause(facilitator_id))
+        .order_by(GroupSession.starts_at, GroupSession.id)
+        .offset(window.offset).limit(window.size)
+    ).all()
+    group.sessions = [_session(row, now, hours) for row in rows]
+    return group, window
 
 
 __all__ = [
     "DEFAULT_DUE_HOURS",
     "NO_FACILITATOR",
+    "PER_FACILITATOR",
     "RECORD_STATES",
     "Due",
+    "FACILITATORS_PAGE",
     "FacilitatorRecords",
+    "RecordsPage",
     "UnfinishedSession",
     "due",
     "due_hours",
+    "facilitator_records",
+    "overdue_clause",
     "record_state_clause",
     "record_state_label",
     "records_to_finish",
+    "records_to_finish_page",
     "unfinished_clause",
 ]

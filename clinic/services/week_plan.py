@@ -23,14 +23,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import CareGroup, GroupSession, StaffUser, Track
+from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
+from .page_window import PageWindow
 from .series import room_key, session_end, span_text
 
 #: Most clashes a week plan lists one by one (the total is always counted).
 MAX_LISTED_CLASHES = 200
+#: How many groups' sessions the planner shows at a time.
+GROUPS_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ class TrackWeek:
     figures: Figures
     #: Each active group's (or scheduled group's) own programme against the track minimum.
     groups: list[GroupWeek] = field(default_factory=list)
+    #: The groups on the shown page (the cells hold their sessions only).
+    listed: list[GroupWeek] = field(default_factory=list)
 
     @property
     def short_groups(self) -> list[GroupWeek]:
@@ -243,6 +247,10 @@ class WeekPlan:
     facilitator_id: int | None = None
     #: "past", "current" or "future" against the moment the plan was made.
     phase: str = "future"
+    #: The track filter (None: every track).
+    track_id: int | None = None
+    #: Which page of the groups (narrowed by the filters) the cells show.
+    window: PageWindow = field(default_factory=lambda: PageWindow(1, 0, GROUPS_PAGE))
 
     @property
     def week_end(self) -> date:
@@ -316,7 +324,8 @@ def find_clashes(entries: Sequence[SessionEntry]) -> list[tuple[str, str, Sessio
     return found
 
 
-def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datetime | None = None) -> WeekPlan:
+def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datetime | None = None,
+              track_id: int | None = None, page=1, size: int = GROUPS_PAGE) -> WeekPlan:
     """The programme of the week holding ``week_start``, per track and day, judged at ``now``.
 
     Runs three queries however many sessions the week holds: the tracks, the groups,
@@ -324,6 +333,11 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     ``facilitator_id`` the cells and clashes show that facilitator's sessions only;
     the hours and days still count every session of the track, because the minimum
     is what the track offers its patients.
+
+    The cells show one page of ``size`` groups (by track, then name), narrowed to
+    ``track_id`` and, with ``facilitator_id``, to groups that facilitator leads or has a
+    session in that week; every track's figures, badge and the clashes still count every
+    group, so paging changes what is listed, never a verdict.
     """
     monday = monday_of(week_start)
     now = now or datetime.now()
@@ -331,37 +345,43 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     days = [monday + timedelta(days=i) for i in range(7)]
     tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level, Track.name)).all()
     groups = db.session.scalars(sa.select(CareGroup).order_by(CareGroup.name)).all()
-    sessions = db.session.scalars(
-        sa.select(GroupSession)
-        .options(
-            joinedload(GroupSession.group),
-            joinedload(GroupSession.activity),
-            joinedload(GroupSession.facilitator),
+    # Plain columns, not whole records: a busy week holds hundreds of sessions, and building
+    # an ORM object (with its group, activity and facilitator) for each costs more than the query.
+    rows = db.session.execute(
+        sa.select(
+            GroupSession.id, GroupSession.group_id, CareGroup.name.label("group_name"),
+            CareGroup.track_id, Activity.name.label("activity_name"), GroupSession.starts_at,
+            GroupSession.duration_minutes, GroupSession.facilitator_id,
+            StaffUser.full_name.label("facilitator_name"), GroupSession.room, GroupSession.status,
+            GroupSession.series_id,
         )
+        .join(CareGroup, CareGroup.id == GroupSession.group_id)
+        .outerjoin(Activity, Activity.id == GroupSession.activity_id)
+        .outerjoin(StaffUser, StaffUser.id == GroupSession.facilitator_id)
         .where(
             GroupSession.starts_at >= datetime.combine(monday, time.min),
             GroupSession.starts_at < datetime.combine(monday + timedelta(days=7), time.min),
         )
         .order_by(GroupSession.starts_at, GroupSession.id)
-    ).unique().all()
+    ).all()
 
     entries = [
         SessionEntry(
             id=s.id,
             group_id=s.group_id,
-            group_name=s.group.name,
-            activity_name=s.activity.name if s.activity else "",
+            group_name=s.group_name,
+            activity_name=s.activity_name or "",
             starts_at=s.starts_at,
             ends_at=session_end(s),
             duration_minutes=s.duration_minutes,
             facilitator_id=s.facilitator_id,
-            facilitator_name=s.facilitator.full_name if s.facilitator else "",
+            facilitator_name=s.facilitator_name or "",
             room=s.room or "",
             status=s.status,
             series_id=s.series_id,
-            track_id=s.group.track_id,
+            track_id=s.track_id,
         )
-        for s in sessions
+        for s in rows
     ]
     all_clashes = find_clashes(entries)
     if facilitator_id is not None:
@@ -370,31 +390,52 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     clashing_ids = {e.id for c in all_clashes for e in (c[2], c[3])}
 
     by_track: dict[int, list[SessionEntry]] = defaultdict(list)
+    by_group: dict[int, list[SessionEntry]] = defaultdict(list)
     for entry in entries:
         by_track[entry.track_id].append(entry)
+        by_group[entry.group_id].append(entry)
+    facilitated = {e.group_id for e in entries if facilitator_id is not None and e.facilitator_id == facilitator_id}
+    pageable = [
+        g for track in tracks if track_id is None or track.id == track_id
+        for g in groups
+        if g.track_id == track.id and (g.active or g.id in by_group)
+        and (facilitator_id is None or g.facilitator_id == facilitator_id or g.id in facilitated)
+    ]
+    window = PageWindow.of(page, len(pageable), size)
+    on_page = {g.id for g in pageable[window.offset:window.offset + window.size]}
     rows = []
     for track in tracks:
+        if track_id is not None and track.id != track_id:
+            continue
         track_entries = by_track.get(track.id, [])
         cells: list[list[SessionEntry]] = [[] for _ in days]
         for entry in track_entries:
+            if entry.group_id not in on_page:
+                continue
             if facilitator_id is not None and entry.facilitator_id != facilitator_id:
                 continue
             shown = entry if entry.id not in clashing_ids else _with_clash(entry)
             cells[(entry.starts_at.date() - monday).days].append(shown)
-        scheduled = {e.group_id for e in track_entries}
         group_rows = [
-            GroupWeek(g.id, g.name, _figures((e for e in track_entries if e.group_id == g.id), track, phase, now))
+            GroupWeek(g.id, g.name, _figures(by_group.get(g.id, ()), track, phase, now))
             for g in groups
-            if g.track_id == track.id and (g.active or g.id in scheduled)
+            if g.track_id == track.id and (g.active or g.id in by_group)
         ]
+        listed = [g for g in group_rows if g.id in on_page]
+        # A track is shown with its groups on this page; one without any group to page
+        # (nothing planned, or none matching the facilitator) on the first page.
+        has_pageable = any(g.track_id == track.id for g in pageable)
+        if not listed and (has_pageable or window.number != 1):
+            continue
         rows.append(TrackWeek(
             track_id=track.id, code=track.code, name=track.name, care_level=track.care_level,
-            days=cells, figures=_figures(track_entries, track, phase, now), groups=group_rows,
+            days=cells, figures=_figures(track_entries, track, phase, now), groups=group_rows, listed=listed,
         ))
     clashes = [Clash(kind, label, first, second)
                for kind, label, first, second in all_clashes[:MAX_LISTED_CLASHES]]
     return WeekPlan(week_start=monday, days=days, tracks=rows, clashes=clashes,
-                    clash_count=len(all_clashes), facilitator_id=facilitator_id, phase=phase)
+                    clash_count=len(all_clashes), facilitator_id=facilitator_id, phase=phase,
+                    track_id=track_id, window=window)
 
 
 def _with_clash(entry: SessionEntry) -> SessionEntry:
@@ -403,18 +444,20 @@ def _with_clash(entry: SessionEntry) -> SessionEntry:
 
 def facilitators() -> list[StaffUser]:
     """Active staff who lead a group or a session: the choices of the planner's filter."""
-    leads_group = sa.select(CareGroup.facilitator_id).where(CareGroup.facilitator_id.is_not(None))
-    leads_session = sa.select(GroupSession.facilitator_id).where(GroupSession.facilitator_id.is_not(None))
+    # One probe per member of staff into the (facilitator, start) index, rather than
+    # reading every session ever held to collect their facilitators.
+    leads_group = sa.select(CareGroup.id).where(CareGroup.facilitator_id == StaffUser.id).exists()
+    leads_session = sa.select(GroupSession.id).where(GroupSession.facilitator_id == StaffUser.id).exists()
     return list(db.session.scalars(
         sa.select(StaffUser)
-        .where(StaffUser.is_active_account.is_(True),
-               sa.or_(StaffUser.id.in_(leads_group), StaffUser.id.in_(leads_session)))
+        .where(StaffUser.is_active_account.is_(True), sa.or_(leads_group, leads_session))
         .order_by(StaffUser.full_name)
     ))
 
 
 __all__ = [
     "Clash",
+    "GROUPS_PAGE",
     "SessionEntry",
     "TrackWeek",
     "WeekPlan",

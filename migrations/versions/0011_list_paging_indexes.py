@@ -1,7 +1,7 @@
 """long lists stay flat: short GIN pending lists, a trigram index on session rooms, open caseloads
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02 19:30:00
 
 Only indexes and index storage settings change, so downgrading loses no data.
@@ -25,7 +25,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
