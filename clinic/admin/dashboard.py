@@ -1,4 +1,10 @@
-"""Figures for the admin home page."""
+"""Figures for the admin home page.
+
+The home page lists at most ``SHOWN_SESSIONS`` of today's sessions (the earliest) and
+says how many there are in all, in the same statement (a window count): a large
+clinic's hundreds of sessions a day belong on the week planner, not on the home page,
+which stays the same size whatever the clinic's.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Enrolment, GroupSession, Patient
 from ..services.access import caseload_patient_ids, sees_everyone, session_filter
+
+#: Today's sessions listed on the home page; the rest are counted and left to the planner.
+SHOWN_SESSIONS = 10
 
 
 def dashboard_context(user) -> dict:
@@ -28,15 +37,20 @@ def dashboard_context(user) -> dict:
         patients = db.session.scalar(
             sa.select(sa.func.count(sa.distinct(Enrolment.patient_id))).where(Enrolment.end_date.is_(None))
         )
-    todays = db.session.scalars(
-        sessions.options(sa.orm.joinedload(GroupSession.group), sa.orm.joinedload(GroupSession.activity))
+    rows = db.session.execute(
+        sessions.add_columns(sa.func.count().over().label("total"))
+        .options(sa.orm.joinedload(GroupSession.group), sa.orm.joinedload(GroupSession.activity))
+        .order_by(GroupSession.id).limit(SHOWN_SESSIONS)
     ).all()
+    todays = [row[0] for row in rows]
     return {
         "today": today,
         #: Everyone's figures (admins, planners) or one counselor's own.
         "sees_everyone": sees_everyone(user),
         "patient_count": patients or 0,
         "todays_sessions": todays,
+        #: How many sessions there are today in all (``todays_sessions`` lists the first ones).
+        "todays_total": rows[0].total if rows else 0,
         "active_patients": db.session.scalar(sa.select(sa.func.count(Patient.id)).where(Patient.active))
         if sees_everyone(user) else None,
     }
