@@ -365,36 +365,27 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
         .order_by(GroupSession.starts_at, GroupSession.id)
     ).all()
 
-    entries = [
-        SessionEntry(
-            id=s.id,
-            group_id=s.group_id,
-            group_name=s.group_name,
-            activity_name=s.activity_name or "",
-            starts_at=s.starts_at,
-            ends_at=session_end(s),
-            duration_minutes=s.duration_minutes,
-            facilitator_id=s.facilitator_id,
-            facilitator_name=s.facilitator_name or "",
-            room=s.room or "",
-            status=s.status,
-            series_id=s.series_id,
-            track_id=s.track_id,
-        )
-        for s in rows
-    ]
-    all_clashes = find_clashes(entries)
-    if facilitator_id is not None:
-        all_clashes = [c for c in all_clashes
-                       if facilitator_id in (c[2].facilitator_id, c[3].facilitator_id)]
-    clashing_ids = {e.id for c in all_clashes for e in (c[2], c[3])}
+    # One pass over the week's plain rows: the clash sweep and the figures need no objects;
+    # a SessionEntry is built only for a session shown in a cell or a listed clash.
+    made: dict[int, SessionEntry] = {}
 
-    by_track: dict[int, list[SessionEntry]] = defaultdict(list)
-    by_group: dict[int, list[SessionEntry]] = defaultdict(list)
-    for entry in entries:
-        by_track[entry.track_id].append(entry)
-        by_group[entry.group_id].append(entry)
-    facilitated = {e.group_id for e in entries if facilitator_id is not None and e.facilitator_id == facilitator_id}
+    def entry_of(s) -> SessionEntry:
+        entry = made.get(s.id)
+        if entry is None:
+            entry = made[s.id] = _entry(s)
+        return entry
+
+    listed_pairs, clash_count, clashing_ids = _sweep_clashes(rows, facilitator_id, MAX_LISTED_CLASHES)
+    all_clashes = [(kind, label, entry_of(a), entry_of(b)) for kind, label, a, b in listed_pairs]
+
+    by_track: dict[int, _Tally] = defaultdict(_Tally)
+    by_group: dict[int, _Tally] = defaultdict(_Tally)
+    facilitated = set()
+    for s in rows:
+        by_group[s.group_id].add(s, now)
+        by_track[s.track_id].add(s, now)
+        if facilitator_id is not None and s.facilitator_id == facilitator_id:
+            facilitated.add(s.group_id)
     pageable = [
         g for track in tracks if track_id is None or track.id == track_id
         for g in groups
@@ -403,21 +394,24 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     ]
     window = PageWindow.of(page, len(pageable), size)
     on_page = {g.id for g in pageable[window.offset:window.offset + window.size]}
-    rows = []
+    cells_by_track: dict[int, list[list[SessionEntry]]] = {}
+    for s in rows:
+        if s.group_id not in on_page:
+            continue
+        if facilitator_id is not None and s.facilitator_id != facilitator_id:
+            continue
+        entry = entry_of(s)
+        shown = entry if entry.id not in clashing_ids else _with_clash(entry)
+        cells = cells_by_track.setdefault(s.track_id, [[] for _ in days])
+        cells[(entry.starts_at.date() - monday).days].append(shown)
+    plan_rows = []
     for track in tracks:
         if track_id is not None and track.id != track_id:
             continue
-        track_entries = by_track.get(track.id, [])
-        cells: list[list[SessionEntry]] = [[] for _ in days]
-        for entry in track_entries:
-            if entry.group_id not in on_page:
-                continue
-            if facilitator_id is not None and entry.facilitator_id != facilitator_id:
-                continue
-            shown = entry if entry.id not in clashing_ids else _with_clash(entry)
-            cells[(entry.starts_at.date() - monday).days].append(shown)
+        cells = cells_by_track.get(track.id) or [[] for _ in days]
         group_rows = [
-            GroupWeek(g.id, g.name, _figures(by_group.get(g.id, ()), track, phase, now))
+            GroupWeek(g.id, g.name, by_group[g.id].figures(track, phase) if g.id in by_group
+                      else _Tally().figures(track, phase))
             for g in groups
             if g.track_id == track.id and (g.active or g.id in by_group)
         ]
@@ -427,15 +421,116 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
         has_pageable = any(g.track_id == track.id for g in pageable)
         if not listed and (has_pageable or window.number != 1):
             continue
-        rows.append(TrackWeek(
+        tally = by_track[track.id] if track.id in by_track else _Tally()
+        plan_rows.append(TrackWeek(
             track_id=track.id, code=track.code, name=track.name, care_level=track.care_level,
-            days=cells, figures=_figures(track_entries, track, phase, now), groups=group_rows, listed=listed,
+            days=cells, figures=tally.figures(track, phase), groups=group_rows, listed=listed,
         ))
-    clashes = [Clash(kind, label, first, second)
-               for kind, label, first, second in all_clashes[:MAX_LISTED_CLASHES]]
-    return WeekPlan(week_start=monday, days=days, tracks=rows, clashes=clashes,
-                    clash_count=len(all_clashes), facilitator_id=facilitator_id, phase=phase,
+    clashes = [Clash(kind, label, first, second) for kind, label, first, second in all_clashes]
+    return WeekPlan(week_start=monday, days=days, tracks=plan_rows, clashes=clashes,
+                    clash_count=clash_count, facilitator_id=facilitator_id, phase=phase,
                     track_id=track_id, window=window)
+
+
+def _entry(s) -> SessionEntry:
+    return SessionEntry(
+        id=s.id,
+        group_id=s.group_id,
+        group_name=s.group_name,
+        activity_name=s.activity_name or "",
+        starts_at=s.starts_at,
+        ends_at=session_end(s),
+        duration_minutes=s.duration_minutes,
+        facilitator_id=s.facilitator_id,
+        facilitator_name=s.facilitator_name or "",
+        room=s.room or "",
+        status=s.status,
+        series_id=s.series_id,
+        track_id=s.track_id,
+    )
+
+
+class _Tally:
+    """Minutes and days of non-cancelled sessions, planned and held (what ``_figures`` counts)."""
+
+    __slots__ = ("minutes", "days", "held_minutes", "held_days")
+
+    def __init__(self) -> None:
+        self.minutes = 0
+        self.days: set[date] = set()
+        self.held_minutes = 0
+        self.held_days: set[date] = set()
+
+    def add(self, s, now: datetime) -> None:
+        if s.status == "cancelled":
+            return
+        minutes = s.duration_minutes or 0
+        day = s.starts_at.date()
+        self.minutes += minutes
+        self.days.add(day)
+        if s.starts_at < now:
+            self.held_minutes += minutes
+            self.held_days.add(day)
+
+    def figures(self, track: Track, phase: str) -> Figures:
+        return Figures(
+            planned_minutes=self.minutes, planned_days=len(self.days),
+            min_minutes=track.weekly_min_minutes or 0, min_days=track.weekly_min_days or 0,
+            phase=phase, held_minutes=self.held_minutes, held_days=len(self.held_days),
+        )
+
+
+def _sweep_clashes(rows, facilitator_id: int | None, limit: int):
+    """The clashes among ``rows`` (sorted by start, then id): the first ``limit`` in the
+    order of ``find_clashes`` (later session's start, earlier session's start, kind), how
+    many there are in all, and the ids of every session in one. With ``facilitator_id``
+    only the clashes involving that facilitator count.
+
+    One sweep in start order with the overlapping sessions of each facilitator and room
+    still running; only the listed pairs are built, the rest just counted.
+    """
+    running: dict[tuple[str, Any], list] = {}
+    listed: list = []
+    pending: list = []
+    pending_start = None
+    count = 0
+    clashing: set[int] = set()
+    for s in rows:
+        if s.status == "cancelled":
+            continue
+        start = s.starts_at
+        if pending and start != pending_start:
+            pending.sort(key=lambda c: (c[2].starts_at, c[0]))
+            listed.extend(pending[:limit - len(listed)])
+            pending = []
+        pending_start = start
+        end = start + timedelta(minutes=s.duration_minutes or 0)
+        room = room_key(s.room)
+        keys = []
+        if s.facilitator_id is not None:
+            keys.append(("facilitator", s.facilitator_id))
+        if room:
+            keys.append(("room", room))
+        for kind, key in keys:
+            others = running.get((kind, key))
+            if others is None:
+                running[(kind, key)] = [(end, s)]
+                continue
+            others[:] = [o for o in others if o[0] > start]
+            for _o_end, other in others:
+                if facilitator_id is not None and facilitator_id not in (other.facilitator_id, s.facilitator_id):
+                    continue
+                count += 1
+                clashing.add(other.id)
+                clashing.add(s.id)
+                if len(listed) < limit:
+                    label = (s.facilitator_name or "") if kind == "facilitator" else (s.room or "").strip()
+                    pending.append((kind, label, other, s))
+            others.append((end, s))
+    if pending:
+        pending.sort(key=lambda c: (c[2].starts_at, c[0]))
+        listed.extend(pending[:limit - len(listed)])
+    return listed, count, clashing
 
 
 def _with_clash(entry: SessionEntry) -> SessionEntry:
