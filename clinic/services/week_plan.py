@@ -490,46 +490,58 @@ def _sweep_clashes(rows, facilitator_id: int | None, limit: int):
     still running; only the listed pairs are built, the rest just counted.
     """
     running: dict[tuple[str, Any], list] = {}
+    #: Each facilitator's and room's place in order of first appearance (ties keep that order).
+    first_seen: dict[tuple[str, Any], int] = {}
     listed: list = []
     pending: list = []
     pending_start = None
     count = 0
     clashing: set[int] = set()
+
+    def flush() -> None:
+        pending.sort(key=lambda c: (c[3].starts_at, c[1], c[0]))
+        listed.extend(c[1:] for c in pending[:limit - len(listed)])
+        pending.clear()
+
     for s in rows:
         if s.status == "cancelled":
             continue
         start = s.starts_at
         if pending and start != pending_start:
-            pending.sort(key=lambda c: (c[2].starts_at, c[0]))
-            listed.extend(pending[:limit - len(listed)])
-            pending = []
+            flush()
         pending_start = start
         end = start + timedelta(minutes=s.duration_minutes or 0)
-        room = room_key(s.room)
         keys = []
         if s.facilitator_id is not None:
             keys.append(("facilitator", s.facilitator_id))
+        room = room_key(s.room)
         if room:
             keys.append(("room", room))
-        for kind, key in keys:
-            others = running.get((kind, key))
+        for key in keys:
+            kind = key[0]
+            others = running.get(key)
             if others is None:
-                running[(kind, key)] = [(end, s)]
+                first_seen[key] = len(first_seen)
+                running[key] = [(end, s.id, s)]
                 continue
             others[:] = [o for o in others if o[0] > start]
-            for _o_end, other in others:
-                if facilitator_id is not None and facilitator_id not in (other.facilitator_id, s.facilitator_id):
-                    continue
-                count += 1
-                clashing.add(other.id)
-                clashing.add(s.id)
-                if len(listed) < limit:
-                    label = (s.facilitator_name or "") if kind == "facilitator" else (s.room or "").strip()
-                    pending.append((kind, label, other, s))
-            others.append((end, s))
+            if others:
+                if facilitator_id is None:
+                    partners = others
+                else:
+                    partners = [o for o in others
+                                if facilitator_id in (o[2].facilitator_id, s.facilitator_id)]
+                if partners:
+                    count += len(partners)
+                    clashing.add(s.id)
+                    clashing.update([o[1] for o in partners])
+                    if len(listed) < limit:
+                        label = (s.facilitator_name or "") if kind == "facilitator" else (s.room or "").strip()
+                        rank = first_seen[key]
+                        pending.extend((rank, kind, label, o[2], s) for o in partners)
+            others.append((end, s.id, s))
     if pending:
-        pending.sort(key=lambda c: (c[2].starts_at, c[0]))
-        listed.extend(pending[:limit - len(listed)])
+        flush()
     return listed, count, clashing
 
 
