@@ -17,7 +17,7 @@ week), because the minimum is what each patient, a member of one group, is offer
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Sequence
@@ -363,38 +363,32 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
             GroupSession.starts_at < datetime.combine(monday + timedelta(days=7), time.min),
         )
         .order_by(GroupSession.starts_at, GroupSession.id)
-    ).all()
+    )
+    # Plain named tuples: reading a field of one is several times cheaper than of a result
+    # row, and the sweep and the figures read about ten fields of each of the week's sessions.
+    rows = [_Row._make(r) for r in rows]
 
-    entries = [
-        SessionEntry(
-            id=s.id,
-            group_id=s.group_id,
-            group_name=s.group_name,
-            activity_name=s.activity_name or "",
-            starts_at=s.starts_at,
-            ends_at=session_end(s),
-            duration_minutes=s.duration_minutes,
-            facilitator_id=s.facilitator_id,
-            facilitator_name=s.facilitator_name or "",
-            room=s.room or "",
-            status=s.status,
-            series_id=s.series_id,
-            track_id=s.track_id,
-        )
-        for s in rows
-    ]
-    all_clashes = find_clashes(entries)
-    if facilitator_id is not None:
-        all_clashes = [c for c in all_clashes
-                       if facilitator_id in (c[2].facilitator_id, c[3].facilitator_id)]
-    clashing_ids = {e.id for c in all_clashes for e in (c[2], c[3])}
+    # One pass over the week's plain rows: the clash sweep and the figures need no objects;
+    # a SessionEntry is built only for a session shown in a cell or a listed clash.
+    made: dict[int, SessionEntry] = {}
 
-    by_track: dict[int, list[SessionEntry]] = defaultdict(list)
-    by_group: dict[int, list[SessionEntry]] = defaultdict(list)
-    for entry in entries:
-        by_track[entry.track_id].append(entry)
-        by_group[entry.group_id].append(entry)
-    facilitated = {e.group_id for e in entries if facilitator_id is not None and e.facilitator_id == facilitator_id}
+    def entry_of(s) -> SessionEntry:
+        entry = made.get(s.id)
+        if entry is None:
+            entry = made[s.id] = _entry(s)
+        return entry
+
+    listed_pairs, clash_count, clashing_ids = _sweep_clashes(rows, facilitator_id, MAX_LISTED_CLASHES)
+    all_clashes = [(kind, label, entry_of(a), entry_of(b)) for kind, label, a, b in listed_pairs]
+
+    by_track: dict[int, _Tally] = defaultdict(_Tally)
+    by_group: dict[int, _Tally] = defaultdict(_Tally)
+    facilitated = set()
+    for s in rows:
+        by_group[s.group_id].add(s, now)
+        by_track[s.track_id].add(s, now)
+        if facilitator_id is not None and s.facilitator_id == facilitator_id:
+            facilitated.add(s.group_id)
     pageable = [
         g for track in tracks if track_id is None or track.id == track_id
         for g in groups
@@ -403,21 +397,24 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     ]
     window = PageWindow.of(page, len(pageable), size)
     on_page = {g.id for g in pageable[window.offset:window.offset + window.size]}
-    rows = []
+    cells_by_track: dict[int, list[list[SessionEntry]]] = {}
+    for s in rows:
+        if s.group_id not in on_page:
+            continue
+        if facilitator_id is not None and s.facilitator_id != facilitator_id:
+            continue
+        entry = entry_of(s)
+        shown = entry if entry.id not in clashing_ids else _with_clash(entry)
+        cells = cells_by_track.setdefault(s.track_id, [[] for _ in days])
+        cells[(entry.starts_at.date() - monday).days].append(shown)
+    plan_rows = []
     for track in tracks:
         if track_id is not None and track.id != track_id:
             continue
-        track_entries = by_track.get(track.id, [])
-        cells: list[list[SessionEntry]] = [[] for _ in days]
-        for entry in track_entries:
-            if entry.group_id not in on_page:
-                continue
-            if facilitator_id is not None and entry.facilitator_id != facilitator_id:
-                continue
-            shown = entry if entry.id not in clashing_ids else _with_clash(entry)
-            cells[(entry.starts_at.date() - monday).days].append(shown)
+        cells = cells_by_track.get(track.id) or [[] for _ in days]
         group_rows = [
-            GroupWeek(g.id, g.name, _figures(by_group.get(g.id, ()), track, phase, now))
+            GroupWeek(g.id, g.name, by_group[g.id].figures(track, phase) if g.id in by_group
+                      else _Tally().figures(track, phase))
             for g in groups
             if g.track_id == track.id and (g.active or g.id in by_group)
         ]
@@ -427,15 +424,132 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
         has_pageable = any(g.track_id == track.id for g in pageable)
         if not listed and (has_pageable or window.number != 1):
             continue
-        rows.append(TrackWeek(
+        tally = by_track[track.id] if track.id in by_track else _Tally()
+        plan_rows.append(TrackWeek(
             track_id=track.id, code=track.code, name=track.name, care_level=track.care_level,
-            days=cells, figures=_figures(track_entries, track, phase, now), groups=group_rows, listed=listed,
+            days=cells, figures=tally.figures(track, phase), groups=group_rows, listed=listed,
         ))
-    clashes = [Clash(kind, label, first, second)
-               for kind, label, first, second in all_clashes[:MAX_LISTED_CLASHES]]
-    return WeekPlan(week_start=monday, days=days, tracks=rows, clashes=clashes,
-                    clash_count=len(all_clashes), facilitator_id=facilitator_id, phase=phase,
+    clashes = [Clash(kind, label, first, second) for kind, label, first, second in all_clashes]
+    return WeekPlan(week_start=monday, days=days, tracks=plan_rows, clashes=clashes,
+                    clash_count=clash_count, facilitator_id=facilitator_id, phase=phase,
                     track_id=track_id, window=window)
+
+
+_Row = namedtuple("_Row", "id group_id group_name track_id activity_name starts_at duration_minutes "
+                          "facilitator_id facilitator_name room status series_id")
+
+
+def _entry(s) -> SessionEntry:
+    return SessionEntry(
+        id=s.id,
+        group_id=s.group_id,
+        group_name=s.group_name,
+        activity_name=s.activity_name or "",
+        starts_at=s.starts_at,
+        ends_at=session_end(s),
+        duration_minutes=s.duration_minutes,
+        facilitator_id=s.facilitator_id,
+        facilitator_name=s.facilitator_name or "",
+        room=s.room or "",
+        status=s.status,
+        series_id=s.series_id,
+        track_id=s.track_id,
+    )
+
+
+class _Tally:
+    """Minutes and days of non-cancelled sessions, planned and held (what ``_figures`` counts)."""
+
+    __slots__ = ("minutes", "days", "held_minutes", "held_days")
+
+    def __init__(self) -> None:
+        self.minutes = 0
+        self.days: set[date] = set()
+        self.held_minutes = 0
+        self.held_days: set[date] = set()
+
+    def add(self, s, now: datetime) -> None:
+        if s.status == "cancelled":
+            return
+        minutes = s.duration_minutes or 0
+        day = s.starts_at.date()
+        self.minutes += minutes
+        self.days.add(day)
+        if s.starts_at < now:
+            self.held_minutes += minutes
+            self.held_days.add(day)
+
+    def figures(self, track: Track, phase: str) -> Figures:
+        return Figures(
+            planned_minutes=self.minutes, planned_days=len(self.days),
+            min_minutes=track.weekly_min_minutes or 0, min_days=track.weekly_min_days or 0,
+            phase=phase, held_minutes=self.held_minutes, held_days=len(self.held_days),
+        )
+
+
+def _sweep_clashes(rows, facilitator_id: int | None, limit: int):
+    """The clashes among ``rows`` (sorted by start, then id): the first ``limit`` in the
+    order of ``find_clashes`` (later session's start, earlier session's start, kind), how
+    many there are in all, and the ids of every session in one. With ``facilitator_id``
+    only the clashes involving that facilitator count.
+
+    One sweep in start order with the overlapping sessions of each facilitator and room
+    still running; only the listed pairs are built, the rest just counted.
+    """
+    running: dict[tuple[str, Any], list] = {}
+    #: Each facilitator's and room's place in order of first appearance (ties keep that order).
+    first_seen: dict[tuple[str, Any], int] = {}
+    listed: list = []
+    pending: list = []
+    pending_start = None
+    count = 0
+    clashing: set[int] = set()
+
+    def flush() -> None:
+        pending.sort(key=lambda c: (c[3].starts_at, c[1], c[0]))
+        listed.extend(c[1:] for c in pending[:limit - len(listed)])
+        pending.clear()
+
+    for s in rows:
+        if s.status == "cancelled":
+            continue
+        start = s.starts_at
+        if pending and start != pending_start:
+            flush()
+        pending_start = start
+        end = start + timedelta(minutes=s.duration_minutes or 0)
+        keys = []
+        if s.facilitator_id is not None:
+            keys.append(("facilitator", s.facilitator_id))
+        room = room_key(s.room)
+        if room:
+            keys.append(("room", room))
+        for key in keys:
+            kind = key[0]
+            others = running.get(key)
+            if others is None:
+                first_seen[key] = len(first_seen)
+                running[key] = [(end, s.id, s)]
+                continue
+            others[:] = [o for o in others if o[0] > start]
+            if others:
+                if facilitator_id is None:
+                    partners = others
+                else:
+                    partners = [o for o in others
+                                if facilitator_id in (o[2].facilitator_id, s.facilitator_id)]
+                if partners:
+                    count += len(partners)
+                    clashing.add(s.id)
+                    clashing.update([o[1] for o in partners])
+                    if len(listed) < limit:
+                        label = (s.facilitator_name or "") if kind == "facilitator" else (s.room or "").strip()
+                        rank = first_seen[key]
+                        pending.extend((rank, kind, label, o[2], s) for o in partners)
+            others.append((end, s.id, s))
+    if pending:
+        flush()
+    return listed, count, clashing
 
 
 def _with_clash(entry: SessionEntry) -> SessionEntry:
