@@ -28,6 +28,8 @@ from clinic.models import (
     GroupSession,
     KindnessExercise,
     Patient,
+    PrintChunk,
+    PrintJob,
     StaffUser,
 )
 from clinic.services.accounts import hash_password
@@ -416,6 +418,8 @@ def _one_row_of_each(make) -> dict[str, int]:
     checkin = _saved(_checkin(assignment))
     # No minutes, so that every status (absent and excused too) is a valid value.
     attendance = _saved(_attendance(session, patient, minutes_attended=0))
+    job = _saved(PrintJob(owner_id=counselor.id, kind="progress_batch", params={}, sheets_total=1))
+    chunk = _saved(PrintChunk(job_id=job.id, index=0, patient_ids=[patient.id]))
     return {
         "staff_user": counselor.id,
         "enrolment": enrolment.id,
@@ -424,6 +428,8 @@ def _one_row_of_each(make) -> dict[str, int]:
         "assignment": assignment.id,
         "exercise_checkin": checkin.id,
         "attendance": attendance.id,
+        "print_job": job.id,
+        "print_chunk": chunk.id,
     }
 
 
