@@ -26,7 +26,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import CareGroup, PrintJob, Track
+from ..models import CareGroup, Track
 from ..services import print_jobs
 
 VERSION_WORDS = {"staff": "Staff version", "patient": "Patient version"}
@@ -97,12 +97,7 @@ class JobView:
 
 def recent_views(user, limit: int = 5) -> list[JobView]:
     """``user``'s latest batch print jobs (still kept), newest first, as the job page words them."""
-    statuses = print_jobs.recent_jobs(user, limit)
-    if not statuses:
-        return []
-    params = dict(db.session.execute(
-        db.select(PrintJob.id, PrintJob.params).where(PrintJob.id.in_([s.id for s in statuses]))).all())
-    return [JobView(status, params.get(status.id) or {}) for status in statuses]
+    return [JobView(status, status.params) for status in print_jobs.recent_jobs(user, limit)]
 
 
 class PrintJobMixin:
@@ -118,8 +113,7 @@ class PrintJobMixin:
     def job(self, job_id: int):
         """The job's page: what, how far, then the download or the failure."""
         status = self._status_or_404(job_id)
-        params = db.session.scalar(db.select(PrintJob.params).where(PrintJob.id == status.id)) or {}
-        response = self.render("admin/print/job.html", job_view=JobView(status, params))
+        response = self.render("admin/print/job.html", job_view=JobView(status, status.params))
         return response, 200, {"Cache-Control": "no-store"}
 
     @expose("/jobs/<int:job_id>/status")

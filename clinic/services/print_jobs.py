@@ -53,7 +53,7 @@ import logging
 import threading
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Iterator
 
@@ -156,6 +156,8 @@ class JobStatus:
     ready: bool
     #: The download's file name, e.g. ``progress-group-3-staff.pdf``.
     filename: str
+    #: What the job prints: target, period, version (record ids, never names), for its page.
+    params: dict = field(default_factory=dict, compare=False)
 
     @property
     def finished(self) -> bool:
@@ -192,6 +194,7 @@ def _status(job: PrintJob, live_done: int | None = None) -> JobStatus:
         message=job.message or "", created_at=job.created_at, finished_at=job.finished_at,
         ready=job.state == "done" and job.finished_at is not None,
         filename=job.params.get("filename", "progress-sheets.pdf"),
+        params=dict(job.params or {}),
     )
 
 
