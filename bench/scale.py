@@ -379,6 +379,11 @@ def load_plan(url: str, rows: int) -> Plan:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT plan FROM scale_bench_plan")).scalar_one()
+        # The searches look for the surname of a patient in the measured counselor's caseload,
+        # so that both roles' searches find someone at every size (a surname picked blindly
+        # may be in nobody's caseload at one size and fill a page at the other).
+        stored.setdefault("search_surname", conn.execute(
+            sa.text("SELECT last_name FROM patient WHERE id = :id"), {"id": stored["patient_id"]}).scalar_one())
         counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
                   for t in ("patient", "staff_user", "group_session", "attendance", "exercise_checkin",
                             "assignment", "audit_event")}
