@@ -306,28 +306,21 @@ def _peak_kb(pid: int | str) -> int:
 
 
 def _cpu_seconds(pid: int | str) -> float:
-    """User plus system CPU time a process has used so far."""
-    import os
+    """User plus system CPU time a process has used so far (0 when it is gone)."""
+    import psutil
 
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        times = psutil.Process(None if pid == "self" else int(pid)).cpu_times()
+    except psutil.NoSuchProcess:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return times.user + times.system
 
 
 def _children(pid: int) -> list[int]:
     """The ids of ``pid``'s child processes."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    import psutil
+
+    return [child.pid for child in psutil.Process(pid).children()]
 
 
 def _serial_child(environ: dict, patient_ids: list[int], start: date, end: date, answer) -> None:

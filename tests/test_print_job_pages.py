@@ -127,7 +127,8 @@ def test_a_waiting_job_shows_its_progress_and_refreshes_without_javascript(clien
     assert re.search(r'<p id="print-job-ready" hidden>', text)
     status = client.get(f"/admin/print/jobs/{job_id}/status").json
     assert (status["state"], status["done"], status["download"]) == ("queued", 0, None)
-    assert client.get(f"/admin/print/jobs/{job_id}/download").status_code == 404
+    early = client.get(f"/admin/print/jobs/{job_id}/download")  # not ready: to the job's page
+    assert (early.status_code, early.location) == (302, page_url)
     # The first chunk (two sheets) is done: the bar moves.
     print_jobs.run_chunk(held.pop(0))
     db.session.expire_all()
@@ -204,7 +205,7 @@ def test_a_failed_job_says_so_plainly_and_offers_to_start_it_again(client, batch
     status = client.get(f"/admin/print/jobs/{job_id}/status").json
     assert status["state"] == "failed" and "could not be finished" in status["message"]
     assert status["download"] is None
-    assert client.get(f"/admin/print/jobs/{job_id}/download").status_code == 404
+    assert client.get(f"/admin/print/jobs/{job_id}/download").location == page_url
     assert exports() == 0
     # Started again from that link, it is a new job (nothing is held back now).
     monkeypatch.undo()
@@ -285,3 +286,21 @@ def test_a_status_poll_takes_the_same_few_statements_however_many_jobs_run(app, 
     for day in range(20, 25):  # five more batches queued (other periods)
         job_page_of(client.post(url_of(group), data={**FORM, "to": f"2026-03-{day}"}))
     assert poll() == alone <= 8
+
+
+def test_an_expired_job_says_why_it_is_gone_and_where_to_print_again(app, client, batch):
+    planner, group = batch
+    login(client, planner.email)
+    page_url = job_page_of(client.post(url_of(group), data=FORM))
+    job_id = int(page_url.strip("/").split("/")[-1])
+    assert client.get(f"/admin/print/jobs/{job_id}/download").status_code == 200
+    keep = app.config["CLINIC_PRINT_KEEP_MINUTES"]
+    assert print_jobs.purge_expired(now=utcnow() + timedelta(minutes=keep + 1)) == 1
+    for suffix in ("", "download"):
+        gone = client.get(f"/admin/print/jobs/{job_id}/{suffix}")
+        text = gone.get_data(as_text=True)
+        assert gone.status_code == 404 and gone.mimetype == "text/html"
+        assert "This print is no longer here" in text
+        assert f"kept for {keep} minutes and then deleted" in text
+        assert 'href="/admin/print/progress/batch/"' in text
+    assert client.get(f"/admin/print/jobs/{job_id}/status").status_code == 404

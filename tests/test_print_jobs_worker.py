@@ -17,6 +17,7 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 import sqlalchemy as sa
 
@@ -166,17 +167,8 @@ def test_a_batch_survives_its_worker_being_killed_halfway(ctx, batch, workers):
 
 
 def children(pid: int) -> list[int]:
-    """The ids of ``pid``'s child processes (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    """The ids of ``pid``'s child processes."""
+    return [child.pid for child in psutil.Process(pid).children()]
 
 
 def test_worker_processes_killed_halfway_are_replaced_and_the_batch_completes(ctx, batch, workers):

@@ -21,7 +21,7 @@ moves on a job whose worker died (``print_jobs.recover``).
 
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, url_for
+from flask import abort, current_app, jsonify, make_response, redirect, url_for
 from flask_admin import expose
 from flask_login import current_user
 
@@ -106,8 +106,14 @@ class PrintJobMixin:
     def _status_or_404(self, job_id: int) -> print_jobs.JobStatus:
         status = print_jobs.job_status(current_user, job_id)
         if status is None:
-            abort(404)  # not yours, never was, or expired: the same answer
+            abort(self._job_gone())  # not yours, never was, or expired: the same answer
         return status
+
+    def _job_gone(self):
+        """The kind 404 page for a job this login cannot open: it says why prints go away."""
+        page = self.render("admin/print/job_gone.html", form_url=url_for(".progress_batch"),
+                           keep_minutes=int(current_app.config.get("CLINIC_PRINT_KEEP_MINUTES", 60)))
+        return make_response(page, 404)
 
     @expose("/jobs/<int:job_id>/")
     def job(self, job_id: int):
@@ -119,18 +125,23 @@ class PrintJobMixin:
     @expose("/jobs/<int:job_id>/status")
     def job_status(self, job_id: int):
         """The job's status as JSON, for ``print_batch.js``."""
-        response = jsonify(job_json(self._status_or_404(job_id)))
+        status = print_jobs.job_status(current_user, job_id)
+        if status is None:
+            abort(404)  # the page's script shows its own words
+        response = jsonify(job_json(status))
         response.headers["Cache-Control"] = "no-store"
         return response
 
     @expose("/jobs/<int:job_id>/download")
     def job_download(self, job_id: int):
-        """The finished job's PDF (404 when not the owner's, not finished or expired)."""
+        """The finished job's PDF; a job still printing goes to its page; 404 when not the owner's or expired."""
         from .printing import pdf_response
 
         found = print_jobs.job_pdf(current_user, job_id)
         if found is None:
-            abort(404)
+            # Still printing (or failed): its page says how far it is; otherwise it is gone.
+            self._status_or_404(job_id)
+            return redirect(url_for(".job", job_id=job_id))
         data, filename = found
         return pdf_response(data, filename)
 
