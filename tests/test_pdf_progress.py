@@ -486,3 +486,22 @@ def test_the_cli_prints_one_patients_sheet_audited_as_cli(app, clinic, tmp_path)
 
 def test_progress_module_exports_its_public_functions():
     assert {"progress_sheet", "check_request", "VERSIONS"} <= set(progress_module.__all__)
+
+
+def test_a_discharged_or_not_yet_enrolled_patient_sheet_says_what_happened_not_not_enrolled(make):
+    counselor = make.staff("counselor", full_name="Wren Counselor")
+    intensive, iop = make.track("intensive"), make.track("iop")
+    gone = make.patient(first_name="Dana", last_name="Westmoor", record_number="MRN-70010")
+    later = make.patient(first_name="Eli", last_name="Southby", record_number="MRN-70011")
+    db.session.add_all([
+        Enrolment(patient_id=gone.id, track_id=intensive.id, start_date=date(2026, 2, 2), end_date=date(2026, 3, 13),
+                  status="discharged", end_reason="Completed the programme", primary_counselor_id=counselor.id),
+        Enrolment(patient_id=later.id, track_id=iop.id, start_date=date(2026, 4, 6), end_date=None,
+                  status="active", end_reason="", primary_counselor_id=counselor.id),
+    ])
+    db.session.commit()
+    discharged = " ".join(" ".join(page_texts(progress_sheet(gone, START, END, version="staff"))).split())
+    assert f"Track {intensive.name} until Friday 13 March 2026 (discharged)" in discharged
+    assert "Primary counselor Wren Counselor" in discharged and "Track not enrolled" not in discharged
+    coming = " ".join(" ".join(page_texts(progress_sheet(later, START, END, version="staff"))).split())
+    assert f"Track not yet enrolled (joins {iop.name} on Monday 6 April 2026)" in coming

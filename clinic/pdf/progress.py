@@ -46,7 +46,7 @@ from ..services.period_lines import (
 from ..services.period_progress import period_progress
 from . import render
 from .handouts import times_text
-from .render import day_month, period_text
+from .render import day_month, long_date, period_text
 
 VERSIONS = ("staff", "patient")
 VERSION_LABELS = {"staff": "Staff version", "patient": "Patient version"}
@@ -131,6 +131,30 @@ def _session_when(line: SessionLine) -> str:
     return f"{line.starts_at:%a} {day_month(line.day)} {line.starts_at:%H:%M}"
 
 
+def _track_words(progress: PatientProgress) -> str:
+    """The track at the end of the period, or what happened instead: a patient discharged (or
+    not yet enrolled) at the end of the period is not simply "not enrolled"."""
+    now = progress.enrolment_now
+    if now:
+        return now.track_name
+    at = min(progress.end, progress.today)
+    ended = [e for e in progress.history if e.end_date is not None and e.end_date < at]
+    if ended:
+        last = ended[-1]
+        return f"{last.track_name} until {long_date(last.end_date)} ({last.status_label})"
+    coming = [e for e in progress.history if e.start_date > at]
+    if coming:
+        return f"not yet enrolled (joins {coming[0].track_name} on {long_date(coming[0].start_date)})"
+    return "not enrolled"
+
+
+def _last_counselor(progress: PatientProgress) -> str:
+    """The primary counselor of the last enrolment that ended before the period's end."""
+    at = min(progress.end, progress.today)
+    ended = [e for e in progress.history if e.end_date is not None and e.end_date < at]
+    return ended[-1].counselor if ended else ""
+
+
 def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = "",
                 name: str | None = None) -> StaffSheet:
     """The staff version of ``progress``, with the counselor's typed summary and next steps.
@@ -147,8 +171,8 @@ def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = 
         full_name=patient.full_name,
         preferred_name=patient.preferred_name or "",
         record_number=patient.record_number,
-        track_now=now.track_name if now else "not enrolled",
-        counselor_now=(now.counselor if now else "") or "—",
+        track_now=_track_words(progress),
+        counselor_now=(now.counselor if now else _last_counselor(progress)) or "—",
         step_path=progress.step_path,
         history=progress.history,
         offered=progress.offered,
