@@ -52,6 +52,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
+    proxies = app.config.get("CLINIC_TRUSTED_PROXIES", 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the last ``proxies`` hops are believed: an address a client writes itself is not.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0)
+
     from . import models  # noqa: F401  (registers the tables)
 
     db.init_app(app)

@@ -165,6 +165,11 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("LOGIN_LOCKOUT_MINUTES", "15")),
+        # Reverse proxies in front of the app (nginx, a load balancer) that set X-Forwarded-For
+        # and X-Forwarded-Proto: with 1, the client's address (lockout per address, the audit
+        # trail) and https come from the proxy's headers; 0 (the default) trusts no header, so
+        # nobody can forge an address by sending one.
+        "CLINIC_TRUSTED_PROXIES": _whole(env, "CLINIC_TRUSTED_PROXIES", 0, 0, 5, "proxies"),
         "FLASK_ADMIN_SWATCH": "default",
         "FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR": False,
     }
