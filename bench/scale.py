@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale.py --rows 10000 [--repeat 7]
     .venv/bin/python bench/scale.py --sizes 10000,1000000 [--repeat 7] [--keep]
+    .venv/bin/python bench/scale.py --sizes 10000,1000000,10000000 --keep --prefix scale
 
 1. Fill. For each size it creates the PostgreSQL database ``clinic_scale_<rows>`` next to
    ``TEST_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/``; or uses
@@ -23,13 +24,14 @@
    (and keeps it at the end; without it the database is dropped), first migrating it to the
    newest schema. ``--prefix`` names the databases (``<prefix>_<rows>``); ``--only REGEX``
    times just the pages whose name matches.
-2. Measure. It starts the real app (``clinic.create_app``, ``CLINIC_REQUIRE_2FA=none``),
-   logs in with the Flask test client as an admin and as a counselor with a normal
-   caseload, and for each page requests it once to warm up, then ``--repeat`` times,
-   recording p50 and p95 of the wall time and the number of SQL statements of one request
-   (SQLAlchemy ``before_cursor_execute``).
-3. Report. A Markdown table: page, statements, p50 small / large / ratio, p95 small / large
-   (one size alone: its figures only).
+2. Measure. It starts the real app (``clinic.create_app``, ``CLINIC_REQUIRE_2FA=none``) on
+   each size's database, logs in with the Flask test client as an admin and as a counselor
+   with a normal caseload, and for each page requests it once per size to warm up, then
+   ``--repeat`` rounds of one request per size in turn (the sizes side by side, so a busy
+   moment of the machine falls on every size alike), recording p50 and p95 of the wall time
+   and the number of SQL statements of one request (SQLAlchemy ``before_cursor_execute``).
+3. Report. A Markdown table: page, statements, p50 of each size, the ratio of each larger
+   size's p50 to the smallest's, p95 of each size (one size alone: its figures only).
 """
 
 from __future__ import annotations
@@ -513,73 +515,126 @@ def migrate(url: str) -> None:
         upgrade()
 
 
-def measure(url: str, rows: int, repeat: int, only: str = "") -> tuple[Plan, dict[tuple[str, str], tuple[int, float, float]]]:
-    """Time every page (or those whose name matches ``only``); return the plan and
-    (page, role) -> (statements, p50 ms, p95 ms)."""
-    from clinic.extensions import db
+class Measured:
+    """One filled clinic open for measuring: its plan, app, logged-in clients and statement count."""
 
-    plan = load_plan(url, rows)
-    app = make_app(url)
-    statements = [0]
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", lambda *_a, **_k: statements.__setitem__(
-            0, statements[0] + 1))
-    clients = {}
-    for role, email in (("admin", "admin1@scale.example"), ("counselor", plan.counselor)):
-        client = app.test_client()
-        answer = client.post("/login", data={"email": email, "password": PASSWORD})
-        if answer.status_code not in (302, 303):
-            raise SystemExit(f"Logging in as the {role} failed ({answer.status_code}).")
-        clients[role] = client
-    results = {}
-    for page in pages_for(plan, clients["admin"], clients["counselor"]):
-        if only and not re.search(only, page.name):
-            continue
-        client = clients[page.role]
-        times, count = [], 0
-        for attempt in range(repeat + 1):
-            data = page.data(client) if page.data else None
-            statements[0] = 0
-            began = time.perf_counter()
-            answer = client.open(page.url, method=page.method, data=data)
-            elapsed = (time.perf_counter() - began) * 1000
-            count = statements[0]
-            if answer.status_code not in page.expect:
-                raise SystemExit(f"{page.name} as {page.role}: status {answer.status_code} ({page.url})")
-            if attempt:
-                times.append(elapsed)
-        times.sort()
-        p95 = times[max(0, math.ceil(0.95 * len(times)) - 1)]
-        results[(page.name, page.role)] = (count, statistics.median(times), p95)
-    with app.app_context():
-        db.engine.dispose()
+    def __init__(self, url: str, rows: int):
+        from clinic.extensions import db
+
+        self.plan = load_plan(url, rows)
+        self.app = make_app(url)
+        self.statements = 0
+
+        def count(*_args, **_kwargs):
+            self.statements += 1
+
+        with self.app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+        self.clients = {}
+        for role, email in (("admin", "admin1@scale.example"), ("counselor", self.plan.counselor)):
+            client = self.app.test_client()
+            answer = client.post("/login", data={"email": email, "password": PASSWORD})
+            if answer.status_code not in (302, 303):
+                raise SystemExit(f"Logging in as the {role} failed ({answer.status_code}).")
+            self.clients[role] = client
+        self.pages = {(page.name, page.role): page
+                      for page in pages_for(self.plan, self.clients["admin"], self.clients["counselor"])}
+
+    def request(self, page: Page) -> tuple[int, float]:
+        """One request of ``page``: (statements, milliseconds)."""
+        client = self.clients[page.role]
+        data = page.data(client) if page.data else None
+        self.statements = 0
+        began = time.perf_counter()
+        answer = client.open(page.url, method=page.method, data=data)
+        elapsed = (time.perf_counter() - began) * 1000
+        if answer.status_code not in page.expect:
+            raise SystemExit(f"{page.name} as {page.role}: status {answer.status_code} ({page.url})")
+        return self.statements, elapsed
+
+    def close(self) -> None:
+        from clinic.extensions import db
+
+        with self.app.app_context():
+            db.engine.dispose()
+
+
+def measure_sizes(clinics: list[tuple[str, int]], repeat: int, only: str = "") -> list[tuple[Plan, dict]]:
+    """Time every page (or those whose name matches ``only``) in each filled clinic.
+
+    The clinics are measured side by side: for each page one warm-up request per clinic, then
+    ``repeat`` rounds of one request per clinic in turn, so that a busy moment of the machine
+    falls on every size alike instead of on whichever size was being measured then. Returns,
+    per clinic, its plan and (page, role) -> (statements, p50 ms, p95 ms).
+    """
+    opened = [Measured(url, rows) for url, rows in clinics]
+    try:
+        results: list[dict] = [{} for _ in opened]
+        for key in opened[0].pages:
+            if only and not re.search(only, key[0]):
+                continue
+            times: list[list[float]] = [[] for _ in opened]
+            counts = [0 for _ in opened]
+            for attempt in range(repeat + 1):
+                for k, clinic in enumerate(opened):
+                    counts[k], elapsed = clinic.request(clinic.pages[key])
+                    if attempt:
+                        times[k].append(elapsed)
+            for k, spent in enumerate(times):
+                spent.sort()
+                p95 = spent[max(0, math.ceil(0.95 * len(spent)) - 1)]
+                results[k][key] = (counts[k], statistics.median(spent), p95)
+    finally:
+        for clinic in opened:
+            clinic.close()
+    return [(clinic.plan, found) for clinic, found in zip(opened, results)]
+
+
+def measure(url: str, rows: int, repeat: int, only: str = "") -> tuple[Plan, dict[tuple[str, str], tuple[int, float, float]]]:
+    """Time every page of one clinic; see ``measure_sizes``."""
+    [(plan, results)] = measure_sizes([(url, rows)], repeat, only)
     return plan, results
 
 
-def run_size(rows: int, url: str | None, keep: bool, repeat: int, prefix: str = "clinic_scale", only: str = ""):
+def prepare(rows: int, url: str | None, keep: bool, prefix: str = "clinic_scale") -> tuple[str, float]:
+    """Fill the clinic of ``rows`` (or, with ``keep``, migrate one filled earlier); (url, fill seconds)."""
     url = url or database_url(rows, prefix)
     began = time.perf_counter()
     if keep and is_filled(url):
         print(f"[{rows}] reusing the filled database (migrating it to the newest schema)", file=sys.stderr)
         migrate(url)
-        filled = 0.0
-    else:
-        recreate(url)
-        fill(url, rows)
-        filled = time.perf_counter() - began
-        print(f"[{rows}] filled in {filled:.0f} s", file=sys.stderr)
+        return url, 0.0
+    recreate(url)
+    fill(url, rows)
+    filled = time.perf_counter() - began
+    print(f"[{rows}] filled in {filled:.0f} s", file=sys.stderr)
+    return url, filled
+
+
+def run_sizes(sizes: list[int], keep: bool, repeat: int, prefix: str = "clinic_scale", only: str = "",
+              url: str | None = None) -> list[tuple[Plan, dict]]:
+    """Fill (or reuse) each size, measure them side by side, drop them unless ``keep``."""
+    prepared = [prepare(rows, url, keep, prefix) for rows in sizes]
     try:
-        plan, results = measure(url, rows, repeat, only)
+        done = measure_sizes([(u, rows) for (u, _s), rows in zip(prepared, sizes)], repeat, only)
     finally:
         if not keep:
-            drop(url)
-    plan.fill_seconds = filled
-    print(f"[{rows}] rows: {plan.counts}", file=sys.stderr)
+            for u, _s in prepared:
+                drop(u)
+    for (plan, _results), (_u, filled) in zip(done, prepared):
+        plan.fill_seconds = filled
+        print(f"[{plan.rows}] rows: {plan.counts}", file=sys.stderr)
+    return done
+
+
+def run_size(rows: int, url: str | None, keep: bool, repeat: int, prefix: str = "clinic_scale", only: str = ""):
+    """One size alone: its plan and results."""
+    [(plan, results)] = run_sizes([rows], keep, repeat, prefix, only, url)
     return plan, results
 
 
 def table(sizes: list[tuple[Plan, dict]]) -> str:
-    """The Markdown table of one or two sizes."""
+    """The Markdown table of one size, or of a small one against one or two larger ones."""
     first = sizes[0][1]
     lines = []
     if len(sizes) == 1:
@@ -587,13 +642,20 @@ def table(sizes: list[tuple[Plan, dict]]) -> str:
         for (name, role), (count, p50, p95) in first.items():
             lines.append(f"| {name} | {role} | {count} | {p50:.1f} | {p95:.1f} |")
     else:
-        (small_plan, small), (large_plan, large) = sizes
-        lines += ["| page | as | statements small / large | p50 small ms | p50 large ms | ratio "
-                  "| p95 small ms | p95 large ms |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for key, (count, p50, p95) in small.items():
-            lcount, lp50, lp95 = large[key]
-            lines.append(f"| {key[0]} | {key[1]} | {count} / {lcount} | {p50:.1f} | {lp50:.1f} | "
-                         f"{lp50 / p50:.2f} | {p95:.1f} | {lp95:.1f} |")
+        names = [size_name(plan.rows) for plan, _r in sizes]
+        header = (["page", "as", "statements " + " / ".join(names)]
+                  + [f"p50 {n} ms" for n in names]
+                  + [f"ratio {n}" for n in names[1:]]
+                  + [f"p95 {n} ms" for n in names])
+        lines += ["| " + " | ".join(header) + " |",
+                  "| --- | --- | " + " | ".join("---:" for _ in header[2:]) + " |"]
+        for key, (_count, p50, _p95) in first.items():
+            found = [results[key] for _plan, results in sizes]
+            cells = ([key[0], key[1], " / ".join(str(r[0]) for r in found)]
+                     + [f"{r[1]:.1f}" for r in found]
+                     + [f"{r[1] / p50:.2f}" for r in found[1:]]
+                     + [f"{r[2]:.1f}" for r in found])
+            lines.append("| " + " | ".join(cells) + " |")
     for plan, _results in sizes:
         counts = ", ".join(f"{n:,} {t}" for t, n in plan.counts.items())
         lines.append("")
@@ -602,10 +664,18 @@ def table(sizes: list[tuple[Plan, dict]]) -> str:
     return "\n".join(lines)
 
 
+def size_name(rows: int) -> str:
+    """``10k``, ``1M``, ``10M`` (other sizes as they are)."""
+    for unit, name in ((1_000_000, "M"), (1_000, "k")):
+        if rows >= unit and rows % unit == 0:
+            return f"{rows // unit}{name}"
+    return str(rows)
+
+
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, help="attendance rows of one clinic (e.g. 10000)")
-    parser.add_argument("--sizes", help="two sizes to compare, e.g. 10000,1000000")
+    parser.add_argument("--sizes", help="two or three sizes to compare, e.g. 10000,1000000,10000000")
     parser.add_argument("--database-url", help="with --rows: the database to fill (default clinic_scale_<rows>)")
     parser.add_argument("--keep", action="store_true", help="reuse a database filled earlier and keep it")
     parser.add_argument("--repeat", type=int, default=7, help="timed requests per page (after one warm-up)")
@@ -614,13 +684,13 @@ def main(argv: list[str] | None = None) -> str:
     args = parser.parse_args(argv)
     if args.sizes:
         sizes = [int(n) for n in args.sizes.split(",")]
-        if len(sizes) != 2:
-            parser.error("--sizes takes two sizes: SMALL,LARGE")
-        done = [run_size(n, None, args.keep, args.repeat, args.prefix, args.only) for n in sizes]
+        if len(sizes) not in (2, 3):
+            parser.error("--sizes takes two or three sizes: SMALL,LARGE[,LARGER]")
+        done = run_sizes(sizes, args.keep, args.repeat, args.prefix, args.only)
     elif args.rows:
         done = [run_size(args.rows, args.database_url, args.keep, args.repeat, args.prefix, args.only)]
     else:
-        parser.error("give --rows N or --sizes SMALL,LARGE")
+        parser.error("give --rows N or --sizes SMALL,LARGE[,LARGER]")
     report = table(done)
     print(report)
     return report

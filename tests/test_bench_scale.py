@@ -83,3 +83,15 @@ def test_a_tiny_run_fills_the_clinic_and_measures_every_page_as_admin_and_counse
     report = bench.table([(plan, results)])
     for page in PAGES + ADMIN_ONLY + COUNSELOR_ONLY:
         assert f"| {page} |" in report
+
+
+def test_the_table_puts_sizes_side_by_side_with_each_ratio_to_the_smallest():
+    bench = _bench()
+    key = ("week planner", "admin")
+    sizes = [(bench.Plan(rows=rows, counts={"attendance": rows}), {key: (7, p50, p50 * 2)})
+             for rows, p50 in ((10_000, 10.0), (1_000_000, 12.5), (10_000_000, 19.0))]
+    report = bench.table(sizes).splitlines()
+    assert report[0] == ("| page | as | statements 10k / 1M / 10M | p50 10k ms | p50 1M ms | p50 10M ms "
+                         "| ratio 1M | ratio 10M | p95 10k ms | p95 1M ms | p95 10M ms |")
+    assert report[2] == "| week planner | admin | 7 / 7 / 7 | 10.0 | 12.5 | 19.0 | 1.25 | 1.90 | 20.0 | 25.0 | 38.0 |"
+    assert "10,000,000 rows: 10,000,000 attendance" in report
