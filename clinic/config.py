@@ -51,6 +51,19 @@ def _whole(env: dict[str, str], name: str, default: int, low: int, high: int, un
     return value
 
 
+def _zone(name: str) -> str:
+    name = name.strip()
+    if not name:
+        return ""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"CLINIC_TIMEZONE must be a time zone name such as Europe/London (got {name[:40]!r}).") from None
+    return name
+
+
 def _job_settings(env: dict[str, str], mode: str) -> dict:
     """The background print jobs' queue and timings (``clinic/jobs.py``, ``services/print_jobs.py``)."""
     queue = env.get("CLINIC_JOB_QUEUE", "").strip()
@@ -170,6 +183,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         # trail) and https come from the proxy's headers; 0 (the default) trusts no header, so
         # nobody can forge an address by sending one.
         "CLINIC_TRUSTED_PROXIES": _whole(env, "CLINIC_TRUSTED_PROXIES", 0, 0, 5, "proxies"),
+        # The clinic's time zone (IANA name, e.g. Europe/London) for calendar feeds; empty: the
+        # feeds carry floating wall-clock times (the same hour wherever a calendar is).
+        "CLINIC_TIMEZONE": _zone(env.get("CLINIC_TIMEZONE", "")),
         "FLASK_ADMIN_SWATCH": "default",
         "FLASK_ADMIN_RAISE_ON_INTEGRITY_ERROR": False,
     }

@@ -114,6 +114,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/print/progress/batch/?group={group}", ALL),
     ("/admin/print/progress/batch/?track={track}", (A, P)),
     ("/admin/print/jobs/{job}/", (C,)),  # the counselor's own batch job (done), with its download
+    ("/admin/calendar/", ALL),  # calendar feeds (planners and admins also see the group and room forms)
     ("/admin/print/jobs/2147483647/", ALL),  # a job that is gone (expired, or not theirs): the kind 404
     ("/account/two-factor", ALL),  # enrolment (the demo accounts have no authenticator yet)
     ("/account/two-factor", (TWO_FACTOR,)),  # the state of an enrolled account

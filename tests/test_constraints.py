@@ -21,6 +21,7 @@ from clinic.models import (
     Assignment,
     Attendance,
     AuditEvent,
+    CalendarFeed,
     CareGroup,
     Enrolment,
     ExerciseCheckin,
@@ -420,6 +421,7 @@ def _one_row_of_each(make) -> dict[str, int]:
     attendance = _saved(_attendance(session, patient, minutes_attended=0))
     job = _saved(PrintJob(owner_id=counselor.id, kind="progress_batch", params={}, sheets_total=1))
     chunk = _saved(PrintChunk(job_id=job.id, index=0, patient_ids=[patient.id]))
+    feed = _saved(CalendarFeed(owner_id=counselor.id, kind="staff", token_hash="0" * 64))
     return {
         "staff_user": counselor.id,
         "enrolment": enrolment.id,
@@ -430,6 +432,7 @@ def _one_row_of_each(make) -> dict[str, int]:
         "attendance": attendance.id,
         "print_job": job.id,
         "print_chunk": chunk.id,
+        "calendar_feed": feed.id,
     }
 
 

@@ -2,6 +2,7 @@
 
 from .attendance import ATTENDANCE_STATUSES, Attendance, AttendanceAddendum
 from .audit import AUDIT_ACTIONS, AuditEvent
+from .calendar_feeds import FEED_KINDS, CalendarFeed
 from .exercises import (
     ASSIGNMENT_SOURCES,
     ASSIGNMENT_STATUSES,
@@ -32,6 +33,7 @@ __all__ = [
     "DIRECTIONS",
     "ENERGY_LEVELS",
     "ENROLMENT_STATUSES",
+    "FEED_KINDS",
     "JOB_STATES",
     "ROLES",
     "SESSION_STATUSES",
@@ -40,6 +42,7 @@ __all__ = [
     "Attendance",
     "AttendanceAddendum",
     "AuditEvent",
+    "CalendarFeed",
     "CareGroup",
     "Enrolment",
     "ExerciseCheckin",

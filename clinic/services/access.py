@@ -58,6 +58,9 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     # Printing: counselors only for their caseload and the sessions they facilitate.
     "print": {"admin": "r", "planner": "r", "counselor": "r"},
     "audit": {"admin": "r"},
+    # Calendar feeds: everyone subscribes to their own sessions; group and room feeds are
+    # for planners and admins (services/calendar_feeds.may_plan_feeds).
+    "calendar": {"admin": "rc", "planner": "rc", "counselor": "rc"},
 }
 #: Roles that see every patient and every session (the others see their caseload).
 OVERSEEING_ROLES = ("admin", "planner")

@@ -23,7 +23,7 @@ from ..models import AuditEvent, StaffUser
 from ..models._types import utcnow
 
 #: Columns whose values never enter the audit trail; only the fact they changed does.
-REDACTED = {"password_hash"}
+REDACTED = {"password_hash", "token_hash", "totp_secret"}
 #: Columns whose changes alone are not worth an event.
 IGNORED = {"version", "last_login_at"}
 
