@@ -19,7 +19,8 @@
    events (about 2.8 per attendance row). The load runs with
    ``SET session_replication_role = replica`` (the ``postgres`` superuser), which skips the
    triggers (signed-record guards of migration 0005, foreign-key checks) for the bulk rows
-   only; the data is generated consistent with them. Sequences are set after the load
+   only; the data is generated consistent with them. Indexes that back no constraint are
+   dropped for the load and built again after it. Sequences are set after the load
    (``setval``) and everything is VACUUMed and ANALYZEd (as autovacuum would after a bulk load). ``--keep`` reuses a database filled earlier
    (and keeps it at the end; without it the database is dropped), first migrating it to the
    newest schema. ``--prefix`` names the databases (``<prefix>_<rows>``); ``--only REGEX``
@@ -188,6 +189,18 @@ def fill(url: str, rows: int, seed: int = 20261202) -> None:
     conn = psycopg.connect(libpq(url), autocommit=False)
     cur = conn.cursor()
     cur.execute("SET session_replication_role = replica")
+    # As a bulk load is done: the indexes that back no constraint are dropped for the load and
+    # built again after it (one sort each instead of millions of index insertions; GIN
+    # trigram indexes above all), in the same transaction.
+    cur.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+        " JOIN pg_class t ON t.oid = i.indrelid"
+        " WHERE t.relname = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        (list(BULK_TABLES),),
+    )
+    rebuilt = cur.fetchall()
+    for name, _definition in rebuilt:
+        cur.execute(f"DROP INDEX {name}")
 
     def copy(table: str, columns: str, rows_iter) -> int:
         n = 0
@@ -357,6 +370,9 @@ def fill(url: str, rows: int, seed: int = 20261202) -> None:
     cur.execute("INSERT INTO audit_event (at, actor_id, actor_email, action, entity, entity_id, changes, ip_address)"
                 " VALUES (%s, %s, %s, 'login', 'staff_user', %s, '{}', '10.0.0.7')",
                 (now, admin_id, emails[admin_id], str(admin_id)))
+    cur.execute("SET maintenance_work_mem = '1GB'")
+    for _name, definition in rebuilt:
+        cur.execute(definition)
     for table in BULK_TABLES:
         cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")

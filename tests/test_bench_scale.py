@@ -76,7 +76,12 @@ def test_a_tiny_run_fills_the_clinic_and_measures_every_page_as_admin_and_counse
                             {"id": plan.record_session_id}).scalar_one()
         people = conn.execute(sa.text("SELECT count(*) FROM attendance WHERE session_id = :id"),
                               {"id": plan.record_session_id}).scalar_one()
+        # The indexes dropped for the bulk load are all back (the same as the migrations made).
+        indexes = set(conn.execute(sa.text(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN ('audit_event', 'attendance')")).scalars())
     engine.dispose()
+    assert {"ix_audit_event_actor_email_trgm", "ix_audit_event_entity_id_trgm", "ix_audit_event_at",
+            "ix_attendance_patient_recorded_at", "ix_attendance_session_id", "uq_attendance_session_patient"} <= indexes
     assert note.startswith("Noticing kindness")
     assert people == 12
 
