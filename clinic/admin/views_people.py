@@ -18,8 +18,8 @@ from wtforms.validators import Email, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
-from ..services import accounts, enrolment, patients, period_notes, rosters
-from ..services.access import allowed
+from ..services import accounts, enrolment, measures, patients, period_notes, rosters
+from ..services.access import allowed, may_enter_measures
 from .base import _role
 from .views_common import LABELS, ClinicView, by_patient
 
@@ -134,6 +134,8 @@ class PatientView(ClinicView):
             "may_plan": allowed("programme", role, "c"),
             "may_assign": allowed("assign", role, "c"),
             "may_audit": allowed("audit", role, "r"),
+            "measures": measures.patient_measures(patient.id),
+            "may_measure": may_enter_measures(current_user, patient.id),
             "today": date.today(),
         }
 

@@ -14,6 +14,14 @@ from .exercises import (
     exercise_track,
 )
 from .logins import LoginSession
+from .measures import (
+    MEASURE_BANDS,
+    MEASURE_INSTRUMENTS,
+    MEASURE_MODES,
+    MeasureAddendum,
+    MeasureAdministration,
+    MeasureItem,
+)
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
 from .period_notes import PeriodNote
@@ -33,6 +41,9 @@ __all__ = [
     "ENERGY_LEVELS",
     "ENROLMENT_STATUSES",
     "JOB_STATES",
+    "MEASURE_BANDS",
+    "MEASURE_INSTRUMENTS",
+    "MEASURE_MODES",
     "ROLES",
     "SESSION_STATUSES",
     "Activity",
@@ -47,6 +58,9 @@ __all__ = [
     "GroupSession",
     "KindnessExercise",
     "LoginSession",
+    "MeasureAddendum",
+    "MeasureAdministration",
+    "MeasureItem",
     "Patient",
     "PeriodNote",
     "PrintChunk",
