@@ -19,7 +19,7 @@ from wtforms.validators import Email, Optional
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
 from ..services import accounts, enrolment, measures, patients, period_notes, rosters
-from ..services.access import allowed, may_enter_measures
+from ..services.access import allowed
 from .base import _role
 from .views_common import LABELS, ClinicView, by_patient
 
@@ -135,7 +135,8 @@ class PatientView(ClinicView):
             "may_assign": allowed("assign", role, "c"),
             "may_audit": allowed("audit", role, "r"),
             "measures": measures.patient_measures(patient.id),
-            "may_measure": may_enter_measures(current_user, patient.id),
+            # The page itself is scoped to the caseload, so the role decides.
+            "may_measure": allowed("measures", role, "c"),
             "today": date.today(),
         }
 

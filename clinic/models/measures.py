@@ -20,8 +20,8 @@ MEASURE_INSTRUMENTS = ("phq9", "gad7")
 #: How the form was given: in person, on paper brought back, or read out over the phone.
 MEASURE_MODES = ("in_person", "paper", "phone")
 MEASURE_BANDS = ("minimal", "mild", "moderate", "moderately_severe", "severe")
-#: The highest total of each instrument (3 points per item).
-TOTAL_RANGE = "(instrument = 'phq9' AND {col} BETWEEN 0 AND 27) OR (instrument = 'gad7' AND {col} BETWEEN 0 AND 21)"
+#: The totals each instrument can reach (3 points per item): PHQ-9 0-27, GAD-7 0-21.
+TOTAL_RANGE = "{col} BETWEEN 0 AND 27 AND (instrument <> 'gad7' OR {col} <= 21)"
 
 
 class MeasureAdministration(VersionedMixin, db.Model):

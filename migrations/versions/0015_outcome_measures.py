@@ -46,7 +46,7 @@ def upgrade():
     sa.Column('signed_at', sa.DateTime(), nullable=True),
     sa.Column('signed_by_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.CheckConstraint("(instrument = 'phq9' AND total BETWEEN 0 AND 27) OR (instrument = 'gad7' AND total BETWEEN 0 AND 21)", name=op.f('ck_measure_administration_total_in_range')),
+    sa.CheckConstraint("total BETWEEN 0 AND 27 AND (instrument <> 'gad7' OR total <= 21)", name=op.f('ck_measure_administration_total_in_range')),
     sa.CheckConstraint('(signed_at IS NULL) = (signed_by_id IS NULL)', name=op.f('ck_measure_administration_signed_by_someone')),
     sa.CheckConstraint('difficulty IS NULL OR difficulty BETWEEN 0 AND 3', name=op.f('ck_measure_administration_difficulty_range')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], name=op.f('fk_measure_administration_enrolment_id_enrolment')),
