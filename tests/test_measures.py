@@ -19,6 +19,7 @@ from clinic.services.errors import RuleViolation
 from clinic.services.instruments import GAD7, PHQ9, score
 from clinic.services.locking import StaleEdit
 from conftest import login
+from test_migrations import scratch_url  # noqa: F401 - a fixture
 from test_rosters import Statements
 
 TODAY = date.today()
@@ -387,3 +388,44 @@ def test_the_blank_form_prints_the_wording_and_copyright_and_no_score(client, pe
         assert word not in text
     event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")).one()
     assert event.changes == {"document": "blank_phq9", "patients": [people["patient"].id]}
+
+
+def test_the_measures_menu_page_lists_only_the_caseload_and_offers_the_blank_forms(client, people):
+    mine = measures.save_administration(people["patient"], "phq9", entry(PHQ9, 3), people["counselor"], sign=True)
+    theirs = measures.save_administration(people["outsider"], "gad7", entry(GAD7, 3), people["other"], sign=True)
+    login(client, people["counselor"].email)
+    html = client.get("/admin/measures/").get_data(as_text=True)
+    assert f"/admin/measures/view/?id={mine.id}" in html and f"/admin/measures/view/?id={theirs.id}" not in html
+    assert people["outsider"].last_name not in html
+    assert "/admin/measures/blank/?instrument=phq9" in html and "/admin/measures/blank/?instrument=gad7" in html
+
+
+def test_a_downgrade_below_0015_refuses_while_measures_exist(scratch_url, tmp_path, monkeypatch):  # noqa: F811
+    from alembic import command
+    from flask import current_app
+
+    from conftest import _make_app
+
+    monkeypatch.delenv("CLINIC_DOWNGRADE_FORCE", raising=False)
+    app = _make_app(scratch_url, tmp_path)
+    with app.app_context():
+        try:
+            config = current_app.extensions["migrate"].migrate.get_config()
+            command.upgrade(config, "head")
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO patient (record_number, first_name, last_name, active, created_at, "
+                                     "version) VALUES ('R-1', 'Ada', 'Ash', true, CURRENT_TIMESTAMP, 1)"))
+                conn.execute(sa.text(
+                    "INSERT INTO measure_administration (patient_id, instrument, administered_on, mode, total, "
+                    "prorated, band, entered_at, version) SELECT id, 'phq9', CURRENT_DATE, 'phone', 3, false, "
+                    "'minimal', CURRENT_TIMESTAMP, 1 FROM patient"))
+            with pytest.raises(SystemExit) as refused:
+                command.downgrade(config, "0012")
+            assert "1 outcome measures" in str(refused.value) and "force=yes" in str(refused.value)
+            config.cmd_opts = type("Opts", (), {"x": ["force=yes"]})()
+            command.downgrade(config, "0012")
+            with db.engine.connect() as conn:
+                assert "measure_administration" not in sa.inspect(conn).get_table_names()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
