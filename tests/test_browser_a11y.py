@@ -8,7 +8,8 @@ already started, so its record opens), ``{group}``, ``{track}``, ``{enrolment}``
 (a planned session of the counselor's), ``{signed}`` and ``{signed_patient}`` (a signed record
 of the counselor's and someone on it), ``{moved}`` (a patient who changed track),
 ``{last_week}`` and ``{next_week}`` (Mondays for the week planner), ``{job}`` (a finished batch
-print job of the counselor's group, started by the counselor).
+print job of the counselor's group, started by the counselor), ``{measure}`` (a signed PHQ-9 of
+``{patient}``, corrected once) and ``{draft_measure}`` (a draft GAD-7 of theirs).
 
 The pages are served from the fictional demo clinic (``clinic/services/demo_clinic.py``,
 42 patients, three weeks of records and a planned week), seeded once for the module, so the
@@ -32,7 +33,7 @@ from clinic.models import (
     StaffUser,
 )
 from clinic.pdf import batches
-from clinic.services import access, print_jobs, seeding, two_factor
+from clinic.services import access, measures, print_jobs, seeding, two_factor
 from clinic.services.demo_clinic import DEMO_PASSWORDS
 from conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _make_app, missing, serving
 
@@ -118,6 +119,11 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/print/jobs/2147483647/", ALL),  # a job that is gone (expired, or not theirs): the kind 404
     ("/account/two-factor", ALL),  # enrolment (the demo accounts have no authenticator yet)
     ("/account/two-factor", (TWO_FACTOR,)),  # the state of an enrolled account
+    ("/admin/measures/", ALL),
+    ("/admin/measures/new/?patient={patient}&instrument=phq9", ALL),
+    ("/admin/measures/view/?id={measure}", ALL),
+    ("/admin/measures/correct/?id={measure}", ALL),
+    ("/admin/measures/edit/?id={draft_measure}", ALL),
     ("/admin/staff/", (C,)),  # 403
     ("/admin/no-such-page/", ALL),  # 404
 ]
@@ -132,7 +138,8 @@ NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/unfi
           "/admin/patients/", "/admin/patients/details/?id={patient}", "/admin/patients/edit/?id={patient}",
           "/admin/sessions/new/", "/admin/series/", "/admin/groups/details/?id={group}",
           "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/",
-          "/admin/print/jobs/{job}/"}
+          "/admin/print/jobs/{job}/", "/admin/measures/new/?patient={patient}&instrument=phq9",
+          "/admin/measures/view/?id={measure}"}
 
 ROLE_EMAILS = {
     A: "admin@demo.clinic.example",
@@ -204,6 +211,7 @@ def _ids() -> dict[str, int]:
     group = db.session.get(CareGroup, group_id)
     assignment = db.session.scalar(
         sa.select(Assignment).where(Assignment.patient_id.in_(mine), Assignment.status == "active").limit(1))
+    measure, draft_measure = _measures(counselor, db.session.get(Patient, assignment.patient_id))
     return {
         "patient": assignment.patient_id,
         "assignment": assignment.id,
@@ -224,7 +232,22 @@ def _ids() -> dict[str, int]:
         "last_week": (monday - timedelta(days=7)).isoformat(),
         "next_week": (monday + timedelta(days=7)).isoformat(),
         "job": job.id,
+        "measure": measure,
+        "draft_measure": draft_measure,
     }
+
+
+def _measures(counselor, patient) -> tuple[int, int]:
+    """A signed PHQ-9 of ``patient`` corrected once (one item missing), and a draft GAD-7: their ids."""
+    phq9 = {1: 2, 2: 1, 3: None, 4: 2, 5: 1, 6: 0, 7: 1, 8: 0, 9: 0}
+    signed = measures.save_administration(
+        patient, "phq9", measures.Entry(answers=phq9, administered_on=date.today(), mode="paper", difficulty=1),
+        counselor, sign=True)
+    measures.correct_by_addendum(signed, {**phq9, 6: 1}, 1, "Item 6 was misread", counselor)
+    draft = measures.save_administration(
+        patient, "gad7", measures.Entry(answers=dict.fromkeys(range(1, 8), 1), administered_on=date.today(),
+                                        mode="in_person"), counselor)
+    return signed.id, draft.id
 
 
 @pytest.fixture(scope="module")

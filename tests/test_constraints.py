@@ -28,6 +28,7 @@ from clinic.models import (
     GroupMembership,
     GroupSession,
     KindnessExercise,
+    MeasureAdministration,
     Patient,
     PrintChunk,
     PrintJob,
@@ -422,6 +423,9 @@ def _one_row_of_each(make) -> dict[str, int]:
     job = _saved(PrintJob(owner_id=counselor.id, kind="progress_batch", params={}, sheets_total=1))
     chunk = _saved(PrintChunk(job_id=job.id, index=0, patient_ids=[patient.id]))
     feed = _saved(CalendarFeed(owner_id=counselor.id, kind="staff", token_hash="0" * 64))
+    # A draft: a signed measure refuses every UPDATE (migration 0015).
+    measure = _saved(MeasureAdministration(patient_id=patient.id, instrument="phq9", administered_on=date(2026, 1, 5),
+                                           mode="in_person", total=0, prorated=False, band="minimal"))
     return {
         "staff_user": counselor.id,
         "enrolment": enrolment.id,
@@ -433,6 +437,7 @@ def _one_row_of_each(make) -> dict[str, int]:
         "print_job": job.id,
         "print_chunk": chunk.id,
         "calendar_feed": feed.id,
+        "measure_administration": measure.id,
     }
 
 

@@ -18,7 +18,7 @@ from wtforms.validators import Email, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
-from ..services import accounts, enrolment, patients, period_notes, rosters
+from ..services import accounts, enrolment, measures, patients, period_notes, rosters
 from ..services.access import allowed
 from .base import _role
 from .views_common import LABELS, ClinicView, by_patient
@@ -134,6 +134,9 @@ class PatientView(ClinicView):
             "may_plan": allowed("programme", role, "c"),
             "may_assign": allowed("assign", role, "c"),
             "may_audit": allowed("audit", role, "r"),
+            "measures": measures.patient_measures(patient.id),
+            # The page itself is scoped to the caseload, so the role decides.
+            "may_measure": allowed("measures", role, "c"),
             "today": date.today(),
         }
 

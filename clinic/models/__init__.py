@@ -15,6 +15,14 @@ from .exercises import (
     exercise_track,
 )
 from .logins import LoginSession
+from .measures import (
+    MEASURE_BANDS,
+    MEASURE_INSTRUMENTS,
+    MEASURE_MODES,
+    MeasureAddendum,
+    MeasureAdministration,
+    MeasureItem,
+)
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
 from .period_notes import PeriodNote
@@ -35,6 +43,9 @@ __all__ = [
     "ENROLMENT_STATUSES",
     "FEED_KINDS",
     "JOB_STATES",
+    "MEASURE_BANDS",
+    "MEASURE_INSTRUMENTS",
+    "MEASURE_MODES",
     "ROLES",
     "SESSION_STATUSES",
     "Activity",
@@ -50,6 +61,9 @@ __all__ = [
     "GroupSession",
     "KindnessExercise",
     "LoginSession",
+    "MeasureAddendum",
+    "MeasureAdministration",
+    "MeasureItem",
     "Patient",
     "PeriodNote",
     "PrintChunk",

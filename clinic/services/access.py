@@ -53,6 +53,8 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     # Recording participation: counselors only for sessions they facilitate (checked per session).
     "record": {"admin": "rce", "planner": "rce", "counselor": "rce"},
     "day": {"admin": "r", "planner": "r", "counselor": "r"},
+    # Outcome measures (PHQ-9, GAD-7): counselors only for their caseload (checked per patient).
+    "measures": {"admin": "rce", "planner": "rce", "counselor": "rce"},
     # Records to finish: every facilitator's unsigned records, for those who oversee them.
     "unfinished": {"admin": "r", "planner": "r"},
     # Printing: counselors only for their caseload and the sessions they facilitate.
@@ -168,6 +170,11 @@ def may_see_patient(user: Any, patient_id: int) -> bool:
     return int(patient_id) in visible_patient_ids(user, [patient_id])
 
 
+def may_enter_measures(user: Any, patient_id: int) -> bool:
+    """True when ``user`` may enter, sign or correct the patient's outcome measures."""
+    return allowed("measures", role_of(user), "c") and may_see_patient(user, patient_id)
+
+
 def may_record(user: Any, session: GroupSession) -> bool:
     """True when ``user`` may record the session: admins and planners, or its facilitator."""
     role = role_of(user)
@@ -195,6 +202,7 @@ __all__ = [
     "caseload_patient_ids",
     "facilitated_group_ids",
     "facilitated_session_ids",
+    "may_enter_measures",
     "may_record",
     "may_see_patient",
     "may_sign",
