@@ -115,7 +115,8 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/print/progress/batch/?group={group}", ALL),
     ("/admin/print/progress/batch/?track={track}", (A, P)),
     ("/admin/print/jobs/{job}/", (C,)),  # the counselor's own batch job (done), with its download
-    ("/admin/calendar/", ALL),  # calendar feeds (planners and admins also see the group and room forms)
+    ("/admin/calendar/", ALL),
+    ("/admin/safety/", ALL),  # the open safety tasks (none in the demo unless a PHQ-9 item 9 is above 0)  # calendar feeds (planners and admins also see the group and room forms)
     ("/admin/print/jobs/2147483647/", ALL),  # a job that is gone (expired, or not theirs): the kind 404
     ("/account/two-factor", ALL),  # enrolment (the demo accounts have no authenticator yet)
     ("/account/two-factor", (TWO_FACTOR,)),  # the state of an enrolled account

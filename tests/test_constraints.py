@@ -32,6 +32,7 @@ from clinic.models import (
     Patient,
     PrintChunk,
     PrintJob,
+    SafetyTask,
     StaffUser,
 )
 from clinic.services.accounts import hash_password
@@ -426,6 +427,7 @@ def _one_row_of_each(make) -> dict[str, int]:
     # A draft: a signed measure refuses every UPDATE (migration 0015).
     measure = _saved(MeasureAdministration(patient_id=patient.id, instrument="phq9", administered_on=date(2026, 1, 5),
                                            mode="in_person", total=0, prorated=False, band="minimal"))
+    task = _saved(SafetyTask(patient_id=patient.id, administration_id=measure.id, item9_answer=1, action_taken=""))
     return {
         "staff_user": counselor.id,
         "enrolment": enrolment.id,
@@ -438,6 +440,7 @@ def _one_row_of_each(make) -> dict[str, int]:
         "print_chunk": chunk.id,
         "calendar_feed": feed.id,
         "measure_administration": measure.id,
+        "safety_task": task.id,
     }
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.models import AuditEvent, MeasureAddendum, MeasureAdministration, MeasureItem
+from clinic.models import AuditEvent, MeasureAddendum, MeasureAdministration, MeasureItem, SafetyTask
 from clinic.services import instruments, measures
 from clinic.services.errors import RuleViolation
 from clinic.services.instruments import GAD7, PHQ9, score
@@ -212,13 +212,13 @@ def test_a_signed_measure_is_corrected_by_addendum_keeping_the_original(people):
         measures.correct_by_addendum(a, corrected | {1: 0}, 1, "again", people["admin"], seen_addendum="none")
 
 
-def test_item9_above_zero_is_exposed_for_the_safety_task_and_after_save_is_called(people, monkeypatch):
-    called = []
-    monkeypatch.setattr(measures, "after_save", lambda administration: called.append(administration.item9_positive))
-    measures.save_administration(people["patient"], "phq9", entry(PHQ9, 5, answers={**pattern(PHQ9, 4), 9: 1}),
-                                 people["counselor"])
-    measures.save_administration(people["patient"], "phq9", entry(PHQ9, 4), people["counselor"])
-    assert called == [True, False]
+def test_item9_above_zero_opens_a_safety_task_with_the_save_and_zero_does_not(people):
+    positive = measures.save_administration(people["patient"], "phq9", entry(PHQ9, 5, answers={**pattern(PHQ9, 4), 9: 1}),
+                                            people["counselor"])
+    calm = measures.save_administration(people["patient"], "phq9", entry(PHQ9, 4), people["counselor"])
+    assert (positive.item9_positive, calm.item9_positive) == (True, False)
+    tasks = db.session.scalars(sa.select(SafetyTask)).all()
+    assert [(t.administration_id, t.item9_answer, t.closed_at) for t in tasks] == [(positive.id, 1, None)]
 
 
 # The database itself ------------------------------------------------------------------------

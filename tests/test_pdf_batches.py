@@ -135,7 +135,7 @@ def test_a_batch_reads_its_data_in_six_statements_for_any_number_of_patients(ros
             sa.event.remove(db.engine, "before_cursor_execute", count)
         return len(seen)
 
-    assert statements(everyone[:1]) == statements(everyone) == 6
+    assert statements(everyone[:1]) == statements(everyone) == 7
 
 
 def test_an_empty_batch_or_a_bad_period_is_refused_and_nothing_is_audited(roster):

@@ -26,12 +26,13 @@ def init_app(app: Flask) -> Admin:
         for view_class, model, name, view_category, endpoint in MODEL_VIEWS:
             if view_category == category:
                 admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
-    from . import assigning, calendar, day, measures, planner, printing, programme, recording, signins, unfinished
+    from . import assigning, calendar, day, measures, planner, printing, programme, recording, safety, signins, unfinished
 
     printing.register(admin)
     day.register(admin)
     recording.register(admin)
     measures.register(admin)
+    safety.register(admin)
     unfinished.register(admin)
     planner.register(admin)
     assigning.register(admin)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Enrolment, GroupSession, Patient
+from ..services import audit, safety
 from ..services.access import caseload_patient_ids, sees_everyone, session_filter
 
 #: Today's sessions listed on the home page; the rest are counted and left to the planner.
@@ -43,8 +44,14 @@ def dashboard_context(user) -> dict:
         .order_by(GroupSession.id).limit(SHOWN_SESSIONS)
     ).all()
     todays = [row[0] for row in rows]
+    tasks = safety.open_tasks_for(user) if sees_everyone(user) else []
+    if tasks:  # an item 9 answer is clinical data: its reading is audited
+        audit.record_view("safety_task", "", [t.patient_id for t in tasks])
     return {
         "today": today,
+        # Open item 9 safety tasks: every one on the home page of those who see everyone.
+        "safety_tasks": tasks,
+        "safety_shown": safety.SHOWN,
         #: Everyone's figures (admins, planners) or one counselor's own.
         "sees_everyone": sees_everyone(user),
         "patient_count": patients or 0,

@@ -18,7 +18,7 @@ from wtforms.validators import Email, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
-from ..services import accounts, enrolment, measures, patients, period_notes, rosters
+from ..services import accounts, enrolment, measures, patients, period_notes, rosters, safety
 from ..services.access import allowed
 from .base import _role
 from .views_common import LABELS, ClinicView, by_patient
@@ -122,6 +122,7 @@ class PatientView(ClinicView):
             .order_by(Assignment.status, Assignment.start_date.desc())
         ).all()
         role = _role()
+        tasks = safety.tasks_of_patient(patient.id)
         return {
             **mood_chart_context(patient),
             "participation": participation_context(patient),
@@ -135,6 +136,9 @@ class PatientView(ClinicView):
             "may_assign": allowed("assign", role, "c"),
             "may_audit": allowed("audit", role, "r"),
             "measures": measures.patient_measures(patient.id),
+            "safety_tasks": [t for t in tasks if t.open],
+            "closed_safety_tasks": [t for t in tasks if not t.open],
+            "safety_shown": safety.SHOWN,
             # The page itself is scoped to the caseload, so the role decides.
             "may_measure": allowed("measures", role, "c"),
             "today": date.today(),

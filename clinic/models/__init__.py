@@ -27,6 +27,7 @@ from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, Grou
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
 from .period_notes import PeriodNote
 from .print_jobs import JOB_STATES, PrintChunk, PrintJob
+from .safety import RISK_LEVELS, SafetyTask
 from .searches import SavedSearch
 from .staff import ROLES, StaffUser
 from .tracks import Track, track_starter_exercise
@@ -46,6 +47,7 @@ __all__ = [
     "MEASURE_BANDS",
     "MEASURE_INSTRUMENTS",
     "MEASURE_MODES",
+    "RISK_LEVELS",
     "ROLES",
     "SESSION_STATUSES",
     "Activity",
@@ -69,6 +71,7 @@ __all__ = [
     "PrintChunk",
     "PrintJob",
     "RecoveryCode",
+    "SafetyTask",
     "SavedSearch",
     "StaffUser",
     "Track",

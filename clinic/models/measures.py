@@ -102,7 +102,7 @@ class MeasureAdministration(VersionedMixin, db.Model):
     def item9_positive(self) -> bool:
         """True when PHQ-9 item 9 (thoughts of being better off dead or of self-harm) is above 0.
 
-        The safety task of issue 12 item 2 opens on this (``services.measures.after_save``).
+        A safety task opens on it (``services.safety.open_if_positive``).
         """
         if self.instrument != "phq9":
             return False

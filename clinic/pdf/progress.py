@@ -116,6 +116,8 @@ class StaffSheet:
     chart: MoodChart
     mood: MoodSummary
     notes: tuple[NoteLine, ...]
+    #: PHQ-9 item 9 safety tasks of the period (services.safety.TaskLine): staff only.
+    safety: tuple
     #: The counselor's typed text, as paragraphs (line breaks inside are kept).
     summary: tuple[str, ...]
     next_steps: tuple[str, ...]
@@ -194,6 +196,7 @@ def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = 
             NoteLine(when=_session_when(s), group_name=s.group_name, text=s.note)
             for s in progress.sessions if s.note
         ),
+        safety=progress.safety,
         summary=paragraphs(summary),
         next_steps=paragraphs(next_steps),
     )

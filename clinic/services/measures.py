@@ -5,7 +5,8 @@ module is the only write path for their answers:
 
 - ``save_administration``: a new or draft administration, saved as a draft or signed;
 - ``correct_by_addendum``: a signed administration's correction (the signed rows never change);
-- ``after_save``: called once every save has committed: where the item 9 safety task opens.
+- PHQ-9 item 9 above 0 opens a safety task (``services.safety``) in the same transaction as
+  the save or correction that recorded it.
 
 A staff member enters a measure for a patient they may see (``access.may_enter_measures``);
 every change is audited by the flush listener; a page's save carries the version it was
@@ -25,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import Enrolment, MeasureAddendum, MeasureAdministration, MeasureItem, Patient, StaffUser
 from ..models._types import utcnow
-from . import access, instruments
+from . import access, instruments, safety
 from .errors import RuleViolation
 from .instruments import MISSING, Instrument, Score
 from .limits import REASON_LIMIT
@@ -156,7 +157,8 @@ def save_administration(
     ``StaleEdit``). Refused (``MeasureRefused``, nothing saved): an incomplete form (an item
     neither answered nor marked missing), more missing items than the prorating rule allows
     or PHQ-9 item 9 missing, a day in the future or before the patient's first enrolment, a
-    signed administration (final: correct it by addendum). Calls ``after_save`` once committed.
+    signed administration (final: correct it by addendum). Item 9 above 0 opens a safety task
+    in the same transaction (``safety.open_if_positive``).
     """
     if not access.may_enter_measures(actor, patient.id):
         raise RuleViolation(NOT_YOURS)
@@ -198,12 +200,13 @@ def save_administration(
             if sign:
                 administration.signed_at = utcnow()
                 administration.signed_by_id = actor.id
+            # Item 9 above 0: the safety task opens in this same transaction.
+            safety.open_if_positive(administration, entry.answers.get(9), actor)
             db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise StaleEdit() from None
     db.session.refresh(administration)
-    after_save(administration)
     return administration
 
 
@@ -221,7 +224,8 @@ def correct_by_addendum(
     The signed administration and its items are never changed. ``seen_addendum`` is the id
     of the latest addendum the page showed ("none" when it showed none): a correction made
     meanwhile refuses this one (``StaleEdit``). The answers follow the same rules as a
-    first entry (missing items within the prorating rule). Calls ``after_save`` once committed.
+    first entry (missing items within the prorating rule). A raised item 9 opens a new safety
+    task in the same transaction.
     """
     if not access.may_enter_measures(actor, administration.patient_id):
         raise RuleViolation(NOT_YOURS)
@@ -264,21 +268,10 @@ def correct_by_addendum(
             total=result.total, prorated=result.prorated,
         )
         db.session.add(addendum)
+        safety.open_if_positive(administration, answers.get(9), actor)
         db.session.commit()
     db.session.expire(administration, ["addenda"])
-    after_save(administration)
     return addendum
-
-
-def after_save(administration: MeasureAdministration) -> None:
-    """Called once a measure's save, signature or correction has committed.
-
-    This is where the safety task of issue 12 item 2 will open: when
-    ``administration.item9_positive`` (any answer above 0 on PHQ-9 item 9, as the measure
-    now stands), a task for the patient's primary counselor and the admins, closed only
-    by a risk assessment. Nothing is done here yet; keep this the single place it happens.
-    """
-    return None
 
 
 # Reading -------------------------------------------------------------------------------------
@@ -348,7 +341,7 @@ def score_text(total: int, band: str, prorated: bool) -> str:
 
 
 __all__ = [
-    "CORRECTED_MEANWHILE", "Entry", "Line", "MODES", "MODE_LABELS", "MeasureRefused", "after_save",
+    "CORRECTED_MEANWHILE", "Entry", "Line", "MODES", "MODE_LABELS", "MeasureRefused",
     "correct_by_addendum", "enrolment_on", "first_day", "load", "patient_measures", "read_answers", "recent",
     "save_administration", "score_text",
 ]

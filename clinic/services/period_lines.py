@@ -198,6 +198,8 @@ class PatientProgress:
     current_exercises: tuple[ExerciseLine, ...]
     chart: MoodChart
     mood: MoodSummary
+    #: The PHQ-9 item 9 safety tasks of the period (open in it, opened or closed in it): staff only.
+    safety: tuple = ()
 
     @property
     def offered(self) -> int:

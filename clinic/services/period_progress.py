@@ -26,6 +26,7 @@ from ..models import (
     KindnessExercise,
     Patient,
 )
+from . import safety
 from .chart import mood_chart, mood_days
 from .participation import member_on_session_day, midnight, monday_of, not_cancelled
 from .period_lines import ExerciseLine, MoodSummary, PatientProgress, SessionLine, TrackStep, WeekLine
@@ -267,13 +268,13 @@ def _weeks(history: list[TrackStep], sessions: list[SessionLine], start: date, e
 
 def period_progress(patients: list[Patient], start: date, end: date,
                   today: date | None = None) -> dict[int, PatientProgress]:
-    """Each patient's progress over ``start`` to ``end``, by patient id, in six statements.
+    """Each patient's progress over ``start`` to ``end``, by patient id, in seven statements.
 
     Sessions count as offered when they are not cancelled, fall in the period on or
     before ``today``, and the patient was a member of the group that day (or has an
     attendance entry for them). Attended means present, late or left early. Statements:
     enrolments, offered sessions, attendance rows, assignments with check-in counts,
-    mood per day (the chart) and the mood summary.
+    mood per day (the chart), the mood summary and the item 9 safety tasks.
     """
     today = today or date.today()
     ids = [p.id for p in patients]
@@ -284,6 +285,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
     exercises = _exercises(ids, start, end)
     days = mood_days(ids, start, end)
     moods = _moods(ids, start, end)
+    tasks = safety.period_tasks(ids, start, end)
     result = {}
     for patient in patients:
         steps = history.get(patient.id, [])
@@ -301,6 +303,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
             current_exercises=tuple(e for e in all_exercises if _current(e, today)),
             chart=mood_chart(days.get(patient.id, []), start, end, chart_id=f"mood-chart-{patient.id}"),
             mood=moods.get(patient.id, MoodSummary()),
+            safety=tuple(tasks.get(patient.id, ())),
         )
     return result
 
