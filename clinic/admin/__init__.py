@@ -26,7 +26,7 @@ def init_app(app: Flask) -> Admin:
         for view_class, model, name, view_category, endpoint in MODEL_VIEWS:
             if view_category == category:
                 admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
-    from . import assigning, day, planner, printing, programme, recording, signins, unfinished
+    from . import assigning, day, kindness, planner, printing, programme, recording, signins, unfinished
 
     printing.register(admin)
     day.register(admin)
@@ -36,5 +36,6 @@ def init_app(app: Flask) -> Admin:
     assigning.register(admin)
     programme.register(admin)
     signins.register(admin)
+    kindness.register(admin)
     app.extensions["clinic_admin"] = admin
     return admin

@@ -13,6 +13,7 @@ from .exercises import (
     KindnessExercise,
     exercise_track,
 )
+from .kindness import CONNECTEDNESS_MAX, CONNECTEDNESS_MIN, ConnectednessRating
 from .logins import LoginSession
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
@@ -29,6 +30,8 @@ __all__ = [
     "ATTENDANCE_STATUSES",
     "AUDIT_ACTIONS",
     "CHECKIN_OUTCOMES",
+    "CONNECTEDNESS_MAX",
+    "CONNECTEDNESS_MIN",
     "DIRECTIONS",
     "ENERGY_LEVELS",
     "ENROLMENT_STATUSES",
@@ -41,6 +44,7 @@ __all__ = [
     "AttendanceAddendum",
     "AuditEvent",
     "CareGroup",
+    "ConnectednessRating",
     "Enrolment",
     "ExerciseCheckin",
     "GroupMembership",

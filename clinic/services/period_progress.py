@@ -1,4 +1,4 @@
-"""One or many patients' participation over a period (the progress sheets), in six statements.
+"""One or many patients' participation over a period (the progress sheets), in eight statements.
 
 Builds the lines of ``period_lines`` from the definitions of ``participation``: a session
 is offered when it is not cancelled, falls in the period on or before today and the
@@ -27,6 +27,7 @@ from ..models import (
     Patient,
 )
 from .chart import mood_chart, mood_days
+from .kindness_dose import weekly_dose
 from .participation import member_on_session_day, midnight, monday_of, not_cancelled
 from .period_lines import ExerciseLine, MoodSummary, PatientProgress, SessionLine, TrackStep, WeekLine
 
@@ -267,13 +268,14 @@ def _weeks(history: list[TrackStep], sessions: list[SessionLine], start: date, e
 
 def period_progress(patients: list[Patient], start: date, end: date,
                   today: date | None = None) -> dict[int, PatientProgress]:
-    """Each patient's progress over ``start`` to ``end``, by patient id, in six statements.
+    """Each patient's progress over ``start`` to ``end``, by patient id, in eight statements.
 
     Sessions count as offered when they are not cancelled, fall in the period on or
     before ``today``, and the patient was a member of the group that day (or has an
     attendance entry for them). Attended means present, late or left early. Statements:
     enrolments, offered sessions, attendance rows, assignments with check-in counts,
-    mood per day (the chart) and the mood summary.
+    mood per day (the chart), the mood summary, and the kindness dose's check-ins and
+    connectedness ratings per week (``kindness_dose.weekly_dose``).
     """
     today = today or date.today()
     ids = [p.id for p in patients]
@@ -284,6 +286,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
     exercises = _exercises(ids, start, end)
     days = mood_days(ids, start, end)
     moods = _moods(ids, start, end)
+    dose = weekly_dose(ids, start, end, today)
     result = {}
     for patient in patients:
         steps = history.get(patient.id, [])
@@ -301,6 +304,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
             current_exercises=tuple(e for e in all_exercises if _current(e, today)),
             chart=mood_chart(days.get(patient.id, []), start, end, chart_id=f"mood-chart-{patient.id}"),
             mood=moods.get(patient.id, MoodSummary()),
+            dose=dose.get(patient.id, ()),
         )
     return result
 
