@@ -47,10 +47,10 @@ def _day(text: str | None) -> date | None:
     return monday if monday <= date.today() else None
 
 
-def kindness_context(patient: Patient) -> dict:
-    """The patient page's "Kindness dose" block (``admin/patient/_kindness_dose.html``)."""
+def kindness_context(patient: Patient, today: date | None = None) -> dict:
+    """The patient page's "Kindness dose" block (``admin/patient/_kindness_dose.html``), as ``p``'s keys."""
     return {
-        "kindness_dose": kindness_dose.patient_dose(patient.id, date.today()),
+        "kindness_dose": kindness_dose.patient_dose(patient.id, today or date.today()),
         "may_connectedness": allowed("connectedness", _role(), "c"),
     }
 
