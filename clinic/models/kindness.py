@@ -46,6 +46,7 @@ class ConnectednessRating(VersionedMixin, db.Model):
     #: When the answer as it stands was entered.
     recorded_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
+    patient: Mapped["Patient"] = relationship()  # noqa: F821
     recorded_by: Mapped["StaffUser | None"] = relationship()  # noqa: F821
 
     def __str__(self) -> str:
