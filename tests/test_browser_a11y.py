@@ -97,6 +97,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/attendance/", ALL),
     ("/admin/checkins/", ALL),
     ("/admin/day/checkin/?assignment={assignment}", ALL),
+    ("/admin/connectedness/?patient={patient}", ALL),  # the week's connectedness answer
     ("/admin/staff/", (A,)),
     ("/admin/staff/new/", (A,)),
     ("/admin/staff/edit/?id={staff}", (A,)),
@@ -131,7 +132,7 @@ NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/unfi
           "/admin/patients/", "/admin/patients/details/?id={patient}", "/admin/patients/edit/?id={patient}",
           "/admin/sessions/new/", "/admin/series/", "/admin/groups/details/?id={group}",
           "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/",
-          "/admin/print/jobs/{job}/"}
+          "/admin/print/jobs/{job}/", "/admin/connectedness/?patient={patient}"}
 
 ROLE_EMAILS = {
     A: "admin@demo.clinic.example",
