@@ -485,7 +485,7 @@ def test_demo_gives_several_patients_weekly_connectedness_answers_for_weeks_alre
     assert len(weeks_per_patient) >= 10 and max(weeks_per_patient.values()) >= 3
     assert all(r.week_start.weekday() == 0 and r.week_start + timedelta(days=6) < TODAY for r in rows)
     assert all(0 <= r.rating <= 10 and r.recorded_by_id is not None for r in rows)
-    discharged = {e.patient_id for e in db.session.scalars(sa.select(Enrolment).where(Enrolment.status == "discharged"))}
+    discharged = set(db.session.scalars(sa.select(Enrolment.patient_id).where(Enrolment.status == "discharged")))
     assert not discharged & set(weeks_per_patient)
 
 

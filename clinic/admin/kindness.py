@@ -24,10 +24,10 @@ from ..services import audit, kindness_dose
 from ..services.access import allowed, visible_patient_ids
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
-from ..services.locking import StaleEdit
 from .base import SecureBaseView, _role
 
 RANGE_MESSAGE = f"The answer is a whole number from {CONNECTEDNESS_MIN} to {CONNECTEDNESS_MAX}."
+NOT_SAVED = "Nothing was saved: correct the answer."
 
 
 class ConnectednessForm(FlaskForm):
@@ -109,24 +109,20 @@ class ConnectednessView(SecureBaseView):
             week = kindness_dose.week_of(request.form.get("week", ""))
         except FieldViolation as exc:
             return self._page(patient, kindness_dose.week_of(date.today()), typed, str(exc))
-        if not form.validate():
-            return self._page(patient, week, typed, "Nothing was saved: correct the answer.",
-                              form.rating.errors or ["The form has expired; reload the page and enter the answer again."])
+        if not form.validate():  # the rating's range (the CSRF token is checked before the view)
+            return self._page(patient, week, typed, NOT_SAVED, form.rating.errors or [RANGE_MESSAGE])
         try:
             kindness_dose.record_connectedness(
                 current_user._get_current_object(), patient.id, week, form.rating.data,
                 version=request.form.get(f"seen-{week.isoformat()}"),
             )
             db.session.commit()
-        except StaleEdit as exc:
-            db.session.rollback()
-            return self._page(patient, week, typed, str(exc))
         except FieldViolation as exc:
             db.session.rollback()
             if exc.field == "rating":
-                return self._page(patient, week, typed, "Nothing was saved: correct the answer.", [str(exc)])
+                return self._page(patient, week, typed, NOT_SAVED, [str(exc)])
             return self._page(patient, kindness_dose.week_of(date.today()), typed, str(exc))
-        except RuleViolation as exc:
+        except RuleViolation as exc:  # a stale or missing version (StaleEdit) among them
             db.session.rollback()
             return self._page(patient, week, typed, str(exc))
         flash("Connectedness answer saved.", "success")

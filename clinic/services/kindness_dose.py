@@ -36,18 +36,22 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
-from ..models import CONNECTEDNESS_MAX, CONNECTEDNESS_MIN, Assignment, ConnectednessRating, ExerciseCheckin, \
-    KindnessExercise
+from ..models import (
+    CONNECTEDNESS_MAX,
+    CONNECTEDNESS_MIN,
+    Assignment,
+    ConnectednessRating,
+    ExerciseCheckin,
+    KindnessExercise,
+)
 from ..models._types import utcnow
 from . import limits
 from .access import may_see_patient
 from .errors import RuleViolation
 from .limits import FieldViolation
-from .locking import UNCHECKED, StaleEdit, check_optional_version
+from .locking import UNCHECKED, add_unless_taken, check_optional_version, flush_unless_stale
 from .participation import monday_of
 
 #: The question staff ask once a week, and its scale.
@@ -314,22 +318,13 @@ def record_connectedness(user, patient_id: int, week, rating, version=UNCHECKED,
     if version is not UNCHECKED:
         check_optional_version(row, version)
     recorder = getattr(user, "id", None)
-    if row is None:
-        row = ConnectednessRating(patient_id=patient_id, week_start=monday, rating=value,
-                                  recorded_by_id=recorder, recorded_at=utcnow())
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:  # someone entered the same week a moment ago
-            raise StaleEdit() from None
-        return row
+    if row is None:  # someone may have entered the same week a moment ago: then StaleEdit
+        return add_unless_taken(ConnectednessRating(patient_id=patient_id, week_start=monday, rating=value,
+                                                    recorded_by_id=recorder, recorded_at=utcnow()))
     if row.rating == value:
         return row
     row.rating, row.recorded_by_id, row.recorded_at = value, recorder, utcnow()
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleEdit() from None
+    flush_unless_stale()
     return row
 
 
