@@ -86,6 +86,22 @@ def _job_settings(env: dict[str, str], mode: str) -> dict:
     }
 
 
+def _kindness_target(env: dict[str, str]) -> dict:
+    """The weekly target of acts of kindness (``services/kindness_dose.py``): 3 to 5 by default."""
+    low = _whole(env, "CLINIC_KINDNESS_WEEKLY_TARGET_MIN", 3, 1, 50, "acts a week")
+    high = _whole(env, "CLINIC_KINDNESS_WEEKLY_TARGET_MAX", 5, 1, 50, "acts a week")
+    if high < low:
+        raise ConfigError(
+            "CLINIC_KINDNESS_WEEKLY_TARGET_MAX must not be below CLINIC_KINDNESS_WEEKLY_TARGET_MIN "
+            f"({high} is below {low})."
+        )
+    return {
+        # A week with fewer acts of kindness done is below the target, more is above it.
+        "CLINIC_KINDNESS_WEEKLY_TARGET_MIN": low,
+        "CLINIC_KINDNESS_WEEKLY_TARGET_MAX": high,
+    }
+
+
 def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict:
     """Build the Flask configuration from ``environ`` (``os.environ`` by default)."""
     env = dict(os.environ if environ is None else environ)
@@ -146,6 +162,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
 
     return {
         **jobs,
+        **_kindness_target(env),
         "CLINIC_ENV": mode,
         # A session's record is overdue once this many hours have passed since the session ended.
         "CLINIC_RECORD_DUE_HOURS": record_due_hours,

@@ -98,6 +98,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/attendance/", ALL),
     ("/admin/checkins/", ALL),
     ("/admin/day/checkin/?assignment={assignment}", ALL),
+    ("/admin/connectedness/?patient={patient}", ALL),  # the week's connectedness answer
     ("/admin/staff/", (A,)),
     ("/admin/staff/new/", (A,)),
     ("/admin/staff/edit/?id={staff}", (A,)),
@@ -140,7 +141,8 @@ NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/unfi
           "/admin/sessions/new/", "/admin/series/", "/admin/groups/details/?id={group}",
           "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/",
           "/admin/print/jobs/{job}/", "/admin/measures/new/?patient={patient}&instrument=phq9",
-          "/admin/measures/view/?id={measure}"}
+          "/admin/measures/view/?id={measure}",
+          "/admin/connectedness/?patient={patient}"}
 
 ROLE_EMAILS = {
     A: "admin@demo.clinic.example",

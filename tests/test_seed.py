@@ -17,6 +17,7 @@ from clinic.models import (
     Assignment,
     Attendance,
     CareGroup,
+    ConnectednessRating,
     Enrolment,
     ExerciseCheckin,
     GroupMembership,
@@ -50,7 +51,7 @@ def count(model) -> int:
 def all_counts() -> dict[str, int]:
     models = (
         Track, KindnessExercise, Activity, StaffUser, Patient, Enrolment, CareGroup,
-        GroupMembership, GroupSession, Attendance, Assignment, ExerciseCheckin,
+        GroupMembership, GroupSession, Attendance, Assignment, ExerciseCheckin, ConnectednessRating,
     )
     return {model.__name__: count(model) for model in models}
 
@@ -477,6 +478,17 @@ def test_demo_records_are_signed_only_when_older_than_three_days(demo):
     assert all(s.recorded_at is None for s in sessions if s.starts_at.date() >= TODAY - timedelta(days=1))
 
 
+def test_demo_gives_several_patients_weekly_connectedness_answers_for_weeks_already_over(demo):
+    rows = db.session.scalars(sa.select(ConnectednessRating)).all()
+    weeks_per_patient = Counter(r.patient_id for r in rows)
+    assert demo.counts["connectedness"] == len(rows)
+    assert len(weeks_per_patient) >= 10 and max(weeks_per_patient.values()) >= 3
+    assert all(r.week_start.weekday() == 0 and r.week_start + timedelta(days=6) < TODAY for r in rows)
+    assert all(0 <= r.rating <= 10 and r.recorded_by_id is not None for r in rows)
+    discharged = set(db.session.scalars(sa.select(Enrolment.patient_id).where(Enrolment.status == "discharged")))
+    assert not discharged & set(weeks_per_patient)
+
+
 def test_the_demo_is_the_same_every_time(app, backend, sqlite_template, tmp_path):
     if backend != "sqlite":
         pytest.skip("two loads on one backend are enough to compare")
@@ -497,6 +509,9 @@ def test_the_demo_is_the_same_every_time(app, backend, sqlite_template, tmp_path
             sorted((s.group.name, s.starts_at, s.activity.name if s.activity else None, s.status)
                    for s in db.session.scalars(sa.select(GroupSession))),
             count(Attendance), count(ExerciseCheckin),
+            sorted((r.patient.record_number, r.week_start, r.rating)
+                   for r in db.session.scalars(sa.select(ConnectednessRating).options(
+                       sa.orm.joinedload(ConnectednessRating.patient)))),
         )
 
     snapshots = []

@@ -26,7 +26,7 @@ def init_app(app: Flask) -> Admin:
         for view_class, model, name, view_category, endpoint in MODEL_VIEWS:
             if view_category == category:
                 admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
-    from . import assigning, calendar, day, measures, planner, printing, programme, recording, safety, signins, unfinished
+    from . import assigning, calendar, day, kindness, measures, planner, printing, programme, recording, safety, signins, unfinished
 
     printing.register(admin)
     day.register(admin)
@@ -39,5 +39,6 @@ def init_app(app: Flask) -> Admin:
     programme.register(admin)
     signins.register(admin)
     calendar.register(admin)
+    kindness.register(admin)
     app.extensions["clinic_admin"] = admin
     return admin

@@ -110,6 +110,7 @@ class PatientView(ClinicView):
         """What the patient's page shows besides the record: history, groups, exercises."""
         from ..services.chart import mood_chart_context
         from .day import participation_context
+        from .kindness import kindness_context
 
         memberships = db.session.scalars(
             sa.select(GroupMembership).where(GroupMembership.patient_id == patient.id)
@@ -126,6 +127,7 @@ class PatientView(ClinicView):
         return {
             **mood_chart_context(patient),
             "participation": participation_context(patient),
+            **kindness_context(patient),
             "period_notes": period_notes.latest_notes(patient.id),
             "period_notes_shown": period_notes.NOTES_SHOWN,
             "history": enrolment.history(patient.id),

@@ -14,6 +14,7 @@ from .exercises import (
     KindnessExercise,
     exercise_track,
 )
+from .kindness import CONNECTEDNESS_MAX, CONNECTEDNESS_MIN, ConnectednessRating
 from .logins import LoginSession
 from .measures import (
     MEASURE_BANDS,
@@ -39,6 +40,8 @@ __all__ = [
     "ATTENDANCE_STATUSES",
     "AUDIT_ACTIONS",
     "CHECKIN_OUTCOMES",
+    "CONNECTEDNESS_MAX",
+    "CONNECTEDNESS_MIN",
     "DIRECTIONS",
     "ENERGY_LEVELS",
     "ENROLMENT_STATUSES",
@@ -57,6 +60,7 @@ __all__ = [
     "AuditEvent",
     "CalendarFeed",
     "CareGroup",
+    "ConnectednessRating",
     "Enrolment",
     "ExerciseCheckin",
     "GroupMembership",

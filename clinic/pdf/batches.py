@@ -6,7 +6,7 @@ documents for merging). So each sheet starts on a fresh page and carries its own
 "Page X of Y": a sheet of three pages reads 1 of 3, 2 of 3, 3 of 3 wherever it sits in
 the batch, which is what a counselor handing out or filing single sheets needs. (CSS
 alone cannot do this: ``counter(pages)`` always counts the whole document.) The data
-for all sheets is read up front in the same six statements as one sheet.
+for all sheets is read up front in the same eight statements as one sheet.
 
 The same sheets can be rendered in parts: ``render_chunk`` renders a run of a batch's
 sheets (names told apart among the whole batch, no audit) and ``merge_pdfs`` joins the

@@ -1,7 +1,7 @@
 """Progress sheets: how a patient did over a period, in a staff version and a patient version.
 
 Rendering only: the figures come ready from ``services.period_progress``
-(one patient or many, six statements), where "offered", "attended" and hours against the
+(one patient or many, eight statements), where "offered", "attended" and hours against the
 track's minimum are defined for every page and document. ``staff_sheet`` and
 ``patient_sheet`` cut those figures into what each template prints; ``progress_sheet``
 renders one, audits the export and commits (unless ``commit=False``: the caller commits).
@@ -11,10 +11,12 @@ The two versions are built from different objects on purpose:
 - ``StaffSheet`` (``pdf/progress_staff.html``) has the full name and record number, the
   track history with its step-down path, sessions offered and attended, hours per ISO
   week against the track's minimum, engagement, every assignment with its done / partly /
-  not done counts, the mood chart, the individual notes (dated), the counselor's summary
-  and next steps, and signature lines.
+  not done counts, the kindness dose per week (acts for others and for themselves against
+  the weekly target, partly, connectedness), the mood chart, the individual notes (dated),
+  the counselor's summary and next steps, and signature lines.
 - ``PatientSheet`` (``pdf/progress_patient.html``) holds only the display name (preferred
-  name, else first name and initial), a few counts phrased warmly, the mood chart and the
+  name, else first name and initial), a few counts phrased warmly (the week's acts of
+  kindness among them, never a target, a verdict or a score), the mood chart and the
   current exercises. It never receives a note, a summary, next steps, a record number,
   a last name or any session's group note: group notes are typed by staff and may name
   other patients, so the patient version prints none of them. What a template is not
@@ -35,6 +37,7 @@ from ..models import Patient
 from ..services import audit
 from ..services.chart import MoodChart
 from ..services.errors import RuleViolation
+from ..services.kindness_dose import DoseWeek, target
 from ..services.period_lines import (
     ExerciseLine,
     MoodSummary,
@@ -115,6 +118,9 @@ class StaffSheet:
     not_done: int
     chart: MoodChart
     mood: MoodSummary
+    #: Acts of kindness per ISO week of the period against ``dose_target``, with connectedness.
+    dose: tuple[DoseWeek, ...]
+    dose_target: str
     notes: tuple[NoteLine, ...]
     #: PHQ-9 item 9 safety tasks of the period (services.safety.TaskLine): staff only.
     safety: tuple
@@ -192,6 +198,8 @@ def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = 
         not_done=progress.not_done,
         chart=progress.chart,
         mood=progress.mood,
+        dose=progress.dose,
+        dose_target=target().text,
         notes=tuple(
             NoteLine(when=_session_when(s), group_name=s.group_name, text=s.note)
             for s in progress.sessions if s.note
@@ -224,6 +232,9 @@ class PatientSheet:
     period: str
     intro: str
     wins: tuple[str, ...]
+    #: The acts of kindness of each week that had any, in warm words (no target, no score).
+    kindness: tuple[str, ...]
+    kindness_thanks: str
     chart: MoodChart
     chart_words: str
     exercises: tuple[CurrentExercise, ...]
@@ -262,6 +273,40 @@ def patient_wins(attended: int, done: int, partly: int, lifted: int, moods_noted
     return tuple(wins)
 
 
+def _acts(count: int) -> str:
+    return f"{count} act{'s' if count != 1 else ''} of kindness"
+
+
+def kindness_week_words(week: DoseWeek) -> str | None:
+    """A week's acts of kindness as the patient reads them; None for a week without any.
+
+    "In the week of 9 Mar you did 4 acts of kindness: 3 for others and 1 for yourself."
+    Partly done exercises are thanked for as tries; nothing is measured against a target.
+    """
+    if not week.acts:
+        return None
+    if week.for_others and week.for_self:
+        whom = f": {week.for_others} for others and {week.for_self} for yourself"
+    else:
+        whom = ", all for others" if week.for_others else ", all for yourself"
+        if week.acts == 1:
+            whom = " for others" if week.for_others else " for yourself"
+    tried = f" You gave {week.partly} more a try." if week.partly else ""
+    return f"In the week of {day_month(week.first)} you did {_acts(week.acts)}{whom}.{tried}"
+
+
+def kindness_words(weeks: tuple[DoseWeek, ...]) -> tuple[tuple[str, ...], str]:
+    """The patient sheet's lines about acts of kindness, and a thank-you for the connectedness answers."""
+    lines = tuple(text for text in (kindness_week_words(week) for week in weeks) if text)
+    if not lines:
+        lines = ("When you feel ready, one small act of kindness, for someone else or for yourself, "
+                 "is a good place to start.",)
+    answered = any(week.connectedness is not None for week in weeks)
+    thanks = ("Thank you for telling us, week by week, how connected you felt to other people."
+              if answered else "")
+    return lines, thanks
+
+
 def patient_sheet(progress: PatientProgress, name: str | None = None) -> PatientSheet:
     """The patient version of ``progress``: addressed by the display name only.
 
@@ -269,6 +314,7 @@ def patient_sheet(progress: PatientProgress, name: str | None = None) -> Patient
     (``services.printed_names``: "Bart R." when two Barts are in the batch).
     """
     name = name or progress.patient.display_name
+    kindness = kindness_words(progress.dose)
     return PatientSheet(
         title=f"{PATIENT_TITLE}, {name}",
         name=name,
@@ -277,6 +323,8 @@ def patient_sheet(progress: PatientProgress, name: str | None = None) -> Patient
               "Every step counts, including the small ones.",
         wins=patient_wins(progress.attended, progress.done, progress.partly, progress.mood.lifted,
                           len(progress.chart.days)),
+        kindness=kindness[0],
+        kindness_thanks=kindness[1],
         chart=progress.chart,
         chart_words=(
             "Each mark is a day you noted your mood: the dashed line with circles shows how you felt "
@@ -324,7 +372,7 @@ def sheet_html_context(progress: PatientProgress, version: str, summary: str = "
 
 def progress_html_context(patient: Patient, start: date, end: date, *, version: str = "staff",
                           summary: str = "", next_steps: str = "", today: date | None = None) -> dict:
-    """Template name, title and context of one patient's sheet (six statements; for the benchmark)."""
+    """Template name, title and context of one patient's sheet (eight statements; for the benchmark)."""
     check_request(start, end, version, summary, next_steps)
     progress = period_progress([patient], start, end, today)[patient.id]
     return sheet_html_context(progress, version, summary, next_steps)
@@ -373,6 +421,8 @@ __all__ = [
     "audit_export",
     "assigned_dates",
     "check_request",
+    "kindness_week_words",
+    "kindness_words",
     "patient_sheet",
     "patient_wins",
     "progress_html_context",

@@ -43,6 +43,9 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     # "c" here is the check-in outside a session on the patient's page (day.checkin);
     # the list itself has no create form.
     "checkins": {"admin": "rc", "planner": "rc", "counselor": "rc"},
+    # The weekly connectedness answer, entered on the patient page (kindness.connectedness);
+    # counselors only for their caseload (checked per patient). "c" enters or changes a week's answer.
+    "connectedness": {"admin": "rc", "planner": "rc", "counselor": "rc"},
     # Accounts are never deleted (deactivated instead), so their history keeps a name.
     "staff": {"admin": "rce"},
     # Pages that are not model lists.

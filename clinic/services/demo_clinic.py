@@ -6,7 +6,8 @@ app can be tried out. Enrolments and step-downs go through ``services.enrolment`
 gets its track's starter plan, as a real one does), memberships through
 ``services.membership``, assignments through ``services.assignments``, sessions through
 ``services.series.create_series``, session records through ``services.recording``
-and other check-ins through ``services.checkins``. Staff, groups and patients, which have
+other check-ins through ``services.checkins`` and the weekly connectedness answers through
+``services.kindness_dose``. Staff, groups and patients, which have
 no service of their own, are created directly.
 """
 
@@ -25,6 +26,7 @@ from clinic.models import (
     Assignment,
     CareGroup,
     Enrolment,
+    ConnectednessRating,
     ExerciseCheckin,
     GroupMembership,
     KindnessExercise,
@@ -33,8 +35,9 @@ from clinic.models import (
     Track,
 )
 from clinic.services import (
-    accounts, assignments, catalogue, checkins, enrolment, membership, patients, recording, series,
+    accounts, assignments, catalogue, checkins, enrolment, kindness_dose, membership, patients, recording, series,
 )
+from clinic.services.participation import monday_of
 from clinic.services.demo_spec import DemoSpec, GroupSpec, read_demo_spec
 from clinic.services.errors import RuleViolation
 from clinic.services.reference_data import load_reference
@@ -198,8 +201,10 @@ class _DemoBuilder:
         self._make_assignments()
         self._make_records()
         self._make_checkins()
+        self._make_connectedness()
         for kind, model in (("enrolments", Enrolment), ("memberships", GroupMembership),
-                            ("assignments", Assignment), ("checkins", ExerciseCheckin)):
+                            ("assignments", Assignment), ("checkins", ExerciseCheckin),
+                            ("connectedness", ConnectednessRating)):
             self._count(kind, model)
 
     def _load_catalogue(self) -> None:
@@ -574,6 +579,27 @@ class _DemoBuilder:
         self.session.commit()
 
 
+    def _make_connectedness(self) -> None:
+        """Weekly connectedness answers (0-10) of most current patients, for the weeks already over
+        since they started, entered by their primary counselor and drifting upwards; then commit.
+
+        A random generator of its own, so the rest of the demo stays as it was."""
+        rng, today = random.Random(2016), self.today
+        first_week = monday_of(today - timedelta(days=DEMO_PAST_DAYS))
+        for planned in self.planned:
+            if planned.current.end is not None or rng.random() < 0.3:
+                continue  # discharged, or not asked
+            answer = planned.mood_base + rng.choice((0.0, 0.5, 1.0))
+            week = max(first_week, monday_of(planned.stints[0].start))
+            while week + timedelta(days=6) < today:
+                answer = min(10.0, answer + rng.choice((0.0, 0.5, 1.0, 1.5)))
+                kindness_dose.record_connectedness(
+                    planned.current.counselor, planned.patient.id, week, round(answer), today=today,
+                )
+                week += timedelta(days=7)
+        self.session.commit()
+
+
 def check_demo_allowed() -> None:
     """Refuse with ``SeedError`` in production (``CLINIC_ENV`` is ``production`` or unset)."""
     if current_app.config.get("CLINIC_ENV", "production") == "production":
@@ -624,7 +650,8 @@ def load_demo(today: date | None = None, *, spec: DemoSpec | None = None) -> Dem
         f"Loaded the demo clinic: {counts.get('patients', 0)} patients in "
         f"{counts.get('groups', 0)} groups, {counts.get('enrolments', 0)} enrolments, "
         f"{counts.get('sessions', 0)} sessions, {counts.get('attendance', 0)} attendance records, "
-        f"{counts.get('assignments', 0)} assignments and {counts.get('checkins', 0)} check-ins."
+        f"{counts.get('assignments', 0)} assignments, {counts.get('checkins', 0)} check-ins and "
+        f"{counts.get('connectedness', 0)} weekly connectedness answers."
     )
     return DemoResult(
         loaded=True,

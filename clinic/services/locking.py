@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
 from .errors import RuleViolation
 
 STALE_MESSAGE = (
@@ -81,7 +85,28 @@ def check_optional_version(row: Any | None, submitted: Any, message: str | None 
     check_version(row, submitted, message)
 
 
+def add_unless_taken(row: Any) -> Any:
+    """Add ``row``, new under a unique key the page saw free; ``StaleEdit`` when someone took it meanwhile.
+
+    The insert runs in a savepoint, so the refusal leaves the rest of the transaction alone.
+    """
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        raise StaleEdit() from None
+    return row
+
+
+def flush_unless_stale() -> None:
+    """Write the pending changes; ``StaleEdit`` when a changed row's version moved on meanwhile."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise StaleEdit() from None
+
+
 __all__ = [
-    "STALE_MESSAGE", "UNCHECKED", "StaleEdit", "check_optional_version", "check_version",
-    "check_version_unless_unchecked", "parse_version",
+    "STALE_MESSAGE", "UNCHECKED", "StaleEdit", "add_unless_taken", "check_optional_version", "check_version",
+    "check_version_unless_unchecked", "flush_unless_stale", "parse_version",
 ]

@@ -1,8 +1,8 @@
 """The lines of a progress sheet: one patient's period, as loaded by ``period_progress``.
 
 Track history, sessions offered or attended with the patient's own entry, ISO weeks
-against the track's weekly minimum, assignments with their check-in counts, and the
-mood summary. What "attended" means comes from ``participation`` (``ATTENDED_STATUSES``).
+against the track's weekly minimum, assignments with their check-in counts, the
+mood summary, and the kindness dose per week (``kindness_dose``). What "attended" means comes from ``participation`` (``ATTENDED_STATUSES``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from ..models import Patient
 from .chart import MoodChart
+from .kindness_dose import DoseWeek
 from .participation import ATTENDED_STATUSES
 
 STATUS_LABELS = {
@@ -200,6 +201,8 @@ class PatientProgress:
     mood: MoodSummary
     #: The PHQ-9 item 9 safety tasks of the period (open in it, opened or closed in it): staff only.
     safety: tuple = ()
+    #: Acts of kindness and connectedness per ISO week of the period (``kindness_dose.weekly_dose``).
+    dose: tuple[DoseWeek, ...] = ()
 
     @property
     def offered(self) -> int:

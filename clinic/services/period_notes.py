@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 from ..models import Patient, PeriodNote
@@ -24,7 +22,7 @@ from ..models._types import utcnow
 from . import limits
 from .access import may_see_patient
 from .errors import RuleViolation
-from .locking import UNCHECKED, StaleEdit, check_optional_version
+from .locking import UNCHECKED, add_unless_taken, check_optional_version, flush_unless_stale
 
 #: The most characters the summary and the next steps may each hold (the table's CHECK too).
 TEXT_LIMIT = limits.NOTE_LIMIT
@@ -117,22 +115,15 @@ def save_note(user, patient: Patient, start: date, end: date, summary: str | Non
     if version is not UNCHECKED:
         check_optional_version(note, version)
     if note is None:
-        note = PeriodNote(patient_id=patient.id, period_from=start, period_to=end, summary=summary,
-                          next_steps=next_steps, author_id=getattr(user, "id", None), written_at=utcnow())
-        try:
-            with db.session.begin_nested():
-                db.session.add(note)
-        except IntegrityError:  # someone saved the same period a moment ago
-            raise StaleEdit() from None
-        return note
+        # Someone may have saved the same period a moment ago: then StaleEdit.
+        return add_unless_taken(PeriodNote(patient_id=patient.id, period_from=start, period_to=end, summary=summary,
+                                           next_steps=next_steps, author_id=getattr(user, "id", None),
+                                           written_at=utcnow()))
     if note.summary == summary and note.next_steps == next_steps:
         return note
     note.summary, note.next_steps = summary, next_steps
     note.author_id, note.written_at = getattr(user, "id", None), utcnow()
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise StaleEdit() from None
+    flush_unless_stale()
     return note
 
 

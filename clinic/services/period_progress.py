@@ -1,4 +1,4 @@
-"""One or many patients' participation over a period (the progress sheets), in six statements.
+"""One or many patients' participation over a period (the progress sheets), in eight statements.
 
 Builds the lines of ``period_lines`` from the definitions of ``participation``: a session
 is offered when it is not cancelled, falls in the period on or before today and the
@@ -28,6 +28,7 @@ from ..models import (
 )
 from . import safety
 from .chart import mood_chart, mood_days
+from .kindness_dose import weekly_dose
 from .participation import member_on_session_day, midnight, monday_of, not_cancelled
 from .period_lines import ExerciseLine, MoodSummary, PatientProgress, SessionLine, TrackStep, WeekLine
 
@@ -268,13 +269,14 @@ def _weeks(history: list[TrackStep], sessions: list[SessionLine], start: date, e
 
 def period_progress(patients: list[Patient], start: date, end: date,
                   today: date | None = None) -> dict[int, PatientProgress]:
-    """Each patient's progress over ``start`` to ``end``, by patient id, in seven statements.
+    """Each patient's progress over ``start`` to ``end``, by patient id, in nine statements.
 
     Sessions count as offered when they are not cancelled, fall in the period on or
     before ``today``, and the patient was a member of the group that day (or has an
     attendance entry for them). Attended means present, late or left early. Statements:
     enrolments, offered sessions, attendance rows, assignments with check-in counts,
-    mood per day (the chart), the mood summary and the item 9 safety tasks.
+    mood per day (the chart), the mood summary, the kindness dose's check-ins and
+    connectedness ratings per week (``kindness_dose.weekly_dose``) and the item 9 safety tasks.
     """
     today = today or date.today()
     ids = [p.id for p in patients]
@@ -286,6 +288,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
     days = mood_days(ids, start, end)
     moods = _moods(ids, start, end)
     tasks = safety.period_tasks(ids, start, end)
+    dose = weekly_dose(ids, start, end, today)
     result = {}
     for patient in patients:
         steps = history.get(patient.id, [])
@@ -304,6 +307,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
             chart=mood_chart(days.get(patient.id, []), start, end, chart_id=f"mood-chart-{patient.id}"),
             mood=moods.get(patient.id, MoodSummary()),
             safety=tuple(tasks.get(patient.id, ())),
+            dose=dose.get(patient.id, ()),
         )
     return result
 

@@ -1,7 +1,7 @@
 """calendar feeds: staff subscribe to their sessions (or a group's, a room's) as iCalendar
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 04:00:00
 
 A feed is only an address (its token's hash); downgrading drops the addresses, and the
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
