@@ -157,7 +157,23 @@ def test_the_target_comes_from_the_settings_and_bad_settings_refuse_to_start(app
         assert kindness_dose.target().text == "2 acts a week"
 
 
-def test_the_dose_takes_two_statements_however_many_weeks_and_check_ins(dose):
+def test_weeks_before_the_first_exercise_are_not_called_below_target(dose, make):
+    """A patient who joined last week: the earlier weeks on the page are "before the first
+    exercise", the week of the first exercise a part week, never "below target"."""
+    newcomer = make.patient(first_name="Noor", last_name="Late", record_number="MRN-80003")
+    make.enrolment(newcomer, make.track("iop"), dose.counselor, start=date(2026, 3, 11))
+    kind = assign(newcomer, make_exercise("Thank a neighbour", direction="others"), start=date(2026, 3, 11))
+    _checkin(kind, date(2026, 3, 12), "done")
+    weeks = kindness_dose.patient_dose(newcomer.id, TODAY).weeks
+    assert [w.verdict_label for w in weeks] == ["before the first exercise"] * 3 + [
+        "part week", "below target", "week not over yet"]
+    assert [w.verdict for w in weeks][:4] == [None] * 4
+    assert weeks[3].acts == 1
+    # Dara's weeks, who began before the page's first week, are judged as before.
+    assert _rows(kindness_dose.patient_dose(dose.dara.id, TODAY).weeks) == EXPECTED
+
+
+def test_the_dose_takes_three_statements_however_many_weeks_and_check_ins(dose):
     def statements(work) -> int:
         seen = []
 
@@ -176,7 +192,7 @@ def test_the_dose_takes_two_statements_however_many_weeks_and_check_ins(dose):
     few = statements(lambda: kindness_dose.patient_dose(dara_id, TODAY, weeks=2))
     many = statements(lambda: kindness_dose.patient_dose(dara_id, TODAY, weeks=26))
     sheets = statements(lambda: kindness_dose.weekly_dose([dara_id, other_id], START, TODAY, TODAY))
-    assert few == many == sheets == 2
+    assert few == many == sheets == 3
 
 
 # The patient page and the sheets agree ------------------------------------------------------------

@@ -18,14 +18,16 @@ The one home of these definitions; the patient page (``patient_dose``), the prog
   verdict says it plainly: **below target**, **within target** or **above target** (above
   is fine, not a warning). A week that is not over yet is "below" only once it is over: until
   then it reads "week not over yet"; a week cut by the edge of a printed period reads "part
-  week" (within and above are said as soon as they are true).
+  week" (within and above are said as soon as they are true). Weeks before the patient's
+  first kindness exercise read "before the first exercise": nothing was asked of them then.
 - **Connectedness**: one answer a week to "This week, how connected did you feel to other
   people?", 0 (not at all) to 10 (very), entered by staff (``record_connectedness``), one
   per patient and week (unique in the database), changed only with the version the form
   showed, audited like every row.
 
-Two statements whatever the number of weeks, patients or check-ins: the check-ins counted
-per patient, day, direction and outcome, and the ratings of the weeks.
+Three statements whatever the number of weeks, patients or check-ins: each patient's first
+exercise day, the check-ins counted per patient, day, direction and outcome, and the ratings
+of the weeks.
 """
 
 from __future__ import annotations
@@ -147,8 +149,16 @@ class DoseWeek:
         return self.first == self.monday and self.last == self.sunday
 
     @property
+    def before_start(self) -> bool:
+        """True for a week that ended before the patient's first kindness exercise began."""
+        return self.first > self.last
+
+    @property
     def verdict(self) -> str | None:
-        """``below``, ``within`` or ``above`` the target; None while "below" cannot be said yet."""
+        """``below``, ``within`` or ``above`` the target; None while "below" cannot be said yet
+        (nor for a week before the first exercise: nothing was asked of the patient then)."""
+        if self.before_start:
+            return None
         verdict = self.target.verdict(self.acts)
         if verdict == "below" and not (self.over and self.whole):
             return None
@@ -159,6 +169,8 @@ class DoseWeek:
         """The verdict in words: below / within / above target, week not over yet, part week."""
         if self.verdict is not None:
             return VERDICT_LABELS[self.verdict]
+        if self.before_start:
+            return "before the first exercise"
         return "week not over yet" if not self.over else "part week"
 
     @property
@@ -208,17 +220,30 @@ def _ratings(patient_ids: list[int], first_monday: date, last_monday: date) -> d
     return {(row.patient_id, row.week_start): (row.rating, row.version) for row in rows}
 
 
+def _first_exercise_days(patient_ids: list[int]) -> dict[int, date]:
+    """Patient -> the start of their first kindness exercise (any status): one statement."""
+    rows = db.session.execute(
+        sa.select(Assignment.patient_id, sa.func.min(Assignment.start_date))
+        .where(Assignment.patient_id.in_(patient_ids))
+        .group_by(Assignment.patient_id)
+    )
+    return {patient_id: first for patient_id, first in rows if first is not None}
+
+
 def weekly_dose(patient_ids, start: date, end: date, today: date) -> dict[int, tuple[DoseWeek, ...]]:
     """Each patient's ISO weeks from the week of ``start`` to the week of ``end``, oldest first.
 
-    Only the days from ``start`` to ``end`` are counted (a week cut by them is a part week).
-    Every week is there, with zeros when nothing was recorded. Two statements, for any
-    number of patients, weeks and check-ins.
+    Only the days from ``start`` to ``end`` are counted (a week cut by them is a part week),
+    and only from the start of the patient's first kindness exercise: a week before it is
+    shown as "before the first exercise", never as "below target", and the week in which the
+    first exercise began is a part week. Every week is there, with zeros when nothing was
+    recorded. Three statements, for any number of patients, weeks and check-ins.
     """
     ids = sorted({int(pid) for pid in patient_ids})
     if not ids or end < start:
         return {pid: () for pid in ids}
     goal = target()
+    began = _first_exercise_days(ids)
     counts = _checkins(ids, start, end)
     ratings = _ratings(ids, monday_of(start), monday_of(end))
     result = {}
@@ -229,7 +254,8 @@ def weekly_dose(patient_ids, start: date, end: date, today: date) -> dict[int, t
             found = counts.get((pid, monday), {})
             rating, version = ratings.get((pid, monday), (None, None))
             weeks.append(DoseWeek(
-                monday=monday, first=max(monday, start), last=min(monday + timedelta(days=6), end),
+                monday=monday, first=max(monday, start, began.get(pid, start)),
+                last=min(monday + timedelta(days=6), end),
                 today=today, target=goal, for_others=found.get("others", 0), for_self=found.get("self", 0),
                 partly=found.get("partly", 0), not_done=found.get("not_done", 0),
                 connectedness=rating, rating_version=version,
@@ -267,7 +293,7 @@ class PageDose:
 
 
 def patient_dose(patient_id: int, today: date, weeks: int = PAGE_WEEKS) -> PageDose:
-    """The last ``weeks`` ISO weeks of ``patient_id``, this week included (two statements)."""
+    """The last ``weeks`` ISO weeks of ``patient_id``, this week included (three statements)."""
     start = monday_of(today) - timedelta(days=7 * (weeks - 1))
     end = monday_of(today) + timedelta(days=6)
     return PageDose(today=today, target=target(), weeks=weekly_dose([patient_id], start, end, today)[patient_id])

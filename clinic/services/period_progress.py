@@ -269,14 +269,14 @@ def _weeks(history: list[TrackStep], sessions: list[SessionLine], start: date, e
 
 def period_progress(patients: list[Patient], start: date, end: date,
                   today: date | None = None) -> dict[int, PatientProgress]:
-    """Each patient's progress over ``start`` to ``end``, by patient id, in nine statements.
+    """Each patient's progress over ``start`` to ``end``, by patient id, in ten statements.
 
     Sessions count as offered when they are not cancelled, fall in the period on or
     before ``today``, and the patient was a member of the group that day (or has an
     attendance entry for them). Attended means present, late or left early. Statements:
     enrolments, offered sessions, attendance rows, assignments with check-in counts,
-    mood per day (the chart), the mood summary, the kindness dose's check-ins and
-    connectedness ratings per week (``kindness_dose.weekly_dose``) and the item 9 safety tasks.
+    mood per day (the chart), the mood summary, the kindness dose's first exercise days,
+    check-ins and connectedness ratings per week (``kindness_dose.weekly_dose``) and the item 9 safety tasks.
     """
     today = today or date.today()
     ids = [p.id for p in patients]
