@@ -41,10 +41,10 @@ from ..models import MeasureAddendum, MeasureAdministration
 from . import instruments
 from .chart import _long, _short, _x_ticks
 
-WIDTH = 640
+WIDTH = 680
 HEIGHT = 250
 PLOT_LEFT = 52
-PLOT_RIGHT = 540
+PLOT_RIGHT = 508
 PLOT_TOP = 16
 PLOT_BOTTOM = 206
 INSET = 14
