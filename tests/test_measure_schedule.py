@@ -222,3 +222,24 @@ def test_the_patient_page_shows_what_is_due_with_a_link_and_what_comes_next(clie
     give(patient, "phq9", TODAY, setup["counselor"])
     html = client.get(f"/admin/patients/details/?id={patient.id}").get_data(as_text=True)
     assert "at admission: overdue" not in html
+
+
+def test_the_generic_track_form_goes_through_the_service_for_the_interval(client, setup):
+    from admin_helpers import read_form
+
+    login(client, setup["admin"].email)
+    iop = setup["iop"]
+    url = f"/admin/tracks/edit/?id={iop.id}"
+    form = read_form(client, url)
+    assert form["measure_interval_days"] == "7"
+    for bad in ("0", "91", "", "weekly"):
+        attempt = read_form(client, url)
+        attempt["measure_interval_days"] = bad
+        page = client.post(url, data=attempt).get_data(as_text=True)
+        assert "days between PHQ-9 and GAD-7 measures" in page or "Not a valid integer" in page, bad
+        db.session.expire_all()
+        assert db.session.get(Track, iop.id).measure_interval_days == 7
+    form["measure_interval_days"] = "14"
+    client.post(url, data=form)
+    db.session.expire_all()
+    assert db.session.get(Track, iop.id).measure_interval_days == 14
