@@ -163,6 +163,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
     return {
         **jobs,
         **_kindness_target(env),
+        # A PHQ-9 / GAD-7 is overdue once its due day has passed by more than this many days
+        # (services/measure_schedule.py).
+        "CLINIC_MEASURE_GRACE_DAYS": _whole(env, "CLINIC_MEASURE_GRACE_DAYS", 1, 0, 30, "days"),
         "CLINIC_ENV": mode,
         # A session's record is overdue once this many hours have passed since the session ended.
         "CLINIC_RECORD_DUE_HOURS": record_due_hours,

@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
-from ..services import audit, progress, safety, unfinished, week_plan
+from ..services import audit, measure_schedule, progress, safety, unfinished, week_plan
 from ..services.access import OVERSEEING_ROLES, allowed, may_sign_for, visible_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
@@ -93,12 +93,20 @@ class DayView(SecureBaseView):
         day = progress.counselor_day(counselor_id, today, now)
         tasks = safety.open_tasks_for(current_user)
         if tasks:  # an item 9 answer is clinical data: its reading is audited
-            audit.record_view("safety_task", "", [t.patient_id for t in tasks])
+            audit.record_view("safety_task", "", [t.patient_id for t in tasks], commit=False)
+        # The overdue PHQ-9 and GAD-7 of the day's counselor's caseload (one statement).
+        overdue = measure_schedule.overdue_for_caseload(counselor_id, today)
+        if overdue.lines:
+            audit.record_view("measure_schedule", "", sorted({d.patient_id for d in overdue.lines}), commit=False)
+        if tasks or overdue.lines:
+            db.session.commit()
         return self.render(
             "admin/day/index.html",
             day=day,
             safety_tasks=tasks,
             safety_shown=safety.SHOWN,
+            overdue_measures=overdue,
+            grace_days=measure_schedule.grace_days(),
             may_sign=may_sign_for(current_user, counselor_id),
             due_hours=unfinished.due_hours(),
             own=counselor_id == _uid(),

@@ -18,7 +18,9 @@ from wtforms.validators import Email, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
-from ..services import accounts, enrolment, measures, patients, period_notes, rosters, safety
+from ..services import (
+    accounts, enrolment, measure_schedule, measure_trend, measures, patients, period_notes, rosters, safety,
+)
 from ..services.access import allowed
 from .base import _role
 from .views_common import LABELS, ClinicView, by_patient
@@ -124,13 +126,14 @@ class PatientView(ClinicView):
         ).all()
         role = _role()
         tasks = safety.tasks_of_patient(patient.id)
+        history = enrolment.history(patient.id)
         return {
             **mood_chart_context(patient),
             "participation": participation_context(patient),
             **kindness_context(patient),
             "period_notes": period_notes.latest_notes(patient.id),
             "period_notes_shown": period_notes.NOTES_SHOWN,
-            "history": enrolment.history(patient.id),
+            "history": history,
             "open_enrolment": enrolment.open_enrolment(patient.id),
             "memberships": memberships,
             "assignments": assignments,
@@ -138,6 +141,9 @@ class PatientView(ClinicView):
             "may_assign": allowed("assign", role, "c"),
             "may_audit": allowed("audit", role, "r"),
             "measures": measures.patient_measures(patient.id),
+            # When the next PHQ-9 and GAD-7 are due (one statement) and their trends (one).
+            "measures_due": measure_schedule.patient_schedule(patient.id),
+            "measure_trends": measure_trend.patient_trends(patient.id, history),
             "safety_tasks": [t for t in tasks if t.open],
             "closed_safety_tasks": [t for t in tasks if not t.open],
             "safety_shown": safety.SHOWN,

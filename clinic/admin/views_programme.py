@@ -92,14 +92,17 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
     column_default_sort = "care_level"
     column_searchable_list = ("code", "name")
     form_columns = (
-        "code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "description",
-        "starter_exercises",
+        "code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "measure_interval_days",
+        "description", "starter_exercises",
     )
     form_args = {"description": longest(TEXT_LIMIT)}
+    column_labels = {"measure_interval_days": "Days between PHQ-9 / GAD-7"}
     column_details_list = form_columns
     column_descriptions = {
         "starter_exercises": "Assigned automatically to every patient enrolled in this track "
                              "(retired exercises are left out).",
+        "measure_interval_days": "1 to 90 days (7: weekly). PHQ-9 and GAD-7 are also due at admission, "
+                                 "at step-down and at discharge.",
     }
     column_formatters = {"name": macro("details_link")}
     column_formatters_detail: dict = {}  # the link is for the list; the page shows the plain name

@@ -27,6 +27,8 @@ class Track(VersionedMixin, db.Model):
         sa.CheckConstraint("weekly_min_minutes >= 0", name="min_minutes_not_negative"),
         sa.CheckConstraint("weekly_min_days BETWEEN 0 AND 7", name="min_days_in_week"),
         sa.CheckConstraint("care_level >= 1", name="care_level_positive"),
+        # Migration 0021: the PHQ-9 / GAD-7 schedule's interval (services.measure_schedule).
+        sa.CheckConstraint("measure_interval_days BETWEEN 1 AND 90", name="measure_interval_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +42,10 @@ class Track(VersionedMixin, db.Model):
     weekly_min_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
     #: Days per week with programme activity.
     weekly_min_days: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Days between PHQ-9 / GAD-7 administrations after the one at admission (1-90; weekly: 7).
+    #: The admission, step-down and discharge occasions are fixed policy
+    #: (``services.measure_schedule``).
+    measure_interval_days: Mapped[int] = mapped_column(sa.Integer, default=7)
     #: Plain description of the level of care.
     description: Mapped[str] = mapped_column(sa.Text, default="")
 

@@ -124,6 +124,8 @@ class StaffSheet:
     notes: tuple[NoteLine, ...]
     #: PHQ-9 item 9 safety tasks of the period (services.safety.TaskLine): staff only.
     safety: tuple
+    #: PHQ-9 and GAD-7 over time (services.measure_trend.MeasureTrend): staff only.
+    trends: tuple
     #: The counselor's typed text, as paragraphs (line breaks inside are kept).
     summary: tuple[str, ...]
     next_steps: tuple[str, ...]
@@ -205,6 +207,7 @@ def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = 
             for s in progress.sessions if s.note
         ),
         safety=progress.safety,
+        trends=progress.trends,
         summary=paragraphs(summary),
         next_steps=paragraphs(next_steps),
     )

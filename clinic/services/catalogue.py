@@ -30,6 +30,7 @@ from .errors import RuleViolation
 from .limits import TEXT_LIMIT, FieldViolation, choice, column_length, required_row, text, whole
 from .locking import check_version
 from .membership import peak_members
+from .measure_schedule import DEFAULT_MEASURE_INTERVAL, MEASURE_INTERVAL_MAX, MEASURE_INTERVAL_MIN
 from .series import MAX_SESSION_MINUTES
 
 #: Most programme minutes a track can ask for in a week (every minute of it).
@@ -61,6 +62,14 @@ def _track_values(values: dict, track: Track | None) -> dict:
         "weekly_min_days": whole(values, "weekly_min_days", "weekly minimum in days", 0, 7),
         "description": text(values, "description", "description", TEXT_LIMIT),
     }
+    # The PHQ-9 / GAD-7 interval (services.measure_schedule): 1 to 90 days. A caller that
+    # does not send it (an older form, the reference data) keeps what the track has.
+    if "measure_interval_days" in values:
+        clean["measure_interval_days"] = whole(
+            values, "measure_interval_days", "days between PHQ-9 and GAD-7 measures",
+            MEASURE_INTERVAL_MIN, MEASURE_INTERVAL_MAX)
+    elif track is None:
+        clean["measure_interval_days"] = DEFAULT_MEASURE_INTERVAL
     _unique(Track, Track.code, clean["code"], row_id, "code", "Another track already has this code.")
     _unique(Track, Track.name, clean["name"], row_id, "name", "Another track already has this name.")
     _unique(Track, Track.care_level, clean["care_level"], row_id, "care_level",

@@ -203,6 +203,8 @@ class PatientProgress:
     safety: tuple = ()
     #: Acts of kindness and connectedness per ISO week of the period (``kindness_dose.weekly_dose``).
     dose: tuple[DoseWeek, ...] = ()
+    #: PHQ-9 and GAD-7 over time up to the period's end (``measure_trend``): staff only.
+    trends: tuple = ()
 
     @property
     def offered(self) -> int:

@@ -1,4 +1,4 @@
-"""One or many patients' participation over a period (the progress sheets), in eight statements.
+"""One or many patients' participation over a period (the progress sheets), in eleven statements.
 
 Builds the lines of ``period_lines`` from the definitions of ``participation``: a session
 is offered when it is not cancelled, falls in the period on or before today and the
@@ -26,7 +26,7 @@ from ..models import (
     KindnessExercise,
     Patient,
 )
-from . import safety
+from . import measure_trend, safety
 from .chart import mood_chart, mood_days
 from .kindness_dose import weekly_dose
 from .participation import member_on_session_day, midnight, monday_of, not_cancelled
@@ -269,14 +269,15 @@ def _weeks(history: list[TrackStep], sessions: list[SessionLine], start: date, e
 
 def period_progress(patients: list[Patient], start: date, end: date,
                   today: date | None = None) -> dict[int, PatientProgress]:
-    """Each patient's progress over ``start`` to ``end``, by patient id, in ten statements.
+    """Each patient's progress over ``start`` to ``end``, by patient id, in eleven statements.
 
     Sessions count as offered when they are not cancelled, fall in the period on or
     before ``today``, and the patient was a member of the group that day (or has an
     attendance entry for them). Attended means present, late or left early. Statements:
     enrolments, offered sessions, attendance rows, assignments with check-in counts,
     mood per day (the chart), the mood summary, the kindness dose's first exercise days,
-    check-ins and connectedness ratings per week (``kindness_dose.weekly_dose``) and the item 9 safety tasks.
+    check-ins and connectedness ratings per week (``kindness_dose.weekly_dose``), the item 9
+    safety tasks and the PHQ-9 / GAD-7 scores (``measure_trend.scores``).
     """
     today = today or date.today()
     ids = [p.id for p in patients]
@@ -289,6 +290,9 @@ def period_progress(patients: list[Patient], start: date, end: date,
     moods = _moods(ids, start, end)
     tasks = safety.period_tasks(ids, start, end)
     dose = weekly_dose(ids, start, end, today)
+    # The PHQ-9 and GAD-7 scores up to the period's end (the staff sheet's trend charts).
+    trend_end = min(end, today)
+    measured = measure_trend.scores(ids, trend_end)
     result = {}
     for patient in patients:
         steps = history.get(patient.id, [])
@@ -308,6 +312,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
             mood=moods.get(patient.id, MoodSummary()),
             safety=tuple(tasks.get(patient.id, ())),
             dose=dose.get(patient.id, ()),
+            trends=measure_trend.trends(patient.id, measured.get(patient.id, []), steps, trend_end),
         )
     return result
 
