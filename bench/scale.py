@@ -669,7 +669,8 @@ def load_plan(url: str, rows: int) -> Plan:
             sa.text("SELECT last_name FROM patient WHERE id = :id"), {"id": stored["patient_id"]}).scalar_one())
         counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
                   for t in ("patient", "staff_user", "group_session", "attendance", "exercise_checkin",
-                            "assignment", "audit_event")}
+                            "assignment", "audit_event", "measure_administration", "measure_item",
+                            "safety_task", "connectedness_rating")}
     engine.dispose()
     return Plan(rows=rows, counts=counts, **stored)
 
@@ -770,6 +771,13 @@ def pages_for(plan: Plan, admin, counselor) -> list[Page]:
             Page("week planner", role, "/admin/planner/"),
             Page("My day", role, "/admin/day/"),
             Page("home", role, "/admin/"),
+            # This round's pages (their rows come from the top-up).
+            Page("outcome measures list", role, "/admin/measures/"),
+            Page("measure page (PHQ-9 with items)", role, f"/admin/measures/view/?id={plan.measure_id}"),
+            Page("safety tasks", role, "/admin/safety/"),
+            Page("safety task page", role, f"/admin/safety/{plan.safety_task_id}/"),
+            Page("connectedness page", role, f"/admin/connectedness/?patient={plan.patient_id}"),
+            Page("calendar feeds page", role, "/admin/calendar/"),
         ]
     lists += [
         Page("Records to finish", "admin", "/admin/unfinished/"),
@@ -781,6 +789,9 @@ def pages_for(plan: Plan, admin, counselor) -> list[Page]:
         Page("assign to a whole track (POST)", "admin", f"/admin/assign/?track={plan.track_id}", "POST",
              lambda _c: {"exercise": plan.assign_exercise_id, "target": "track", "track": plan.track_id,
                          "start": date.today().isoformat(), "times_per_week": "2", "due": ""}),
+        Page("measure page, corrected by addendum", "admin",
+             f"/admin/measures/view/?id={plan.corrected_measure_id}"),
+        Page("calendar feed (.ics, 490 days)", "counselor", f"/calendar/{plan.feed_token}.ics"),
         Page("session record, open (12 people)", "counselor", f"/admin/record/?session={plan.record_session_id}"),
         Page("session record, save (12 people)", "counselor", f"/admin/record/?session={plan.record_session_id}",
              "POST", lambda c: record_form(c, plan.record_session_id), (302, 303)),

@@ -77,6 +77,11 @@ class DayView(SecureBaseView):
         counselor_name = current_user.full_name
         facilitators = []
         problem = None
+        # The open safety tasks first: auditing their reading commits, which expires the rows
+        # loaded before it (the facilitators would be read again one by one in the template).
+        tasks = safety.open_tasks_for(current_user)
+        if tasks:  # an item 9 answer is clinical data: its reading is audited
+            audit.record_view("safety_task", "", [t.patient_id for t in tasks])
         oversees = _role() in OVERSEEING_ROLES
         if oversees:
             facilitators = week_plan.facilitators()
@@ -91,9 +96,6 @@ class DayView(SecureBaseView):
                     counselor_id, counselor_name = chosen.id, chosen.full_name
         # A counselor's ?counselor= is ignored: they only ever see their own day.
         day = progress.counselor_day(counselor_id, today, now)
-        tasks = safety.open_tasks_for(current_user)
-        if tasks:  # an item 9 answer is clinical data: its reading is audited
-            audit.record_view("safety_task", "", [t.patient_id for t in tasks])
         return self.render(
             "admin/day/index.html",
             day=day,

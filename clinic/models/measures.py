@@ -34,6 +34,8 @@ class MeasureAdministration(VersionedMixin, db.Model):
         sa.CheckConstraint("(signed_at IS NULL) = (signed_by_id IS NULL)", name="signed_by_someone"),
         # The patient page lists a patient's measures newest first.
         sa.Index("ix_measure_administration_patient_on", "patient_id", "administered_on"),
+        # Migration 0022: the latest measures entered (Records -> Outcome measures).
+        sa.Index("ix_measure_administration_entered_at", "entered_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
