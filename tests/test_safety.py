@@ -185,3 +185,31 @@ def test_the_open_tasks_take_one_statement_however_many(people, make):
     with Statements() as many:
         assert len(safety.open_tasks_for(people["admin"])) == 6
     assert len(few) == len(many) <= 2  # the tasks, and at most the user's role after a commit
+
+
+def test_an_admins_my_day_and_home_page_with_an_open_task_cost_the_same_statements_with_more_staff_and_sessions(
+        app, people, make):
+    """Auditing the tasks' reading commits; rows loaded before it would be read again one by one."""
+    from datetime import datetime, time
+
+    from clinic.models import GroupSession
+    from test_rosters import Statements
+
+    _positive(people)
+    admin = _client(app, people["admin"])
+
+    def counted(url: str) -> int:
+        admin.get(url)
+        with Statements() as seen:
+            assert admin.get(url).status_code == 200
+        return len(seen)
+
+    before = (counted("/admin/day/"), counted("/admin/"))
+    track = make.track("iop")
+    for k in range(4):  # four more facilitators (My day's filter) with a session today (the home page)
+        lead = make.staff("counselor")
+        group = make.group(track, lead)
+        db.session.add(GroupSession(group_id=group.id, starts_at=datetime.combine(TODAY, time(8 + k)),
+                                    duration_minutes=60, facilitator_id=lead.id))
+    db.session.commit()
+    assert (counted("/admin/day/"), counted("/admin/")) == before
