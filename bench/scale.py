@@ -136,8 +136,28 @@ class Plan:
     record_session_id: int = 0
     assign_exercise_id: int = 0
     search_surname: str = SURNAMES[0]
+    #: What the top-up made: the measured counselor's feed token, the measured patient's latest
+    #: PHQ-9 (and open safety task), and a measure corrected by addendum.
+    feed_token: str = ""
+    measure_id: int = 0
+    safety_task_id: int = 0
+    corrected_measure_id: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     fill_seconds: float = 0.0
+
+
+def drop_loose_indexes(cur, tables) -> list[tuple[str, str]]:
+    """Drop the indexes of ``tables`` that back no constraint; (name, definition) to build them again."""
+    cur.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+        " JOIN pg_class t ON t.oid = i.indrelid"
+        " WHERE t.relname = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        (list(tables),),
+    )
+    rebuilt = cur.fetchall()
+    for name, _definition in rebuilt:
+        cur.execute(f"DROP INDEX {name}")
+    return rebuilt
 
 
 def fill(url: str, rows: int, seed: int = 20261202) -> None:
@@ -192,15 +212,7 @@ def fill(url: str, rows: int, seed: int = 20261202) -> None:
     # As a bulk load is done: the indexes that back no constraint are dropped for the load and
     # built again after it (one sort each instead of millions of index insertions; GIN
     # trigram indexes above all), in the same transaction.
-    cur.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
-        " JOIN pg_class t ON t.oid = i.indrelid"
-        " WHERE t.relname = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-        (list(BULK_TABLES),),
-    )
-    rebuilt = cur.fetchall()
-    for name, _definition in rebuilt:
-        cur.execute(f"DROP INDEX {name}")
+    rebuilt = drop_loose_indexes(cur, BULK_TABLES)
 
     def copy(table: str, columns: str, rows_iter) -> int:
         n = 0
@@ -393,6 +405,259 @@ def fill(url: str, rows: int, seed: int = 20261202) -> None:
     conn.close()
 
 
+# The top-up: this round's tables (outcome measures, safety tasks, connectedness, a feed) --
+TOP_UP_TABLES = ("measure_administration", "measure_item", "measure_addendum", "safety_task",
+                 "connectedness_rating")
+#: Measures are given at admission (each enrolment's first day), then every this many days.
+MEASURE_EVERY = 14
+#: PHQ-9 administrations with item 9 above 0 (each opens a safety task).
+ITEM9_POSITIVE = 0.03
+#: A safety task opened within this many days is still open (the others are assessed and closed).
+OPEN_TASK_DAYS = 3
+#: Signed administrations corrected by an addendum.
+ADDENDUM_SHARE = 0.005
+#: Weeks of an enrolment with a connectedness answer.
+CONNECTEDNESS_SHARE = 0.8
+#: Each track's mean answer per item at admission (0-3): the more intensive, the more severe.
+SEVERITY = {"inpatient": 2.0, "intensive": 1.7, "iop": 1.35}
+RISKS = (("low", 0.70), ("moderate", 0.22), ("high", 0.07), ("imminent", 0.01))
+
+
+def _weighted(rnd: random.Random, choices) -> str:
+    pick = rnd.random()
+    for value, share in choices:
+        pick -= share
+        if pick < 0:
+            return value
+    return choices[-1][0]
+
+
+@dataclass(frozen=True)
+class Stint:
+    """One enrolment, as the top-up reads it from a filled clinic."""
+
+    id: int
+    patient_id: int
+    track: str
+    start: date
+    end: date | None
+    counselor_id: int
+
+
+def measure_rows(stint: Stint, today: date, now: datetime, seed: int, force_item9: bool = False):
+    """The PHQ-9 and GAD-7 administrations of one enrolment, deterministic for its id.
+
+    Yields (instrument, day, mode, difficulty, answers {item: 0-3 or None}, score, entered_at,
+    signed_at, addendum or None) where addendum is (created_at, answers, difficulty, score,
+    changes). Given at the enrolment's first day and every ``MEASURE_EVERY`` days while it
+    runs, never in the future; severity falls over the weeks; about 2 % leave one item
+    missing (prorated, never PHQ-9 item 9); the last week's are drafts about half the time.
+    ``force_item9``: the latest PHQ-9 answers item 9 with 1 (the measured patient's open task).
+    """
+    from clinic.services import instruments
+
+    rnd = random.Random(f"{seed}-measures-{stint.id}")
+    last = min(stint.end or today, today)
+    days = [stint.start + timedelta(days=k) for k in range(0, (last - stint.start).days + 1, MEASURE_EVERY)]
+    level0 = SEVERITY.get(stint.track, 1.6) * rnd.uniform(0.8, 1.2)
+    for index, day in enumerate(days):
+        weeks = (day - stint.start).days / 7
+        for code in ("phq9", "gad7"):
+            form = instruments.INSTRUMENTS[code]
+            level = level0 * (1 - 0.45 * min(1.0, weeks / 20)) * (0.85 if code == "gad7" else 1.0)
+            answers: dict[int, int | None] = {
+                item.number: max(0, min(3, round(rnd.gauss(level, 0.8)))) for item in form.items}
+            if code == "phq9":
+                positive = force_item9 and index == len(days) - 1
+                answers[9] = (1 if positive else
+                              _weighted(rnd, ((1, 0.7), (2, 0.2), (3, 0.1))) if rnd.random() < ITEM9_POSITIVE else 0)
+            if rnd.random() < 0.02:
+                answers[rnd.randint(1, 8 if code == "phq9" else 7)] = None
+            score = instruments.score(form, answers)
+            mode = _weighted(rnd, (("in_person", 0.8), ("paper", 0.12), ("phone", 0.08)))
+            difficulty = min(3, max(0, round(level))) if rnd.random() < 0.85 else None
+            entered = datetime.combine(day, datetime.min.time()) + timedelta(
+                hours=9 + rnd.randint(0, 8) + (24 * rnd.randint(0, 2) if mode == "paper" else 0),
+                minutes=rnd.randint(0, 59))
+            entered = min(entered, now - timedelta(minutes=5))
+            signed = (today - day).days > 7 or rnd.random() < 0.5
+            signed_at = min(entered + timedelta(minutes=rnd.randint(1, 30)), now) if signed else None
+            addendum = None
+            if signed and rnd.random() < ADDENDUM_SHARE:
+                fixable = [n for n, v in answers.items() if v is not None and n != 9]
+                number = rnd.choice(fixable)
+                corrected = dict(answers)
+                corrected[number] = answers[number] + 1 if answers[number] < 3 else answers[number] - 1
+                new_score = instruments.score(form, corrected)
+                changes = {f"item {number}": [answers[number], corrected[number]]}
+                if new_score.total != score.total:
+                    changes["total"] = [score.total, new_score.total]
+                created = min(signed_at + timedelta(days=rnd.randint(1, 10), hours=rnd.randint(0, 6)), now)
+                addendum = (created, corrected, difficulty, new_score, changes)
+            yield code, day, mode, difficulty, answers, score, entered, signed_at, addendum
+
+
+def connectedness_weeks(stint: Stint, today: date, seed: int):
+    """(Monday, rating, recorded_at) of the enrolment's weeks with an answer (about 80 %), rising slowly."""
+    rnd = random.Random(f"{seed}-connectedness-{stint.id}")
+    last = min(stint.end or today, today)
+    monday = stint.start - timedelta(days=stint.start.weekday())
+    base = rnd.uniform(2, 5)
+    while monday <= last:
+        if rnd.random() < CONNECTEDNESS_SHARE:
+            rating = max(0, min(10, round(base + (monday - stint.start).days / 30 + rnd.gauss(0, 1.2))))
+            recorded = datetime.combine(min(monday + timedelta(days=rnd.randint(0, 6)), today),
+                                        datetime.min.time()) + timedelta(hours=rnd.randint(9, 17))
+            yield monday, rating, recorded
+        monday += timedelta(days=7)
+
+
+def needs_top_up(url: str) -> bool:
+    """True when the clinic has no outcome measures yet (filled before they existed, or just filled)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT NOT EXISTS (SELECT 1 FROM measure_administration)")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def top_up(url: str, seed: int = 20261202) -> bool:
+    """Add this round's rows to a filled clinic whose tables for them are empty, in one transaction.
+
+    Outcome measures (PHQ-9 and GAD-7 with their items, at admission and every
+    ``MEASURE_EVERY`` days while enrolled; signed, the last week's partly drafts, a few
+    corrected by addendum), a safety task for every PHQ-9 with item 9 above 0 (closed by a
+    risk assessment unless opened in the last ``OPEN_TASK_DAYS`` days; the measured patient
+    has one open), weekly connectedness answers, and a calendar feed of the measured
+    counselor's sessions made through ``services.calendar_feeds`` (its token kept in
+    ``scale_bench_plan``). Bulk rows go in by ``COPY`` with the triggers skipped, as the
+    fill does, consistent with them. Returns False (nothing done) when measures exist.
+    """
+    from clinic.extensions import db
+    from clinic.models import StaffUser
+    from clinic.services import audit, calendar_feeds
+
+    if not needs_top_up(url):
+        return False
+    began = time.perf_counter()
+    today = date.today()
+    now = datetime.now().replace(microsecond=0)
+    app = make_app(url)
+    with app.app_context():
+        connection = db.session.connection()  # the session's transaction: everything below commits at once
+        cur = connection.connection.driver_connection.cursor()
+        plan = cur.execute("SELECT plan FROM scale_bench_plan").fetchone()[0]
+        cur.execute("SELECT e.id, e.patient_id, t.code, e.start_date, e.end_date, e.primary_counselor_id"
+                    " FROM enrolment e JOIN track t ON t.id = e.track_id ORDER BY e.patient_id, e.start_date, e.id")
+        stints = [Stint(*row) for row in cur.fetchall()]
+        measured_stint = max((s for s in stints if s.patient_id == plan["patient_id"]), key=lambda s: s.start)
+        cur.execute("SET session_replication_role = replica")
+        rebuilt = drop_loose_indexes(cur, TOP_UP_TABLES)
+
+        # Administrations with their answers go into a scratch table in one pass; the items
+        # are then unnested from it by the database.
+        cur.execute("CREATE TEMP TABLE scale_measure (id int, patient_id int, enrolment_id int, instrument text,"
+                    " administered_on date, mode text, difficulty int, total int, prorated bool, band text,"
+                    " entered_by_id int, entered_at timestamp, signed_at timestamp, signed_by_id int,"
+                    " answers int[]) ON COMMIT DROP")
+        addenda, tasks = [], []
+        measure_id = 0
+        with cur.copy("COPY scale_measure FROM STDIN") as out:
+            for stint in stints:
+                for code, day, mode, difficulty, answers, score, entered, signed_at, addendum in measure_rows(
+                        stint, today, now, seed, force_item9=stint is measured_stint):
+                    measure_id += 1
+                    counselor = stint.counselor_id
+                    out.write_row((measure_id, stint.patient_id, stint.id, code, day, mode, difficulty, score.total,
+                                   score.prorated, score.band, counselor, entered, signed_at,
+                                   counselor if signed_at else None, [answers[n] for n in sorted(answers)]))
+                    if addendum is not None:
+                        created, corrected, dif, new_score, changes = addendum
+                        addenda.append((measure_id, counselor, created,
+                                        "Answer misread from the paper form; checked with the patient.",
+                                        json.dumps({str(n): corrected[n] for n in sorted(corrected)}), dif,
+                                        json.dumps(changes), new_score.total, new_score.prorated))
+                    if code == "phq9" and answers[9]:
+                        tasks.append((measure_id, stint, answers[9], entered))
+        cur.execute("INSERT INTO measure_administration (id, patient_id, enrolment_id, instrument, administered_on,"
+                    " mode, difficulty, total, prorated, band, entered_by_id, entered_at, signed_at, signed_by_id,"
+                    " version) SELECT id, patient_id, enrolment_id, instrument, administered_on, mode, difficulty,"
+                    " total, prorated, band, entered_by_id, entered_at, signed_at, signed_by_id, 1"
+                    " FROM scale_measure ORDER BY id")
+        cur.execute("INSERT INTO measure_item (administration_id, item_number, answer)"
+                    " SELECT m.id, i.n, i.answer FROM scale_measure m,"
+                    " unnest(m.answers) WITH ORDINALITY AS i(answer, n) ORDER BY m.id, i.n")
+        with cur.copy("COPY measure_addendum (administration_id, author_id, created_at, reason, answers, difficulty,"
+                      " changes, total, prorated) FROM STDIN") as out:
+            for row in addenda:
+                out.write_row(row)
+
+        rnd = random.Random(f"{seed}-safety")
+        measured_task = max((t for t in tasks if t[1] is measured_stint), key=lambda t: t[3])
+        with cur.copy("COPY safety_task (patient_id, administration_id, item9_answer, opened_at, opened_by_id,"
+                      " counselor_id, assessed_at, assessed_by_id, risk_level, action_taken, closed_at, version)"
+                      " FROM STDIN") as out:
+            for administration_id, stint, answer, opened in tasks:
+                if (now - opened).days < OPEN_TASK_DAYS or administration_id == measured_task[0]:
+                    out.write_row((stint.patient_id, administration_id, answer, opened, stint.counselor_id,
+                                   stint.counselor_id, None, None, None, "", None, 1))
+                    continue
+                assessed = opened + timedelta(hours=rnd.randint(1, 30))
+                risk = _weighted(rnd, RISKS)
+                out.write_row((stint.patient_id, administration_id, answer, opened, stint.counselor_id,
+                               stint.counselor_id, assessed, stint.counselor_id, risk,
+                               "Safety plan reviewed with the patient; crisis line given."
+                               + (" Psychiatrist informed the same day." if risk != "low" else ""),
+                               min(assessed + timedelta(minutes=rnd.randint(5, 90)), now), 2))
+
+        def ratings():
+            seen: set[tuple[int, date]] = set()
+            for stint in stints:
+                for monday, rating, recorded in connectedness_weeks(stint, today, seed):
+                    if (stint.patient_id, monday) not in seen:  # a step-down's two enrolments share a week
+                        seen.add((stint.patient_id, monday))
+                        yield stint.patient_id, monday, rating, stint.counselor_id, recorded, 1
+
+        with cur.copy("COPY connectedness_rating (patient_id, week_start, rating, recorded_by_id, recorded_at,"
+                      " version) FROM STDIN") as out:
+            for row in ratings():
+                out.write_row(row)
+        cur.execute("SET maintenance_work_mem = '1GB'")
+        for _name, definition in rebuilt:
+            cur.execute(definition)
+        for table in TOP_UP_TABLES:
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+        cur.execute("SET session_replication_role = origin")
+
+        # The measured counselor's feed, made as staff make one (audited like theirs).
+        counselor = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == plan["counselor"]))
+        with audit.acting_as(counselor):
+            _feed, token = calendar_feeds.create(counselor, "staff", commit=False)
+            db.session.flush()
+        measure = cur.execute(
+            "SELECT id FROM measure_administration WHERE patient_id = %s AND instrument = 'phq9'"
+            " ORDER BY administered_on DESC, id DESC LIMIT 1", (plan["patient_id"],)).fetchone()[0]
+        task = cur.execute("SELECT id FROM safety_task WHERE patient_id = %s AND closed_at IS NULL ORDER BY id"
+                           " LIMIT 1", (plan["patient_id"],)).fetchone()[0]
+        corrected = cur.execute("SELECT administration_id FROM measure_addendum ORDER BY id LIMIT 1").fetchone()
+        plan.update(feed_token=token, measure_id=measure, safety_task_id=task,
+                    corrected_measure_id=corrected[0] if corrected else measure)
+        cur.execute("UPDATE scale_bench_plan SET plan = %s", (json.dumps(plan),))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    vacuum = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with vacuum.connect() as conn:
+        for table in TOP_UP_TABLES + ("calendar_feed",):
+            conn.execute(sa.text(f"VACUUM ANALYZE {table}"))
+    vacuum.dispose()
+    print(f"[top-up] measures, safety tasks, connectedness and a calendar feed added in "
+          f"{time.perf_counter() - began:.0f} s", file=sys.stderr)
+    return True
+
+
 def load_plan(url: str, rows: int) -> Plan:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -404,7 +669,8 @@ def load_plan(url: str, rows: int) -> Plan:
             sa.text("SELECT last_name FROM patient WHERE id = :id"), {"id": stored["patient_id"]}).scalar_one())
         counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
                   for t in ("patient", "staff_user", "group_session", "attendance", "exercise_checkin",
-                            "assignment", "audit_event")}
+                            "assignment", "audit_event", "measure_administration", "measure_item",
+                            "safety_task", "connectedness_rating")}
     engine.dispose()
     return Plan(rows=rows, counts=counts, **stored)
 
@@ -505,6 +771,13 @@ def pages_for(plan: Plan, admin, counselor) -> list[Page]:
             Page("week planner", role, "/admin/planner/"),
             Page("My day", role, "/admin/day/"),
             Page("home", role, "/admin/"),
+            # This round's pages (their rows come from the top-up).
+            Page("outcome measures list", role, "/admin/measures/"),
+            Page("measure page (PHQ-9 with items)", role, f"/admin/measures/view/?id={plan.measure_id}"),
+            Page("safety tasks", role, "/admin/safety/"),
+            Page("safety task page", role, f"/admin/safety/{plan.safety_task_id}/"),
+            Page("connectedness page", role, f"/admin/connectedness/?patient={plan.patient_id}"),
+            Page("calendar feeds page", role, "/admin/calendar/"),
         ]
     lists += [
         Page("Records to finish", "admin", "/admin/unfinished/"),
@@ -516,6 +789,9 @@ def pages_for(plan: Plan, admin, counselor) -> list[Page]:
         Page("assign to a whole track (POST)", "admin", f"/admin/assign/?track={plan.track_id}", "POST",
              lambda _c: {"exercise": plan.assign_exercise_id, "target": "track", "track": plan.track_id,
                          "start": date.today().isoformat(), "times_per_week": "2", "due": ""}),
+        Page("measure page, corrected by addendum", "admin",
+             f"/admin/measures/view/?id={plan.corrected_measure_id}"),
+        Page("calendar feed (.ics, 490 days)", "counselor", f"/calendar/{plan.feed_token}.ics"),
         Page("session record, open (12 people)", "counselor", f"/admin/record/?session={plan.record_session_id}"),
         Page("session record, save (12 people)", "counselor", f"/admin/record/?session={plan.record_session_id}",
              "POST", lambda c: record_form(c, plan.record_session_id), (302, 303)),
@@ -619,9 +895,12 @@ def prepare(rows: int, url: str | None, keep: bool, prefix: str = "clinic_scale"
     if keep and is_filled(url):
         print(f"[{rows}] reusing the filled database (migrating it to the newest schema)", file=sys.stderr)
         migrate(url)
+        if top_up(url):  # a clinic filled before this round's tables: their rows added once
+            return url, time.perf_counter() - began
         return url, 0.0
     recreate(url)
     fill(url, rows)
+    top_up(url)
     filled = time.perf_counter() - began
     print(f"[{rows}] filled in {filled:.0f} s", file=sys.stderr)
     return url, filled

@@ -6,10 +6,12 @@ cannot rot silently when the schema or the pages change. It is not a timing test
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
 import uuid
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,12 +27,16 @@ PAGES = (
     "session list, last page", "session list, sorted", "session list, search",
     "patient list", "patient list, search", "patient page", "group page", "track page",
     "week planner", "My day", "home",
+    "outcome measures list", "measure page (PHQ-9 with items)", "safety tasks", "safety task page",
+    "connectedness page", "calendar feeds page",
 )
 ADMIN_ONLY = (
     "Records to finish", "audit list, first page", "audit list, last page", "audit list, sorted",
     "audit list, search", "assign-an-exercise form", "assign to a whole track (POST)",
+    "measure page, corrected by addendum",
 )
-COUNSELOR_ONLY = ("session record, open (12 people)", "session record, save (12 people)")
+COUNSELOR_ONLY = ("calendar feed (.ics, 490 days)", "session record, open (12 people)",
+                  "session record, save (12 people)")
 
 
 def _bench():
@@ -88,6 +94,106 @@ def test_a_tiny_run_fills_the_clinic_and_measures_every_page_as_admin_and_counse
     report = bench.table([(plan, results)])
     for page in PAGES + ADMIN_ONLY + COUNSELOR_ONLY:
         assert f"| {page} |" in report
+
+    _the_top_up_is_consistent(bench, scratch_url, plan)
+    # A kept clinic is topped up once: run again, nothing is added.
+    assert bench.top_up(scratch_url) is False
+    again = bench.load_plan(scratch_url, 300).counts
+    for table in ("measure_administration", "measure_item", "safety_task", "connectedness_rating"):
+        assert again[table] == plan.counts[table], table
+
+
+def _the_top_up_is_consistent(bench, url, plan):
+    """The top-up's rows obey what the services and the database would have enforced."""
+    from clinic.services import instruments
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        one = lambda sql, **kw: conn.execute(sa.text(sql), kw).scalar_one()  # noqa: E731
+        assert plan.counts["measure_administration"] > 0 and plan.counts["connectedness_rating"] > 0
+        assert one("SELECT count(*) FROM safety_task") >= 1
+        # Every item of every administration, scored as the service scores it.
+        items: dict[int, dict[int, int | None]] = {}
+        for administration_id, number, answer in conn.execute(sa.text(
+                "SELECT administration_id, item_number, answer FROM measure_item")):
+            items.setdefault(administration_id, {})[number] = answer
+        rows = conn.execute(sa.text(
+            "SELECT m.id, m.instrument, m.total, m.prorated, m.band, m.administered_on, m.entered_at, m.signed_at,"
+            " m.signed_by_id, e.start_date, e.end_date, m.patient_id = e.patient_id FROM measure_administration m"
+            " JOIN enrolment e ON e.id = m.enrolment_id")).all()
+        assert len(rows) == plan.counts["measure_administration"]
+        for (mid, code, total, prorated, band, on, entered, signed_at, signed_by, start, end, same) in rows:
+            scored = instruments.score(instruments.INSTRUMENTS[code], items[mid])
+            assert (total, prorated, band) == (scored.total, scored.prorated, scored.band)
+            assert same and start <= on <= (end or date.today()) and on <= date.today()
+            assert entered <= datetime.now() and (signed_at is None) == (signed_by is None)
+        # Each PHQ-9 with item 9 above 0 has its task with that answer, and only those.
+        positive = {mid for mid, answers in items.items() if answers.get(9)}
+        tasks = dict(conn.execute(sa.text("SELECT administration_id, item9_answer FROM safety_task")).all())
+        assert set(tasks) == positive and all(tasks[mid] == items[mid][9] for mid in positive)
+        # The measured patient's open task is the one the bench requests; older ones are assessed.
+        assert one("SELECT patient_id FROM safety_task WHERE id = :id AND closed_at IS NULL",
+                   id=plan.safety_task_id) == plan.patient_id
+        assert one("SELECT count(*) FROM safety_task WHERE closed_at IS NULL AND opened_at < now() - interval '4 days'"
+                   " AND id <> :id", id=plan.safety_task_id) == 0
+        # Addenda correct signed measures, with every item's answer and the rescored total.
+        for administration_id, answers, total, signed_at, code in conn.execute(sa.text(
+                "SELECT d.administration_id, d.answers, d.total, m.signed_at, m.instrument FROM measure_addendum d"
+                " JOIN measure_administration m ON m.id = d.administration_id")):
+            corrected = {int(n): v for n, v in answers.items()}
+            assert signed_at is not None and set(corrected) == set(items[administration_id])
+            assert instruments.score(instruments.INSTRUMENTS[code], corrected).total == total
+        # No row points at nothing (the load skipped the foreign-key triggers).
+        for child, column, parent in (("measure_item", "administration_id", "measure_administration"),
+                                      ("measure_addendum", "administration_id", "measure_administration"),
+                                      ("safety_task", "administration_id", "measure_administration"),
+                                      ("safety_task", "patient_id", "patient"),
+                                      ("safety_task", "counselor_id", "staff_user"),
+                                      ("connectedness_rating", "patient_id", "patient"),
+                                      ("connectedness_rating", "recorded_by_id", "staff_user"),
+                                      ("measure_administration", "entered_by_id", "staff_user")):
+            assert one(f"SELECT count(*) FROM {child} c WHERE c.{column} IS NOT NULL AND NOT EXISTS"
+                       f" (SELECT 1 FROM {parent} p WHERE p.id = c.{column})") == 0, (child, column)
+        # A connectedness answer only for weeks the patient was enrolled in.
+        assert one("SELECT count(*) FROM connectedness_rating r WHERE NOT EXISTS (SELECT 1 FROM enrolment e"
+                   " WHERE e.patient_id = r.patient_id AND e.start_date <= r.week_start + 6"
+                   " AND coalesce(e.end_date, current_date) >= r.week_start)") == 0
+        # The feed was made through the service (audited); only its token's hash is stored.
+        assert one("SELECT count(*) FROM calendar_feed WHERE token_hash = :h AND revoked_at IS NULL",
+                   h=hashlib.sha256(plan.feed_token.encode()).hexdigest()) == 1
+        assert one("SELECT count(*) FROM audit_event WHERE entity = 'calendar_feed' AND action = 'create'") == 1
+        # Sequences continue after the loaded rows: the next measure the app saves gets a fresh id.
+        assert one("SELECT nextval(pg_get_serial_sequence('measure_administration', 'id'))") > len(rows)
+    engine.dispose()
+
+
+def test_the_top_up_measures_are_deterministic_scored_and_never_miss_item_9():
+    bench = _bench()
+    from clinic.services import instruments
+
+    today = date(2026, 12, 3)
+    now = datetime(2026, 12, 3, 12, 0)
+    stint = bench.Stint(id=7, patient_id=3, track="inpatient", start=today - timedelta(days=100), end=None,
+                        counselor_id=2)
+    first = list(bench.measure_rows(stint, today, now, seed=1))
+    assert first == list(bench.measure_rows(stint, today, now, seed=1))
+    days = sorted({row[1] for row in first})
+    assert days[0] == stint.start and all((b - a).days == bench.MEASURE_EVERY for a, b in zip(days, days[1:]))
+    assert {row[0] for row in first} == {"phq9", "gad7"} and len(first) == 2 * len(days)
+    for code, _day, mode, _difficulty, answers, score, entered, signed_at, _addendum in first:
+        assert score == instruments.score(instruments.INSTRUMENTS[code], answers)
+        assert code != "phq9" or answers[9] is not None
+        assert entered < now and (signed_at is None or entered <= signed_at <= now)
+        assert mode in ("in_person", "paper", "phone")
+    # The measured patient's latest PHQ-9 answers item 9 above 0 (its task is the one measured).
+    forced = list(bench.measure_rows(stint, today, now, seed=1, force_item9=True))
+    assert [r for r in forced if r[0] == "phq9"][-1][4][9] == 1
+    # An ended enrolment stops its measures; a week's connectedness answers fall on Mondays within it.
+    ended = bench.Stint(id=8, patient_id=4, track="iop", start=today - timedelta(days=90),
+                        end=today - timedelta(days=30), counselor_id=2)
+    assert max(row[1] for row in bench.measure_rows(ended, today, now, seed=1)) <= ended.end
+    weeks = list(bench.connectedness_weeks(ended, today, seed=1))
+    assert weeks and all(m.weekday() == 0 and m <= ended.end and 0 <= r <= 10 for m, r, _at in weeks)
 
 
 def test_the_table_puts_sizes_side_by_side_with_each_ratio_to_the_smallest():

@@ -262,3 +262,20 @@ def test_the_database_refuses_a_feed_of_a_group_and_a_room_at_once(clinic):
                                     group_id=clinic["a"].id, room="Garden Room"))
         db.session.commit()
     db.session.rollback()
+
+
+def test_the_rooms_offered_are_every_room_groups_or_sessions_name_in_one_statement_however_many_sessions(clinic):
+    """Read room by room through the room index (a skip scan), not by reading every session."""
+    from test_rosters import Statements
+
+    _session(clinic["a"], TODAY - timedelta(days=400), facilitator=clinic["wren"], room="  Attic  ")
+    _session(clinic["a"], TODAY + timedelta(days=2), facilitator=clinic["wren"], room="")  # no room named
+    with Statements() as few:
+        offered = calendar_feeds.rooms()
+    assert offered == ["Attic", "Garden Room", "Room 1", "Willow Room"]  # groups' "Room 1" too
+    for d in range(12):
+        _session(clinic["b"], TODAY + timedelta(days=20 + d), facilitator=clinic["tam"],
+                 room=("Willow Room", "Garden Room", "attic loft")[d % 3])
+    with Statements() as many:
+        assert calendar_feeds.rooms() == ["Attic", "attic loft", "Garden Room", "Room 1", "Willow Room"]
+    assert len(few) == len(many) == 1

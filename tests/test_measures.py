@@ -429,3 +429,28 @@ def test_a_downgrade_below_0015_refuses_while_measures_exist(scratch_url, tmp_pa
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_measures_list_costs_the_same_statements_however_many_patients_it_names(client, people, make):
+    """The list's audit commits: its lines carry plain names, never rows a commit expires."""
+    measures.save_administration(people["patient"], "phq9", entry(PHQ9, 12), people["counselor"], sign=True)
+    login(client, people["admin"].email)
+
+    def counted() -> tuple[int, str]:
+        client.get("/admin/measures/")
+        with Statements() as seen:
+            answer = client.get("/admin/measures/")
+        assert answer.status_code == 200
+        return len(seen), answer.get_data(as_text=True)
+
+    few, _ = counted()
+    track = make.track("iop")
+    names = []
+    for _ in range(4):
+        patient = make.patient()
+        make.enrolment(patient, track, people["counselor"], start=TODAY - timedelta(days=30))
+        measures.save_administration(patient, "gad7", entry(GAD7, 6), people["counselor"], sign=True)
+        names.append(f"{patient.last_name}, {patient.first_name}")
+    many, text = counted()
+    assert many == few
+    assert all(name in text for name in names)

@@ -7,6 +7,7 @@ plain SQL; a planner or a counselor outside the caseload), and absent from patie
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -185,3 +186,66 @@ def test_the_open_tasks_take_one_statement_however_many(people, make):
     with Statements() as many:
         assert len(safety.open_tasks_for(people["admin"])) == 6
     assert len(few) == len(many) <= 2  # the tasks, and at most the user's role after a commit
+
+
+def test_an_admins_my_day_and_home_page_with_an_open_task_cost_the_same_statements_with_more_staff_and_sessions(
+        app, people, make):
+    """Auditing the tasks' reading commits; rows loaded before it would be read again one by one."""
+    from datetime import datetime, time
+
+    from clinic.models import GroupSession
+    from test_rosters import Statements
+
+    _positive(people)
+    admin = _client(app, people["admin"])
+
+    def counted(url: str) -> int:
+        admin.get(url)
+        with Statements() as seen:
+            assert admin.get(url).status_code == 200
+        return len(seen)
+
+    before = (counted("/admin/day/"), counted("/admin/"))
+    track = make.track("iop")
+    for k in range(4):  # four more facilitators (My day's filter) with a session today (the home page)
+        lead = make.staff("counselor")
+        group = make.group(track, lead)
+        db.session.add(GroupSession(group_id=group.id, starts_at=datetime.combine(TODAY, time(8 + k)),
+                                    duration_minutes=60, facilitator_id=lead.id))
+    db.session.commit()
+    assert (counted("/admin/day/"), counted("/admin/")) == before
+
+
+def test_the_safety_tasks_page_lists_25_open_tasks_a_page_oldest_first_audited_in_the_same_statements(app, people):
+    from test_rosters import Statements
+
+    admin = _client(app, people["admin"])
+    for _ in range(2):
+        _positive(people)
+
+    def page(query: str = "") -> tuple[int, str]:
+        with Statements() as seen:
+            answer = admin.get(f"/admin/safety/{query}")
+        assert answer.status_code == 200
+        return len(seen), answer.get_data(as_text=True)
+
+    few, text = page()
+    assert len(re.findall(r'href="/admin/safety/(\d+)/"', text)) == 2 and "2 open tasks" in text
+    for _ in range(24):
+        _positive(people)
+    tasks = _tasks()
+    many, text = page()
+    assert many == few
+    links = re.findall(r'href="/admin/safety/(\d+)/"', text)
+    assert links == [str(t.id) for t in tasks[:25]]  # the oldest first
+    assert "1–25 of 26 open tasks" in text and 'rel="next"' in text
+    for query in ("?page=2", "?page=99"):  # past the end: the last page
+        _, text = page(query)
+        assert re.findall(r'href="/admin/safety/(\d+)/"', text) == [str(tasks[25].id)]
+        assert "26–26 of 26 open tasks" in text
+    _, text = page("?page=abc")
+    assert "1–25 of 26 open tasks" in text
+    # Its reading is audited, naming the patients listed by id only.
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "safety_task",
+                                                            AuditEvent.action == "view")).all()
+    assert events and all(e.changes == {"patients": [people["patient"].id]} for e in events)

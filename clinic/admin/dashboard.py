@@ -26,6 +26,11 @@ def dashboard_context(user) -> dict:
     today = date.today()
     start = datetime.combine(today, time.min)
     end = start + timedelta(days=1)
+    # The open safety tasks first: auditing their reading commits, which expires the rows
+    # loaded before it (today's sessions would be read again one by one in the template).
+    tasks = safety.open_tasks_for(user) if sees_everyone(user) else []
+    if tasks:  # an item 9 answer is clinical data: its reading is audited
+        audit.record_view("safety_task", "", [t.patient_id for t in tasks])
     sessions = sa.select(GroupSession).where(
         GroupSession.starts_at >= start, GroupSession.starts_at < end
     ).order_by(GroupSession.starts_at)
@@ -44,9 +49,6 @@ def dashboard_context(user) -> dict:
         .order_by(GroupSession.id).limit(SHOWN_SESSIONS)
     ).all()
     todays = [row[0] for row in rows]
-    tasks = safety.open_tasks_for(user) if sees_everyone(user) else []
-    if tasks:  # an item 9 answer is clinical data: its reading is audited
-        audit.record_view("safety_task", "", [t.patient_id for t in tasks])
     return {
         "today": today,
         # Open item 9 safety tasks: every one on the home page of those who see everyone.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -63,6 +64,10 @@ def participation_context(patient: Patient, today: date | None = None) -> dict:
     return progress.patient_page(patient.id, today or date.today(), allowed("checkins", _role(), "c"))
 
 
+#: A facilitator of the day picker as plain values (kept across the audit's commit).
+_Staff = namedtuple("_Staff", "id full_name")
+
+
 class DayView(SecureBaseView):
     """Today's sessions of a counselor with their record state, and every earlier record not signed."""
 
@@ -77,6 +82,12 @@ class DayView(SecureBaseView):
         counselor_name = current_user.full_name
         facilitators = []
         problem = None
+        # The open safety tasks and the overdue measures are clinical data: their reading is
+        # audited, and the audit's commit expires every row loaded before it. So the day's
+        # sessions are read after the commit, and the facilitators are kept as plain values.
+        tasks = safety.open_tasks_for(current_user)
+        if tasks:
+            audit.record_view("safety_task", "", [t.patient_id for t in tasks], commit=False)
         oversees = _role() in OVERSEEING_ROLES
         if oversees:
             facilitators = week_plan.facilitators()
@@ -90,16 +101,14 @@ class DayView(SecureBaseView):
                 else:
                     counselor_id, counselor_name = chosen.id, chosen.full_name
         # A counselor's ?counselor= is ignored: they only ever see their own day.
-        day = progress.counselor_day(counselor_id, today, now)
-        tasks = safety.open_tasks_for(current_user)
-        if tasks:  # an item 9 answer is clinical data: its reading is audited
-            audit.record_view("safety_task", "", [t.patient_id for t in tasks], commit=False)
         # The overdue PHQ-9 and GAD-7 of the day's counselor's caseload (one statement).
         overdue = measure_schedule.overdue_for_caseload(counselor_id, today)
         if overdue.lines:
             audit.record_view("measure_schedule", "", sorted({d.patient_id for d in overdue.lines}), commit=False)
         if tasks or overdue.lines:
+            facilitators = [_Staff(s.id, s.full_name) for s in facilitators]
             db.session.commit()
+        day = progress.counselor_day(counselor_id, today, now)
         return self.render(
             "admin/day/index.html",
             day=day,

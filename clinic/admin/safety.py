@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -46,8 +46,11 @@ class SafetyView(SecureBaseView):
 
     @expose("/")
     def index(self):
-        tasks = safety.open_tasks_for(current_user, limit=None)
-        return self.render("admin/safety/index.html", tasks=tasks)
+        """The open tasks the user must see, 25 a page, oldest first; their reading is audited."""
+        window, tasks = safety.open_tasks_page(current_user, request.args.get("page"))
+        if tasks:  # an item 9 answer is clinical data
+            audit.record_view("safety_task", "", [t.patient_id for t in tasks])
+        return self.render("admin/safety/index.html", tasks=tasks, window=window)
 
     @expose("/<int:task_id>/", methods=("GET", "POST"))
     def task(self, task_id: int):

@@ -120,6 +120,8 @@ class GroupSession(VersionedMixin, db.Model):
         sa.Index("ix_group_session_facilitator_starts_at", "facilitator_id", "starts_at"),
         # Migration 0011: the session list searches rooms.
         trigram_index("ix_group_session_room_trgm", "room"),
+        # Migration 0022: the rooms sessions name, read room by room (calendar feeds).
+        sa.Index("ix_group_session_room", "room"),
         # Migration 0012: the sessions whose record is still to finish (Records to finish,
         # My day), without reading the signed history.
         sa.Index(

@@ -36,6 +36,8 @@ class MeasureAdministration(VersionedMixin, db.Model):
         sa.Index("ix_measure_administration_patient_on", "patient_id", "administered_on"),
         # Migration 0021: the latest administration of each instrument (the schedule).
         sa.Index("ix_measure_administration_patient_instrument_on", "patient_id", "instrument", "administered_on"),
+        # Migration 0022: the latest measures entered (Records -> Outcome measures).
+        sa.Index("ix_measure_administration_entered_at", "entered_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

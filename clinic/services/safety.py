@@ -31,6 +31,7 @@ from ..models._types import utcnow
 from . import access
 from .errors import RuleViolation
 from .locking import StaleEdit, check_version
+from .page_window import PageWindow
 
 RISK_WORDS = {"low": "Low", "moderate": "Moderate", "high": "High", "imminent": "Imminent"}
 ANSWER_WORDS = {1: "several days", 2: "more than half the days", 3: "nearly every day"}
@@ -158,7 +159,7 @@ class TaskLine:
         return RISK_WORDS.get(self.risk_level or "", "")
 
 
-def _lines(where, limit: int | None = None) -> list[TaskLine]:
+def _lines(where, limit: int | None = None, offset: int = 0) -> list[TaskLine]:
     counselor = aliased(StaffUser)
     assessor = aliased(StaffUser)
     query = (
@@ -172,7 +173,7 @@ def _lines(where, limit: int | None = None) -> list[TaskLine]:
         .order_by(SafetyTask.opened_at, SafetyTask.id)
     )
     if limit is not None:
-        query = query.limit(limit)
+        query = query.limit(limit).offset(offset or None)
     return [
         TaskLine(id=t.id, patient_id=t.patient_id, patient_name=f"{first} {last}", item9_answer=t.item9_answer,
                  administered_on=on, opened_at=t.opened_at, counselor=cname or "", closed_at=t.closed_at,
@@ -186,15 +187,36 @@ def _lines(where, limit: int | None = None) -> list[TaskLine]:
 SHOWN = 20
 
 
-def open_tasks_for(user, limit: int | None = SHOWN + 1) -> list[TaskLine]:
-    """The open tasks ``user`` must see, oldest first: admins and planners every one, a
-    counselor those of their caseload (and those opened for them as primary counselor).
-    At most ``limit`` (one more than a page shows, so it knows there are more)."""
+def _open_for(user):
     where = SafetyTask.closed_at.is_(None)
     if not access.sees_everyone(user):
         where = sa.and_(where, sa.or_(SafetyTask.counselor_id == user.id,
                                       access.patient_filter(user, SafetyTask.patient_id)))
-    return _lines(where, limit)
+    return where
+
+
+def open_tasks_for(user, limit: int | None = SHOWN + 1) -> list[TaskLine]:
+    """The open tasks ``user`` must see, oldest first: admins and planners every one, a
+    counselor those of their caseload (and those opened for them as primary counselor).
+    At most ``limit`` (one more than a page shows, so it knows there are more)."""
+    return _lines(_open_for(user), limit)
+
+
+#: Open tasks a page of Records -> Safety tasks lists.
+PAGE_SIZE = 25
+
+
+def open_tasks_page(user, page=1, size: int = PAGE_SIZE) -> tuple[PageWindow, list[TaskLine]]:
+    """One page of the open tasks ``user`` must see, oldest first, and where it lies among them.
+
+    Two statements whatever the number of open tasks (a large clinic has hundreds at once):
+    the count through the open-task index, then the page's lines.
+    """
+    where = _open_for(user)
+    total = db.session.scalar(sa.select(sa.func.count(SafetyTask.id)).where(where)) or 0
+    window = PageWindow.of(page, total, size)
+    lines = _lines(where, size, offset=window.offset) if total else []
+    return window, lines
 
 
 def tasks_of_patient(patient_id: int) -> list[TaskLine]:
@@ -228,6 +250,7 @@ def task_or_none(user, task_id: int) -> SafetyTask | None:
 
 
 __all__ = [
-    "ACTION_LIMIT", "AssessmentRefused", "RISK_WORDS", "SHOWN", "TaskLine", "may_assess", "open_if_positive", "open_tasks_for",
+    "ACTION_LIMIT", "AssessmentRefused", "PAGE_SIZE", "RISK_WORDS", "SHOWN", "TaskLine", "may_assess",
+    "open_if_positive", "open_tasks_for", "open_tasks_page",
     "period_tasks", "record_assessment", "task_or_none", "tasks_of_patient",
 ]
