@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
-from ..services import audit, progress, safety, unfinished, week_plan
+from ..services import audit, progress, safety, treatment_plan, unfinished, week_plan
 from ..services.access import OVERSEEING_ROLES, allowed, may_sign_for, visible_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
@@ -94,11 +94,16 @@ class DayView(SecureBaseView):
         tasks = safety.open_tasks_for(current_user)
         if tasks:  # an item 9 answer is clinical data: its reading is audited
             audit.record_view("safety_task", "", [t.patient_id for t in tasks])
+        due_plans, due_plans_total = treatment_plan.due_plans(current_user, today)
+        if due_plans:
+            audit.record_view("plan_review", "", [d.patient_id for d in due_plans])
         return self.render(
             "admin/day/index.html",
             day=day,
             safety_tasks=tasks,
             safety_shown=safety.SHOWN,
+            due_plans=due_plans,
+            due_plans_total=due_plans_total,
             may_sign=may_sign_for(current_user, counselor_id),
             due_hours=unfinished.due_hours(),
             own=counselor_id == _uid(),
