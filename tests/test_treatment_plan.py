@@ -359,3 +359,54 @@ def test_my_day_lists_the_counselors_plans_due_bounded_in_constant_statements(ap
     db.session.commit()
     plans, total = tp.due_plans(people["counselor"], TODAY)
     assert people["patient"].id not in [p.patient_id for p in plans] and total == tp.SHOWN_ON_DAY + 2
+
+
+# The progress sheets ----------------------------------------------------------------------
+def _pdftotext(pdf: bytes, tmp_path) -> str:
+    import subprocess
+
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True)
+    return " ".join(out.stdout.split())
+
+
+def test_the_staff_sheet_shows_each_goal_with_its_target_date_status_and_exercises(people, tmp_path):
+    from clinic.pdf.progress import progress_sheet
+
+    goal = _goal(people, statement="Meets a friend once a week", target=START + timedelta(days=60))
+    tp.add_objective(people["counselor"], goal, text="Texts one friend a day", target_date=None)
+    met = _goal(people, statement="Walks outside three times a week", target=START + timedelta(days=20))
+    tp.edit_goal(people["counselor"], met, statement=met.statement, target_date=met.target_date, problem_id=None,
+                 status="met", status_reason="", version=met.version)
+    exercise = KindnessExercise(title="Send a kind message", direction="others", energy="low")
+    exercise.tracks.append(people["iop"])
+    db.session.add(exercise)
+    db.session.flush()
+    db.session.add(Assignment(exercise_id=exercise.id, patient_id=people["patient"].id, start_date=START,
+                              goal_id=goal.id))
+    db.session.commit()
+    staff = _pdftotext(progress_sheet(people["patient"], START, TODAY, version="staff"), tmp_path)
+    assert "Treatment plan goals" in staff
+    assert "Meets a friend once a week" in staff and (START + timedelta(days=60)).isoformat() in staff
+    assert "Send a kind message (active)" in staff and "Texts one friend a day" in staff
+    assert "met" in staff.split("Walks outside three times a week")[1][:40]
+
+
+def test_the_patient_sheet_says_their_goals_in_plain_words_without_dates_of_review_or_codes(people, tmp_path):
+    from clinic.pdf.progress import progress_sheet
+
+    goal = _goal(people, statement="Meets a friend once a week", target=date(2026, 12, 24) if START <= date(
+        2026, 12, 24) else START + timedelta(days=60))
+    tp.record_review(people["counselor"], people["enrolment"], kind="certification", reviewed_on=START,
+                     note="Certified by Dr Example")
+    gone = _goal(people, statement="Stops a discontinued thing")
+    tp.edit_goal(people["counselor"], gone, statement=gone.statement, target_date=gone.target_date, problem_id=None,
+                 status="discontinued", status_reason="Not relevant", version=gone.version)
+    db.session.commit()
+    text = _pdftotext(progress_sheet(people["patient"], START, TODAY, version="patient"), tmp_path)
+    assert "Your goals" in text and "You are working towards this: Meets a friend once a week" in text
+    for absent in ("Stops a discontinued thing", "certification", "Certified", "overdue", "review", SECRET,
+                   "Not relevant"):
+        assert absent not in text
+    assert goal.id

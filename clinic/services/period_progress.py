@@ -26,7 +26,7 @@ from ..models import (
     KindnessExercise,
     Patient,
 )
-from . import safety
+from . import safety, treatment_plan
 from .chart import mood_chart, mood_days
 from .kindness_dose import weekly_dose
 from .participation import member_on_session_day, midnight, monday_of, not_cancelled
@@ -288,6 +288,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
     days = mood_days(ids, start, end)
     moods = _moods(ids, start, end)
     tasks = safety.period_tasks(ids, start, end)
+    goals = treatment_plan.period_goals(ids, start, end)
     dose = weekly_dose(ids, start, end, today)
     result = {}
     for patient in patients:
@@ -307,6 +308,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
             chart=mood_chart(days.get(patient.id, []), start, end, chart_id=f"mood-chart-{patient.id}"),
             mood=moods.get(patient.id, MoodSummary()),
             safety=tuple(tasks.get(patient.id, ())),
+            goals=tuple(goals.get(patient.id, ())),
             dose=dose.get(patient.id, ()),
         )
     return result

@@ -484,25 +484,27 @@ class PlanView:
         return [g for g in self.all_goals if g.active]
 
 
-def _goal_lines(where) -> list[tuple[int, GoalLine]]:
-    """(enrolment id, goal) with objectives and exercises: three statements."""
+def _goal_lines(where) -> list[tuple[PlanGoal, GoalLine]]:
+    """(goal row, goal line) with objectives and exercises: always three statements."""
     goals = db.session.scalars(sa.select(PlanGoal).where(where)
                                .order_by(PlanGoal.status != "active", PlanGoal.target_date, PlanGoal.id)).all()
     lines = {g.id: GoalLine(g.id, g.statement, g.target_date, g.status, g.status_reason, g.problem_id, g.version,
                             g.from_track_default) for g in goals}
-    if lines:
-        for o in db.session.scalars(sa.select(PlanObjective).where(PlanObjective.goal_id.in_(list(lines)))
-                                    .order_by(PlanObjective.target_date.is_(None), PlanObjective.target_date,
-                                              PlanObjective.id)):
+    chosen = sa.select(PlanGoal.id).where(where)
+    for o in db.session.scalars(sa.select(PlanObjective).where(PlanObjective.goal_id.in_(chosen))
+                                .order_by(PlanObjective.target_date.is_(None), PlanObjective.target_date,
+                                          PlanObjective.id)):
+        if o.goal_id in lines:
             lines[o.goal_id].objectives.append(ObjectiveLine(o.id, o.text, o.target_date, o.status, o.version))
-        for aid, gid, title, status, times in db.session.execute(
-                sa.select(Assignment.id, Assignment.goal_id, KindnessExercise.title, Assignment.status,
-                          Assignment.times_per_week)
-                .join(KindnessExercise, KindnessExercise.id == Assignment.exercise_id)
-                .where(Assignment.goal_id.in_(list(lines)))
-                .order_by(Assignment.status, KindnessExercise.title, Assignment.id)):
+    for aid, gid, title, status, times in db.session.execute(
+            sa.select(Assignment.id, Assignment.goal_id, KindnessExercise.title, Assignment.status,
+                      Assignment.times_per_week)
+            .join(KindnessExercise, KindnessExercise.id == Assignment.exercise_id)
+            .where(Assignment.goal_id.in_(chosen))
+            .order_by(Assignment.status, KindnessExercise.title, Assignment.id)):
+        if gid in lines:
             lines[gid].exercises.append(ExerciseLine(aid, title, status, times))
-    return [(g.enrolment_id, lines[g.id]) for g in goals]
+    return [(g, lines[g.id]) for g in goals]
 
 
 def plan_of(patient_id: int, today: date | None = None) -> PlanView:
@@ -523,7 +525,7 @@ def plan_of(patient_id: int, today: date | None = None) -> PlanView:
         sa.select(PlanProblem).where(PlanProblem.enrolment_id == enrolment.id)
         .order_by(PlanProblem.status, PlanProblem.id))}
     view.problems = list(problems.values())
-    for _eid, goal in _goal_lines(PlanGoal.enrolment_id == enrolment.id):
+    for _row, goal in _goal_lines(PlanGoal.enrolment_id == enrolment.id):
         (problems[goal.problem_id].goals if goal.problem_id in problems else view.goals).append(goal)
     reviews = db.session.execute(
         sa.select(PlanReview, StaffUser.full_name).outerjoin(StaffUser, StaffUser.id == PlanReview.reviewer_id)
@@ -548,19 +550,17 @@ def period_goals(patient_ids: list[int], start: date, end: date) -> dict[int, li
     """The goals of the patients' plans in force during the period (the progress sheets).
 
     A goal counts when its enrolment overlaps the period; three statements for any number of
-    patients.
+    patients and goals.
     """
     if not patient_ids:
         return {}
-    enrolments = dict(db.session.execute(
-        sa.select(Enrolment.id, Enrolment.patient_id).where(
-            Enrolment.patient_id.in_(patient_ids), Enrolment.start_date <= end,
-            sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= start))).all())
+    overlapping = sa.select(Enrolment.id).where(
+        Enrolment.patient_id.in_(patient_ids), Enrolment.start_date <= end,
+        sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= start))
     found: dict[int, list[GoalLine]] = {}
-    if not enrolments:
-        return found
-    for enrolment_id, goal in _goal_lines(PlanGoal.enrolment_id.in_(list(enrolments))):
-        found.setdefault(enrolments[enrolment_id], []).append(goal)
+    for row, goal in _goal_lines(sa.and_(PlanGoal.patient_id.in_(patient_ids),
+                                         PlanGoal.enrolment_id.in_(overlapping))):
+        found.setdefault(row.patient_id, []).append(goal)
     return found
 
 
