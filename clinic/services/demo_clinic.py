@@ -36,6 +36,7 @@ from clinic.models import (
 )
 from clinic.services import (
     accounts, assignments, catalogue, checkins, enrolment, kindness_dose, membership, patients, recording, series,
+    treatment_plan,
 )
 from clinic.services.participation import monday_of
 from clinic.services.demo_spec import DemoSpec, GroupSpec, read_demo_spec
@@ -453,13 +454,19 @@ class _DemoBuilder:
                 exercise = rng.choices(pool, weights=[weights.get(e.energy, 1.0) for e in pool])[0]
                 pool.remove(exercise)
                 room = max(0, min(10, (today - current.start).days - 1))
+                start = current.start + timedelta(days=rng.randint(0, room))
+                due = today + timedelta(days=rng.randint(5, 21))
+                source = rng.choice(("individual", "group"))
+                # One patient assigned individually names a goal of their plan (the starter plan's).
+                goals = treatment_plan.goal_choices(planned.patient.id, start) if source == "individual" else []
                 assignments.assign_exercise(
                     exercise, [planned.patient],
-                    start=current.start + timedelta(days=rng.randint(0, room)),
-                    due=today + timedelta(days=rng.randint(5, 21)),
-                    source=rng.choice(("individual", "group")),
+                    start=start,
+                    due=due,
+                    source=source,
                     actor=rng.choice(self.planners),
                     commit=False,
+                    goal=goals[0][0] if goals else None,
                 )
 
     def _checkin_values(self, planned: _PlannedPatient, day: date) -> tuple[str, int, int | None, str]:
