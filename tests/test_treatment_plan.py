@@ -410,3 +410,21 @@ def test_the_patient_sheet_says_their_goals_in_plain_words_without_dates_of_revi
                    "Not relevant"):
         assert absent not in text
     assert goal.id
+
+
+def test_the_track_form_sets_the_default_goal_and_both_recertification_figures_or_neither(app, people):
+    from admin_helpers import read_form
+
+    client = _client(app, people["admin"])
+    url = f"/admin/tracks/edit/?id={people['iop'].id}"
+    base = read_form(client, url)
+    assert base["default_goal"].strip() == "Keeps up 3 acts a week." and base["recert_every_days"] == "60"
+    refused = client.post(url, data={**base, "recert_every_days": ""})
+    assert "Give both recertification figures" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(people["iop"]), people["iop"].id).recert_every_days == 60
+    client.post(url, data={**read_form(client, url), "recert_first_days": "18", "recert_every_days": "30",
+                           "default_goal": "A PHP goal"})
+    db.session.expire_all()
+    track = db.session.get(type(people["iop"]), people["iop"].id)
+    assert (track.recert_first_days, track.recert_every_days, track.default_goal) == (18, 30, "A PHP goal")

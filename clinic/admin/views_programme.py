@@ -93,13 +93,18 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
     column_searchable_list = ("code", "name")
     form_columns = (
         "code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "description",
-        "starter_exercises",
+        "starter_exercises", "default_goal", "recert_first_days", "recert_every_days",
     )
-    form_args = {"description": longest(TEXT_LIMIT)}
+    form_args = {"description": longest(TEXT_LIMIT), "default_goal": longest(1000)}
     column_details_list = form_columns
     column_descriptions = {
         "starter_exercises": "Assigned automatically to every patient enrolled in this track "
                              "(retired exercises are left out).",
+        "default_goal": "The treatment-plan goal a fan-out to a group or this track (and the starter plan) "
+                        "attaches to each patient's plan. Empty: patients with a plan are assigned one by one.",
+        "recert_first_days": "Certified level of care: the first recertification this many days after the "
+                             "enrolment starts (PHP 18). Empty with the next field: not certified.",
+        "recert_every_days": "Then a recertification every this many days (IOP 60, PHP 30).",
     }
     column_formatters = {"name": macro("details_link")}
     column_formatters_detail: dict = {}  # the link is for the list; the page shows the plain name
