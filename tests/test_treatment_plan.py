@@ -428,3 +428,31 @@ def test_the_track_form_sets_the_default_goal_and_both_recertification_figures_o
     db.session.expire_all()
     track = db.session.get(type(people["iop"]), people["iop"].id)
     assert (track.recert_first_days, track.recert_every_days, track.default_goal) == (18, 30, "A PHP goal")
+
+
+def test_a_review_is_audited_and_listed_and_odd_posts_change_nothing(app, people, make):
+    client = _client(app, people["counselor"])
+    r = client.post(_url(people["patient"]), data={"action": "record_review", "kind": "certification",
+                                                   "reviewed_on": START.isoformat(), "note": "Dr Example"})
+    assert r.status_code == 302
+    [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "plan_review")).all()
+    assert event.action == "create" and event.actor_id == people["counselor"].id
+    assert event.changes["kind"][1] == "certification"
+    text = client.get(_url(people["patient"])).get_data(as_text=True)
+    assert "Certification on" in text and "Dr Example" in text
+    before = _rows()
+    assert client.post(_url(people["patient"]), data={"action": "drop_table"}).status_code == 400
+    assert client.post(_url(people["patient"]), data={"action": "edit_goal", "id": "abc"}).status_code == 404
+    # A patient never enrolled: no plan to change.
+    loner = make.patient(last_name="Unenrolled")
+    admin = _client(app, people["admin"])
+    assert "no enrolment" in admin.get(_url(loner)).get_data(as_text=True)
+    assert admin.post(_url(loner), data={"action": "add_problem", "text": "x"}).status_code == 409
+    assert _rows() == before
+    # An inpatient track is not certified: only a plan review can be recorded.
+    inpatient = make.track("inpatient")
+    patient = make.patient(last_name="Ward")
+    enrolment = make.enrolment(patient, inpatient, people["counselor"], start=START)
+    with pytest.raises(FieldViolation, match="not certified"):
+        tp.record_review(people["counselor"], enrolment, kind="recertification", reviewed_on=TODAY, note="")
+    db.session.rollback()
