@@ -292,10 +292,6 @@ def test_outside_the_caseload_is_a_404_and_planners_read_only(app, people):
     assert planner.post(_url(people["patient"]), data={"action": "add_problem", "text": "x"}).status_code == 403
     # Another patient's goal posted on this patient's page: 404, nothing changes.
     counselor = _client(app, people["counselor"])
-    outsider_goal = PlanGoal(enrolment_id=db.session.scalar(
-        sa.select(PlanGoal.enrolment_id).where(PlanGoal.id == goal.id)), patient_id=people["patient"].id,
-        statement="x", target_date=TODAY)
-    del outsider_goal
     admin = _client(app, people["admin"])
     assert admin.post(f"/admin/plan/?patient={people['outsider'].id}", data={
         "action": "edit_goal", "id": str(goal.id), "version": "1", "statement": "hijack",

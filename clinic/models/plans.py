@@ -61,7 +61,7 @@ class PlanGoal(VersionedMixin, db.Model):
     __tablename__ = "plan_goal"
     __table_args__ = (
         sa.CheckConstraint(f"length(statement) BETWEEN 1 AND {PLAN_TEXT_LIMIT}", name="statement_length"),
-        sa.CheckConstraint(f"length(status_reason) <= 255", name="status_reason_length"),
+        sa.CheckConstraint("length(status_reason) <= 255", name="status_reason_length"),
         sa.ForeignKeyConstraint(["enrolment_id", "patient_id"], ["enrolment.id", "enrolment.patient_id"],
                                 name="fk_plan_goal_enrolment_patient"),
         sa.Index("ix_plan_goal_enrolment_status", "enrolment_id", "status"),
