@@ -169,6 +169,8 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "CLINIC_ENV": mode,
         # A session's record is overdue once this many hours have passed since the session ended.
         "CLINIC_RECORD_DUE_HOURS": record_due_hours,
+        # The treatment plan is reviewed every this many days (services/treatment_plan.schedule).
+        "CLINIC_PLAN_REVIEW_DAYS": _whole(env, "CLINIC_PLAN_REVIEW_DAYS", 30, 1, 366, "days"),
         # Who must sign in with an authenticator code as well: admin, all or none.
         "CLINIC_REQUIRE_2FA": require_2fa,
         # Request bodies: refused (413) above the limit before being parsed.

@@ -99,6 +99,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/checkins/", ALL),
     ("/admin/day/checkin/?assignment={assignment}", ALL),
     ("/admin/connectedness/?patient={patient}", ALL),  # the week's connectedness answer
+    ("/admin/plan/?patient={patient}", ALL),  # the treatment plan (read only for planners)
     ("/admin/staff/", (A,)),
     ("/admin/staff/new/", (A,)),
     ("/admin/staff/edit/?id={staff}", (A,)),
@@ -142,7 +143,7 @@ NARROW = {"/login", "/admin/", "/admin/day/", "/admin/unfinished/", "/admin/unfi
           "/admin/print/progress/?patient={patient}", "/account/two-factor", "/admin/no-such-page/",
           "/admin/print/jobs/{job}/", "/admin/measures/new/?patient={patient}&instrument=phq9",
           "/admin/measures/view/?id={measure}",
-          "/admin/connectedness/?patient={patient}"}
+          "/admin/connectedness/?patient={patient}", "/admin/plan/?patient={patient}"}
 
 ROLE_EMAILS = {
     A: "admin@demo.clinic.example",

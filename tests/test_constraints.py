@@ -31,6 +31,10 @@ from clinic.models import (
     MeasureAdministration,
     Patient,
     PrintChunk,
+    PlanGoal,
+    PlanObjective,
+    PlanProblem,
+    PlanReview,
     PrintJob,
     SafetyTask,
     StaffUser,
@@ -428,6 +432,11 @@ def _one_row_of_each(make) -> dict[str, int]:
     measure = _saved(MeasureAdministration(patient_id=patient.id, instrument="phq9", administered_on=date(2026, 1, 5),
                                            mode="in_person", total=0, prorated=False, band="minimal"))
     task = _saved(SafetyTask(patient_id=patient.id, administration_id=measure.id, item9_answer=1, action_taken=""))
+    problem = _saved(PlanProblem(enrolment_id=enrolment.id, text="Low mood"))
+    goal = _saved(PlanGoal(enrolment_id=enrolment.id, patient_id=patient.id, statement="3 acts a week",
+                           target_date=enrolment.start_date))
+    objective = _saved(PlanObjective(goal_id=goal.id, text="One a day"))
+    review = _saved(PlanReview(enrolment_id=enrolment.id, kind="review", reviewed_on=enrolment.start_date))
     return {
         "staff_user": counselor.id,
         "enrolment": enrolment.id,
@@ -441,6 +450,10 @@ def _one_row_of_each(make) -> dict[str, int]:
         "calendar_feed": feed.id,
         "measure_administration": measure.id,
         "safety_task": task.id,
+        "plan_problem": problem.id,
+        "plan_goal": goal.id,
+        "plan_objective": objective.id,
+        "plan_review": review.id,
     }
 
 

@@ -119,7 +119,7 @@ def test_a_batch_writes_one_export_event_per_patient_and_reports_progress(roster
                                  "to": "2026-03-31", "patients": [ids[0]], "batch": {"group": group_id}}
 
 
-def test_a_batch_reads_its_data_in_eleven_statements_for_any_number_of_patients(roster, make):
+def test_a_batch_reads_its_data_in_fourteen_statements_for_any_number_of_patients(roster, make):
     everyone = track_patients(make.track("iop"), START, END)
 
     def statements(patients) -> int:
@@ -135,7 +135,7 @@ def test_a_batch_reads_its_data_in_eleven_statements_for_any_number_of_patients(
             sa.event.remove(db.engine, "before_cursor_execute", count)
         return len(seen)
 
-    assert statements(everyone[:1]) == statements(everyone) == 11  # with the PHQ-9 / GAD-7 scores
+    assert statements(everyone[:1]) == statements(everyone) == 14  # with the PHQ-9 / GAD-7 scores and three for the plan's goals
 
 
 def test_an_empty_batch_or_a_bad_period_is_refused_and_nothing_is_audited(roster):

@@ -323,7 +323,7 @@ def test_each_sheet_writes_one_export_event_with_the_version_and_period(clinic):
     assert patient_event.changes["version"] == "patient"
 
 
-def test_a_sheet_takes_eleven_statements_however_many_sessions_and_check_ins(clinic):
+def test_a_sheet_takes_fourteen_statements_however_many_sessions_and_check_ins(clinic):
     def statements_for_sheet() -> int:
         seen = []
 
@@ -345,7 +345,8 @@ def test_a_sheet_takes_eleven_statements_however_many_sessions_and_check_ins(cli
     for offset in range(10):
         checkin(clinic.note_assignment, date(2026, 3, 21) + timedelta(days=offset), "done", 4, 5)
     after = statements_for_sheet()
-    assert before == after == 11  # six for participation, three for the kindness dose, one for safety tasks, one for the PHQ-9 / GAD-7 scores
+    # six for participation, three for the kindness dose, one for safety tasks, three for the plan's goals, one for the PHQ-9 / GAD-7 scores
+    assert before == after == 14
 
 
 # The mood chart -------------------------------------------------------------------------------

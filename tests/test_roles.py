@@ -13,7 +13,7 @@ from print_helpers import print_batch
 
 ROLES = ("admin", "planner", "counselor")
 #: Pages reached from another page (a patient's), never from the menu.
-NOT_IN_MENU = {"programme", "record", "print", "connectedness"}
+NOT_IN_MENU = {"programme", "record", "print", "connectedness", "plan"}
 
 
 def _admin_urls(app) -> list[tuple[str, str]]:

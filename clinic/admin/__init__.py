@@ -27,6 +27,7 @@ def init_app(app: Flask) -> Admin:
             if view_category == category:
                 admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
     from . import assigning, calendar, day, kindness, measures, planner, printing, programme, recording, safety, signins, unfinished
+    from . import plan
 
     printing.register(admin)
     day.register(admin)
@@ -40,5 +41,6 @@ def init_app(app: Flask) -> Admin:
     signins.register(admin)
     calendar.register(admin)
     kindness.register(admin)
+    plan.register(admin)
     app.extensions["clinic_admin"] = admin
     return admin

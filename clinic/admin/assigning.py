@@ -19,8 +19,9 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, KindnessExercise, Patient, Track
-from ..services import assignments, audit
+from ..services import assignments, audit, treatment_plan
 from ..services.errors import RuleViolation
+from ..services.limits import FieldViolation
 from ..services.access import allowed, role_of
 from .base import SecureBaseView
 
@@ -87,6 +88,10 @@ class AssignForm(FlaskForm):
         description="Leave empty for the exercise's usual number.",
     )
     due = DateField("Due", validators=[Optional()], description="Optional.")
+    #: The treatment-plan goal the exercise serves (one patient; a fan-out uses the track's default goal).
+    goal = SelectField("Goal it serves", coerce=_optional_int, validate_choice=False,
+                       description="The patient's active goals. A group, a track or a selection: each "
+                                   "patient's exercise serves their track's default goal.")
 
     def validate(self, extra_validators=None) -> bool:
         """Field checks, plus the target the chosen kind needs and a due date not before the start."""
@@ -177,7 +182,16 @@ class AssignView(SecureBaseView):
         form.group.choices = [("", "— choose a group —")] + [(g.id, f"{g.name} ({g.track.name})") for g in groups]
         tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level)).all()
         form.track.choices = [("", "— choose a track —")] + [(t.id, t.name) for t in tracks]
+        self._goal_choices(form, wanted)
         return list(chosen)
+
+    def _goal_choices(self, form: AssignForm, wanted: list[Patient]) -> None:
+        """The one patient's active goals (of the enrolment on the start date, or today)."""
+        form.goal.choices = [("", "— the goal it serves —")]
+        single = [p for p in wanted if p.active]
+        if len(single) == 1:
+            on = form.start.data if isinstance(form.start.data, date) else date.today()
+            form.goal.choices += treatment_plan.goal_choices(single[0].id, on)
 
     def _preset(self, form: AssignForm, preselected: list[Patient]) -> None:
         """Fill a new form from the query string (target and exercise) and defaults."""
@@ -213,6 +227,12 @@ class AssignView(SecureBaseView):
             if form.validate():
                 try:
                     outcome = self._assign(form)
+                except FieldViolation as exc:
+                    db.session.rollback()
+                    if exc.field != "goal":
+                        raise
+                    form.goal.errors = [str(exc)]
+                    form_error = str(exc)
                 except RuleViolation as exc:
                     db.session.rollback()
                     form_error = str(exc)
@@ -260,7 +280,8 @@ class AssignView(SecureBaseView):
             if len(patients) != len(set(ids)):
                 raise RuleViolation("Some of the chosen patients no longer exist. Nothing was saved.")
             target = "one patient" if kind == "patient" else f"{len(patients)} selected patients"
-            result = assignments.assign_exercise(exercise, patients, source="individual", **options)
+            result = assignments.assign_exercise(exercise, patients, source="individual",
+                                                 goal=form.goal.data if kind == "patient" else None, **options)
         holding = {}
         if result.already:
             rows = db.session.execute(

@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..extensions import db
 from ..models import Assignment, ExerciseCheckin, Patient, StaffUser
 from ..services import checkins as checkin_service
-from ..services import audit, measure_schedule, progress, safety, unfinished, week_plan
+from ..services import audit, measure_schedule, progress, safety, treatment_plan, unfinished, week_plan
 from ..services.access import OVERSEEING_ROLES, allowed, may_sign_for, visible_patient_ids
 from ..services.checkins import REFLECTION_LIMIT, CheckinInput
 from ..services.errors import RuleViolation
@@ -105,7 +105,11 @@ class DayView(SecureBaseView):
         overdue = measure_schedule.overdue_for_caseload(counselor_id, today)
         if overdue.lines:
             audit.record_view("measure_schedule", "", sorted({d.patient_id for d in overdue.lines}), commit=False)
-        if tasks or overdue.lines:
+        # The treatment plans whose review or recertification is due.
+        due_plans, due_plans_total = treatment_plan.due_plans(current_user, today)
+        if due_plans:
+            audit.record_view("plan_review", "", [d.patient_id for d in due_plans], commit=False)
+        if tasks or overdue.lines or due_plans:
             facilitators = [_Staff(s.id, s.full_name) for s in facilitators]
             db.session.commit()
         day = progress.counselor_day(counselor_id, today, now)
@@ -116,6 +120,8 @@ class DayView(SecureBaseView):
             safety_shown=safety.SHOWN,
             overdue_measures=overdue,
             grace_days=measure_schedule.grace_days(),
+            due_plans=due_plans,
+            due_plans_total=due_plans_total,
             may_sign=may_sign_for(current_user, counselor_id),
             due_hours=unfinished.due_hours(),
             own=counselor_id == _uid(),

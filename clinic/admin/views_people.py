@@ -113,6 +113,7 @@ class PatientView(ClinicView):
         from ..services.chart import mood_chart_context
         from .day import participation_context
         from .kindness import kindness_context
+        from .plan import plan_context
 
         memberships = db.session.scalars(
             sa.select(GroupMembership).where(GroupMembership.patient_id == patient.id)
@@ -131,6 +132,7 @@ class PatientView(ClinicView):
             **mood_chart_context(patient),
             "participation": participation_context(patient),
             **kindness_context(patient),
+            **plan_context(patient),
             "period_notes": period_notes.latest_notes(patient.id),
             "period_notes_shown": period_notes.NOTES_SHOWN,
             "history": history,

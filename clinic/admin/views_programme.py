@@ -93,9 +93,9 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
     column_searchable_list = ("code", "name")
     form_columns = (
         "code", "name", "care_level", "weekly_min_minutes", "weekly_min_days", "measure_interval_days",
-        "description", "starter_exercises",
+        "description", "starter_exercises", "default_goal", "recert_first_days", "recert_every_days",
     )
-    form_args = {"description": longest(TEXT_LIMIT)}
+    form_args = {"description": longest(TEXT_LIMIT), "default_goal": longest(1000)}
     column_labels = {"measure_interval_days": "Days between PHQ-9 / GAD-7"}
     column_details_list = form_columns
     column_descriptions = {
@@ -103,6 +103,11 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
                              "(retired exercises are left out).",
         "measure_interval_days": "1 to 90 days (7: weekly). PHQ-9 and GAD-7 are also due at admission, "
                                  "at step-down and at discharge.",
+        "default_goal": "The treatment-plan goal a fan-out to a group or this track (and the starter plan) "
+                        "attaches to each patient's plan. Empty: patients with a plan are assigned one by one.",
+        "recert_first_days": "Certified level of care: the first recertification this many days after the "
+                             "enrolment starts (PHP 18). Empty with the next field: not certified.",
+        "recert_every_days": "Then a recertification every this many days (IOP 60, PHP 30).",
     }
     column_formatters = {"name": macro("details_link")}
     column_formatters_detail: dict = {}  # the link is for the list; the page shows the plain name

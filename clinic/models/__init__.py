@@ -27,6 +27,16 @@ from .measures import (
 from .groups import SESSION_STATUSES, Activity, CareGroup, GroupMembership, GroupSession, activity_track
 from .patients import ENROLMENT_STATUSES, Enrolment, Patient
 from .period_notes import PeriodNote
+from .plans import (
+    GOAL_STATUSES,
+    OBJECTIVE_STATUSES,
+    PROBLEM_STATUSES,
+    REVIEW_KINDS,
+    PlanGoal,
+    PlanObjective,
+    PlanProblem,
+    PlanReview,
+)
 from .print_jobs import JOB_STATES, PrintChunk, PrintJob
 from .safety import RISK_LEVELS, SafetyTask
 from .searches import SavedSearch
@@ -72,6 +82,14 @@ __all__ = [
     "MeasureItem",
     "Patient",
     "PeriodNote",
+    "PlanGoal",
+    "PlanObjective",
+    "PlanProblem",
+    "PlanReview",
+    "GOAL_STATUSES",
+    "OBJECTIVE_STATUSES",
+    "PROBLEM_STATUSES",
+    "REVIEW_KINDS",
     "PrintChunk",
     "PrintJob",
     "RecoveryCode",

@@ -112,9 +112,13 @@ class Assignment(VersionedMixin, db.Model):
     )
     #: When it was made.
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    #: The treatment-plan goal the exercise serves (migration 0023; empty on older assignments
+    #: and while the patient has no active goal: see services/treatment_plan.goal_for_assignment).
+    goal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plan_goal.id"), index=True)
 
     exercise: Mapped[KindnessExercise] = relationship()
     patient: Mapped["Patient"] = relationship()  # noqa: F821
+    goal: Mapped["PlanGoal | None"] = relationship()  # noqa: F821
     assigned_by: Mapped["StaffUser | None"] = relationship()  # noqa: F821
 
     def __str__(self) -> str:

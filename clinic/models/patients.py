@@ -88,6 +88,8 @@ class Enrolment(VersionedMixin, db.Model):
         # Migration 0012: who is enrolled in a track on a day (track page, whole-track
         # assigning), reaching the open enrolments without reading the ended ones.
         sa.Index("ix_enrolment_track_end", "track_id", "end_date"),
+        # Migration 0023: what a plan goal's (enrolment, patient) foreign key points at.
+        sa.Index("uq_enrolment_id_patient", "id", "patient_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -29,6 +29,13 @@ class Track(VersionedMixin, db.Model):
         sa.CheckConstraint("care_level >= 1", name="care_level_positive"),
         # Migration 0021: the PHQ-9 / GAD-7 schedule's interval (services.measure_schedule).
         sa.CheckConstraint("measure_interval_days BETWEEN 1 AND 90", name="measure_interval_range"),
+        # Migration 0023: the level of care's (re)certification schedule, both or neither.
+        sa.CheckConstraint(
+            "(recert_first_days IS NULL AND recert_every_days IS NULL) OR "
+            "(recert_first_days BETWEEN 1 AND 366 AND recert_every_days BETWEEN 1 AND 366)",
+            name="recert_days_range",
+        ),
+        sa.CheckConstraint("length(default_goal) <= 1000", name="default_goal_length"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +55,15 @@ class Track(VersionedMixin, db.Model):
     measure_interval_days: Mapped[int] = mapped_column(sa.Integer, default=7)
     #: Plain description of the level of care.
     description: Mapped[str] = mapped_column(sa.Text, default="")
+
+    #: The goal a fan-out to a group or the whole track attaches to each patient's plan (one
+    #: goal "of this kind" per patient is impossible to ask for); empty: none.
+    default_goal: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
+    #: The level of care's recertification: the first this many days after the enrolment
+    #: starts (a certification is due on the first day), then every ``recert_every_days``
+    #: after the latest one. Empty: the track is not certified (inpatient).
+    recert_first_days: Mapped[int | None] = mapped_column(sa.Integer)
+    recert_every_days: Mapped[int | None] = mapped_column(sa.Integer)
 
     #: Exercises assigned automatically when a patient is enrolled in this track.
     starter_exercises: Mapped[list["KindnessExercise"]] = relationship(  # noqa: F821

@@ -126,6 +126,8 @@ class StaffSheet:
     safety: tuple
     #: PHQ-9 and GAD-7 over time (services.measure_trend.MeasureTrend): staff only.
     trends: tuple
+    #: The treatment plan's goals (services.treatment_plan.GoalLine) with the exercises serving each.
+    goals: tuple
     #: The counselor's typed text, as paragraphs (line breaks inside are kept).
     summary: tuple[str, ...]
     next_steps: tuple[str, ...]
@@ -208,6 +210,7 @@ def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = 
         ),
         safety=progress.safety,
         trends=progress.trends,
+        goals=progress.goals,
         summary=paragraphs(summary),
         next_steps=paragraphs(next_steps),
     )
@@ -242,6 +245,8 @@ class PatientSheet:
     chart_words: str
     exercises: tuple[CurrentExercise, ...]
     closing: str
+    #: The treatment plan's goals in plain words (``patient_goal_words``): no dates of review, no codes.
+    goals: tuple[str, ...] = ()
 
 
 def _times(count: int) -> str:
@@ -339,7 +344,22 @@ def patient_sheet(progress: PatientProgress, name: str | None = None) -> Patient
             for e in progress.current_exercises
         ),
         closing="Be patient with yourself: small steps add up.",
+        goals=patient_goal_words(progress.goals),
     )
+
+
+def patient_goal_words(goals) -> tuple[str, ...]:
+    """The plan's goals as the patient reads them: what they are working towards (and by when),
+    what they reached, and the exercises that help; discontinued goals are left out."""
+    words = []
+    for g in goals:
+        helping = [e.title for e in g.exercises if e.status in ("active", "paused", "completed")]
+        helps = f" The exercises that help with it: {', '.join(helping)}." if helping else ""
+        if g.status == "active":
+            words.append(f"You are working towards this: {g.statement} (by {long_date(g.target_date)}).{helps}")
+        elif g.status == "met":
+            words.append(f"You reached this goal: {g.statement}. Well done.")
+    return tuple(words)
 
 
 # Wording the templates use ----------------------------------------------------------------

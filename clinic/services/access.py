@@ -66,6 +66,9 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     # Safety tasks (PHQ-9 item 9): counselors of the caseload and admins record the risk
     # assessment that closes one (services/safety.may_assess); planners see them.
     "safety": {"admin": "rce", "planner": "r", "counselor": "rce"},
+    # The treatment plan (services/treatment_plan.may_edit): counselors of the caseload and
+    # admins write it; planners read it (they assign exercises to its goals).
+    "plan": {"admin": "rce", "planner": "r", "counselor": "rce"},
     # Calendar feeds: everyone subscribes to their own sessions; group and room feeds are
     # for planners and admins (services/calendar_feeds.may_plan_feeds).
     "calendar": {"admin": "rc", "planner": "rc", "counselor": "rc"},

@@ -182,8 +182,13 @@ def assign_exercise(
     source: str = "individual",
     actor: StaffUser | None = None,
     commit: bool = True,
+    goal=None,
 ) -> FanOutResult:
     """Assign ``exercise`` to each of ``patients`` from ``start``, in one transaction.
+
+    Each assignment names the treatment-plan goal it serves: ``goal`` (an id) for one patient
+    assigned individually, the track's default goal for a fan-out; the rule is
+    ``treatment_plan.goals_for_assignments`` (a patient it refuses is listed as unsuitable).
 
     Each distinct patient lands in exactly one list of the result: ``already`` when they
     hold the exercise active (no duplicate is made), ``unsuitable`` when their record is
@@ -242,6 +247,8 @@ def assign_exercise(
         )
 
     if result.assigned:
+        _serve_goals(result, start, goal, fan_out=source != "individual" or len(patients) > 1, actor_id=actor_id)
+    if result.assigned:
         db.session.add_all(result.assigned)
         try:
             _flush_as(actor)
@@ -252,6 +259,18 @@ def assign_exercise(
     if commit:
         _commit_and_reload(result)
     return result
+
+
+def _serve_goals(result: FanOutResult, start: date, goal, *, fan_out: bool, actor_id: int | None) -> None:
+    """Name the goal each new assignment serves (services/treatment_plan); refused patients move to unsuitable."""
+    from .treatment_plan import goals_for_assignments
+
+    goals, refused = goals_for_assignments([a.patient.id for a in result.assigned], start, goal_id=goal,
+                                           fan_out=fan_out, actor_id=actor_id)
+    for assignment in result.assigned:
+        assignment.goal_id = goals.get(assignment.patient.id)
+    result.unsuitable += [(a.patient, refused[a.patient.id]) for a in result.assigned if a.patient.id in refused]
+    result.assigned = [a for a in result.assigned if a.patient.id not in refused]
 
 
 def assign_to_group(
@@ -379,6 +398,15 @@ def assign_to_track(
                 "assigned_by_id": actor_id, "source": "track", "created_at": now,
             })
     if values:
+        from .treatment_plan import goals_for_assignments
+
+        goals, refused = goals_for_assignments([v["patient_id"] for v in values], start, fan_out=True,
+                                               actor_id=actor_id)
+        result.unsuitable += [(line, refused[v["patient_id"]]) for v, line in zip(values, lines)
+                              if v["patient_id"] in refused]
+        lines = [line for v, line in zip(values, lines) if v["patient_id"] not in refused]
+        values = [{**v, "goal_id": goals.get(v["patient_id"])} for v in values if v["patient_id"] not in refused]
+    if values:
         try:
             ids = db.session.scalars(
                 sa.insert(Assignment).returning(Assignment.id, sort_by_parameter_order=True), values
@@ -471,9 +499,16 @@ def create_assignment(values: dict, *, actor: StaffUser | None = None) -> Assign
     due = day(values, "due_date", "due date", required=False)
     times = whole(values, "times_per_week", "times per week", MIN_TIMES_PER_WEEK, MAX_TIMES_PER_WEEK,
                   required=False)
+    goal = values.get("goal")
     try:
         result = assign_exercise(exercise, [patient], start=start, times_per_week=times, due=due,
-                                 source="individual", actor=actor, commit=False)
+                                 source="individual", actor=actor, commit=False,
+                                 goal=getattr(goal, "id", goal))
+    except FieldViolation as exc:
+        if exc.field != "goal":
+            raise
+        raise FieldViolation("exercise", f"{exc} Assign it from the patient's page (Assign an exercise), "
+                                         "which lists the plan's goals.") from exc
     except RuleViolation as exc:
         raise FieldViolation("due_date" if "due date" in str(exc) else "exercise", str(exc)) from exc
     if result.already:

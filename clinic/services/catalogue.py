@@ -81,6 +81,16 @@ def _track_values(values: dict, track: Track | None) -> dict:
             raise FieldViolation("starter_exercises",
                                  f'"{exercise.title}" is retired, so it cannot join a starter plan.')
     clean["starter_exercises"] = starters
+    # The treatment plan (services/treatment_plan): the fan-out's default goal, the recertification.
+    if "default_goal" in values:
+        clean["default_goal"] = text(values, "default_goal", "default goal", 1000)
+    if "recert_first_days" in values or "recert_every_days" in values:
+        first = whole(values, "recert_first_days", "first recertification (days)", 1, 366, required=False)
+        every = whole(values, "recert_every_days", "recertification interval (days)", 1, 366, required=False)
+        if (first is None) != (every is None):
+            raise FieldViolation("recert_every_days" if every is None else "recert_first_days",
+                                 "Give both recertification figures, or neither (the track is not certified).")
+        clean["recert_first_days"], clean["recert_every_days"] = first, every
     return clean
 
 

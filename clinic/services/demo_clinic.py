@@ -36,6 +36,7 @@ from clinic.models import (
 )
 from clinic.services import (
     accounts, assignments, catalogue, checkins, enrolment, kindness_dose, membership, patients, recording, series,
+    treatment_plan,
 )
 from clinic.services.participation import monday_of
 from clinic.services.demo_spec import DemoSpec, GroupSpec, read_demo_spec
@@ -164,6 +165,20 @@ class _PlannedPatient:
         return self.stints[-1]
 
 
+#: The demo's written plans: (problem, measurable goal, objective).
+_DEMO_PLANS = (
+    ("Low mood and withdrawal from friends since the winter.",
+     "Contacts a friend or relative at least twice a week, for 4 weeks in a row.",
+     "Sends one kind message to someone on Monday and on Thursday."),
+    ("Harsh self-criticism after small setbacks.",
+     "Names one thing done well each day on 5 days a week, noted in the gratitude list.",
+     "Writes one line in the evening before switching off the phone."),
+    ("Days without leaving the house.",
+     "Goes out for a kind errand (for someone else or for themself) 3 times a week.",
+     "Plans the first errand with the counselor at the next session."),
+)
+
+
 class _DemoBuilder:
     """Builds the demo clinic through the services; saving the session records commits."""
 
@@ -199,6 +214,7 @@ class _DemoBuilder:
         self._make_patients()
         self._make_sessions()
         self._make_assignments()
+        self._make_plans()
         self._make_records()
         self._make_checkins()
         self._make_connectedness()
@@ -453,14 +469,41 @@ class _DemoBuilder:
                 exercise = rng.choices(pool, weights=[weights.get(e.energy, 1.0) for e in pool])[0]
                 pool.remove(exercise)
                 room = max(0, min(10, (today - current.start).days - 1))
+                start = current.start + timedelta(days=rng.randint(0, room))
+                due = today + timedelta(days=rng.randint(5, 21))
+                source = rng.choice(("individual", "group"))
+                # One patient assigned individually names a goal of their plan (the starter plan's).
+                goals = treatment_plan.goal_choices(planned.patient.id, start) if source == "individual" else []
                 assignments.assign_exercise(
                     exercise, [planned.patient],
-                    start=current.start + timedelta(days=rng.randint(0, room)),
-                    due=today + timedelta(days=rng.randint(5, 21)),
-                    source=rng.choice(("individual", "group")),
+                    start=start,
+                    due=due,
+                    source=source,
                     actor=rng.choice(self.planners),
                     commit=False,
+                    goal=goals[0][0] if goals else None,
                 )
+
+    def _make_plans(self) -> None:
+        """A written treatment plan for the first few current patients (no random numbers drawn,
+        so the rest of the demo is unchanged): a problem, a goal under it with an objective,
+        and the plan reviewed (certified on the first day where the track is certified). Their
+        exercises already serve the track's default goal, attached by the starter plan."""
+        current = [p for p in self.planned if p.current.end is None][:len(_DEMO_PLANS)]
+        for planned, (problem_text, goal_text, objective_text) in zip(current, _DEMO_PLANS):
+            stint = planned.current
+            enrolment = treatment_plan.plan_enrolment(planned.patient.id)
+            counselor = stint.counselor
+            problem = treatment_plan.add_problem(counselor, enrolment, problem_text, today=self.today)
+            goal = treatment_plan.add_goal(counselor, enrolment, statement=goal_text, problem_id=problem.id,
+                                           target_date=max(stint.start, self.today) + timedelta(days=42),
+                                           today=self.today)
+            treatment_plan.add_objective(counselor, goal, text=objective_text, target_date=None, today=self.today)
+            if stint.track.recert_every_days is not None:
+                treatment_plan.record_review(counselor, enrolment, kind="certification",
+                                             reviewed_on=min(stint.start, self.today), note="", today=self.today)
+            treatment_plan.record_review(counselor, enrolment, kind="review", reviewed_on=min(stint.start, self.today),
+                                         note="Plan agreed with the patient.", today=self.today)
 
     def _checkin_values(self, planned: _PlannedPatient, day: date) -> tuple[str, int, int | None, str]:
         """An outcome, moods before and after, and a reflection, drifting upwards over time."""

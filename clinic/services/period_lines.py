@@ -201,6 +201,9 @@ class PatientProgress:
     mood: MoodSummary
     #: The PHQ-9 item 9 safety tasks of the period (open in it, opened or closed in it): staff only.
     safety: tuple = ()
+    #: The treatment plan's goals in force during the period (services.treatment_plan.GoalLine),
+    #: each with its objectives and the exercises serving it.
+    goals: tuple = ()
     #: Acts of kindness and connectedness per ISO week of the period (``kindness_dose.weekly_dose``).
     dose: tuple[DoseWeek, ...] = ()
     #: PHQ-9 and GAD-7 over time up to the period's end (``measure_trend``): staff only.

@@ -1,4 +1,4 @@
-"""One or many patients' participation over a period (the progress sheets), in eleven statements.
+"""One or many patients' participation over a period (the progress sheets), in fourteen statements.
 
 Builds the lines of ``period_lines`` from the definitions of ``participation``: a session
 is offered when it is not cancelled, falls in the period on or before today and the
@@ -26,7 +26,7 @@ from ..models import (
     KindnessExercise,
     Patient,
 )
-from . import measure_trend, safety
+from . import measure_trend, safety, treatment_plan
 from .chart import mood_chart, mood_days
 from .kindness_dose import weekly_dose
 from .participation import member_on_session_day, midnight, monday_of, not_cancelled
@@ -269,7 +269,7 @@ def _weeks(history: list[TrackStep], sessions: list[SessionLine], start: date, e
 
 def period_progress(patients: list[Patient], start: date, end: date,
                   today: date | None = None) -> dict[int, PatientProgress]:
-    """Each patient's progress over ``start`` to ``end``, by patient id, in eleven statements.
+    """Each patient's progress over ``start`` to ``end``, by patient id, in fourteen statements.
 
     Sessions count as offered when they are not cancelled, fall in the period on or
     before ``today``, and the patient was a member of the group that day (or has an
@@ -289,6 +289,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
     days = mood_days(ids, start, end)
     moods = _moods(ids, start, end)
     tasks = safety.period_tasks(ids, start, end)
+    goals = treatment_plan.period_goals(ids, start, end)
     dose = weekly_dose(ids, start, end, today)
     # The PHQ-9 and GAD-7 scores up to the period's end (the staff sheet's trend charts).
     trend_end = min(end, today)
@@ -311,6 +312,7 @@ def period_progress(patients: list[Patient], start: date, end: date,
             chart=mood_chart(days.get(patient.id, []), start, end, chart_id=f"mood-chart-{patient.id}"),
             mood=moods.get(patient.id, MoodSummary()),
             safety=tuple(tasks.get(patient.id, ())),
+            goals=tuple(goals.get(patient.id, ())),
             dose=dose.get(patient.id, ()),
             trends=measure_trend.trends(patient.id, measured.get(patient.id, []), steps, trend_end),
         )

@@ -40,6 +40,12 @@ def _parse_reference(data: dict) -> tuple[list[dict], list[dict], list[dict]]:
                 "weekly_min_days": int_value(row, "weekly_min_days", where, 0, 7),
                 "description": text_value(row, "description", where, required=False),
                 "starter": title_list(row, "starter", where),
+                # The treatment plan (migration 0023): a fan-out's default goal, the recertification.
+                "default_goal": text_value(row, "default_goal", where, limit=1000, required=False),
+                "recert_first_days": (int_value(row, "recert_first_days", where, 1, 366)
+                                      if "recert_first_days" in row else None),
+                "recert_every_days": (int_value(row, "recert_every_days", where, 1, 366)
+                                      if "recert_every_days" in row else None),
             }
         )
     exercises = []
