@@ -261,8 +261,8 @@ class AssignView(SecureBaseView):
                 raise RuleViolation("Some of the chosen patients no longer exist. Nothing was saved.")
             target = "one patient" if kind == "patient" else f"{len(patients)} selected patients"
             result = assignments.assign_exercise(exercise, patients, source="individual", **options)
-        holding = {}
-        if result.already:
+        holding = dict(result.holding)
+        if result.already and not holding:
             rows = db.session.execute(
                 sa.select(Assignment.patient_id, Assignment.id).where(
                     Assignment.exercise_id == exercise.id,

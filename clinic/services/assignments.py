@@ -4,8 +4,8 @@ One call assigns one exercise to one patient, a selection, a group's roster or a
 track. The fan-out is one transaction and its result is exact: every patient asked for
 ends up assigned, already holding the exercise, or refused with a reason. Nobody is
 skipped silently. The audit listener writes one event per assignment created; a whole
-track is assigned in bulk statements (``assign_to_track``), its events written by
-``audit.record_created``.
+track is assigned set-based (``assign_to_track``: ``INSERT … SELECT`` from its
+enrolments), its events written by ``audit.record_created_from``.
 """
 
 from __future__ import annotations
@@ -59,28 +59,45 @@ class FanOutResult:
     already: list[Patient] = field(default_factory=list)
     #: Patients the exercise was refused for, each with the reason.
     unsuitable: list[tuple[Patient, str]] = field(default_factory=list)
+    #: How many of each kind there are, when the lists name only the first few (a whole
+    #: track); None when the lists are complete.
+    totals: dict[str, int] | None = None
+    #: Patient id -> the id of the active assignment they already had, where known.
+    holding: dict[int, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         """How many distinct patients were considered."""
-        return len(self.assigned) + len(self.already) + len(self.unsuitable)
+        return sum(self.counts().values())
 
     def counts(self) -> dict[str, int]:
-        """The size of each list, by name."""
+        """How many of each kind, by name (more than the lists hold when ``totals`` says so)."""
+        if self.totals is not None:
+            return dict(self.totals)
         return {
             "assigned": len(self.assigned),
             "already": len(self.already),
             "unsuitable": len(self.unsuitable),
         }
 
+    def more(self) -> dict[str, int]:
+        """How many of each kind the lists do not name."""
+        counts = self.counts()
+        return {
+            "assigned": counts["assigned"] - len(self.assigned),
+            "already": counts["already"] - len(self.already),
+            "unsuitable": counts["unsuitable"] - len(self.unsuitable),
+        }
+
     def summary(self) -> str:
         """One line of counts for a flash message; it never names anyone."""
-        if self.total == 0:
+        counts = self.counts()
+        if sum(counts.values()) == 0:
             return "Nobody to assign to: no patients were found for this target on the start date."
         return (
-            f"Assigned to {_patients(len(self.assigned))}; "
-            f"{_patients(len(self.already))} already had it active (no duplicate made); "
-            f"{_patients(len(self.unsuitable))} not suited (refused)."
+            f"Assigned to {_patients(counts['assigned'])}; "
+            f"{_patients(counts['already'])} already had it active (no duplicate made); "
+            f"{_patients(counts['unsuitable'])} not suited (refused)."
         )
 
 
@@ -314,28 +331,19 @@ class AssignedLine:
         return self.patient.id
 
 
-def assign_to_track(
-    exercise: KindnessExercise,
-    track: Track,
-    *,
-    start: date,
-    times_per_week: int | None = None,
-    due: date | None = None,
-    actor: StaffUser | None = None,
-    commit: bool = True,
-) -> FanOutResult:
-    """Assign ``exercise`` to everyone enrolled in ``track`` on ``start``, in set-based statements.
+#: How many of each kind (assigned, already had it, not suited) a whole track's result names.
+SHOWN_PER_KIND = SHOWN_ASSIGNED
 
-    The same rule as ``assign_exercise`` (already active: no duplicate; inactive record or
-    an exercise not meant for the track the patient is enrolled in that day: refused), but
-    a whole track can hold a thousand patients, so no record is loaded per patient: one
-    statement reads who is enrolled with what decides for them, one INSERT makes the
-    assignments and one writes their audit events. The result holds plain lines
-    (``AssignedLine``, ``PatientLine``) in the order of last names.
+
+def _track_verdicts(exercise: KindnessExercise, track: Track, start: date, suitable: list[int]):
+    """Everyone enrolled in ``track`` on ``start``, each with what the rule decides for them.
+
+    The rule of ``assign_exercise`` as SQL, for a whole track at once: ``kind`` is
+    ``already`` when the patient holds the exercise active (``holding`` names that
+    assignment), ``inactive`` for an inactive record, ``unsuitable`` when the exercise is not
+    meant for the track the patient is enrolled in that day (on a change-over day the later
+    enrolment counts, as ``_enrolled_tracks_on``), else ``assign``. A subquery: nothing is read.
     """
-    times_per_week = _check_request(exercise, start, times_per_week, due, "track")
-    suitable_tracks = {t.id for t in exercise.tracks}
-    # The enrolment that counts on a change-over day is the later one (as ``_enrolled_tracks_on``).
     current = (
         sa.select(Enrolment.track_id)
         .where(Enrolment.patient_id == Patient.id, covers(Enrolment, start))
@@ -352,50 +360,127 @@ def assign_to_track(
         .scalar_subquery()
     )
     in_track = sa.select(Enrolment.patient_id).where(Enrolment.track_id == track.id, covers(Enrolment, start))
-    rows = db.session.execute(
+    people = (
         sa.select(Patient.id, Patient.first_name, Patient.last_name, Patient.record_number, Patient.active,
                   current.label("track_id"), holding.label("holding"))
         .where(Patient.id.in_(in_track))
-        .order_by(Patient.last_name, Patient.first_name, Patient.id)
-    ).all()
-    track_names = dict(db.session.execute(sa.select(Track.id, Track.name)).all()) if rows else {}
-    result = FanOutResult()
+        .subquery("enrolled")
+    )
+    kind = sa.case(
+        (people.c.holding.is_not(None), "already"),
+        (sa.not_(people.c.active), "inactive"),
+        (people.c.track_id.in_(suitable), "assign"),
+        else_="unsuitable",
+    )
+    return people, kind
+
+
+def assign_to_track(
+    exercise: KindnessExercise,
+    track: Track,
+    *,
+    start: date,
+    times_per_week: int | None = None,
+    due: date | None = None,
+    actor: StaffUser | None = None,
+    commit: bool = True,
+) -> FanOutResult:
+    """Assign ``exercise`` to everyone enrolled in ``track`` on ``start``, in set-based statements.
+
+    The same rule as ``assign_exercise`` (already active: no duplicate; inactive record or
+    an exercise not meant for the track the patient is enrolled in that day: refused), but
+    a whole track can hold a thousand patients, so no patient is read into Python: one
+    ``INSERT … SELECT`` makes the assignments straight from the track's enrolments
+    (``_track_verdicts``), one ``INSERT … SELECT`` writes their audit events (the same as
+    the flush listener's), and one statement reads the first ``SHOWN_PER_KIND`` patients of
+    each kind by last name with the count of each. The result holds those plain lines
+    (``AssignedLine``, ``PatientLine``) and ``totals``; ``more`` says how many are not named.
+    """
+    times_per_week = _check_request(exercise, start, times_per_week, due, "track")
+    suitable = sorted(t.id for t in exercise.tracks)
     actor_id = actor.id if actor is not None else audit.current_actor()[0]
     now = utcnow()
-    values, lines = [], []
-    for row in rows:
-        line = PatientLine(row.id, f"{row.first_name} {row.last_name}", row.record_number)
-        if row.holding is not None:
-            result.already.append(line)
-        elif not row.active:
-            result.unsuitable.append((line, "patient record is inactive"))
-        elif row.track_id not in suitable_tracks:
-            result.unsuitable.append((line, f"not meant for {track_names.get(row.track_id, track.name)}"))
-        else:
-            lines.append(line)
-            values.append({
-                "exercise_id": exercise.id, "patient_id": row.id, "start_date": start, "due_date": due,
-                "times_per_week": times_per_week, "status": "active", "status_reason": "",
-                "assigned_by_id": actor_id, "source": "track", "created_at": now,
-            })
-    if values:
-        try:
-            ids = db.session.scalars(
-                sa.insert(Assignment).returning(Assignment.id, sort_by_parameter_order=True), values
-            ).all()
-        except IntegrityError as exc:
-            db.session.rollback()
-            raise RuleViolation(RACE_MESSAGE) from exc
-        for row, new_id in zip(values, ids):
-            row["id"] = new_id
+    values = {
+        "exercise_id": exercise.id, "start_date": start, "due_date": due, "times_per_week": times_per_week,
+        "status": "active", "status_reason": "", "assigned_by_id": actor_id, "source": "track",
+        "created_at": now, "version": 1,
+    }
+    people, kind = _track_verdicts(exercise, track, start, suitable)
+    table = Assignment.__table__
+    columns = list(values)
+    made = sa.select(
+        *(sa.literal(values[key], table.c[key].type) for key in columns),
+        people.c.id,
+    ).where(kind == "assign")
+    # The rows this call made: its own moment of creation, on the track's patients. No other
+    # active assignment of the exercise can be theirs (one active per patient and exercise).
+    ours = sa.and_(
+        Assignment.exercise_id == exercise.id, Assignment.status == "active", Assignment.source == "track",
+        Assignment.created_at == now,
+    )
+    try:
+        inserted = db.session.execute(
+            sa.insert(table).from_select([table.c[key] for key in columns] + [table.c.patient_id], made),
+            execution_options={"preserve_rowcount": True},
+        ).rowcount
+        created = sa.select(Assignment.id, Assignment.patient_id).where(
+            ours, Assignment.patient_id.in_(sa.select(people.c.id)))
         if actor is not None and audit.current_actor()[0] is None:
             with audit.acting_as(actor):
-                audit.record_created(Assignment, values)
+                events = audit.record_created_from(Assignment, created, values)
         else:
-            audit.record_created(Assignment, values)
-        result.assigned = [AssignedLine(new_id, line) for new_id, line in zip(ids, lines)]
+            events = audit.record_created_from(Assignment, created, values)
+    except IntegrityError as exc:
+        # Another fan-out made one of these assignments after we looked.
+        db.session.rollback()
+        raise RuleViolation(RACE_MESSAGE) from exc
+    result = _track_result(people, kind, ours)
+    if events != inserted or result.totals["assigned"] != inserted:
+        db.session.rollback()
+        raise RuleViolation(RACE_MESSAGE)
     if commit:
         db.session.commit()
+    return result
+
+
+def _track_result(people, kind, ours) -> FanOutResult:
+    """The first ``SHOWN_PER_KIND`` of each kind by last name and every kind's count, in one statement.
+
+    Read after the INSERTs: a patient whose active assignment is one this call made is
+    ``assigned`` (``ours``), any other holder ``already``.
+    """
+    mine = sa.exists().where(Assignment.id == people.c.holding, ours)
+    shown_kind = sa.case((mine, "assigned"), else_=kind)
+    part = sa.case((shown_kind.in_(("inactive", "unsuitable")), "unsuitable"), else_=shown_kind)
+    order = (people.c.last_name, people.c.first_name, people.c.id)
+    ranked = (
+        sa.select(
+            people.c.id, people.c.first_name, people.c.last_name, people.c.record_number, people.c.holding,
+            shown_kind.label("kind"), part.label("part"), Track.name.label("track_name"),
+            sa.func.row_number().over(partition_by=part, order_by=order).label("rank"),
+            sa.func.count().over(partition_by=part).label("of"),
+        )
+        .select_from(people)
+        .outerjoin(Track, Track.id == people.c.track_id)
+        .subquery("ranked")
+    )
+    rows = db.session.execute(
+        sa.select(ranked).where(ranked.c.rank <= SHOWN_PER_KIND)
+        .order_by(ranked.c.part, ranked.c.rank)
+    ).all()
+    result = FanOutResult(totals={"assigned": 0, "already": 0, "unsuitable": 0})
+    for row in rows:
+        line = PatientLine(row.id, f"{row.first_name} {row.last_name}", row.record_number)
+        result.totals[row.part] = int(row.of)
+        if row.kind == "assigned":
+            result.assigned.append(AssignedLine(row.holding, line))
+        elif row.kind == "already":
+            result.already.append(line)
+            result.holding[row.id] = row.holding
+        elif row.kind == "inactive":
+            result.unsuitable.append((line, "patient record is inactive"))
+        else:
+            result.unsuitable.append((line, f"not meant for {row.track_name}"))
     return result
 
 
@@ -542,6 +627,7 @@ __all__ = [
     "assign_to_track",
     "AssignedLine",
     "SHOWN_ASSIGNED",
+    "SHOWN_PER_KIND",
     "PatientLine",
     "change_status",
     "track_patients_on",
