@@ -335,14 +335,27 @@ class AssignedLine:
 SHOWN_PER_KIND = SHOWN_ASSIGNED
 
 
-def _track_verdicts(exercise: KindnessExercise, track: Track, start: date, suitable: list[int]):
+def _track_patient_ids(track: Track, start: date):
+    """The ids of the patients enrolled in ``track`` on ``start`` (a subquery, ``patient_id``)."""
+    return (
+        sa.select(Enrolment.patient_id)
+        .where(Enrolment.track_id == track.id, covers(Enrolment, start))
+        .distinct()
+        .subquery("in_track")
+    )
+
+
+def _track_verdicts(exercise: KindnessExercise, track: Track, start: date, suitable: list[int], *, cte: bool = False):
     """Everyone enrolled in ``track`` on ``start``, each with what the rule decides for them.
 
     The rule of ``assign_exercise`` as SQL, for a whole track at once: ``kind`` is
     ``already`` when the patient holds the exercise active (``holding`` names that
-    assignment), ``inactive`` for an inactive record, ``unsuitable`` when the exercise is not
-    meant for the track the patient is enrolled in that day (on a change-over day the later
-    enrolment counts, as ``_enrolled_tracks_on``), else ``assign``. A subquery: nothing is read.
+    assignment: at most one, by ``uq_assignment_one_active``), ``inactive`` for an inactive
+    record, ``unsuitable`` when the exercise is not meant for the track the patient is
+    enrolled in that day (on a change-over day the later enrolment counts, as
+    ``_enrolled_tracks_on``), else ``assign``. Returns the rows (a subquery, or with ``cte``
+    a CTE that PostgreSQL works out once however often the statement names its columns)
+    and ``kind``; nothing is read.
     """
     current = (
         sa.select(Enrolment.track_id)
@@ -352,20 +365,22 @@ def _track_verdicts(exercise: KindnessExercise, track: Track, start: date, suita
         .correlate(Patient)
         .scalar_subquery()
     )
-    holding = (
-        sa.select(sa.func.min(Assignment.id))
-        .where(Assignment.patient_id == Patient.id, Assignment.exercise_id == exercise.id,
-               Assignment.status == "active")
-        .correlate(Patient)
-        .scalar_subquery()
-    )
-    in_track = sa.select(Enrolment.patient_id).where(Enrolment.track_id == track.id, covers(Enrolment, start))
-    people = (
+    # Driven by the track's enrolments on the day (``ix_enrolment_track_end``), never by
+    # every patient of the clinic.
+    in_track = _track_patient_ids(track, start)
+    rows = (
         sa.select(Patient.id, Patient.first_name, Patient.last_name, Patient.record_number, Patient.active,
-                  current.label("track_id"), holding.label("holding"))
-        .where(Patient.id.in_(in_track))
-        .subquery("enrolled")
+                  current.label("track_id"), Assignment.id.label("holding"),
+                  Assignment.created_at.label("holding_created_at"), Assignment.source.label("holding_source"))
+        .select_from(in_track)
+        .join(Patient, Patient.id == in_track.c.patient_id)
+        .outerjoin(Assignment, sa.and_(Assignment.patient_id == Patient.id, Assignment.exercise_id == exercise.id,
+                                       Assignment.status == "active"))
     )
+    if cte:
+        people = rows.cte("enrolled").prefix_with("MATERIALIZED", dialect="postgresql")
+    else:
+        people = rows.subquery("enrolled")
     kind = sa.case(
         (people.c.holding.is_not(None), "already"),
         (sa.not_(people.c.active), "inactive"),
@@ -405,7 +420,10 @@ def assign_to_track(
         "status": "active", "status_reason": "", "assigned_by_id": actor_id, "source": "track",
         "created_at": now, "version": 1,
     }
-    people, kind = _track_verdicts(exercise, track, start, suitable)
+    # PostgreSQL works the verdicts out once, before filtering (a MATERIALIZED CTE); SQLite
+    # takes a plain subquery (Python's sqlite3 counts no rows of an INSERT that begins WITH).
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    people, kind = _track_verdicts(exercise, track, start, suitable, cte=postgresql)
     table = Assignment.__table__
     columns = list(values)
     made = sa.select(
@@ -423,8 +441,13 @@ def assign_to_track(
             sa.insert(table).from_select([table.c[key] for key in columns] + [table.c.patient_id], made),
             execution_options={"preserve_rowcount": True},
         ).rowcount
-        created = sa.select(Assignment.id, Assignment.patient_id).where(
-            ours, Assignment.patient_id.in_(sa.select(people.c.id)))
+        in_track = _track_patient_ids(track, start)
+        created = (
+            sa.select(Assignment.id, Assignment.patient_id)
+            .select_from(in_track)
+            .join(Assignment, Assignment.patient_id == in_track.c.patient_id)
+            .where(ours)
+        )
         if actor is not None and audit.current_actor()[0] is None:
             with audit.acting_as(actor):
                 events = audit.record_created_from(Assignment, created, values)
@@ -434,7 +457,7 @@ def assign_to_track(
         # Another fan-out made one of these assignments after we looked.
         db.session.rollback()
         raise RuleViolation(RACE_MESSAGE) from exc
-    result = _track_result(people, kind, ours)
+    result = _track_result(*_track_verdicts(exercise, track, start, suitable, cte=True), now)
     if events != inserted or result.totals["assigned"] != inserted:
         db.session.rollback()
         raise RuleViolation(RACE_MESSAGE)
@@ -443,13 +466,13 @@ def assign_to_track(
     return result
 
 
-def _track_result(people, kind, ours) -> FanOutResult:
+def _track_result(people, kind, now) -> FanOutResult:
     """The first ``SHOWN_PER_KIND`` of each kind by last name and every kind's count, in one statement.
 
-    Read after the INSERTs: a patient whose active assignment is one this call made is
-    ``assigned`` (``ours``), any other holder ``already``.
+    Read after the INSERTs: a patient whose active assignment is one this call made (by
+    ``track``, at ``now``) is ``assigned``, any other holder ``already``.
     """
-    mine = sa.exists().where(Assignment.id == people.c.holding, ours)
+    mine = sa.and_(people.c.holding_created_at == now, people.c.holding_source == "track")
     shown_kind = sa.case((mine, "assigned"), else_=kind)
     part = sa.case((shown_kind.in_(("inactive", "unsuitable")), "unsuitable"), else_=shown_kind)
     order = (people.c.last_name, people.c.first_name, people.c.id)
