@@ -368,9 +368,12 @@ def _track_verdicts(exercise: KindnessExercise, track: Track, start: date, suita
     # Driven by the track's enrolments on the day (``ix_enrolment_track_end``), never by
     # every patient of the clinic.
     in_track = _track_patient_ids(track, start)
+    # The enrolment that decides is looked up only for whom it can decide: an active
+    # record that does not hold the exercise yet.
+    decides = sa.and_(Assignment.id.is_(None), Patient.active.is_(True))
     rows = (
         sa.select(Patient.id, Patient.first_name, Patient.last_name, Patient.record_number, Patient.active,
-                  current.label("track_id"), Assignment.id.label("holding"),
+                  sa.case((decides, current)).label("track_id"), Assignment.id.label("holding"),
                   Assignment.created_at.label("holding_created_at"), Assignment.source.label("holding_source"))
         .select_from(in_track)
         .join(Patient, Patient.id == in_track.c.patient_id)
@@ -448,7 +451,9 @@ def assign_to_track(
             .join(Assignment, Assignment.patient_id == in_track.c.patient_id)
             .where(ours)
         )
-        if actor is not None and audit.current_actor()[0] is None:
+        if not inserted:
+            events = 0
+        elif actor is not None and audit.current_actor()[0] is None:
             with audit.acting_as(actor):
                 events = audit.record_created_from(Assignment, created, values)
         else:
