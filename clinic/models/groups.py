@@ -128,6 +128,15 @@ class GroupSession(VersionedMixin, db.Model):
             sqlite_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
             postgresql_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
         ),
+        # Migration 0020: one facilitator's (or a page of facilitators') sessions still to
+        # finish, oldest first (Records to finish, a facilitator's list, My day).
+        sa.Index(
+            "ix_group_session_unsigned_facilitator_starts_at",
+            "facilitator_id",
+            "starts_at",
+            sqlite_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
+            postgresql_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

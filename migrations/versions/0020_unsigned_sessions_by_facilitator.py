@@ -1,0 +1,39 @@
+"""unsigned sessions by facilitator: Records to finish and My day reach a facilitator's records to finish
+
+Revision ID: 0020
+Revises: 0018
+Create Date: 2026-12-03 07:20:00
+
+Only an index is added, so downgrading loses no data.
+
+- ``ix_group_session_unsigned_facilitator_starts_at`` (facilitator, start; partial: not
+  signed and not cancelled, as ``ix_group_session_unsigned_starts_at`` of 0012). Records
+  to finish reads the oldest few of a page of facilitators, a facilitator's own list reads
+  theirs oldest first, and My day a counselor's earlier unsigned sessions. Without it
+  PostgreSQL combined the unsigned-sessions index with ``ix_group_session_facilitator_id``,
+  which holds every session each facilitator ever ran (13,160 entries for a page of 20 at
+  a million attendance rows), so the page grew with the history.
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0020"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+UNSIGNED = "signed_at IS NULL AND status <> 'cancelled'"
+
+
+def upgrade():
+    op.create_index(
+        "ix_group_session_unsigned_facilitator_starts_at", "group_session", ["facilitator_id", "starts_at"],
+        unique=False, sqlite_where=sa.text(UNSIGNED), postgresql_where=sa.text(UNSIGNED),
+    )
+
+
+def downgrade():
+    op.drop_index("ix_group_session_unsigned_facilitator_starts_at", table_name="group_session")
