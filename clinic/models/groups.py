@@ -118,6 +118,9 @@ class GroupSession(VersionedMixin, db.Model):
         # Migration 0009: a group's or a facilitator's sessions in time order.
         sa.Index("ix_group_session_group_starts_at", "group_id", "starts_at"),
         sa.Index("ix_group_session_facilitator_starts_at", "facilitator_id", "starts_at"),
+        # Migration 0020: the groups a counselor has facilitated sessions of (their caseload),
+        # found one index probe per group (``access.facilitated_group_ids``).
+        sa.Index("ix_group_session_facilitator_group", "facilitator_id", "group_id"),
         # Migration 0011: the session list searches rooms.
         trigram_index("ix_group_session_room_trgm", "room"),
         # Migration 0012: the sessions whose record is still to finish (Records to finish,
