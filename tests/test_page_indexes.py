@@ -35,6 +35,11 @@ PLANS = [
      "AND group_session.status != 'cancelled' AND group_session.signed_at IS NULL "
      "AND group_session.facilitator_id IN (3, 5, 8) ORDER BY group_session.starts_at, group_session.id",
      "ix_group_session_unsigned_facilitator_starts_at", "group_session"),
+    # Migration 0020: one step of the loose index scan for the groups a counselor has run
+    # sessions of (their caseload), an index-only probe whatever their history.
+    ("SELECT min(group_session.group_id) FROM group_session WHERE group_session.facilitator_id = 3 "
+     "AND group_session.group_id > 5",
+     "ix_group_session_facilitator_group", "group_session"),
 ]
 
 
