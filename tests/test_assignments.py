@@ -784,3 +784,28 @@ def test_a_whole_track_assign_writes_the_listeners_audit_event_exactly(make):
         assert event.changes["created_at"] == [None, row.created_at.isoformat()]
         same = {k: v for k, v in listener.changes.items() if k not in ("id", "patient_id", "created_at")}
         assert {k: v for k, v in event.changes.items() if k in same} == same
+
+
+def test_a_whole_track_assign_that_meets_someone_elses_assignment_saves_nothing(make, monkeypatch):
+    """If the INSERT makes a different number than the rule decided (another assignment landed
+    in between), the whole fan-out is refused: no assignment, no event."""
+    from clinic.services import assignments as service
+
+    iop = make.track("iop")
+    exercise = _exercise(iop)
+    patients = [_enrolled(make, iop, last_name=f"Race{n}") for n in range(3)]
+    events_before = len(_assignment_events())
+    decided = service._track_result
+
+    def decide_then_someone_assigns(*args):
+        result = decided(*args)
+        db.session.execute(sa.insert(Assignment.__table__).values(
+            exercise_id=exercise.id, patient_id=patients[1].id, start_date=START, times_per_week=3,
+            status="active", status_reason="", source="individual", version=1))
+        return result
+
+    monkeypatch.setattr(service, "_track_result", decide_then_someone_assigns)
+    with pytest.raises(RuleViolation, match="at the same moment"):
+        assign_to_track(exercise, iop, start=START)
+
+    assert _assignments() == [] and len(_assignment_events()) == events_before

@@ -373,8 +373,7 @@ def _track_verdicts(exercise: KindnessExercise, track: Track, start: date, suita
     decides = sa.and_(Assignment.id.is_(None), Patient.active.is_(True))
     rows = (
         sa.select(Patient.id, Patient.first_name, Patient.last_name, Patient.record_number, Patient.active,
-                  sa.case((decides, current)).label("track_id"), Assignment.id.label("holding"),
-                  Assignment.created_at.label("holding_created_at"), Assignment.source.label("holding_source"))
+                  sa.case((decides, current)).label("track_id"), Assignment.id.label("holding"))
         .select_from(in_track)
         .join(Patient, Patient.id == in_track.c.patient_id)
         .outerjoin(Assignment, sa.and_(Assignment.patient_id == Patient.id, Assignment.exercise_id == exercise.id,
@@ -408,11 +407,14 @@ def assign_to_track(
     The same rule as ``assign_exercise`` (already active: no duplicate; inactive record or
     an exercise not meant for the track the patient is enrolled in that day: refused), but
     a whole track can hold a thousand patients, so no patient is read into Python: one
-    ``INSERT … SELECT`` makes the assignments straight from the track's enrolments
-    (``_track_verdicts``), one ``INSERT … SELECT`` writes their audit events (the same as
-    the flush listener's), and one statement reads the first ``SHOWN_PER_KIND`` patients of
-    each kind by last name with the count of each. The result holds those plain lines
-    (``AssignedLine``, ``PatientLine``) and ``totals``; ``more`` says how many are not named.
+    statement reads what the rule decides (``_track_verdicts``), naming the first
+    ``SHOWN_PER_KIND`` patients of each kind by last name with the count of each; when
+    anyone is to be assigned, one ``INSERT … SELECT`` makes the assignments straight from
+    the track's enrolments by the same rule, one ``INSERT … SELECT`` writes their audit
+    events (the same as the flush listener's) and one reads the new ids of the named few.
+    If the INSERT made a different number than decided (someone assigned meanwhile),
+    nothing is saved. The result holds plain lines (``AssignedLine``, ``PatientLine``) and
+    ``totals``; ``more()`` says how many are not named.
     """
     times_per_week = _check_request(exercise, start, times_per_week, due, "track")
     suitable = sorted(t.id for t in exercise.tracks)
@@ -426,6 +428,14 @@ def assign_to_track(
     # PostgreSQL works the verdicts out once, before filtering (a MATERIALIZED CTE); SQLite
     # takes a plain subquery (Python's sqlite3 counts no rows of an INSERT that begins WITH).
     postgresql = db.session.get_bind().dialect.name == "postgresql"
+    # First what the rule decides for everyone (the first few of each kind and the counts);
+    # nothing is written when it decides nobody is to be assigned.
+    result = _track_result(*_track_verdicts(exercise, track, start, suitable, cte=True))
+    to_assign = result.totals["assigned"]
+    if not to_assign:
+        if commit:
+            db.session.commit()
+        return result
     people, kind = _track_verdicts(exercise, track, start, suitable, cte=postgresql)
     table = Assignment.__table__
     columns = list(values)
@@ -451,8 +461,8 @@ def assign_to_track(
             .join(Assignment, Assignment.patient_id == in_track.c.patient_id)
             .where(ours)
         )
-        if not inserted:
-            events = 0
+        if inserted != to_assign:
+            events = None
         elif actor is not None and audit.current_actor()[0] is None:
             with audit.acting_as(actor):
                 events = audit.record_created_from(Assignment, created, values)
@@ -462,23 +472,27 @@ def assign_to_track(
         # Another fan-out made one of these assignments after we looked.
         db.session.rollback()
         raise RuleViolation(RACE_MESSAGE) from exc
-    result = _track_result(*_track_verdicts(exercise, track, start, suitable, cte=True), now)
-    if events != inserted or result.totals["assigned"] != inserted:
+    if events != inserted:
+        # Someone changed who holds the exercise between the decision and the INSERT.
         db.session.rollback()
         raise RuleViolation(RACE_MESSAGE)
+    # The new assignments of the patients the page names, by an index probe each.
+    named = [line.patient for line in result.assigned]
+    new_ids = dict(db.session.execute(
+        sa.select(Assignment.patient_id, Assignment.id).where(ours, Assignment.patient_id.in_([p.id for p in named]))
+    ).all())
+    result.assigned = [AssignedLine(new_ids[p.id], p) for p in named]
     if commit:
         db.session.commit()
     return result
 
 
-def _track_result(people, kind, now) -> FanOutResult:
+def _track_result(people, kind) -> FanOutResult:
     """The first ``SHOWN_PER_KIND`` of each kind by last name and every kind's count, in one statement.
 
-    Read after the INSERTs: a patient whose active assignment is one this call made (by
-    ``track``, at ``now``) is ``assigned``, any other holder ``already``.
+    ``assigned`` lines are those the rule decides to assign (their ``id`` is None until made).
     """
-    mine = sa.and_(people.c.holding_created_at == now, people.c.holding_source == "track")
-    shown_kind = sa.case((mine, "assigned"), else_=kind)
+    shown_kind = sa.case((kind == "assign", "assigned"), else_=kind)
     part = sa.case((shown_kind.in_(("inactive", "unsuitable")), "unsuitable"), else_=shown_kind)
     order = (people.c.last_name, people.c.first_name, people.c.id)
     ranked = (
@@ -501,7 +515,7 @@ def _track_result(people, kind, now) -> FanOutResult:
         line = PatientLine(row.id, f"{row.first_name} {row.last_name}", row.record_number)
         result.totals[row.part] = int(row.of)
         if row.kind == "assigned":
-            result.assigned.append(AssignedLine(row.holding, line))
+            result.assigned.append(AssignedLine(None, line))
         elif row.kind == "already":
             result.already.append(line)
             result.holding[row.id] = row.holding
