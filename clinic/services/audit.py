@@ -153,36 +153,6 @@ def record(
     return event_row
 
 
-def record_created(model: Any, rows: list[dict]) -> None:
-    """Write the "create" events of ``rows`` inserted in bulk into ``model``'s table.
-
-    A bulk INSERT makes no ORM objects, so the flush listener never sees them: this writes,
-    in one statement, the same events it would (one per row, the same ``changes``: every
-    column that is set, ``IGNORED`` ones left out, ``REDACTED`` ones hidden). Each row
-    needs its ``id``.
-    """
-    if not rows:
-        return
-    actor_id, email, address = current_actor()
-    now = utcnow()
-    keys = [attr.key for attr in sa.inspect(model).column_attrs if attr.key not in IGNORED]
-    events = [
-        {
-            "at": now,
-            "actor_id": actor_id,
-            "actor_email": email[:254],
-            "action": "create",
-            "entity": model.__tablename__,
-            "entity_id": str(row["id"]),
-            "changes": {key: [None, "(set)" if key in REDACTED else _plain(row[key])]
-                        for key in keys if row.get(key) is not None},
-            "ip_address": address[:45],
-        }
-        for row in rows
-    ]
-    db.session.connection().execute(sa.insert(AuditEvent.__table__), events)
-
-
 #: Stands in a "create" event's JSON for a value each row has its own of (see ``record_created_from``).
 _VARYING = "@@audit-row:{}@@"
 
@@ -190,8 +160,8 @@ _VARYING = "@@audit-row:{}@@"
 def record_created_from(model: Any, created: sa.Select, values: dict[str, Any]) -> int:
     """Write, in one INSERT … SELECT, the "create" events of rows inserted set-based into ``model``.
 
-    An ``INSERT … SELECT`` makes no ORM objects and hands no rows back, so neither the flush
-    listener nor ``record_created`` can see them. ``created`` selects the new rows: its
+    An ``INSERT … SELECT`` makes no ORM objects and hands no rows back, so the flush
+    listener cannot see them. ``created`` selects the new rows: its
     columns are named after ``model``'s and are integers that are never NULL (at least
     ``id``); ``values`` gives every other column's value, the same for every row. Each event
     is what the listener would write for the row (every column that is set, ``IGNORED``
