@@ -532,7 +532,10 @@ def test_a_fan_out_page_runs_as_many_sql_statements_for_25_patients_as_for_5(cli
     statements: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement.lstrip().split(None, 3)[:3])
+        words = statement.split()
+        if words[0].upper() == "WITH" and "INSERT" in words:  # INSERT … SELECT from a CTE
+            words = words[words.index("INSERT"):]
+        statements.append(words[:3])
 
     def fan_out(track_id: int) -> tuple[list, str]:
         statements.clear()
@@ -559,15 +562,11 @@ def test_a_fan_out_page_runs_as_many_sql_statements_for_25_patients_as_for_5(cli
     large_other, large_inserts = split(large)
     # Reading, checking and showing never grows with the number of patients.
     assert small_other == large_other
-    # One INSERT for all the audit events. The assignments go in one batched INSERT where
-    # the database can return their ids in order (PostgreSQL), else one each (SQLite).
-    for inserts, made in ((small_inserts, 4), (large_inserts, 24)):
-        audit_inserts = [s for s in inserts if s[2].startswith("audit_event")]
-        assignment_inserts = [s for s in inserts if s[2].startswith("assignment")]
-        assert len(audit_inserts) == 1 and len(inserts) == 1 + len(assignment_inserts)
-        assert len(assignment_inserts) in (1, made)
-    if app.config["TEST_BACKEND"] == "postgresql":
-        assert len(small) == len(large)
+    # One INSERT … SELECT makes every assignment and one writes all their audit events,
+    # on both databases.
+    for inserts in (small_inserts, large_inserts):
+        assert sorted(s[2] for s in inserts) == ["assignment", "audit_event"]
+    assert len(small) == len(large)
     print(
         f"\n[{app.config['TEST_BACKEND']}] fan-out page SQL statements: "
         f"5 patients {len(small)} ({len(small_inserts)} INSERT), "
@@ -670,3 +669,143 @@ def test_the_result_of_a_large_track_names_the_first_patients_and_counts_the_res
     assert "Assigned to (30)" in assigned and "Pat Name24" in assigned and "Pat Name25" not in assigned
     assert "5 more were assigned" in assigned
     assert len(_assignments(exercise.id)) == 30
+
+
+def test_a_whole_track_names_the_first_25_of_each_kind_and_counts_the_rest(client, make):
+    """Assigned, already had it and not suited: each list names the first 25 by last name and
+    says "and N more"; the counts are exact and nobody already holding it gets a second one."""
+    iop = make.track("iop")
+    planner = make.staff("planner")
+    exercise = _exercise(iop)
+    fresh = [_enrolled(make, iop, first_name="New", last_name=f"Fresh{n:02d}") for n in range(27)]
+    holders = [_enrolled(make, iop, first_name="Had", last_name=f"Holder{n:02d}") for n in range(28)]
+    assign_exercise(exercise, holders, start=date(2026, 1, 12))
+    for n in range(26):
+        _enrolled(make, iop, first_name="Off", last_name=f"Inactive{n:02d}", active=False)
+    ids = {"exercise": exercise.id, "track": iop.id, "fresh": [p.id for p in fresh],
+           "holders": [p.id for p in holders]}
+    events_before = len(_assignment_events())
+    login(client, planner.email)
+
+    body = client.post("/admin/assign/", data={
+        "exercise": ids["exercise"], "target": "track", "track": ids["track"], "start": "2026-02-02",
+    }).get_data(as_text=True)
+
+    assert ("Assigned to 27 patients; 28 patients already had it active (no duplicate made); "
+            "26 patients not suited (refused).") in body
+    assigned = body.split('id="assigned"')[1].split("</section>")[0]
+    already = body.split('id="already"')[1].split("</section>")[0]
+    unsuitable = body.split('id="unsuitable"')[1].split("</section>")[0]
+    assert "Assigned to (27)" in assigned and "New Fresh24" in assigned and "New Fresh25" not in assigned
+    assert "and 2 more were assigned" in assigned
+    assert "(28)" in already and "Had Holder24" in already and "Had Holder25" not in already
+    assert "and 3 more already had it active" in already
+    assert "(26)" in unsuitable and "Off Inactive24" in unsuitable and "Off Inactive25" not in unsuitable
+    assert "and 1 more was not suited" in unsuitable
+    assert unsuitable.count("patient record is inactive") == 25
+    # Each holder's existing assignment is linked, never a new one.
+    db.session.remove()
+    saved = _assignments(ids["exercise"])
+    holding = {a.patient_id: a.id for a in saved if a.patient_id in ids["holders"]}
+    assert len(holding) == 28 and f"#{holding[ids['holders'][0]]}" in already
+    assert sorted(a.patient_id for a in saved if a.start_date == START) == sorted(ids["fresh"])
+    assert len(saved) == 27 + 28
+    assert len(_assignment_events()) - events_before == 27
+
+
+def test_a_whole_track_skips_an_already_active_exercise_and_writes_no_event_for_it(make):
+    iop = make.track("iop")
+    exercise = _exercise(iop)
+    holder = _enrolled(make, iop, last_name="Holder")
+    first = assign_exercise(exercise, [holder], start=date(2026, 1, 12)).assigned[0]
+    newcomer = _enrolled(make, iop, last_name="Newcomer")
+    before = len(_assignment_events())
+
+    result = assign_to_track(exercise, iop, start=START)
+
+    assert [p.id for p in result.already] == [holder.id]
+    assert result.holding == {holder.id: first.id}
+    assert [a.patient_id for a in result.assigned] == [newcomer.id]
+    assert result.counts() == {"assigned": 1, "already": 1, "unsuitable": 0}
+    active = [a for a in _assignments() if a.status == "active"]
+    assert sorted(a.patient_id for a in active) == sorted([holder.id, newcomer.id])
+    events = _assignment_events()[before:]
+    assert [e.entity_id for e in events] == [str(result.assigned[0].id)]
+    # A second whole-track assign changes nothing and says so.
+    again = assign_to_track(exercise, iop, start=START)
+    assert again.counts() == {"assigned": 0, "already": 2, "unsuitable": 0}
+    assert len(_assignments()) == 2 and len(_assignment_events()) == before + 1
+
+
+def test_a_whole_track_decides_as_one_by_one_on_a_change_over_day(make):
+    """On a day two enrolments cover, the later one counts, for a track as for a selection."""
+    iop, intensive = make.track("iop"), make.track("intensive")
+    exercise = _exercise(iop, title="Thank a nurse")
+    moving = make.patient(last_name="Moving")
+    make.enrolment(moving, iop, start=ENROLLED, end_date=START, status="stepped_up")
+    make.enrolment(moving, intensive, start=START)
+    staying = _enrolled(make, iop, last_name="Staying")
+
+    one_by_one = assign_exercise(exercise, [moving, staying], start=START, commit=False)
+    expected = ([a.patient_id for a in one_by_one.assigned],
+                [(p.id, reason) for p, reason in one_by_one.unsuitable])
+    db.session.rollback()
+    result = assign_to_track(exercise, iop, start=START)
+
+    assert ([a.patient_id for a in result.assigned], [(p.id, r) for p, r in result.unsuitable]) == expected
+    assert expected == ([staying.id], [(moving.id, "not meant for Intensive (partial hospitalisation)")])
+
+
+def test_a_whole_track_assign_writes_the_listeners_audit_event_exactly(make):
+    """Field for field (who, from where, what, the JSON of the changes in column order) the
+    set-based events are what the flush listener writes for one assignment."""
+    iop = make.track("iop")
+    planner = make.staff("planner")
+    exercise = _exercise(iop)
+    one = _enrolled(make, iop, last_name="Alpha")
+    two = _enrolled(make, iop, last_name="Beta")
+    single = assign_exercise(exercise, [one], start=START, due=date(2026, 3, 2), times_per_week=2,
+                             source="track", actor=planner).assigned[0]
+    listener = _assignment_events()[-1]
+    change_status(single, "stopped", "to compare")
+    before = len(_assignment_events())
+
+    result = assign_to_track(exercise, iop, start=START, due=date(2026, 3, 2), times_per_week=2, actor=planner)
+
+    bulk = {e.entity_id: e for e in _assignment_events()[before:]}
+    assert sorted(bulk) == sorted(str(a.id) for a in result.assigned)
+    made = {a.patient_id: a for a in _assignments() if a.status == "active"}
+    for patient in (one, two):
+        event, row = bulk[str(made[patient.id].id)], made[patient.id]
+        assert (event.action, event.entity, event.actor_id, event.actor_email, event.ip_address) == (
+            listener.action, listener.entity, listener.actor_id, listener.actor_email, listener.ip_address)
+        assert list(event.changes) == list(listener.changes)  # the same keys, in the same order
+        assert event.changes["id"] == [None, row.id] and event.changes["patient_id"] == [None, patient.id]
+        assert event.changes["created_at"] == [None, row.created_at.isoformat()]
+        same = {k: v for k, v in listener.changes.items() if k not in ("id", "patient_id", "created_at")}
+        assert {k: v for k, v in event.changes.items() if k in same} == same
+
+
+def test_a_whole_track_assign_that_meets_someone_elses_assignment_saves_nothing(make, monkeypatch):
+    """If the INSERT makes a different number than the rule decided (another assignment landed
+    in between), the whole fan-out is refused: no assignment, no event."""
+    from clinic.services import assignments as service
+
+    iop = make.track("iop")
+    exercise = _exercise(iop)
+    patients = [_enrolled(make, iop, last_name=f"Race{n}") for n in range(3)]
+    events_before = len(_assignment_events())
+    decided = service._track_result
+
+    def decide_then_someone_assigns(*args):
+        result = decided(*args)
+        db.session.execute(sa.insert(Assignment.__table__).values(
+            exercise_id=exercise.id, patient_id=patients[1].id, start_date=START, times_per_week=3,
+            status="active", status_reason="", source="individual", version=1))
+        return result
+
+    monkeypatch.setattr(service, "_track_result", decide_then_someone_assigns)
+    with pytest.raises(RuleViolation, match="at the same moment"):
+        assign_to_track(exercise, iop, start=START)
+
+    assert _assignments() == [] and len(_assignment_events()) == events_before

@@ -68,3 +68,73 @@ def test_a_busy_day_lists_the_first_ten_sessions_counts_the_rest_and_points_to_t
     quiet = _home(client, make.staff("planner").email)
     assert re.findall(r"Busy group \d\d", quiet) == ["Busy group 00", "Busy group 01"]
     assert 'id="more-sessions"' not in quiet
+
+
+def _statements(client, app, url: str) -> int:
+    count = [0]
+
+    def tick(*_args, **_kwargs):
+        count[0] += 1
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", tick)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", tick)
+    return count[0]
+
+
+def test_covering_one_session_of_a_group_puts_its_members_on_the_caseload_whatever_the_history(
+        client, app, ctx, make):
+    """The groups a counselor facilitated sessions of are found one probe per group: covering
+    one session counts as much as running a hundred, and a long history costs no statement."""
+    iop = make.track("iop")
+    wren, odo = make.staff("counselor"), make.staff("counselor")
+    mine = make.group(iop, wren, name="Wren's group")
+    theirs = make.group(iop, odo, name="Odo's group")
+    for group, counselor in ((mine, wren), (theirs, odo), (theirs, odo)):
+        patient = make.patient()
+        make.enrolment(patient, iop, counselor=counselor)
+        make.membership(group, patient)
+    db.session.add(GroupSession(group_id=mine.id, starts_at=_today_at(9), duration_minutes=60,
+                                facilitator_id=wren.id))
+    db.session.commit()
+    email = wren.email
+
+    assert re.search(r'id="patient-count">1<', _home(client, email))
+    few = _statements(client, app, "/admin/")
+    # Wren covers one of Odo's sessions, long ago, and runs a year of her own group.
+    db.session.add(GroupSession(group_id=theirs.id, starts_at=_today_at(9) - timedelta(days=200),
+                                duration_minutes=60, facilitator_id=wren.id))
+    db.session.add_all([GroupSession(group_id=mine.id, starts_at=_today_at(9) - timedelta(days=n),
+                                     duration_minutes=60, facilitator_id=wren.id) for n in range(1, 60)])
+    db.session.commit()
+
+    assert re.search(r'id="patient-count">3<', _home(client, email))
+    assert _statements(client, app, "/admin/") == few
+
+
+def test_the_home_page_stops_counting_at_a_thousand_patients_and_a_hundred_sessions(client, ctx, make):
+    from clinic.admin import dashboard
+
+    iop = make.track("iop")
+    group = make.group(iop, name="Crowded group")
+    planner = make.staff("planner")
+    old = (dashboard.COUNTED_PATIENTS, dashboard.COUNTED_SESSIONS)
+    dashboard.COUNTED_PATIENTS, dashboard.COUNTED_SESSIONS = 3, 12
+    try:
+        for _ in range(4):
+            make.enrolment(make.patient(), iop)
+        db.session.add_all([GroupSession(group_id=group.id, starts_at=_today_at(8) + timedelta(minutes=n),
+                                         duration_minutes=60) for n in range(13)])
+        db.session.commit()
+        home = _home(client, planner.email)
+        assert re.search(r'id="patient-count">more than 3<', home)
+        assert re.search(r'id="more-sessions">and more than 2 more today', home)
+        db.session.execute(sa.delete(GroupSession).where(GroupSession.starts_at > _today_at(8) + timedelta(minutes=11)))
+        db.session.commit()
+        exact = _home(client, planner.email)
+        assert re.search(r'id="more-sessions">and 2 more today', exact)
+    finally:
+        dashboard.COUNTED_PATIENTS, dashboard.COUNTED_SESSIONS = old

@@ -86,6 +86,15 @@ def test_a_track_fan_out_attaches_the_tracks_default_goal_once_to_each_plan(worl
     plan = tp.plan_of(world["planned"].id, TODAY)
     [default] = [g for g in plan.all_goals if g.from_track_default]
     assert [e.title for e in default.exercises] == ["Keep a gratitude list", "Send a kind message"]
+    # The goals made set-based are in the audit trail as the flush listener writes them.
+    from clinic.models import AuditEvent
+
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "plan_goal",
+                                                            AuditEvent.action == "create")).all()
+    made = [e for e in events if int(e.entity_id) != world["goal"].id]  # the fixture's own goal aside
+    assert sorted(int(e.entity_id) for e in made) == sorted(by_patient.values())
+    assert all(e.changes["statement"] == [None, DEFAULT] and e.changes["patient_id"][1] in by_patient
+               and e.changes["from_track_default"] == [None, True] for e in made)
 
 
 def test_without_a_default_goal_a_fan_out_refuses_the_patients_with_a_plan_and_says_why(world):

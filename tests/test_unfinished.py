@@ -396,23 +396,32 @@ def test_a_facilitator_list_takes_the_same_statements_however_many_and_refuses_n
     assert 'id="nothing-to-finish"' in body
 
 
-def test_facilitators_are_shown_twenty_a_page_by_name_with_everyones_totals(client, app, make, world):
+def test_facilitators_are_shown_ten_a_page_by_name_with_everyones_totals(client, app, make, world):
+    assert unfinished.FACILITATORS_PAGE == 10
     group = make.group(make.track("many"), None, name="Many group")
     for n in range(20):
         counselor = make.staff("counselor", full_name=f"Mid Person{n:02d}")
-        session(group, at(world["today"] - timedelta(days=3), 9), counselor)
+        session(group, at(world["today"] - timedelta(days=3 + n), 9), counselor)
+        if n == 4:  # one of them has seven: the five oldest are shown and "and 2 more"
+            for extra in range(6):
+                session(group, at(world["today"] - timedelta(days=30 + extra), 9), counselor)
     login(client, make.staff("planner").email)
     statements = _statements_for(client, app, "/admin/unfinished/")
 
     first = client.get("/admin/unfinished/").get_data(as_text=True)
 
-    # Ada Abbott, 20 Mid Persons, Zoe Zimmer, No facilitator: 23 facilitators, 25 records.
-    assert "25 records to finish" in first
-    assert "1–20 of 23 facilitators" in first
-    names = re.findall(r'<h2 class="h6" id="facilitator-[^"]+-name">([^<]+)</h2>', first)
-    assert names == ["Ada Abbott"] + [f"Mid Person{n:02d}" for n in range(19)]
+    # Ada Abbott, 20 Mid Persons, Zoe Zimmer, No facilitator: 23 facilitators, 31 records.
+    name = r'<h2 class="h6" id="facilitator-[^"]+-name">([^<]+)</h2>'
+    assert "31 records to finish" in first
+    assert "1–10 of 23 facilitators" in first
+    assert re.findall(name, first) == ["Ada Abbott"] + [f"Mid Person{n:02d}" for n in range(9)]
+    busy = first.split(">Mid Person04</h2>")[1].split('<h2 class="h6"')[0]
+    assert busy.count("overdue by") == 5 and "and 2 more" in busy
     second = client.get("/admin/unfinished/?page=2").get_data(as_text=True)
-    assert "21–23 of 23 facilitators" in second and "25 records to finish" in second
-    names = re.findall(r'<h2 class="h6" id="facilitator-[^"]+-name">([^<]+)</h2>', second)
-    assert names == ["Mid Person19", "Zoe Zimmer", unfinished.NO_FACILITATOR]
+    assert "11–20 of 23 facilitators" in second and "31 records to finish" in second
+    assert re.findall(name, second) == [f"Mid Person{n:02d}" for n in range(9, 19)]
+    third = client.get("/admin/unfinished/?page=3").get_data(as_text=True)
+    assert "21–23 of 23 facilitators" in third
+    assert re.findall(name, third) == ["Mid Person19", "Zoe Zimmer", unfinished.NO_FACILITATOR]
     assert _statements_for(client, app, "/admin/unfinished/?page=2") == statements
+    assert _statements_for(client, app, "/admin/unfinished/?page=3") == statements

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -144,6 +144,7 @@ class AssignView(SecureBaseView):
             .options(selectinload(KindnessExercise.tracks))
             .order_by(KindnessExercise.title)
         ).all()
+        g.assign_choices = exercises
         choices: list[tuple[int | str, str]] = [("", "— choose an exercise —")]
         for exercise in exercises:
             tracks = ", ".join(t.name for t in sorted(exercise.tracks, key=lambda t: t.care_level)) or "no track"
@@ -154,13 +155,15 @@ class AssignView(SecureBaseView):
             ))
         return choices
 
-    def _fill_choices(self, form: AssignForm, preselected: list[int]) -> list[Patient]:
+    def _fill_choices(self, form: AssignForm, preselected: list[int], posted_group_only: bool = False) -> list[Patient]:
         """Give every select its choices; return the pre-selected patients that exist.
 
         The patient selects offer only the patients the request names (``?patient=``,
         ``?patients=`` or the submitted values), never every patient of the clinic: the
         form stays the same size however many patients there are. Staff reach it from a
-        patient's page or the patient list's selection.
+        patient's page or the patient list's selection. With ``posted_group_only`` (checking
+        a POST) the group select holds only the group posted, if any: every active group of
+        the clinic is read only when the form is shown.
         """
         form.exercise.choices = self._exercise_choices()
         named = preselected + _ids(request.args.getlist("patient"))
@@ -173,17 +176,29 @@ class AssignView(SecureBaseView):
         form.patient.choices = [("", "— choose a patient —")] + [(p.id, str(p)) for p in wanted if p.active]
         chosen = [p for p in wanted if p.id in preselected]
         form.patients.choices = [(p.id, str(p)) for p in (chosen if preselected else wanted)]
-        groups = db.session.scalars(
+        self._fill_groups(form, posted_group_only)
+        tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level)).all()
+        form.track.choices = [("", "— choose a track —")] + [(t.id, t.name) for t in tracks]
+        # Keep the records loaded for the choices alive for the request, so that finding the
+        # chosen exercise and track again reads nothing (the identity map holds them weakly).
+        g.assign_choices = (getattr(g, "assign_choices", ()), tracks)
+        self._goal_choices(form, wanted)
+        return list(chosen)
+
+    def _fill_groups(self, form: AssignForm, posted_group_only: bool = False) -> None:
+        query = (
             sa.select(CareGroup)
             .where(CareGroup.active.is_(True))
             .options(joinedload(CareGroup.track))
             .order_by(CareGroup.name)
-        ).all()
+        )
+        if posted_group_only:
+            posted = _ids(request.form.getlist("group"))[:1]
+            groups = db.session.scalars(query.where(CareGroup.id.in_(posted))).all() if posted else []
+        else:
+            groups = db.session.scalars(query).all()
         form.group.choices = [("", "— choose a group —")] + [(g.id, f"{g.name} ({g.track.name})") for g in groups]
-        tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level)).all()
-        form.track.choices = [("", "— choose a track —")] + [(t.id, t.name) for t in tracks]
-        self._goal_choices(form, wanted)
-        return list(chosen)
+        g.assign_groups = groups
 
     def _goal_choices(self, form: AssignForm, wanted: list[Patient]) -> None:
         """The one patient's active goals (of the enrolment on the start date, or today)."""
@@ -222,8 +237,9 @@ class AssignView(SecureBaseView):
         form_error = None
         if request.method == "POST" and not allowed(self.permission_key, role_of(current_user), "c"):
             abort(403)
-        preselected = self._fill_choices(form, preselected_ids)
-        if request.method == "POST":
+        posted = request.method == "POST"
+        preselected = self._fill_choices(form, preselected_ids, posted_group_only=posted)
+        if posted:
             if form.validate():
                 try:
                     outcome = self._assign(form)
@@ -238,6 +254,7 @@ class AssignView(SecureBaseView):
                     form_error = str(exc)
                 else:
                     return self.render("admin/assign/result.html", **outcome)
+            self._fill_groups(form)  # the form is shown again: offer every group
         else:
             self._preset(form, preselected)
         return self.render(
@@ -253,6 +270,10 @@ class AssignView(SecureBaseView):
         exercise = db.session.get(KindnessExercise, form.exercise.data)
         if exercise is None:
             raise RuleViolation("That exercise no longer exists.")
+        # What the result page shows of the exercise, read before the service commits (which
+        # would make showing it read the exercise again).
+        shown_exercise = {"id": exercise.id, "title": exercise.title,
+                          "default_times_per_week": exercise.default_times_per_week}
         options = {
             "start": form.start.data,
             "times_per_week": form.times_per_week.data,
@@ -282,25 +303,25 @@ class AssignView(SecureBaseView):
             target = "one patient" if kind == "patient" else f"{len(patients)} selected patients"
             result = assignments.assign_exercise(exercise, patients, source="individual",
                                                  goal=form.goal.data if kind == "patient" else None, **options)
-        holding = {}
-        if result.already:
+        holding = dict(result.holding)
+        if result.already and not holding:
             rows = db.session.execute(
                 sa.select(Assignment.patient_id, Assignment.id).where(
-                    Assignment.exercise_id == exercise.id,
+                    Assignment.exercise_id == shown_exercise["id"],
                     Assignment.status == "active",
                     Assignment.patient_id.in_([p.id for p in result.already]),
                 )
             )
             holding = dict(rows.all())
         return {
-            "exercise": exercise,
+            "exercise": shown_exercise,
             "target": target,
             "result": result,
             "holding": holding,
             "shown_assigned": assignments.SHOWN_ASSIGNED,
             "start": form.start.data,
             "due": form.due.data,
-            "times_per_week": form.times_per_week.data or exercise.default_times_per_week,
+            "times_per_week": form.times_per_week.data or shown_exercise["default_times_per_week"],
         }
 
     # Status ----------------------------------------------------------------

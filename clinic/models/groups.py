@@ -118,6 +118,9 @@ class GroupSession(VersionedMixin, db.Model):
         # Migration 0009: a group's or a facilitator's sessions in time order.
         sa.Index("ix_group_session_group_starts_at", "group_id", "starts_at"),
         sa.Index("ix_group_session_facilitator_starts_at", "facilitator_id", "starts_at"),
+        # Migration 0024: the groups a counselor has facilitated sessions of (their caseload),
+        # found one index probe per group (``access.facilitated_group_ids``).
+        sa.Index("ix_group_session_facilitator_group", "facilitator_id", "group_id"),
         # Migration 0011: the session list searches rooms.
         trigram_index("ix_group_session_room_trgm", "room"),
         # Migration 0022: the rooms sessions name, read room by room (calendar feeds).
@@ -126,6 +129,15 @@ class GroupSession(VersionedMixin, db.Model):
         # My day), without reading the signed history.
         sa.Index(
             "ix_group_session_unsigned_starts_at",
+            "starts_at",
+            sqlite_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
+            postgresql_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
+        ),
+        # Migration 0024: one facilitator's (or a page of facilitators') sessions still to
+        # finish, oldest first (Records to finish, a facilitator's list, My day).
+        sa.Index(
+            "ix_group_session_unsigned_facilitator_starts_at",
+            "facilitator_id",
             "starts_at",
             sqlite_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
             postgresql_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),

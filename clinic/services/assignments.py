@@ -4,28 +4,39 @@ One call assigns one exercise to one patient, a selection, a group's roster or a
 track. The fan-out is one transaction and its result is exact: every patient asked for
 ends up assigned, already holding the exercise, or refused with a reason. Nobody is
 skipped silently. The audit listener writes one event per assignment created; a whole
-track is assigned in bulk statements (``assign_to_track``), its events written by
-``audit.record_created``.
+track is assigned set-based (``assign_to_track``: ``INSERT … SELECT`` from its
+enrolments), its events written by ``audit.record_created_from``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import ASSIGNMENT_SOURCES, Assignment, CareGroup, Enrolment, KindnessExercise, Patient, StaffUser, Track
+from ..models import (
+    ASSIGNMENT_SOURCES,
+    Assignment,
+    CareGroup,
+    Enrolment,
+    KindnessExercise,
+    Patient,
+    PlanGoal,
+    StaffUser,
+    Track,
+)
 from ..models._types import utcnow
 from . import audit
 from .errors import RuleViolation
 from .limits import FieldViolation, day, required_row, text, whole
 from .locking import UNCHECKED, check_version, check_version_unless_unchecked
 from .membership import covers, roster
+from .treatment_plan import DEFAULT_GOAL_TARGET_DAYS, NO_DEFAULT, PLAN_TEXT_LIMIT
 
 #: How many of the patients assigned a result page names; the rest are counted.
 SHOWN_ASSIGNED = 25
@@ -59,28 +70,45 @@ class FanOutResult:
     already: list[Patient] = field(default_factory=list)
     #: Patients the exercise was refused for, each with the reason.
     unsuitable: list[tuple[Patient, str]] = field(default_factory=list)
+    #: How many of each kind there are, when the lists name only the first few (a whole
+    #: track); None when the lists are complete.
+    totals: dict[str, int] | None = None
+    #: Patient id -> the id of the active assignment they already had, where known.
+    holding: dict[int, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         """How many distinct patients were considered."""
-        return len(self.assigned) + len(self.already) + len(self.unsuitable)
+        return sum(self.counts().values())
 
     def counts(self) -> dict[str, int]:
-        """The size of each list, by name."""
+        """How many of each kind, by name (more than the lists hold when ``totals`` says so)."""
+        if self.totals is not None:
+            return dict(self.totals)
         return {
             "assigned": len(self.assigned),
             "already": len(self.already),
             "unsuitable": len(self.unsuitable),
         }
 
+    def more(self) -> dict[str, int]:
+        """How many of each kind the lists do not name."""
+        counts = self.counts()
+        return {
+            "assigned": counts["assigned"] - len(self.assigned),
+            "already": counts["already"] - len(self.already),
+            "unsuitable": counts["unsuitable"] - len(self.unsuitable),
+        }
+
     def summary(self) -> str:
         """One line of counts for a flash message; it never names anyone."""
-        if self.total == 0:
+        counts = self.counts()
+        if sum(counts.values()) == 0:
             return "Nobody to assign to: no patients were found for this target on the start date."
         return (
-            f"Assigned to {_patients(len(self.assigned))}; "
-            f"{_patients(len(self.already))} already had it active (no duplicate made); "
-            f"{_patients(len(self.unsuitable))} not suited (refused)."
+            f"Assigned to {_patients(counts['assigned'])}; "
+            f"{_patients(counts['already'])} already had it active (no duplicate made); "
+            f"{_patients(counts['unsuitable'])} not suited (refused)."
         )
 
 
@@ -333,6 +361,97 @@ class AssignedLine:
         return self.patient.id
 
 
+#: How many of each kind (assigned, already had it, not suited) a whole track's result names.
+SHOWN_PER_KIND = SHOWN_ASSIGNED
+
+
+def _track_patient_ids(track: Track, start: date):
+    """The ids of the patients enrolled in ``track`` on ``start`` (a subquery, ``patient_id``)."""
+    return (
+        sa.select(Enrolment.patient_id)
+        .where(Enrolment.track_id == track.id, covers(Enrolment, start))
+        .distinct()
+        .subquery("in_track")
+    )
+
+
+def _track_verdicts(exercise: KindnessExercise, track: Track, start: date, suitable: list[int],
+                    defaults: dict[int, str], *, cte: bool = False):
+    """Everyone enrolled in ``track`` on ``start``, each with what the rule decides for them.
+
+    The rule of ``assign_exercise`` as SQL, for a whole track at once: ``kind`` is
+    ``already`` when the patient holds the exercise active (``holding`` names that
+    assignment: at most one, by ``uq_assignment_one_active``), ``inactive`` for an inactive
+    record, ``unsuitable`` when the exercise is not meant for the track the patient is
+    enrolled in that day (on a change-over day the later enrolment counts, as
+    ``_enrolled_tracks_on``), ``no_goal`` when that track has no default goal (``defaults``:
+    track id -> its default goal, "" for none) and the enrolment's treatment plan has an
+    active goal (``treatment_plan.goals_for_assignments``: such a patient is assigned one by
+    one, choosing the goal), else ``assign``. ``enrolment_id`` names the deciding enrolment
+    and ``default_goal`` its track's default goal. Returns the rows (a subquery, or with ``cte``
+    a CTE that PostgreSQL works out once however often the statement names its columns)
+    and ``kind``; nothing is read.
+    """
+    current = (
+        sa.select(Enrolment.track_id)
+        .where(Enrolment.patient_id == Patient.id, covers(Enrolment, start))
+        .order_by(Enrolment.start_date.desc(), Enrolment.id.desc())
+        .limit(1)
+        .correlate(Patient)
+        .scalar_subquery()
+    )
+    # Driven by the track's enrolments on the day (``ix_enrolment_track_end``), never by
+    # every patient of the clinic.
+    in_track = _track_patient_ids(track, start)
+    # The enrolment that decides is looked up only for whom it can decide: an active
+    # record that does not hold the exercise yet.
+    decides = sa.and_(Assignment.id.is_(None), Patient.active.is_(True))
+    deciding = (
+        sa.select(Enrolment.id)
+        .where(Enrolment.patient_id == Patient.id, covers(Enrolment, start))
+        .order_by(Enrolment.start_date.desc(), Enrolment.id.desc())
+        .limit(1)
+        .correlate(Patient)
+        .scalar_subquery()
+    )
+    rows = (
+        sa.select(Patient.id, Patient.first_name, Patient.last_name, Patient.record_number, Patient.active,
+                  sa.case((decides, current)).label("track_id"), Assignment.id.label("holding"),
+                  sa.case((decides, deciding)).label("enrolment_id"))
+        .select_from(in_track)
+        .join(Patient, Patient.id == in_track.c.patient_id)
+        .outerjoin(Assignment, sa.and_(Assignment.patient_id == Patient.id, Assignment.exercise_id == exercise.id,
+                                       Assignment.status == "active"))
+    )
+    if cte:
+        people = rows.cte("enrolled").prefix_with("MATERIALIZED", dialect="postgresql")
+    else:
+        people = rows.subquery("enrolled")
+    without_default = [tid for tid in suitable if not defaults.get(tid)]
+    has_goal = (
+        sa.select(PlanGoal.id)
+        .where(PlanGoal.enrolment_id == people.c.enrolment_id, PlanGoal.status == "active")
+        .exists()
+    )
+    kind = sa.case(
+        (people.c.holding.is_not(None), "already"),
+        (sa.not_(people.c.active), "inactive"),
+        (sa.not_(people.c.track_id.in_(suitable)), "unsuitable"),
+        (sa.and_(people.c.track_id.in_(without_default), has_goal), "no_goal"),
+        else_="assign",
+    )
+    return people, kind
+
+
+def _default_goal_of(people, defaults: dict[int, str]):
+    """The default goal of each row's track as SQL ("" when its track has none)."""
+    named = {tid: goal for tid, goal in defaults.items() if goal}
+    if not named:
+        return sa.literal("", sa.Text)
+    return sa.case(*((people.c.track_id == tid, sa.literal(goal, sa.Text)) for tid, goal in named.items()),
+                   else_=sa.literal("", sa.Text))
+
+
 def assign_to_track(
     exercise: KindnessExercise,
     track: Track,
@@ -347,83 +466,177 @@ def assign_to_track(
 
     The same rule as ``assign_exercise`` (already active: no duplicate; inactive record or
     an exercise not meant for the track the patient is enrolled in that day: refused), but
-    a whole track can hold a thousand patients, so no record is loaded per patient: one
-    statement reads who is enrolled with what decides for them, one INSERT makes the
-    assignments and one writes their audit events. The result holds plain lines
-    (``AssignedLine``, ``PatientLine``) in the order of last names.
+    a whole track can hold a thousand patients, so no patient is read into Python: one
+    statement reads what the rule decides (``_track_verdicts``), naming the first
+    ``SHOWN_PER_KIND`` patients of each kind by last name with the count of each; when
+    anyone is to be assigned, one ``INSERT … SELECT`` makes the assignments straight from
+    the track's enrolments by the same rule, one ``INSERT … SELECT`` writes their audit
+    events (the same as the flush listener's) and one reads the new ids of the named few.
+    If the INSERT made a different number than decided (someone assigned meanwhile),
+    nothing is saved. The result holds plain lines (``AssignedLine``, ``PatientLine``) and
+    ``totals``; ``more()`` says how many are not named.
     """
     times_per_week = _check_request(exercise, start, times_per_week, due, "track")
-    suitable_tracks = {t.id for t in exercise.tracks}
-    # The enrolment that counts on a change-over day is the later one (as ``_enrolled_tracks_on``).
-    current = (
-        sa.select(Enrolment.track_id)
-        .where(Enrolment.patient_id == Patient.id, covers(Enrolment, start))
-        .order_by(Enrolment.start_date.desc(), Enrolment.id.desc())
-        .limit(1)
-        .correlate(Patient)
-        .scalar_subquery()
-    )
-    holding = (
-        sa.select(sa.func.min(Assignment.id))
-        .where(Assignment.patient_id == Patient.id, Assignment.exercise_id == exercise.id,
-               Assignment.status == "active")
-        .correlate(Patient)
-        .scalar_subquery()
-    )
-    in_track = sa.select(Enrolment.patient_id).where(Enrolment.track_id == track.id, covers(Enrolment, start))
-    rows = db.session.execute(
-        sa.select(Patient.id, Patient.first_name, Patient.last_name, Patient.record_number, Patient.active,
-                  current.label("track_id"), holding.label("holding"))
-        .where(Patient.id.in_(in_track))
-        .order_by(Patient.last_name, Patient.first_name, Patient.id)
-    ).all()
-    track_names = dict(db.session.execute(sa.select(Track.id, Track.name)).all()) if rows else {}
-    result = FanOutResult()
+    suitable = sorted(t.id for t in exercise.tracks)
     actor_id = actor.id if actor is not None else audit.current_actor()[0]
     now = utcnow()
-    values, lines = [], []
-    for row in rows:
-        line = PatientLine(row.id, f"{row.first_name} {row.last_name}", row.record_number)
-        if row.holding is not None:
-            result.already.append(line)
-        elif not row.active:
-            result.unsuitable.append((line, "patient record is inactive"))
-        elif row.track_id not in suitable_tracks:
-            result.unsuitable.append((line, f"not meant for {track_names.get(row.track_id, track.name)}"))
-        else:
-            lines.append(line)
-            values.append({
-                "exercise_id": exercise.id, "patient_id": row.id, "start_date": start, "due_date": due,
-                "times_per_week": times_per_week, "status": "active", "status_reason": "",
-                "assigned_by_id": actor_id, "source": "track", "created_at": now,
-            })
-    if values:
-        from .treatment_plan import goals_for_assignments
-
-        goals, refused = goals_for_assignments([v["patient_id"] for v in values], start, fan_out=True,
-                                               actor_id=actor_id)
-        result.unsuitable += [(line, refused[v["patient_id"]]) for v, line in zip(values, lines)
-                              if v["patient_id"] in refused]
-        lines = [line for v, line in zip(values, lines) if v["patient_id"] not in refused]
-        values = [{**v, "goal_id": goals.get(v["patient_id"])} for v in values if v["patient_id"] not in refused]
-    if values:
-        try:
-            ids = db.session.scalars(
-                sa.insert(Assignment).returning(Assignment.id, sort_by_parameter_order=True), values
-            ).all()
-        except IntegrityError as exc:
-            db.session.rollback()
-            raise RuleViolation(RACE_MESSAGE) from exc
-        for row, new_id in zip(values, ids):
-            row["id"] = new_id
+    values = {
+        "exercise_id": exercise.id, "start_date": start, "due_date": due, "times_per_week": times_per_week,
+        "status": "active", "status_reason": "", "assigned_by_id": actor_id, "source": "track",
+        "created_at": now, "version": 1,
+    }
+    # PostgreSQL works the verdicts out once, before filtering (a MATERIALIZED CTE); SQLite
+    # takes a plain subquery (Python's sqlite3 counts no rows of an INSERT that begins WITH).
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    # First what the rule decides for everyone (the first few of each kind and the counts);
+    # nothing is written when it decides nobody is to be assigned.
+    # Each suitable track's default goal: what a fan-out's assignments serve.
+    defaults = {tid: (goal or "").strip()[:PLAN_TEXT_LIMIT] for tid, goal in db.session.execute(
+        sa.select(Track.id, Track.default_goal).where(Track.id.in_(suitable)))}
+    result = _track_result(*_track_verdicts(exercise, track, start, suitable, defaults, cte=True))
+    to_assign = result.totals["assigned"]
+    if not to_assign:
+        if commit:
+            db.session.commit()
+        return result
+    if any(defaults.values()):
+        # The track's default goal in the plan of each patient to be assigned who lacks it
+        # (as ``treatment_plan.goals_for_assignments`` makes it), set-based and audited.
+        people, kind = _track_verdicts(exercise, track, start, suitable, defaults, cte=postgresql)
+        default_goal = _default_goal_of(people, defaults)
+        goal_values = {
+            "statement": None, "target_date": start + timedelta(days=DEFAULT_GOAL_TARGET_DAYS),
+            "status": "active", "status_reason": "", "from_track_default": True, "created_at": now,
+            "created_by_id": actor_id, "version": 1,
+        }
+        goals = PlanGoal.__table__
+        same_goal = (
+            sa.select(PlanGoal.id)
+            .where(PlanGoal.enrolment_id == people.c.enrolment_id, PlanGoal.status == "active",
+                   PlanGoal.from_track_default.is_(True), PlanGoal.statement == default_goal)
+            .exists()
+        )
+        fixed = [key for key in goal_values if key != "statement"]
+        db.session.execute(
+            sa.insert(goals).from_select(
+                [goals.c.enrolment_id, goals.c.patient_id, goals.c.statement] + [goals.c[key] for key in fixed],
+                sa.select(people.c.enrolment_id, people.c.id, default_goal,
+                          *(sa.literal(goal_values[key], goals.c[key].type) for key in fixed))
+                .where(kind == "assign", default_goal != "", sa.not_(same_goal)),
+            )
+        )
+        made_goals = sa.select(PlanGoal.id, PlanGoal.enrolment_id, PlanGoal.patient_id).where(
+            PlanGoal.created_at == now, PlanGoal.from_track_default.is_(True), PlanGoal.status == "active",
+            PlanGoal.enrolment_id.in_(sa.select(people.c.enrolment_id).where(kind == "assign")))
+        # The goal's words are the track's (no patient's data); a whole track's patients are
+        # enrolled in it (on a change-over day another suitable track's words may be used).
+        goal_events = {**goal_values, "statement": defaults.get(track.id) or next(
+            (goal for goal in defaults.values() if goal), None)}
         if actor is not None and audit.current_actor()[0] is None:
             with audit.acting_as(actor):
-                audit.record_created(Assignment, values)
+                audit.record_created_from(PlanGoal, made_goals, goal_events)
         else:
-            audit.record_created(Assignment, values)
-        result.assigned = [AssignedLine(new_id, line) for new_id, line in zip(ids, lines)]
+            audit.record_created_from(PlanGoal, made_goals, goal_events)
+    people, kind = _track_verdicts(exercise, track, start, suitable, defaults, cte=postgresql)
+    default_goal = _default_goal_of(people, defaults)
+    served = (
+        sa.select(sa.func.min(PlanGoal.id))
+        .where(PlanGoal.enrolment_id == people.c.enrolment_id, PlanGoal.status == "active",
+               PlanGoal.from_track_default.is_(True), PlanGoal.statement == default_goal)
+        .scalar_subquery()
+    )
+    table = Assignment.__table__
+    columns = list(values)
+    made = sa.select(
+        *(sa.literal(values[key], table.c[key].type) for key in columns),
+        people.c.id,
+        served,
+    ).where(kind == "assign")
+    # The rows this call made: its own moment of creation, on the track's patients. No other
+    # active assignment of the exercise can be theirs (one active per patient and exercise).
+    ours = sa.and_(
+        Assignment.exercise_id == exercise.id, Assignment.status == "active", Assignment.source == "track",
+        Assignment.created_at == now,
+    )
+    try:
+        inserted = db.session.execute(
+            sa.insert(table).from_select([table.c[key] for key in columns] + [table.c.patient_id, table.c.goal_id],
+                                         made),
+            execution_options={"preserve_rowcount": True},
+        ).rowcount
+        in_track = _track_patient_ids(track, start)
+        created = (
+            # The goal each serves (when a track has a default goal: never NULL then).
+            sa.select(Assignment.id, Assignment.patient_id,
+                      *([Assignment.goal_id] if any(defaults.values()) else []))
+            .select_from(in_track)
+            .join(Assignment, Assignment.patient_id == in_track.c.patient_id)
+            .where(ours)
+        )
+        if inserted != to_assign:
+            events = None
+        elif actor is not None and audit.current_actor()[0] is None:
+            with audit.acting_as(actor):
+                events = audit.record_created_from(Assignment, created, values)
+        else:
+            events = audit.record_created_from(Assignment, created, values)
+    except IntegrityError as exc:
+        # Another fan-out made one of these assignments after we looked.
+        db.session.rollback()
+        raise RuleViolation(RACE_MESSAGE) from exc
+    if events != inserted:
+        # Someone changed who holds the exercise between the decision and the INSERT.
+        db.session.rollback()
+        raise RuleViolation(RACE_MESSAGE)
+    # The new assignments of the patients the page names, by an index probe each.
+    named = [line.patient for line in result.assigned]
+    new_ids = dict(db.session.execute(
+        sa.select(Assignment.patient_id, Assignment.id).where(ours, Assignment.patient_id.in_([p.id for p in named]))
+    ).all())
+    result.assigned = [AssignedLine(new_ids[p.id], p) for p in named]
     if commit:
         db.session.commit()
+    return result
+
+
+def _track_result(people, kind) -> FanOutResult:
+    """The first ``SHOWN_PER_KIND`` of each kind by last name and every kind's count, in one statement.
+
+    ``assigned`` lines are those the rule decides to assign (their ``id`` is None until made).
+    """
+    shown_kind = sa.case((kind == "assign", "assigned"), else_=kind)
+    part = sa.case((shown_kind.in_(("inactive", "unsuitable", "no_goal")), "unsuitable"), else_=shown_kind)
+    order = (people.c.last_name, people.c.first_name, people.c.id)
+    ranked = (
+        sa.select(
+            people.c.id, people.c.first_name, people.c.last_name, people.c.record_number, people.c.holding,
+            shown_kind.label("kind"), part.label("part"), Track.name.label("track_name"),
+            sa.func.row_number().over(partition_by=part, order_by=order).label("rank"),
+            sa.func.count().over(partition_by=part).label("of"),
+        )
+        .select_from(people)
+        .outerjoin(Track, Track.id == people.c.track_id)
+        .subquery("ranked")
+    )
+    rows = db.session.execute(
+        sa.select(ranked).where(ranked.c.rank <= SHOWN_PER_KIND)
+        .order_by(ranked.c.part, ranked.c.rank)
+    ).all()
+    result = FanOutResult(totals={"assigned": 0, "already": 0, "unsuitable": 0})
+    for row in rows:
+        line = PatientLine(row.id, f"{row.first_name} {row.last_name}", row.record_number)
+        result.totals[row.part] = int(row.of)
+        if row.kind == "assigned":
+            result.assigned.append(AssignedLine(None, line))
+        elif row.kind == "already":
+            result.already.append(line)
+            result.holding[row.id] = row.holding
+        elif row.kind == "inactive":
+            result.unsuitable.append((line, "patient record is inactive"))
+        elif row.kind == "no_goal":
+            result.unsuitable.append((line, NO_DEFAULT))
+        else:
+            result.unsuitable.append((line, f"not meant for {row.track_name}"))
     return result
 
 
@@ -577,6 +790,7 @@ __all__ = [
     "assign_to_track",
     "AssignedLine",
     "SHOWN_ASSIGNED",
+    "SHOWN_PER_KIND",
     "PatientLine",
     "change_status",
     "track_patients_on",

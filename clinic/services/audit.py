@@ -9,6 +9,8 @@ a patient's clinical data records one "view" event with ``record_view``.
 from __future__ import annotations
 
 import contextvars
+import json
+import re
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -151,34 +153,71 @@ def record(
     return event_row
 
 
-def record_created(model: Any, rows: list[dict]) -> None:
-    """Write the "create" events of ``rows`` inserted in bulk into ``model``'s table.
+#: Stands in a "create" event's JSON for a value each row has its own of (see ``record_created_from``).
+_VARYING = "@@audit-row:{}@@"
 
-    A bulk INSERT makes no ORM objects, so the flush listener never sees them: this writes,
-    in one statement, the same events it would (one per row, the same ``changes``: every
-    column that is set, ``IGNORED`` ones left out, ``REDACTED`` ones hidden). Each row
-    needs its ``id``.
+
+def record_created_from(model: Any, created: sa.Select, values: dict[str, Any]) -> int:
+    """Write, in one INSERT … SELECT, the "create" events of rows inserted set-based into ``model``.
+
+    An ``INSERT … SELECT`` makes no ORM objects and hands no rows back, so the flush
+    listener cannot see them. ``created`` selects the new rows: its
+    columns are named after ``model``'s and are integers or NULL (at least ``id``, never
+    NULL); ``values`` gives every other column's value, the same for every row. Each event
+    is what the listener would write for the row (every column that is set, ``IGNORED``
+    ones left out, ``REDACTED`` ones hidden, the JSON in column order), and no row is read
+    into Python. Returns how many events were written.
     """
-    if not rows:
-        return
     actor_id, email, address = current_actor()
-    now = utcnow()
+    varying = list(created.selected_columns.keys())
+    if "id" not in varying:
+        raise ValueError("record_created_from needs the new rows' id")
     keys = [attr.key for attr in sa.inspect(model).column_attrs if attr.key not in IGNORED]
-    events = [
-        {
-            "at": now,
-            "actor_id": actor_id,
-            "actor_email": email[:254],
-            "action": "create",
-            "entity": model.__tablename__,
-            "entity_id": str(row["id"]),
-            "changes": {key: [None, "(set)" if key in REDACTED else _plain(row[key])]
-                        for key in keys if row.get(key) is not None},
-            "ip_address": address[:45],
-        }
-        for row in rows
-    ]
-    db.session.connection().execute(sa.insert(AuditEvent.__table__), events)
+    changes = {}
+    for key in keys:
+        if key in varying:
+            changes[key] = [None, _VARYING.format(key)]
+        elif values.get(key) is not None:
+            changes[key] = [None, "(set)" if key in REDACTED else _plain(values[key])]
+    dialect = db.session.get_bind().dialect
+    serialise = getattr(dialect, "_json_serializer", None) or json.dumps
+    text = serialise(changes)
+    rows = created.subquery()
+    # The JSON text around each row's own values, joined in SQL: '{"id": [null, ' || id || '], …'.
+    pieces = re.split(r'"(@@audit-row:\w+@@)"', text)
+    parts = []
+    for n, piece in enumerate(pieces):
+        if n % 2:
+            key = piece[len("@@audit-row:"):-2]
+            # A NULL (a goal not named, say) is written as JSON null.
+            parts.append(sa.func.coalesce(sa.cast(rows.c[key], sa.String), "null"))
+        elif piece:
+            parts.append(sa.literal(piece, sa.String))
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + part
+    as_json = sa.cast(joined, AuditEvent.changes.type) if dialect.name == "postgresql" else joined
+    now = utcnow()
+    select = sa.select(
+        sa.literal(now, sa.DateTime()),
+        sa.literal(actor_id, sa.Integer()),
+        sa.literal(email[:254], sa.String()),
+        sa.literal("create", sa.String()),
+        sa.literal(model.__tablename__, sa.String()),
+        sa.cast(rows.c.id, sa.String),
+        as_json,
+        sa.literal(address[:45], sa.String()),
+    ).select_from(rows)
+    table = AuditEvent.__table__
+    inserted = db.session.execute(
+        sa.insert(table).from_select(
+            [table.c.at, table.c.actor_id, table.c.actor_email, table.c.action, table.c.entity,
+             table.c.entity_id, table.c.changes, table.c.ip_address],
+            select,
+        ),
+        execution_options={"preserve_rowcount": True},
+    )
+    return inserted.rowcount
 
 
 def whole_id(value: Any) -> int | None:

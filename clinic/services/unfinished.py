@@ -253,7 +253,7 @@ def _order(groups) -> list[FacilitatorRecords]:
 
 
 #: How many facilitators the Records to finish page shows at a time (by name).
-FACILITATORS_PAGE = 20
+FACILITATORS_PAGE = 10
 
 
 @dataclass
