@@ -187,7 +187,7 @@ class WeekPlannerView(SecureBaseView):
             problems=[],
             facilitators=week_plan.facilitators(),
             facilitator_id=facilitator_id,
-            tracks=db.session.execute(sa.select(Track.id, Track.name).order_by(Track.care_level, Track.name)).all(),
+            tracks=plan.track_choices,
             track_id=track_id,
             may_plan=_may_plan(),
             may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),

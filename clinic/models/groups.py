@@ -128,6 +128,9 @@ class GroupSession(VersionedMixin, db.Model):
             sqlite_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
             postgresql_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
         ),
+        # Migration 0019: a room's sessions (as ``series.room_key`` matches rooms) in time
+        # order, for the week planner's clashes.
+        sa.Index("ix_group_session_room_key_starts_at", sa.text("lower(trim(room))"), "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
