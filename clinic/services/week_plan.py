@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -303,10 +304,22 @@ def week_phase(monday: date, now: datetime) -> str:
 #
 # The figures, badges and clash counts are aggregates computed by the database, so the
 # planner reads O(tracks + one page) rows whatever the size of the clinic: one row per
-# track, the page's groups with their sessions, and the page's listed clashes.
+# track, the page's groups with their sessions, and the page's listed clashes. Each
+# statement is built once per shape (facilitator filter or not, track filter or not) with
+# bound parameters, and reused: building these trees costs more than running them.
 
 _S = GroupSession
 CANCELLED = "cancelled"
+#: The bound parameters of the statements below.
+_WEEK_START = sa.bindparam("week_start", type_=sa.DateTime())
+_WEEK_END = sa.bindparam("week_end", type_=sa.DateTime())
+_NOW = sa.bindparam("now", type_=sa.DateTime())
+_FACILITATOR = sa.bindparam("facilitator_id", type_=sa.Integer())
+_TRACK = sa.bindparam("track_id", type_=sa.Integer())
+_LONGEST = sa.bindparam("longest", type_=sa.Integer())
+_PAGE_IDS = sa.bindparam("page_ids", expanding=True, type_=sa.Integer())
+_LIMIT = sa.bindparam("limit", type_=sa.Integer())
+_OFFSET = sa.bindparam("offset", type_=sa.Integer())
 
 
 class shifted(sa.sql.functions.FunctionElement):
@@ -335,23 +348,47 @@ def _shifted_sqlite(element, compiler, **kw):
     return f"strftime('%Y-%m-%d %H:%M:%f', {moment}, ({minutes}) || ' minutes')"
 
 
+class bytewise(sa.sql.functions.FunctionElement):
+    """``bytewise(text)``: the text compared byte by byte (PostgreSQL ``COLLATE "C"``, what
+    SQLite does anyway): equal texts stay equal, and sorting them is cheaper."""
+
+    type = sa.String()
+    name = "bytewise"
+    inherit_cache = True
+
+
+@compiles(bytewise)
+def _bytewise_postgresql(element, compiler, **kw):
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
+
+
+@compiles(bytewise, "sqlite")
+def _bytewise_sqlite(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
 def room_key_sql(column):
     """``series.room_key`` in SQL: rooms match ignoring case and surrounding spaces.
 
-    PostgreSQL has an index on this very expression with the start (migration 0019).
+    Migration 0019 indexes this very expression with the start.
     """
     return sa.func.lower(sa.func.trim(column))
 
 
-def _in_week(s, monday: date):
-    return sa.and_(s.starts_at >= datetime.combine(monday, time.min),
-                   s.starts_at < datetime.combine(monday + timedelta(days=7), time.min))
+def _in_week(s):
+    return sa.and_(s.starts_at >= _WEEK_START, s.starts_at < _WEEK_END)
 
 
-def _tallies(starts, minutes, status, now: datetime) -> list:
-    """Planned and held minutes and days of the non-cancelled sessions among the rows."""
+def _week_params(monday: date) -> dict:
+    return {"week_start": datetime.combine(monday, time.min),
+            "week_end": datetime.combine(monday + timedelta(days=7), time.min)}
+
+
+def _tallies(starts, minutes, status) -> list:
+    """Planned and held (started before ``now``) minutes and days of the non-cancelled
+    sessions among the rows; a day is the calendar date of the start on both databases."""
     live = status != CANCELLED
-    held = sa.and_(live, starts < now)
+    held = sa.and_(live, starts < _NOW)
     day = sa.func.date(starts)
     return [
         sa.func.coalesce(sa.func.sum(sa.case((live, minutes), else_=0)), 0).label("minutes"),
@@ -361,20 +398,21 @@ def _tallies(starts, minutes, status, now: datetime) -> list:
     ]
 
 
-def _clash_pairs(kind: str, monday: date, facilitator_id: int | None, *, longest: int | None = None,
-                 side: str | None = None, side_condition=None):
+def _clash_pairs(kind: str, filtered: bool, *, longest=None, side: str | None = None,
+                 side_condition=None):
     """Pairs (a, b) of the week's non-cancelled sessions that clash by ``kind``: a starts
     first (by start, then id) and b starts before a ends. Both share the facilitator
-    (``facilitator``) or the room as ``room_key`` sees it (``room``). With
-    ``facilitator_id`` only the pairs involving that facilitator.
+    (``facilitator``) or the room as ``room_key`` sees it (``room``). ``filtered``: only
+    the pairs involving the facilitator of the filter.
 
-    ``side`` ("a" or "b") applies ``side_condition(alias)`` to a (or b): the session the
-    database starts from, probing an index for its partners; ``longest`` (the week's
-    longest session, in minutes) bounds a's start from below, so that b can find a.
+    ``side`` ("a" or "b") applies ``side_condition(alias)`` to a (or b): the sessions the
+    database starts from, probing an index for their partners; ``longest`` (the week's
+    longest session in minutes, an SQL expression) adds that a starts less than that
+    before b, so that b can find a by index.
     """
     a, b = aliased(_S, name="a"), aliased(_S, name="b")
     conditions = [
-        _in_week(a, monday), _in_week(b, monday), a.status != CANCELLED, b.status != CANCELLED,
+        _in_week(a), _in_week(b), a.status != CANCELLED, b.status != CANCELLED,
         b.starts_at >= a.starts_at,
         sa.or_(b.starts_at > a.starts_at, a.id < b.id),
         b.starts_at < shifted(a.starts_at, a.duration_minutes),
@@ -383,108 +421,226 @@ def _clash_pairs(kind: str, monday: date, facilitator_id: int | None, *, longest
         conditions.append(a.starts_at > shifted(b.starts_at, -longest))
     if kind == "facilitator":
         conditions += [a.facilitator_id.is_not(None), b.facilitator_id == a.facilitator_id]
-        if facilitator_id is not None:
-            conditions += [a.facilitator_id == facilitator_id, b.facilitator_id == facilitator_id]
+        if filtered:
+            conditions += [a.facilitator_id == _FACILITATOR, b.facilitator_id == _FACILITATOR]
     else:
         conditions += [room_key_sql(a.room) != "", room_key_sql(b.room) == room_key_sql(a.room)]
-        if facilitator_id is not None:
-            conditions.append(sa.or_(a.facilitator_id == facilitator_id, b.facilitator_id == facilitator_id))
+        if filtered:
+            conditions.append(sa.or_(a.facilitator_id == _FACILITATOR, b.facilitator_id == _FACILITATOR))
     if side is not None:
         conditions.append(side_condition(a if side == "a" else b))
     return a, b, conditions
 
 
-def _pair_select(kind: str, monday: date, facilitator_id: int | None, **kw):
-    a, b, conditions = _clash_pairs(kind, monday, facilitator_id, **kw)
+def _pair_select(kind: str, filtered: bool, **kw):
+    a, b, conditions = _clash_pairs(kind, filtered, **kw)
     return (sa.select(sa.literal(kind).label("kind"), a.id.label("a_id"), b.id.label("b_id"),
                       a.starts_at.label("a_starts_at"), b.starts_at.label("b_starts_at"))
             .select_from(a).join(b, sa.and_(*conditions)))
 
 
-def _week_rows(monday: date):
+def _page_pair_select(kind: str, filtered: bool):
+    """The clashing pairs (a, b ordered as in ``_clash_pairs``) with a session of the groups
+    ``page_ids``: from each such session p, an index finds the sessions o of its facilitator
+    (or room) that overlap it (o starts before p ends, less than the week's longest session
+    before p starts, and ends after p starts)."""
+    p, o = aliased(_S, name="p"), aliased(_S, name="o")
+    conditions = [
+        p.group_id.in_(_PAGE_IDS), _in_week(p), _in_week(o), p.status != CANCELLED, o.status != CANCELLED,
+        o.id != p.id,
+        o.starts_at < shifted(p.starts_at, p.duration_minutes),
+        o.starts_at > shifted(p.starts_at, -_LONGEST),
+        p.starts_at < shifted(o.starts_at, o.duration_minutes),
+    ]
+    if kind == "facilitator":
+        conditions += [p.facilitator_id.is_not(None), o.facilitator_id == p.facilitator_id]
+        if filtered:
+            conditions += [p.facilitator_id == _FACILITATOR, o.facilitator_id == _FACILITATOR]
+    else:
+        conditions += [room_key_sql(p.room) != "", room_key_sql(o.room) == room_key_sql(p.room)]
+        if filtered:
+            conditions.append(sa.or_(p.facilitator_id == _FACILITATOR, o.facilitator_id == _FACILITATOR))
+    p_first = sa.or_(p.starts_at < o.starts_at, sa.and_(p.starts_at == o.starts_at, p.id < o.id))
+    return (sa.select(sa.literal(kind).label("kind"),
+                      sa.case((p_first, p.id), else_=o.id).label("a_id"),
+                      sa.case((p_first, o.id), else_=p.id).label("b_id"),
+                      sa.case((p_first, p.starts_at), else_=o.starts_at).label("a_starts_at"),
+                      sa.case((p_first, o.starts_at), else_=p.starts_at).label("b_starts_at"))
+            .select_from(p).join(o, sa.and_(*conditions)))
+
+
+def _week_rows():
     """The week's sessions with the columns the figures and the sweep read."""
     return (sa.select(_S.group_id, CareGroup.track_id, _S.starts_at, _S.duration_minutes, _S.status,
                       _S.facilitator_id, _S.room)
             .join(CareGroup, CareGroup.id == _S.group_id)
-            .where(_in_week(_S, monday)))
+            .where(_in_week(_S)))
 
 
 def _sweep_count(week):
     """How many clashes the week holds (``week``: its sessions, ``_week_rows`` as a CTE or
-    subquery), without pairing sessions up: one sweep.
+    subquery), without pairing sessions up: one sweep per kind.
 
     For a session a, the sessions after it (by start, then id) with the same facilitator
     (or room) that start before it ends number #{b : b starts before a ends} − (a's place
     in start order). Both come from one ordered pass over the week's starts and ends per
-    facilitator and per room: at each end, the running count of starts so far (an end
+    facilitator (and per room): at each end, the running count of starts so far (an end
     sorts before a start at the same moment, since touching is no clash); at each start,
-    its place. The total is the sum at the ends less the sum at the starts: one scan of
-    the week and one sort, however many sessions overlap.
+    its place. The total is the sum at the ends less the sum at the starts: one sort of
+    the week's starts and ends, however many sessions overlap (pairing them up costs as
+    many index probes as there are clashes, and a busy week holds thousands).
     """
-    # Each session gives four events: its start and its end under its facilitator's key
-    # and under its room's key (a key left empty when it has no facilitator or room).
-    event = sa.union_all(*(sa.select(sa.literal(kind).label("kind"), sa.literal(start).label("s"))
-                           for kind in ("f", "r") for start in (1, 0))).subquery("event")
     w = week.c
-    key = sa.case(
-        (event.c.kind == "f", sa.literal("f") + sa.cast(w.facilitator_id, sa.String)),
-        else_=sa.literal("r") + sa.func.nullif(room_key_sql(w.room), ""),
-    )
-    moment = sa.case((event.c.s == 1, shifted(w.starts_at, 0)),
-                     else_=shifted(w.starts_at, w.duration_minutes))
-    events = (sa.select(key.label("k"), moment.label("t"), event.c.s)
-              .select_from(week).join(event, sa.true())
-              .where(w.status != CANCELLED)
-              .subquery("events"))
-    running = (sa.select(
-        events.c.s,
-        sa.func.sum(events.c.s).over(partition_by=events.c.k, order_by=(events.c.t, events.c.s),
-                                     rows=(None, 0)).label("c"),
-    ).where(events.c.k.is_not(None)).subquery("running"))
-    return (sa.select(sa.func.coalesce(sa.func.sum(sa.case((running.c.s == 0, running.c.c), else_=-running.c.c)), 0))
-            .scalar_subquery())
+    total = None
+    for key in (w.facilitator_id, bytewise(sa.func.nullif(room_key_sql(w.room), ""))):
+        live = [w.status != CANCELLED, key.is_not(None)]
+        events = sa.union_all(
+            sa.select(key.label("k"), shifted(w.starts_at, 0).label("t"), sa.literal(1).label("s")).where(*live),
+            sa.select(key.label("k"), shifted(w.starts_at, w.duration_minutes).label("t"),
+                      sa.literal(0).label("s")).where(*live),
+        ).subquery("events")
+        running = sa.select(
+            events.c.s,
+            sa.func.sum(events.c.s).over(partition_by=events.c.k, order_by=(events.c.t, events.c.s),
+                                         rows=(None, 0)).label("c"),
+        ).subquery("running")
+        count = (sa.select(sa.func.coalesce(sa.func.sum(sa.case((running.c.s == 0, running.c.c),
+                                                                else_=-running.c.c)), 0))
+                 .scalar_subquery())
+        total = count if total is None else total + count
+    return total
 
 
-def clash_count_sql(monday: date, facilitator_id: int | None = None, week=None):
+def _clash_count_sql(filtered: bool, week=None):
     """The number of clashes of the week (a pair sharing both facilitator and room counts
-    twice, once for each), as a scalar subquery; with ``facilitator_id`` those involving
-    that facilitator (counted from their sessions, found by index)."""
-    if facilitator_id is None:
-        return _sweep_count(week if week is not None else _week_rows(monday).subquery("week_sessions"))
-    theirs = lambda s: s.facilitator_id == facilitator_id  # noqa: E731
-    a, b, conditions = _clash_pairs("facilitator", monday, facilitator_id)
+    twice, once for each), as a scalar subquery; ``filtered``: those involving the
+    facilitator of the filter (counted from their sessions, found by index)."""
+    if not filtered:
+        return _sweep_count(week if week is not None else _week_rows().subquery("week_sessions"))
+    theirs = lambda s: s.facilitator_id == _FACILITATOR  # noqa: E731
+    a, b, conditions = _clash_pairs("facilitator", True)
     by_facilitator = sa.select(sa.func.count()).select_from(a).join(b, sa.and_(*conditions)).scalar_subquery()
-    rooms = sa.union(*(_pair_select("room", monday, facilitator_id, side=side, side_condition=theirs,
-                                    longest=None if side == "a" else _longest_sql(monday))
+    longest = (sa.select(sa.func.coalesce(sa.func.max(_S.duration_minutes), 0))
+               .where(_in_week(_S), _S.status != CANCELLED).scalar_subquery())
+    rooms = sa.union(*(_pair_select("room", True, side=side, side_condition=theirs,
+                                    longest=longest if side == "b" else None)
                        for side in ("a", "b"))).subquery("room_pairs")
     by_room = sa.select(sa.func.count()).select_from(rooms).scalar_subquery()
     return by_facilitator + by_room
 
 
-def _longest_sql(monday: date):
-    """The week's longest non-cancelled session, in minutes (0 without any)."""
-    return (sa.select(sa.func.coalesce(sa.func.max(_S.duration_minutes), 0))
-            .where(_in_week(_S, monday), _S.status != CANCELLED).scalar_subquery())
+@lru_cache(maxsize=None)
+def _tracks_statement(filtered: bool):
+    """Every track with its week: figures, its groups counted (shown, short, pageable), the
+    week's longest session and clash count."""
+    week = _week_rows().cte("week_sessions")
+    w = week.c
+    facilitated = (sa.func.max(sa.case((w.facilitator_id == _FACILITATOR, 1), else_=0))
+                   if filtered else sa.literal(0))
+    by_group = (sa.select(w.group_id, *_tallies(w.starts_at, w.duration_minutes, w.status),
+                          facilitated.label("facilitated"))
+                .group_by(w.group_id).cte("by_group"))
+    by_track = (sa.select(w.track_id, *_tallies(w.starts_at, w.duration_minutes, w.status),
+                          sa.func.max(sa.case((w.status != CANCELLED, w.duration_minutes), else_=0)).label("longest"))
+                .group_by(w.track_id).cte("by_track"))
+    short = sa.or_(sa.func.coalesce(by_group.c.minutes, 0) < sa.func.coalesce(Track.weekly_min_minutes, 0),
+                   sa.func.coalesce(by_group.c.days, 0) < sa.func.coalesce(Track.weekly_min_days, 0))
+    pageable = (sa.or_(CareGroup.facilitator_id == _FACILITATOR, by_group.c.facilitated == 1)
+                if filtered else sa.true())
+    verdicts = (
+        sa.select(CareGroup.track_id, sa.func.count().label("groups"),
+                  sa.func.sum(sa.case((short, 1), else_=0)).label("short"),
+                  sa.func.sum(sa.case((pageable, 1), else_=0)).label("pageable"))
+        .join(Track, Track.id == CareGroup.track_id)
+        .outerjoin(by_group, by_group.c.group_id == CareGroup.id)
+        .where(sa.or_(CareGroup.active.is_(True), by_group.c.group_id.is_not(None)))
+        .group_by(CareGroup.track_id)
+        .cte("verdicts")
+    )
+    return (
+        sa.select(Track.id, Track.code, Track.name, Track.care_level, Track.weekly_min_minutes,
+                  Track.weekly_min_days, by_track.c.minutes, by_track.c.days, by_track.c.held_minutes,
+                  by_track.c.held_days, by_track.c.longest, verdicts.c.groups, verdicts.c.short,
+                  verdicts.c.pageable, _clash_count_sql(filtered, week).label("clashes"))
+        .outerjoin(by_track, by_track.c.track_id == Track.id)
+        .outerjoin(verdicts, verdicts.c.track_id == Track.id)
+        .order_by(Track.care_level, Track.name)
+    )
 
 
-def _clash_rows(monday: date, facilitator_id: int | None, *, page_ids: Sequence[int] | None = None,
-                longest: int = 0, limit: int, offset: int = 0):
-    """The clashes of the week (with ``page_ids``: those involving a session of those groups),
-    ordered by the later session's start, the earlier one's, the kind: ``limit`` from ``offset``."""
+@lru_cache(maxsize=None)
+def _page_statement(filtered: bool, one_track: bool):
+    """One page of groups (``limit`` from ``offset``, by track then name) with their figures
+    and their sessions of the week, each marked when it clashes."""
+    has_session = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S)).exists()
+    wanted = [sa.or_(CareGroup.active.is_(True), has_session)]
+    if one_track:
+        wanted.append(CareGroup.track_id == _TRACK)
+    if filtered:
+        leads_one = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S),
+                                           _S.facilitator_id == _FACILITATOR).exists()
+        wanted.append(sa.or_(CareGroup.facilitator_id == _FACILITATOR, leads_one))
+    page_groups = (
+        sa.select(CareGroup.id, CareGroup.name, CareGroup.track_id, Track.care_level)
+        .join(Track, Track.id == CareGroup.track_id)
+        .where(*wanted)
+        .order_by(Track.care_level, CareGroup.name)
+        .limit(_LIMIT).offset(_OFFSET)
+        .cte("page_groups")
+    )
+    figures = (sa.select(_S.group_id, *_tallies(_S.starts_at, _S.duration_minutes, _S.status))
+               .join(page_groups, page_groups.c.id == _S.group_id)
+               .where(_in_week(_S))
+               .group_by(_S.group_id).subquery("page_figures"))
+    other = aliased(_S, name="other")
+    overlaps = [other.id != _S.id, _in_week(other), other.status != CANCELLED,
+                other.starts_at < shifted(_S.starts_at, _S.duration_minutes),
+                other.starts_at > shifted(_S.starts_at, -_LONGEST),
+                _S.starts_at < shifted(other.starts_at, other.duration_minutes)]
+    clashes_here = sa.and_(_S.status != CANCELLED, sa.or_(
+        sa.select(other.id).where(*overlaps, other.facilitator_id == _S.facilitator_id).exists(),
+        sa.select(other.id).where(*overlaps, room_key_sql(_S.room) != "",
+                                  room_key_sql(other.room) == room_key_sql(_S.room)).exists(),
+    ))
+    in_cells = [_in_week(_S)]
+    if filtered:
+        in_cells.append(_S.facilitator_id == _FACILITATOR)
+    cells = (
+        sa.select(_S.id, _S.group_id, Activity.name.label("activity_name"), _S.starts_at, _S.duration_minutes,
+                  _S.facilitator_id, StaffUser.full_name.label("facilitator_name"), _S.room, _S.status,
+                  _S.series_id, sa.case((clashes_here, 1), else_=0).label("clash"))
+        .join(page_groups, page_groups.c.id == _S.group_id)
+        .outerjoin(Activity, Activity.id == _S.activity_id)
+        .outerjoin(StaffUser, StaffUser.id == _S.facilitator_id)
+        .where(*in_cells)
+        .subquery("cells")
+    )
+    return (
+        sa.select(page_groups.c.id.label("group_id"), page_groups.c.name.label("group_name"),
+                  page_groups.c.track_id, figures.c.minutes, figures.c.days, figures.c.held_minutes,
+                  figures.c.held_days, cells.c.id, cells.c.activity_name, cells.c.starts_at,
+                  cells.c.duration_minutes, cells.c.facilitator_id, cells.c.facilitator_name, cells.c.room,
+                  cells.c.status, cells.c.series_id, cells.c.clash)
+        .select_from(page_groups)
+        .outerjoin(figures, figures.c.group_id == page_groups.c.id)
+        .outerjoin(cells, cells.c.group_id == page_groups.c.id)
+        .order_by(page_groups.c.care_level, page_groups.c.name, cells.c.starts_at, cells.c.id)
+    )
+
+
+@lru_cache(maxsize=None)
+def _clashes_statement(filtered: bool, of_page: bool):
+    """The week's clashes (``of_page``: those involving a session of the groups
+    ``page_ids``), ordered by the later session's start, the earlier one's, the kind:
+    ``limit`` from ``offset``, with both sessions' group, facilitator and room."""
     parts = []
     for kind in ("facilitator", "room"):
-        if page_ids is None:
-            parts.append(_pair_select(kind, monday, facilitator_id))
-            continue
-        on_page = lambda s: s.group_id.in_(page_ids)  # noqa: E731
-        for side in ("a", "b"):
-            parts.append(_pair_select(kind, monday, facilitator_id, side=side, side_condition=on_page,
-                                      longest=longest if side == "b" else None))
-    union = sa.union(*parts) if page_ids is not None else sa.union_all(*parts)
-    ordered = union.subquery("pairs")
-    pairs = (sa.select(ordered)
-             .order_by(ordered.c.b_starts_at, ordered.c.a_starts_at, ordered.c.kind, ordered.c.a_id, ordered.c.b_id)
-             .limit(limit).offset(offset).subquery("page_pairs"))
+        parts.append(_page_pair_select(kind, filtered) if of_page else _pair_select(kind, filtered))
+    # A pair of two sessions of the page is found from both: UNION keeps it once.
+    every = (sa.union(*parts) if of_page else sa.union_all(*parts)).subquery("pairs")
+    pairs = (sa.select(every)
+             .order_by(every.c.b_starts_at, every.c.a_starts_at, every.c.kind, every.c.a_id, every.c.b_id)
+             .limit(_LIMIT).offset(_OFFSET).subquery("page_pairs"))
     a, b = aliased(_S, name="sa"), aliased(_S, name="sb")
     ga, gb = aliased(CareGroup, name="ga"), aliased(CareGroup, name="gb")
     fa, fb = aliased(StaffUser, name="fa"), aliased(StaffUser, name="fb")
@@ -496,14 +652,22 @@ def _clash_rows(monday: date, facilitator_id: int | None, *, page_ids: Sequence[
                     s.facilitator_id.label(prefix + "facilitator_id"), f.full_name.label(prefix + "facilitator_name"),
                     s.room.label(prefix + "room"), s.status.label(prefix + "status"),
                     s.series_id.label(prefix + "series_id")]
-    query = (
+    return (
         sa.select(pairs.c.kind, *columns)
         .join(a, a.id == pairs.c.a_id).join(ga, ga.id == a.group_id).outerjoin(fa, fa.id == a.facilitator_id)
         .join(b, b.id == pairs.c.b_id).join(gb, gb.id == b.group_id).outerjoin(fb, fb.id == b.facilitator_id)
         .order_by(pairs.c.b_starts_at, pairs.c.a_starts_at, pairs.c.kind, pairs.c.a_id, pairs.c.b_id)
     )
+
+
+@lru_cache(maxsize=None)
+def _clash_count_statement(filtered: bool):
+    return sa.select(_clash_count_sql(filtered))
+
+
+def _clashes(params: dict, filtered: bool, of_page: bool) -> list[Clash]:
     clashes = []
-    for row in db.session.execute(query):
+    for row in db.session.execute(_clashes_statement(filtered, of_page), params):
         first, second = (_entry(_Row(**{name: getattr(row, prefix + name) for name in _ROW_FIELDS}))
                          for prefix in ("a_", "b_"))
         label = second.facilitator_name if row.kind == "facilitator" else second.room.strip()
@@ -524,113 +688,32 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     session in that week; every track's figures, badge and the clash count still count
     every group, so paging changes what is listed, never a verdict. The clashes listed
     are those involving the page's groups, at most ``MAX_LISTED_CLASHES``; the clashes
-    page lists them all.
+    page (``week_clashes``) lists them all.
 
-    Three statements however many sessions and groups the week holds: the tracks with
-    their figures, badge counts and the week's clash count (aggregates in SQL); the page's
-    groups with their figures and sessions; the page's clashes (only when there are any).
+    At most three statements however many sessions and groups the week holds: the tracks
+    with their figures, badge counts and the week's clash count (aggregates in SQL); the
+    page's groups with their figures and sessions; the page's clashes (when there are any).
     """
     monday = monday_of(week_start)
     now = now or datetime.now()
     phase = week_phase(monday, now)
     days = [monday + timedelta(days=i) for i in range(7)]
+    filtered = facilitator_id is not None
+    params = {**_week_params(monday), "now": now, "facilitator_id": facilitator_id}
 
     # 1. Every track with its week, its groups' verdicts counted, and the week's clashes.
-    week_rows = _week_rows(monday).cte("week_sessions")
-    w = week_rows.c
-    facilitated = (sa.func.max(sa.case((w.facilitator_id == facilitator_id, 1), else_=0))
-                   if facilitator_id is not None else sa.literal(0))
-    by_group = (sa.select(w.group_id, *_tallies(w.starts_at, w.duration_minutes, w.status, now),
-                          facilitated.label("facilitated"))
-                .group_by(w.group_id).cte("by_group"))
-    by_track = (sa.select(w.track_id, *_tallies(w.starts_at, w.duration_minutes, w.status, now),
-                          sa.func.max(sa.case((w.status != CANCELLED, w.duration_minutes), else_=0)).label("longest"))
-                .group_by(w.track_id).cte("by_track"))
-    short = sa.or_(sa.func.coalesce(by_group.c.minutes, 0) < sa.func.coalesce(Track.weekly_min_minutes, 0),
-                   sa.func.coalesce(by_group.c.days, 0) < sa.func.coalesce(Track.weekly_min_days, 0))
-    pageable = (sa.or_(CareGroup.facilitator_id == facilitator_id, by_group.c.facilitated == 1)
-                if facilitator_id is not None else sa.true())
-    verdicts = (
-        sa.select(CareGroup.track_id, sa.func.count().label("groups"),
-                  sa.func.sum(sa.case((short, 1), else_=0)).label("short"),
-                  sa.func.sum(sa.case((pageable, 1), else_=0)).label("pageable"))
-        .join(Track, Track.id == CareGroup.track_id)
-        .outerjoin(by_group, by_group.c.group_id == CareGroup.id)
-        .where(sa.or_(CareGroup.active.is_(True), by_group.c.group_id.is_not(None)))
-        .group_by(CareGroup.track_id)
-        .cte("verdicts")
-    )
-    track_rows = db.session.execute(
-        sa.select(Track.id, Track.code, Track.name, Track.care_level, Track.weekly_min_minutes,
-                  Track.weekly_min_days, by_track.c.minutes, by_track.c.days, by_track.c.held_minutes,
-                  by_track.c.held_days, by_track.c.longest, verdicts.c.groups, verdicts.c.short,
-                  verdicts.c.pageable, clash_count_sql(monday, facilitator_id, week_rows).label("clashes"))
-        .outerjoin(by_track, by_track.c.track_id == Track.id)
-        .outerjoin(verdicts, verdicts.c.track_id == Track.id)
-        .order_by(Track.care_level, Track.name)
-    ).all()
-    clash_count = track_rows[0].clashes if track_rows else 0
-    longest = max((r.longest or 0 for r in track_rows), default=0)
+    track_rows = db.session.execute(_tracks_statement(filtered), params).all()
+    # A sum on PostgreSQL comes back as a Decimal: counted and paged as a whole number.
+    clash_count = int(track_rows[0].clashes or 0) if track_rows else 0
+    params["longest"] = max((r.longest or 0 for r in track_rows), default=0)
     shown_tracks = [r for r in track_rows if track_id is None or r.id == track_id]
-    window = PageWindow.of(page, sum(r.pageable or 0 for r in shown_tracks), size)
+    window = PageWindow.of(page, int(sum(r.pageable or 0 for r in shown_tracks)), size)
 
     # 2. The page's groups, their figures and their sessions (with the clash mark).
-    has_session = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S, monday)).exists()
-    wanted = [sa.or_(CareGroup.active.is_(True), has_session)]
-    if track_id is not None:
-        wanted.append(CareGroup.track_id == track_id)
-    if facilitator_id is not None:
-        leads_one = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S, monday),
-                                           _S.facilitator_id == facilitator_id).exists()
-        wanted.append(sa.or_(CareGroup.facilitator_id == facilitator_id, leads_one))
-    page_groups = (
-        sa.select(CareGroup.id, CareGroup.name, CareGroup.track_id, Track.care_level,
-                  Track.weekly_min_minutes, Track.weekly_min_days)
-        .join(Track, Track.id == CareGroup.track_id)
-        .where(*wanted)
-        .order_by(Track.care_level, CareGroup.name)
-        .limit(window.size).offset(window.offset)
-        .cte("page_groups")
-    )
-    figures = (sa.select(_S.group_id, *_tallies(_S.starts_at, _S.duration_minutes, _S.status, now))
-               .join(page_groups, page_groups.c.id == _S.group_id)
-               .where(_in_week(_S, monday))
-               .group_by(_S.group_id).subquery("page_figures"))
-    other = aliased(_S, name="other")
-    overlaps = [other.id != _S.id, _in_week(other, monday), other.status != CANCELLED,
-                other.starts_at < shifted(_S.starts_at, _S.duration_minutes),
-                other.starts_at > shifted(_S.starts_at, -longest),
-                _S.starts_at < shifted(other.starts_at, other.duration_minutes)]
-    clashes_here = sa.and_(_S.status != CANCELLED, sa.or_(
-        sa.select(other.id).where(*overlaps, other.facilitator_id == _S.facilitator_id).exists(),
-        sa.select(other.id).where(*overlaps, room_key_sql(_S.room) != "",
-                                  room_key_sql(other.room) == room_key_sql(_S.room)).exists(),
-    ))
-    in_cells = [_in_week(_S, monday)]
-    if facilitator_id is not None:
-        in_cells.append(_S.facilitator_id == facilitator_id)
-    cells = (
-        sa.select(_S.id, _S.group_id, Activity.name.label("activity_name"), _S.starts_at, _S.duration_minutes,
-                  _S.facilitator_id, StaffUser.full_name.label("facilitator_name"), _S.room, _S.status,
-                  _S.series_id, sa.case((clashes_here, 1), else_=0).label("clash"))
-        .join(page_groups, page_groups.c.id == _S.group_id)
-        .outerjoin(Activity, Activity.id == _S.activity_id)
-        .outerjoin(StaffUser, StaffUser.id == _S.facilitator_id)
-        .where(*in_cells)
-        .subquery("cells")
-    )
     page_rows = db.session.execute(
-        sa.select(page_groups.c.id.label("group_id"), page_groups.c.name.label("group_name"),
-                  page_groups.c.track_id, figures.c.minutes, figures.c.days, figures.c.held_minutes,
-                  figures.c.held_days, cells.c.id, cells.c.activity_name, cells.c.starts_at,
-                  cells.c.duration_minutes, cells.c.facilitator_id, cells.c.facilitator_name, cells.c.room,
-                  cells.c.status, cells.c.series_id, cells.c.clash)
-        .select_from(page_groups)
-        .outerjoin(figures, figures.c.group_id == page_groups.c.id)
-        .outerjoin(cells, cells.c.group_id == page_groups.c.id)
-        .order_by(page_groups.c.care_level, page_groups.c.name, cells.c.starts_at, cells.c.id)
+        _page_statement(filtered, track_id is not None),
+        {**params, "track_id": track_id, "limit": window.size, "offset": window.offset},
     ).all()
-
     tracks_by_id = {r.id: r for r in track_rows}
     listed: dict[int, list[GroupWeek]] = defaultdict(list)
     cells_by_track: dict[int, list[list[SessionEntry]]] = {}
@@ -651,8 +734,8 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     # 3. The clashes involving the page's groups (the clashes page lists every one).
     clashes = []
     if clash_count and seen_groups:
-        clashes = _clash_rows(monday, facilitator_id, page_ids=sorted(seen_groups), longest=longest,
-                              limit=MAX_LISTED_CLASHES)
+        clashes = _clashes({**params, "page_ids": sorted(seen_groups), "limit": MAX_LISTED_CLASHES,
+                            "offset": 0}, filtered, of_page=True)
 
     plan_rows = []
     for r in shown_tracks:
@@ -664,7 +747,7 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
         plan_rows.append(TrackWeek(
             track_id=r.id, code=r.code, name=r.name, care_level=r.care_level,
             days=cells_by_track.get(r.id) or [[] for _ in days], figures=_figures_of(r, r, phase),
-            groups=groups, group_count=r.groups or 0, short_count=r.short or 0,
+            groups=groups, group_count=int(r.groups or 0), short_count=int(r.short or 0),
         ))
     return WeekPlan(week_start=monday, days=days, tracks=plan_rows, clashes=clashes,
                     clash_count=clash_count, facilitator_id=facilitator_id, phase=phase,
@@ -675,9 +758,9 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
 def _figures_of(tally, track, phase: str) -> Figures:
     """Figures from a row of SQL tallies (``minutes``, ``days``, ``held_*``) and a track's minimum."""
     return Figures(
-        planned_minutes=tally.minutes or 0, planned_days=tally.days or 0,
+        planned_minutes=int(tally.minutes or 0), planned_days=int(tally.days or 0),
         min_minutes=track.weekly_min_minutes or 0, min_days=track.weekly_min_days or 0,
-        phase=phase, held_minutes=tally.held_minutes or 0, held_days=tally.held_days or 0,
+        phase=phase, held_minutes=int(tally.held_minutes or 0), held_days=int(tally.held_days or 0),
     )
 
 
@@ -714,9 +797,12 @@ def week_clashes(week_start: date, facilitator_id: int | None = None, *, page=1,
     ``facilitator_id`` only the clashes involving that facilitator. Two statements: the
     count, then the page."""
     monday = monday_of(week_start)
-    total = db.session.scalar(sa.select(clash_count_sql(monday, facilitator_id)))
-    window = PageWindow.of(page, total or 0, size)
-    clashes = _clash_rows(monday, facilitator_id, limit=window.size, offset=window.offset) if total else []
+    filtered = facilitator_id is not None
+    params = {**_week_params(monday), "facilitator_id": facilitator_id}
+    total = int(db.session.scalar(_clash_count_statement(filtered), params) or 0)
+    window = PageWindow.of(page, total, size)
+    clashes = (_clashes({**params, "limit": window.size, "offset": window.offset}, filtered, of_page=False)
+               if total else [])
     return ClashPage(week_start=monday, clashes=clashes, window=window, facilitator_id=facilitator_id)
 
 
