@@ -150,9 +150,10 @@ class WeekPlannerView(SecureBaseView):
 
     permission_key = "planner"
 
-    @expose("/")
-    def index(self):
-        """The week of ``?week=`` (any date in it; default this week), optionally one ``?facilitator=``."""
+    @staticmethod
+    def _filters():
+        """``?week=`` (any date in it; default this week), ``?facilitator=`` and ``?track=``,
+        with a plain message for each malformed one."""
         problems = []
         week_arg = request.args.get("week", "").strip()
         week = date.today()
@@ -175,6 +176,12 @@ class WeekPlannerView(SecureBaseView):
                 track_id = int(track_arg)
             except ValueError:
                 problems.append("The track filter must be a track from the list.")
+        return week, facilitator_id, track_id, problems
+
+    @expose("/")
+    def index(self):
+        """The week of ``?week=`` (any date in it; default this week), optionally one ``?facilitator=``."""
+        week, facilitator_id, track_id, problems = self._filters()
         if problems:
             return self.render("admin/planner/week.html", plan=None, problems=problems,
                                facilitators=[], facilitator_id=None, may_plan=False), 400
@@ -196,6 +203,15 @@ class WeekPlannerView(SecureBaseView):
                         if recording.has_started(entry, now) and may_record(current_user, entry)},
             today=date.today(),
         )
+
+    @expose("/clashes/")
+    def clashes(self):
+        """Every clash of the week of ``?week=`` (with ``?facilitator=``: theirs), 25 a page."""
+        week, facilitator_id, _, problems = self._filters()
+        if problems:
+            return self.render("admin/planner/clashes.html", result=None, problems=problems), 400
+        result = week_plan.week_clashes(week, facilitator_id=facilitator_id, page=request.args.get("page"))
+        return self.render("admin/planner/clashes.html", result=result, problems=[])
 
 
 class SeriesView(SecureBaseView):
