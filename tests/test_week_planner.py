@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from clinic.extensions import db
-from clinic.models import Activity, GroupSession
+from clinic.models import Activity, CareGroup, GroupSession
 from clinic.services.series import create_series
 from clinic.services.week_plan import facilitators, week_plan
 from conftest import login
@@ -963,3 +963,109 @@ def test_a_week_counted_by_hand(ctx, clinic, make):
     assert {s.id for t in hers.tracks for d in t.days for s in d if s.clash} == \
         {hers.clashes[0].first.id, hers.clashes[0].second.id}
     assert _row(hers, "intensive").planned_minutes == 420
+
+
+# The clashes page -------------------------------------------------------------------
+
+
+def _clashing_week(clinic, count):
+    """``count`` clashes: Wrenna leads two sessions at once, ``count`` times over the week."""
+    for n in range(count):
+        start = _at(n % 7, 8 + n // 7)
+        _session(clinic["evening"], start, 30, room=f"Room E{n}")
+        _session(clinic["day"], start, 30, facilitator_id=clinic["wrenna"].id, room=f"Room D{n}")
+
+
+def test_the_clashes_page_lists_every_clash_of_the_week_25_a_page(client, ctx, clinic, make):
+    _clashing_week(clinic, 30)
+    login(client, make.staff("planner").email)
+
+    planner = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+    assert "30 clashes this week" in planner
+    assert planner.count('class="clash-line"') == 25 and "… and 5 more." in planner
+    assert f'href="/admin/planner/clashes/?week={WEEK}">Show all 30 clashes</a>' in planner
+
+    first = client.get(f"/admin/planner/clashes/?week={WEEK}").get_data(as_text=True)
+    assert "1–25 of 30 clashes" in first and "Page 1 of 2" in first
+    assert first.count('class="list-group-item clash-line"') == 25
+    assert "Wrenna Stillwater leads both IOP Evening A (2026-03-02 08:00–08:30) and " \
+           "Intensive Day 1 (2026-03-02 08:00–08:30)." in first
+    second = client.get(f"/admin/planner/clashes/?week={WEEK}&page=2").get_data(as_text=True)
+    assert "26–30 of 30 clashes" in second and second.count('class="list-group-item clash-line"') == 5
+    assert 'rel="prev"' in second
+    lines = re.findall(r'data-first="(\d+)" data-second="(\d+)"', first + second)
+    assert len(set(lines)) == 30  # each clash once over the two pages
+    # Another week: none.
+    quiet = client.get(f"/admin/planner/clashes/?week={WEEK + timedelta(days=7)}").get_data(as_text=True)
+    assert 'id="no-clashes"' in quiet
+
+
+def test_a_counselor_reads_the_clashes_page_as_the_planner_and_a_visitor_is_sent_to_log_in(client, ctx, clinic):
+    _clashing_week(clinic, 2)
+
+    anonymous = client.get(f"/admin/planner/clashes/?week={WEEK}")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+    login(client, clinic["odo"].email)
+    assert client.get(f"/admin/planner/?week={WEEK}").status_code == 200
+    page = client.get(f"/admin/planner/clashes/?week={WEEK}")
+    assert page.status_code == 200 and "2 clashes" in page.get_data(as_text=True)
+    # Odo's own clashes: none (he is in neither pair).
+    mine = client.get(f"/admin/planner/clashes/?week={WEEK}&facilitator={clinic['odo'].id}")
+    assert 'id="no-clashes"' in mine.get_data(as_text=True)
+    bad = client.get("/admin/planner/clashes/?week=2026-13-01")
+    assert bad.status_code == 400 and 'id="planner-problem"' in bad.get_data(as_text=True)
+
+
+def test_the_planner_lists_only_the_clashes_of_its_pages_groups_and_counts_them_all(client, ctx, clinic, make):
+    """30 groups: the clashes of groups on page 2 are not listed on page 1, yet counted there."""
+    iop = clinic["iop"]
+    for n in range(30):
+        make.group(iop, clinic["odo"], name=f"IOP Z{n:02d}", room="Room Z")
+    late = db.session.scalar(sa.select(CareGroup).where(CareGroup.name == "IOP Z29"))
+    _session(late, _at(0, 9), 60, room="Hall")
+    _session(late, _at(0, 9, 30), 60, room=" hall", facilitator_id=None)  # two sessions share the hall
+    login(client, make.staff("planner").email)
+
+    first = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+    assert "1 clash this week" in first and "None of them involves the groups on this page." in first
+    second = client.get(f"/admin/planner/?week={WEEK}&page=2").get_data(as_text=True)
+    assert "1 clash this week" in second and second.count('class="clash-line"') == 1
+    assert "hall is booked for both IOP Z29" in second
+
+
+def test_the_planner_runs_the_same_statements_for_few_and_many_groups_sessions_and_clashes(client, ctx, clinic, make):
+    """3 or 60 groups, 10 or 400 sessions, 2 or 300 clashes: the same statements, whatever
+    the role."""
+    planner = make.staff("planner")
+
+    def statements(url, email):
+        login(client, email)
+        seen = []
+        listener = lambda *args, **kw: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            response = client.get(url)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        return len(seen)
+
+    def add(groups, sessions):
+        made = [make.group(clinic["iop"], clinic["wrenna"], room="Room 1") for _ in range(groups)]
+        db.session.add_all(
+            GroupSession(group_id=made[i % groups].id, starts_at=_at(i % 7, 8 + (i // 7) % 12),
+                         duration_minutes=90, room="Room 1", facilitator_id=clinic["wrenna"].id)
+            for i in range(sessions))
+        db.session.commit()
+
+    add(1, 10)
+    few = {who: (statements(f"/admin/planner/?week={WEEK}", email),
+                 statements(f"/admin/planner/clashes/?week={WEEK}", email))
+           for who, email in (("planner", planner.email), ("counselor", clinic["wrenna"].email))}
+    add(57, 390)
+    many = {who: (statements(f"/admin/planner/?week={WEEK}&page=2", email),
+                  statements(f"/admin/planner/clashes/?week={WEEK}&page=3", email))
+            for who, email in (("planner", planner.email), ("counselor", clinic["wrenna"].email))}
+    assert few == many, (few, many)
+    assert few["planner"][0] <= 7
