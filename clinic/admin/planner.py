@@ -151,7 +151,7 @@ class WeekPlannerView(SecureBaseView):
     permission_key = "planner"
 
     @staticmethod
-    def _filters():
+    def _query_filters():
         """``?week=`` (any date in it; default this week), ``?facilitator=`` and ``?track=``,
         with a plain message for each malformed one."""
         problems = []
@@ -181,7 +181,7 @@ class WeekPlannerView(SecureBaseView):
     @expose("/")
     def index(self):
         """The week of ``?week=`` (any date in it; default this week), optionally one ``?facilitator=``."""
-        week, facilitator_id, track_id, problems = self._filters()
+        week, facilitator_id, track_id, problems = self._query_filters()
         if problems:
             return self.render("admin/planner/week.html", plan=None, problems=problems,
                                facilitators=[], facilitator_id=None, may_plan=False), 400
@@ -207,7 +207,7 @@ class WeekPlannerView(SecureBaseView):
     @expose("/clashes/")
     def clashes(self):
         """Every clash of the week of ``?week=`` (with ``?facilitator=``: theirs), 25 a page."""
-        week, facilitator_id, _, problems = self._filters()
+        week, facilitator_id, _, problems = self._query_filters()
         if problems:
             return self.render("admin/planner/clashes.html", result=None, problems=problems), 400
         result = week_plan.week_clashes(week, facilitator_id=facilitator_id, page=request.args.get("page"))
