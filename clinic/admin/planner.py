@@ -202,6 +202,11 @@ class WeekPlannerView(SecureBaseView):
             recordable={entry.id for track in plan.tracks for cell in track.days for entry in cell
                         if recording.has_started(entry, now) and may_record(current_user, entry)},
             today=date.today(),
+            # Each page's address once: a busy page links a hundred sessions three ways each,
+            # and building every link by the router costs more than the week's queries.
+            links={"track": url_for("tracks.details_view"), "group": url_for("groups.details_view"),
+                   "record": url_for("record.index"), "edit": url_for("sessions.edit_view"),
+                   "change": url_for("series.occurrence")},
         )
 
     @expose("/clashes/")

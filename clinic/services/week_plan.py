@@ -470,9 +470,13 @@ def _page_pair_select(kind: str, filtered: bool):
 
 
 def _week_rows():
-    """The week's sessions with the columns the figures and the sweep read."""
+    """The week's sessions with the columns the figures and the sweep read: the sweep's
+    start and end (in one format, on SQLite) and room key are computed here, once a row."""
     return (sa.select(_S.group_id, CareGroup.track_id, _S.starts_at, _S.duration_minutes, _S.status,
-                      _S.facilitator_id, _S.room)
+                      _S.facilitator_id,
+                      shifted(_S.starts_at, 0).label("begins"),
+                      shifted(_S.starts_at, _S.duration_minutes).label("ends"),
+                      bytewise(sa.func.nullif(room_key_sql(_S.room), "")).label("room_key"))
             .join(CareGroup, CareGroup.id == _S.group_id)
             .where(_in_week(_S)))
 
@@ -492,12 +496,11 @@ def _sweep_count(week):
     """
     w = week.c
     total = None
-    for key in (w.facilitator_id, bytewise(sa.func.nullif(room_key_sql(w.room), ""))):
+    for key in (w.facilitator_id, w.room_key):
         live = [w.status != CANCELLED, key.is_not(None)]
         events = sa.union_all(
-            sa.select(key.label("k"), shifted(w.starts_at, 0).label("t"), sa.literal(1).label("s")).where(*live),
-            sa.select(key.label("k"), shifted(w.starts_at, w.duration_minutes).label("t"),
-                      sa.literal(0).label("s")).where(*live),
+            sa.select(key.label("k"), w.begins.label("t"), sa.literal(1).label("s")).where(*live),
+            sa.select(key.label("k"), w.ends.label("t"), sa.literal(0).label("s")).where(*live),
         ).subquery("events")
         running = sa.select(
             events.c.s,
