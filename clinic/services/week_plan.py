@@ -693,9 +693,9 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     are those involving the page's groups, at most ``MAX_LISTED_CLASHES``; the clashes
     page (``week_clashes``) lists them all.
 
-    At most three statements however many sessions and groups the week holds: the tracks
-    with their figures, badge counts and the week's clash count (aggregates in SQL); the
-    page's groups with their figures and sessions; the page's clashes (when there are any).
+    Three statements however many sessions and groups the week holds: the tracks with
+    their figures, badge counts and the week's clash count (aggregates in SQL); the page's
+    groups with their figures and sessions; the page's clashes (none without a group).
     """
     monday = monday_of(week_start)
     now = now or datetime.now()
@@ -735,8 +735,9 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
         cells[(entry.starts_at.date() - monday).days].append(entry)
 
     # 3. The clashes involving the page's groups (the clashes page lists every one).
+    # Asked even when the week has none, so the page runs the same statements every week.
     clashes = []
-    if clash_count and seen_groups:
+    if seen_groups:
         clashes = _clashes({**params, "page_ids": sorted(seen_groups), "limit": MAX_LISTED_CLASHES,
                             "offset": 0}, filtered, of_page=True)
 
