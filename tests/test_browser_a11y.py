@@ -61,6 +61,8 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/planner/", ALL),
     ("/admin/planner/?week={last_week}", ALL),
     ("/admin/planner/?week={next_week}", ALL),
+    ("/admin/planner/clashes/", ALL),  # every clash of the week, 25 a page (none in a tidy demo)
+    ("/admin/planner/clashes/?week={last_week}", ALL),
     ("/admin/series/", (A, P)),
     ("/admin/series/occurrence/?id={future}", (A, P)),
     ("/admin/assign/", (A, P)),

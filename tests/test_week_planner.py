@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from clinic.extensions import db
-from clinic.models import Activity, GroupSession
+from clinic.models import Activity, CareGroup, GroupSession
 from clinic.services.series import create_series
 from clinic.services.week_plan import facilitators, week_plan
 from conftest import login
@@ -783,37 +783,289 @@ def test_the_planner_shows_25_groups_a_page_and_a_track_filter_yet_every_verdict
     assert client.get("/admin/planner/?track=abc").status_code == 400
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_the_clash_sweep_lists_and_counts_exactly_what_the_pairwise_check_finds(seed):
-    """The planner's one-pass sweep (which builds only the listed clashes) agrees with the
-    plain pairwise check on busy weeks: the same total, the same first clashes in the same
-    order, the same sessions marked, with and without a facilitator filter."""
+
+# The figures and clashes in SQL, against a count by hand --------------------------------
+
+
+def _busy_week(make, seed, groups=34, sessions=220):
+    """A busy, untidy week: two tracks, many groups (one inactive with sessions, one inactive
+    without, active ones without any), five facilitators, rooms written differently, cancelled,
+    held and planned sessions, sessions running past midnight, touching and overlapping ones."""
     import random
 
-    from clinic.services.week_plan import SessionEntry, _sweep_clashes, find_clashes
-
     rng = random.Random(seed)
-    entries = []
-    for i in range(300):
-        start = datetime.combine(WEEK + timedelta(days=rng.randrange(7)), time(rng.choice((9, 10, 13, 17)),
-                                                                              rng.choice((0, 30))))
-        minutes = rng.choice((45, 60, 90, 120))
-        facilitator = rng.choice((None, 1, 2, 3, 4, 5))
-        entries.append(SessionEntry(
-            id=i + 1, group_id=rng.randrange(1, 30), group_name="G", activity_name="", starts_at=start,
-            ends_at=start + timedelta(minutes=minutes), duration_minutes=minutes, facilitator_id=facilitator,
-            facilitator_name=f"Staff {facilitator}" if facilitator else "",
-            room=rng.choice(("", "Room 1", " room 1 ", "Room 2", "Hall")),
-            status=rng.choice(("planned", "planned", "held", "cancelled")), series_id=None, track_id=1))
-    entries.sort(key=lambda e: (e.starts_at, e.id))
-    for facilitator_id in (None, 2, 9):
-        expected = find_clashes(entries)
-        if facilitator_id is not None:
-            expected = [c for c in expected if facilitator_id in (c[2].facilitator_id, c[3].facilitator_id)]
-        else:
-            assert len(expected) > 50  # a busy week: more clashes than are listed
-        listed, count, marked = _sweep_clashes(entries, facilitator_id, 50)
-        assert count == len(expected)
-        assert [(k, label, a.id, b.id) for k, label, a, b in listed] == \
-            [(k, label, a.id, b.id) for k, label, a, b in expected[:50]]
-        assert marked == {e.id for c in expected for e in (c[2], c[3])}
+    tracks = [make.track("iop"), make.track("intensive")]
+    staff = [make.staff("counselor", full_name=f"Staff {n}") for n in range(5)]
+    made = []
+    for n in range(groups):
+        made.append(make.group(tracks[n % 2], rng.choice(staff + [None]), name=f"Busy {n:02d}",
+                               room="Room 1", active=n != 3 and n != 4))
+    rows = []
+    for i in range(sessions):
+        group = rng.choice(made[:-6])  # the last six groups have no session this week
+        day = rng.randrange(7)
+        start = datetime.combine(WEEK + timedelta(days=day), time(rng.choice((9, 10, 13, 17, 23)),
+                                                                  rng.choice((0, 30))))
+        rows.append(GroupSession(
+            group_id=group.id, starts_at=start, duration_minutes=rng.choice((30, 45, 60, 90, 120, 180)),
+            facilitator_id=rng.choice([s.id for s in staff] + [None]),
+            room=rng.choice(("", "Room 1", " room 1 ", "ROOM 1", "Room 2", "Hall")),
+            status=rng.choice(("planned", "planned", "held", "cancelled"))))
+    # Just outside the week: never counted.
+    rows.append(GroupSession(group_id=made[0].id, starts_at=datetime.combine(WEEK, time()) - timedelta(minutes=30),
+                             duration_minutes=120, facilitator_id=staff[0].id, room="Room 1"))
+    rows.append(GroupSession(group_id=made[0].id, starts_at=datetime.combine(WEEK + timedelta(days=7), time()),
+                             duration_minutes=60, facilitator_id=staff[0].id, room="Room 1"))
+    db.session.add_all(rows)
+    db.session.commit()
+    return tracks, staff, made
+
+
+def _entries_by_hand():
+    """Every session of WEEK as the pairwise check takes them, read plainly."""
+    from clinic.models import CareGroup, StaffUser
+    from clinic.services.week_plan import SessionEntry
+
+    rows = db.session.execute(
+        sa.select(GroupSession, CareGroup.name, CareGroup.track_id, StaffUser.full_name)
+        .join(CareGroup, CareGroup.id == GroupSession.group_id)
+        .outerjoin(StaffUser, StaffUser.id == GroupSession.facilitator_id)
+        .where(GroupSession.starts_at >= datetime.combine(WEEK, time()),
+               GroupSession.starts_at < datetime.combine(WEEK + timedelta(days=7), time()))
+    ).all()
+    return [SessionEntry(id=s.id, group_id=s.group_id, group_name=name, activity_name="", starts_at=s.starts_at,
+                         ends_at=s.starts_at + timedelta(minutes=s.duration_minutes),
+                         duration_minutes=s.duration_minutes, facilitator_id=s.facilitator_id,
+                         facilitator_name=person or "", room=s.room, status=s.status, series_id=None,
+                         track_id=track_id)
+            for s, name, track_id, person in rows]
+
+
+def _by_hand(entries, now):
+    """(minutes, days, held minutes, held days) of the non-cancelled entries."""
+    live = [e for e in entries if e.status != "cancelled"]
+    held = [e for e in live if e.starts_at < now]
+    return (sum(e.duration_minutes for e in live), len({e.starts_at.date() for e in live}),
+            sum(e.duration_minutes for e in held), len({e.starts_at.date() for e in held}))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_sql_figures_badges_and_clashes_agree_with_a_count_by_hand(ctx, make, seed):
+    """Every group's and track's hours and days (held and planned, on a Wednesday), each
+    badge's "k of N groups", the cells of every page, the clash marks, the week's clash
+    count, the page's listed clashes and the clashes page, with and without a facilitator
+    and a track filter, equal what a plain pass over the week's sessions finds."""
+    from clinic.models import CareGroup
+    from clinic.services.week_plan import MAX_LISTED_CLASHES, find_clashes, week_clashes
+
+    tracks, staff, groups = _busy_week(make, seed)
+    now = datetime(2026, 3, 4, 12)
+    entries = _entries_by_hand()
+    everything = find_clashes(entries)
+    assert len(everything) > MAX_LISTED_CLASHES  # more than the planner lists
+    all_groups = db.session.scalars(sa.select(CareGroup)).all()
+
+    for facilitator_id in (None, staff[1].id):
+        mine = [c for c in everything
+                if facilitator_id is None or facilitator_id in (c[2].facilitator_id, c[3].facilitator_id)]
+        clashing = {e.id for c in mine for e in (c[2], c[3])}
+        for track_id in (None, tracks[0].id):
+            shown_groups = [g for g in all_groups
+                            if (g.active or any(e.group_id == g.id for e in entries))]
+            pageable = sorted(
+                (g for g in shown_groups if track_id is None or g.track_id == track_id
+                 if facilitator_id is None or g.facilitator_id == facilitator_id
+                 or any(e.group_id == g.id and e.facilitator_id == facilitator_id for e in entries)),
+                key=lambda g: (next(t.care_level for t in tracks if t.id == g.track_id), g.name))
+            seen_groups, seen_sessions, page = [], set(), 1
+            while True:
+                plan = week_plan(WEEK, facilitator_id=facilitator_id, now=now, track_id=track_id, page=page)
+                assert plan.clash_count == len(mine)
+                assert plan.window.total == len(pageable)
+                for row in plan.tracks:
+                    in_track = [g for g in shown_groups if g.track_id == row.track_id]
+                    figures = row.figures
+                    assert (figures.planned_minutes, figures.planned_days, figures.held_minutes,
+                            figures.held_days) == _by_hand([e for e in entries if e.track_id == row.track_id], now)
+                    short = [g for g in in_track
+                             if _by_hand([e for e in entries if e.group_id == g.id], now)[0] < figures.min_minutes
+                             or _by_hand([e for e in entries if e.group_id == g.id], now)[1] < figures.min_days]
+                    assert (row.group_count, row.short_count) == (len(in_track), len(short))
+                    for g in row.groups:
+                        mine_g = [e for e in entries if e.group_id == g.id]
+                        assert (g.figures.planned_minutes, g.figures.planned_days, g.figures.held_minutes,
+                                g.figures.held_days) == _by_hand(mine_g, now)
+                        seen_groups.append(g.id)
+                    for day, cell in zip(plan.days, row.days):
+                        for s in cell:
+                            assert s.starts_at.date() == day
+                            assert s.clash == (s.id in clashing)
+                            seen_sessions.add(s.id)
+                on_page = {g.id for row in plan.tracks for g in row.groups}
+                listed = [c for c in mine if c[2].group_id in on_page or c[3].group_id in on_page]
+                assert [(c.kind, c.label, c.first.id, c.second.id) for c in plan.clashes] == \
+                    [(k, label, a.id, b.id) for k, label, a, b in listed[:MAX_LISTED_CLASHES]]
+                if not plan.window.has_next:
+                    break
+                page += 1
+            assert seen_groups == [g.id for g in pageable]  # each group once, in order, over the pages
+            assert seen_sessions == {e.id for e in entries if e.group_id in set(seen_groups)
+                                     and (facilitator_id is None or e.facilitator_id == facilitator_id)}
+        # The clashes page: every clash once, in the same order, 25 a page.
+        paged, page = [], 1
+        while True:
+            result = week_clashes(WEEK, facilitator_id=facilitator_id, page=page)
+            assert result.window.total == len(mine) and len(result.clashes) <= 25
+            paged += [(c.kind, c.label, c.first.id, c.second.id) for c in result.clashes]
+            if not result.window.has_next:
+                break
+            page += 1
+        assert paged == [(k, label, a.id, b.id) for k, label, a, b in mine]
+
+
+def test_a_week_counted_by_hand(ctx, clinic, make):
+    """One small week with every case, its figures written out: on Wednesday noon the IOP
+    evening group held Monday's 3 h and plans Thursday's 3 h and a session past midnight on
+    Friday; Tuesday's session is cancelled. Wrenna leads two sessions at once on Thursday
+    and a room is booked twice on Monday (written differently)."""
+    evening, day = clinic["evening"], clinic["day"]
+    _session(evening, _at(0, 17), 180)                             # Mon, held
+    _session(evening, _at(1, 17), 180, status="cancelled")         # Tue, not counted
+    _session(evening, _at(3, 17), 180)                             # Thu, planned
+    _session(evening, _at(4, 23), 120)                             # Fri 23:00–01:00: one day, Friday
+    _session(day, _at(3, 18), 60, facilitator_id=clinic["wrenna"].id, room="Room 9")  # Wrenna twice
+    _session(day, _at(0, 9), 240, room=" room 2 ")                 # Room 2 (Mon 09:00–13:00) ...
+    _session(day, _at(0, 12, 30), 60, room="ROOM 2", facilitator_id=None)  # ... booked again at 12:30
+    _session(day, _at(0, 13), 60, room="Room 2", facilitator_id=None)      # touching 13:00: no clash
+
+    plan = week_plan(WEEK, now=datetime(2026, 3, 4, 12))
+
+    iop, intensive = _row(plan, "iop"), _row(plan, "intensive")
+    assert (iop.figures.held_minutes, iop.figures.held_days) == (180, 1)
+    assert (iop.planned_minutes, iop.planned_days) == (480, 3)
+    assert iop.figures.status == "at risk"  # 8 h < 9 h
+    assert iop.badge == "At risk: its group cannot reach the weekly minimum with what is still planned"
+    assert (intensive.planned_minutes, intensive.planned_days) == (420, 2)
+    # Room 2 at 09:00 with 12:30, 12:30 with 13:00 (13:00 only touches 09:00–13:00); Wrenna.
+    # A room is named as the later session writes it.
+    assert plan.clash_count == 3
+    assert [c.message for c in plan.clashes] == [
+        "ROOM 2 is booked for both Intensive Day 1 (2026-03-02 09:00–13:00) and "
+        "Intensive Day 1 (2026-03-02 12:30–13:30).",
+        "Room 2 is booked for both Intensive Day 1 (2026-03-02 12:30–13:30) and "
+        "Intensive Day 1 (2026-03-02 13:00–14:00).",
+        "Wrenna Stillwater leads both IOP Evening A (2026-03-05 17:00–20:00) and "
+        "Intensive Day 1 (2026-03-05 18:00–19:00).",
+    ]
+    # Wrenna's own view: her sessions, her clash, the whole tracks' hours.
+    hers = week_plan(WEEK, facilitator_id=clinic["wrenna"].id, now=datetime(2026, 3, 4, 12))
+    assert hers.clash_count == 1 and len(hers.clashes) == 1
+    assert {s.id for t in hers.tracks for d in t.days for s in d if s.clash} == \
+        {hers.clashes[0].first.id, hers.clashes[0].second.id}
+    assert _row(hers, "intensive").planned_minutes == 420
+
+
+# The clashes page -------------------------------------------------------------------
+
+
+def _clashing_week(clinic, count):
+    """``count`` clashes: Wrenna leads two sessions at once, ``count`` times over the week."""
+    for n in range(count):
+        start = _at(n % 7, 8 + n // 7)
+        _session(clinic["evening"], start, 30, room=f"Room E{n}")
+        _session(clinic["day"], start, 30, facilitator_id=clinic["wrenna"].id, room=f"Room D{n}")
+
+
+def test_the_clashes_page_lists_every_clash_of_the_week_25_a_page(client, ctx, clinic, make):
+    _clashing_week(clinic, 30)
+    login(client, make.staff("planner").email)
+
+    planner = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+    assert "30 clashes this week" in planner
+    assert planner.count('class="clash-line"') == 25 and "… and 5 more." in planner
+    assert f'href="/admin/planner/clashes/?week={WEEK}">Show all 30 clashes</a>' in planner
+
+    first = client.get(f"/admin/planner/clashes/?week={WEEK}").get_data(as_text=True)
+    assert "1–25 of 30 clashes" in first and "Page 1 of 2" in first
+    assert first.count('class="list-group-item clash-line"') == 25
+    assert "Wrenna Stillwater leads both IOP Evening A (2026-03-02 08:00–08:30) and " \
+           "Intensive Day 1 (2026-03-02 08:00–08:30)." in first
+    second = client.get(f"/admin/planner/clashes/?week={WEEK}&page=2").get_data(as_text=True)
+    assert "26–30 of 30 clashes" in second and second.count('class="list-group-item clash-line"') == 5
+    assert 'rel="prev"' in second
+    lines = re.findall(r'data-first="(\d+)" data-second="(\d+)"', first + second)
+    assert len(set(lines)) == 30  # each clash once over the two pages
+    # Another week: none.
+    quiet = client.get(f"/admin/planner/clashes/?week={WEEK + timedelta(days=7)}").get_data(as_text=True)
+    assert 'id="no-clashes"' in quiet
+
+
+def test_a_counselor_reads_the_clashes_page_as_the_planner_and_a_visitor_is_sent_to_log_in(client, ctx, clinic):
+    _clashing_week(clinic, 2)
+
+    anonymous = client.get(f"/admin/planner/clashes/?week={WEEK}")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+    login(client, clinic["odo"].email)
+    assert client.get(f"/admin/planner/?week={WEEK}").status_code == 200
+    page = client.get(f"/admin/planner/clashes/?week={WEEK}")
+    assert page.status_code == 200 and "2 clashes" in page.get_data(as_text=True)
+    # Odo's own clashes: none (he is in neither pair).
+    mine = client.get(f"/admin/planner/clashes/?week={WEEK}&facilitator={clinic['odo'].id}")
+    assert 'id="no-clashes"' in mine.get_data(as_text=True)
+    bad = client.get("/admin/planner/clashes/?week=2026-13-01")
+    assert bad.status_code == 400 and 'id="planner-problem"' in bad.get_data(as_text=True)
+
+
+def test_the_planner_lists_only_the_clashes_of_its_pages_groups_and_counts_them_all(client, ctx, clinic, make):
+    """30 groups: the clashes of groups on page 2 are not listed on page 1, yet counted there."""
+    iop = clinic["iop"]
+    for n in range(30):
+        make.group(iop, clinic["odo"], name=f"IOP Z{n:02d}", room="Room Z")
+    late = db.session.scalar(sa.select(CareGroup).where(CareGroup.name == "IOP Z29"))
+    _session(late, _at(0, 9), 60, room="Hall")
+    _session(late, _at(0, 9, 30), 60, room=" hall", facilitator_id=None)  # two sessions share the hall
+    login(client, make.staff("planner").email)
+
+    first = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+    assert "1 clash this week" in first and "None of them involves the groups on this page." in first
+    second = client.get(f"/admin/planner/?week={WEEK}&page=2").get_data(as_text=True)
+    assert "1 clash this week" in second and second.count('class="clash-line"') == 1
+    assert "hall is booked for both IOP Z29" in second
+
+
+def test_the_planner_runs_the_same_statements_for_few_and_many_groups_sessions_and_clashes(client, ctx, clinic, make):
+    """3 or 60 groups, 10 or 400 sessions, 2 or 300 clashes: the same statements, whatever
+    the role."""
+    planner = make.staff("planner")
+
+    def statements(url, email):
+        login(client, email)
+        seen = []
+        listener = lambda *args, **kw: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            response = client.get(url)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        return len(seen)
+
+    def add(groups, sessions):
+        made = [make.group(clinic["iop"], clinic["wrenna"], room="Room 1") for _ in range(groups)]
+        db.session.add_all(
+            GroupSession(group_id=made[i % groups].id, starts_at=_at(i % 7, 8 + (i // 7) % 12),
+                         duration_minutes=90, room="Room 1", facilitator_id=clinic["wrenna"].id)
+            for i in range(sessions))
+        db.session.commit()
+
+    add(1, 10)
+    few = {who: (statements(f"/admin/planner/?week={WEEK}", email),
+                 statements(f"/admin/planner/clashes/?week={WEEK}", email))
+           for who, email in (("planner", planner.email), ("counselor", clinic["wrenna"].email))}
+    add(57, 390)
+    many = {who: (statements(f"/admin/planner/?week={WEEK}&page=2", email),
+                  statements(f"/admin/planner/clashes/?week={WEEK}&page=3", email))
+            for who, email in (("planner", planner.email), ("counselor", clinic["wrenna"].email))}
+    assert few == many, (few, many)
+    assert few["planner"][0] <= 7

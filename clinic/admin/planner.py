@@ -150,9 +150,10 @@ class WeekPlannerView(SecureBaseView):
 
     permission_key = "planner"
 
-    @expose("/")
-    def index(self):
-        """The week of ``?week=`` (any date in it; default this week), optionally one ``?facilitator=``."""
+    @staticmethod
+    def _query_filters():
+        """``?week=`` (any date in it; default this week), ``?facilitator=`` and ``?track=``,
+        with a plain message for each malformed one."""
         problems = []
         week_arg = request.args.get("week", "").strip()
         week = date.today()
@@ -175,6 +176,12 @@ class WeekPlannerView(SecureBaseView):
                 track_id = int(track_arg)
             except ValueError:
                 problems.append("The track filter must be a track from the list.")
+        return week, facilitator_id, track_id, problems
+
+    @expose("/")
+    def index(self):
+        """The week of ``?week=`` (any date in it; default this week), optionally one ``?facilitator=``."""
+        week, facilitator_id, track_id, problems = self._query_filters()
         if problems:
             return self.render("admin/planner/week.html", plan=None, problems=problems,
                                facilitators=[], facilitator_id=None, may_plan=False), 400
@@ -187,7 +194,7 @@ class WeekPlannerView(SecureBaseView):
             problems=[],
             facilitators=week_plan.facilitators(),
             facilitator_id=facilitator_id,
-            tracks=db.session.execute(sa.select(Track.id, Track.name).order_by(Track.care_level, Track.name)).all(),
+            tracks=plan.track_choices,
             track_id=track_id,
             may_plan=_may_plan(),
             may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),
@@ -195,7 +202,21 @@ class WeekPlannerView(SecureBaseView):
             recordable={entry.id for track in plan.tracks for cell in track.days for entry in cell
                         if recording.has_started(entry, now) and may_record(current_user, entry)},
             today=date.today(),
+            # Each page's address once: a busy page links a hundred sessions three ways each,
+            # and building every link by the router costs more than the week's queries.
+            links={"track": url_for("tracks.details_view"), "group": url_for("groups.details_view"),
+                   "record": url_for("record.index"), "edit": url_for("sessions.edit_view"),
+                   "change": url_for("series.occurrence")},
         )
+
+    @expose("/clashes/")
+    def clashes(self):
+        """Every clash of the week of ``?week=`` (with ``?facilitator=``: theirs), 25 a page."""
+        week, facilitator_id, _, problems = self._query_filters()
+        if problems:
+            return self.render("admin/planner/clashes.html", result=None, problems=problems), 400
+        result = week_plan.week_clashes(week, facilitator_id=facilitator_id, page=request.args.get("page"))
+        return self.render("admin/planner/clashes.html", result=result, problems=[])
 
 
 class SeriesView(SecureBaseView):

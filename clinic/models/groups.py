@@ -142,6 +142,12 @@ class GroupSession(VersionedMixin, db.Model):
             sqlite_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
             postgresql_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
         ),
+        # Migration 0025: a room's sessions (as ``series.room_key`` matches rooms) in time
+        # order, for the week planner's clashes. PostgreSQL only, written as PostgreSQL
+        # shows it (``trim(room)`` is ``TRIM(BOTH FROM room)``) so models and migrations
+        # compare equal; the explicit method marks it PostgreSQL-only for the comparison.
+        sa.Index("ix_group_session_room_key_starts_at", sa.text("lower(TRIM(BOTH FROM room))"), "starts_at",
+                 postgresql_using="btree").ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,18 +19,22 @@ from __future__ import annotations
 
 from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
 from .page_window import PageWindow
 from .series import room_key, session_end, span_text
 
-#: Most clashes a week plan lists one by one (the total is always counted).
-MAX_LISTED_CLASHES = 200
+#: Most clashes the planner lists one by one (those of the page's groups; the week's total is
+#: always counted, and the clashes page lists every one).
+MAX_LISTED_CLASHES = 25
 #: How many groups' sessions the planner shows at a time.
 GROUPS_PAGE = 25
 
@@ -176,24 +180,32 @@ class TrackWeek:
     code: str
     name: str
     care_level: int
-    #: Sessions per day, Monday first (cancelled ones included, marked by their status).
+    #: Sessions per day, Monday first (cancelled ones included, marked by their status), of
+    #: the groups on the shown page.
     days: list[list[SessionEntry]]
     #: The whole track's programme, every group counted.
     figures: Figures
-    #: Each active group's (or scheduled group's) own programme against the track minimum.
+    #: The track's groups on the shown page, each with its own programme against the minimum.
     groups: list[GroupWeek] = field(default_factory=list)
-    #: The groups on the shown page (the cells hold their sessions only).
-    listed: list[GroupWeek] = field(default_factory=list)
+    #: How many groups the track shows this week (each active group, and any inactive one
+    #: with sessions that week), on any page, and how many of them fall short.
+    group_count: int = 0
+    short_count: int = 0
+
+    @property
+    def listed(self) -> list[GroupWeek]:
+        """The groups on the shown page (the cells hold their sessions only)."""
+        return self.groups
 
     @property
     def short_groups(self) -> list[GroupWeek]:
-        """The groups shown whose week falls below the minimum."""
+        """The groups on the shown page whose week falls below the minimum."""
         return [g for g in self.groups if g.figures.short]
 
     @property
     def short(self) -> bool:
-        """True when any group shown falls below the minimum (with no group: the track's own week)."""
-        return bool(self.short_groups) if self.groups else self.figures.short
+        """True when any of its groups falls below the minimum (with no group: the track's own week)."""
+        return self.short_count > 0 if self.group_count else self.figures.short
 
     @property
     def tone(self) -> str:
@@ -204,22 +216,21 @@ class TrackWeek:
 
     @property
     def badge(self) -> str:
-        """The track's verdict in words, agreeing with its groups."""
+        """The track's verdict in words, agreeing with its groups (every group, on any page)."""
         phase = self.figures.phase
-        if not self.groups:
+        if not self.group_count:
             if self.short:
                 return {"past": "Short of the weekly minimum", "current": "At risk: no group is planned",
                         "future": "Planned: short of the weekly minimum"}[phase]
             return {"past": "Met the weekly minimum", "current": "On track for the weekly minimum",
                     "future": "Planned: meets the weekly minimum"}[phase]
-        total = len(self.groups)
+        total = self.group_count
         if not self.short:
             every = "every group" if total > 1 else "its group"
             return {"past": f"Met the weekly minimum: {every}",
                     "current": f"On track: {every} can reach the weekly minimum",
                     "future": f"Planned: {every} meets the weekly minimum"}[phase]
-        short = len(self.short_groups)
-        which = f"{short} of {total} groups" if total > 1 else "its group"
+        which = f"{self.short_count} of {total} groups" if total > 1 else "its group"
         return {"past": f"Short: {which} below the weekly minimum",
                 "current": f"At risk: {which} cannot reach the weekly minimum with what is still planned",
                 "future": f"Planned: short, {which} below the weekly minimum"}[phase]
@@ -251,6 +262,8 @@ class WeekPlan:
     track_id: int | None = None
     #: Which page of the groups (narrowed by the filters) the cells show.
     window: PageWindow = field(default_factory=lambda: PageWindow(1, 0, GROUPS_PAGE))
+    #: Every track as ``(id, name)``, in order: the choices of the track filter.
+    track_choices: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def week_end(self) -> date:
@@ -287,23 +300,520 @@ def week_phase(monday: date, now: datetime) -> str:
     return "current"
 
 
-def _figures(entries: Iterable[SessionEntry], track: Track, phase: str = "future",
-             now: datetime | None = None) -> Figures:
-    live = [e for e in entries if e.status != "cancelled"]
-    held = [e for e in live if now is not None and e.starts_at < now]
-    return Figures(
-        planned_minutes=sum(e.duration_minutes for e in live),
-        planned_days=len({e.starts_at.date() for e in live}),
-        min_minutes=track.weekly_min_minutes or 0,
-        min_days=track.weekly_min_days or 0,
-        phase=phase,
-        held_minutes=sum(e.duration_minutes for e in held),
-        held_days=len({e.starts_at.date() for e in held}),
+# The week in SQL ----------------------------------------------------------------------
+#
+# The figures, badges and clash counts are aggregates computed by the database, so the
+# planner reads O(tracks + one page) rows whatever the size of the clinic: one row per
+# track, the page's groups with their sessions, and the page's listed clashes. Each
+# statement is built once per shape (facilitator filter or not, track filter or not) with
+# bound parameters, and reused: building these trees costs more than running them.
+
+_S = GroupSession
+CANCELLED = "cancelled"
+#: The bound parameters of the statements below.
+_WEEK_START = sa.bindparam("week_start", type_=sa.DateTime())
+_WEEK_END = sa.bindparam("week_end", type_=sa.DateTime())
+_NOW = sa.bindparam("now", type_=sa.DateTime())
+_FACILITATOR = sa.bindparam("facilitator_id", type_=sa.Integer())
+_TRACK = sa.bindparam("track_id", type_=sa.Integer())
+_LONGEST = sa.bindparam("longest", type_=sa.Integer())
+_PAGE_IDS = sa.bindparam("page_ids", expanding=True, type_=sa.Integer())
+_LIMIT = sa.bindparam("limit", type_=sa.Integer())
+_OFFSET = sa.bindparam("offset", type_=sa.Integer())
+
+
+class shifted(sa.sql.functions.FunctionElement):
+    """``shifted(moment, minutes)``: the moment ``minutes`` later (earlier when negative).
+
+    Compiled per dialect: PostgreSQL interval arithmetic (so ``column < shifted(...)`` can
+    use an index on the column); SQLite text in the order of its stored timestamps
+    (``YYYY-MM-DD HH:MM:SS.fff``), which compares correctly with them, equal moments
+    included: ``'… 18:00:00.000000' < '… 18:00:00.000'`` is false, as it must be.
+    """
+
+    type = sa.DateTime()
+    name = "shifted"
+    inherit_cache = True
+
+
+@compiles(shifted)
+def _shifted_postgresql(element, compiler, **kw):
+    moment, minutes = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({moment} + ({minutes}) * interval '1 minute')"
+
+
+@compiles(shifted, "sqlite")
+def _shifted_sqlite(element, compiler, **kw):
+    moment, minutes = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%f', {moment}, ({minutes}) || ' minutes')"
+
+
+class bytewise(sa.sql.functions.FunctionElement):
+    """``bytewise(text)``: the text compared byte by byte (PostgreSQL ``COLLATE "C"``, what
+    SQLite does anyway): equal texts stay equal, and sorting them is cheaper."""
+
+    type = sa.String()
+    name = "bytewise"
+    inherit_cache = True
+
+
+@compiles(bytewise)
+def _bytewise_postgresql(element, compiler, **kw):
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
+
+
+@compiles(bytewise, "sqlite")
+def _bytewise_sqlite(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+def room_key_sql(column):
+    """``series.room_key`` in SQL: rooms match ignoring case and surrounding spaces.
+
+    Migration 0025 indexes this very expression with the start.
+    """
+    return sa.func.lower(sa.func.trim(column))
+
+
+def _in_week(s):
+    return sa.and_(s.starts_at >= _WEEK_START, s.starts_at < _WEEK_END)
+
+
+def _week_params(monday: date) -> dict:
+    return {"week_start": datetime.combine(monday, time.min),
+            "week_end": datetime.combine(monday + timedelta(days=7), time.min)}
+
+
+def _tallies(starts, minutes, status) -> list:
+    """Planned and held (started before ``now``) minutes and days of the non-cancelled
+    sessions among the rows; a day is the calendar date of the start on both databases."""
+    live = status != CANCELLED
+    held = sa.and_(live, starts < _NOW)
+    day = sa.func.date(starts)
+    return [
+        sa.func.coalesce(sa.func.sum(sa.case((live, minutes), else_=0)), 0).label("minutes"),
+        sa.func.count(sa.distinct(sa.case((live, day)))).label("days"),
+        sa.func.coalesce(sa.func.sum(sa.case((held, minutes), else_=0)), 0).label("held_minutes"),
+        sa.func.count(sa.distinct(sa.case((held, day)))).label("held_days"),
+    ]
+
+
+def _clash_pairs(kind: str, filtered: bool, *, longest=None, side: str | None = None,
+                 side_condition=None):
+    """Pairs (a, b) of the week's non-cancelled sessions that clash by ``kind``: a starts
+    first (by start, then id) and b starts before a ends. Both share the facilitator
+    (``facilitator``) or the room as ``room_key`` sees it (``room``). ``filtered``: only
+    the pairs involving the facilitator of the filter.
+
+    ``side`` ("a" or "b") applies ``side_condition(alias)`` to a (or b): the sessions the
+    database starts from, probing an index for their partners; ``longest`` (the week's
+    longest session in minutes, an SQL expression) adds that a starts less than that
+    before b, so that b can find a by index.
+    """
+    a, b = aliased(_S, name="a"), aliased(_S, name="b")
+    conditions = [
+        _in_week(a), _in_week(b), a.status != CANCELLED, b.status != CANCELLED,
+        b.starts_at >= a.starts_at,
+        sa.or_(b.starts_at > a.starts_at, a.id < b.id),
+        b.starts_at < shifted(a.starts_at, a.duration_minutes),
+    ]
+    if longest is not None:
+        conditions.append(a.starts_at > shifted(b.starts_at, -longest))
+    if kind == "facilitator":
+        conditions += [a.facilitator_id.is_not(None), b.facilitator_id == a.facilitator_id]
+        if filtered:
+            conditions += [a.facilitator_id == _FACILITATOR, b.facilitator_id == _FACILITATOR]
+    else:
+        conditions += [room_key_sql(a.room) != "", room_key_sql(b.room) == room_key_sql(a.room)]
+        if filtered:
+            conditions.append(sa.or_(a.facilitator_id == _FACILITATOR, b.facilitator_id == _FACILITATOR))
+    if side is not None:
+        conditions.append(side_condition(a if side == "a" else b))
+    return a, b, conditions
+
+
+def _pair_select(kind: str, filtered: bool, **kw):
+    a, b, conditions = _clash_pairs(kind, filtered, **kw)
+    return (sa.select(sa.literal(kind).label("kind"), a.id.label("a_id"), b.id.label("b_id"),
+                      a.starts_at.label("a_starts_at"), b.starts_at.label("b_starts_at"))
+            .select_from(a).join(b, sa.and_(*conditions)))
+
+
+def _page_pair_select(kind: str, filtered: bool):
+    """The clashing pairs (a, b ordered as in ``_clash_pairs``) with a session of the groups
+    ``page_ids``: from each such session p, an index finds the sessions o of its facilitator
+    (or room) that overlap it (o starts before p ends, less than the week's longest session
+    before p starts, and ends after p starts)."""
+    p, o = aliased(_S, name="p"), aliased(_S, name="o")
+    conditions = [
+        p.group_id.in_(_PAGE_IDS), _in_week(p), _in_week(o), p.status != CANCELLED, o.status != CANCELLED,
+        o.id != p.id,
+        o.starts_at < shifted(p.starts_at, p.duration_minutes),
+        o.starts_at > shifted(p.starts_at, -_LONGEST),
+        p.starts_at < shifted(o.starts_at, o.duration_minutes),
+    ]
+    if kind == "facilitator":
+        conditions += [p.facilitator_id.is_not(None), o.facilitator_id == p.facilitator_id]
+        if filtered:
+            conditions += [p.facilitator_id == _FACILITATOR, o.facilitator_id == _FACILITATOR]
+    else:
+        conditions += [room_key_sql(p.room) != "", room_key_sql(o.room) == room_key_sql(p.room)]
+        if filtered:
+            conditions.append(sa.or_(p.facilitator_id == _FACILITATOR, o.facilitator_id == _FACILITATOR))
+    p_first = sa.or_(p.starts_at < o.starts_at, sa.and_(p.starts_at == o.starts_at, p.id < o.id))
+    return (sa.select(sa.literal(kind).label("kind"),
+                      sa.case((p_first, p.id), else_=o.id).label("a_id"),
+                      sa.case((p_first, o.id), else_=p.id).label("b_id"),
+                      sa.case((p_first, p.starts_at), else_=o.starts_at).label("a_starts_at"),
+                      sa.case((p_first, o.starts_at), else_=p.starts_at).label("b_starts_at"))
+            .select_from(p).join(o, sa.and_(*conditions)))
+
+
+def _week_rows():
+    """The week's sessions with the columns the figures and the sweep read: the sweep's
+    start and end (in one format, on SQLite) and room key are computed here, once a row."""
+    return (sa.select(_S.group_id, CareGroup.track_id, _S.starts_at, _S.duration_minutes, _S.status,
+                      _S.facilitator_id,
+                      shifted(_S.starts_at, 0).label("begins"),
+                      shifted(_S.starts_at, _S.duration_minutes).label("ends"),
+                      bytewise(sa.func.nullif(room_key_sql(_S.room), "")).label("room_key"))
+            .join(CareGroup, CareGroup.id == _S.group_id)
+            .where(_in_week(_S)))
+
+
+def _sweep_count(week):
+    """How many clashes the week holds (``week``: its sessions, ``_week_rows`` as a CTE or
+    subquery), without pairing sessions up: one sweep per kind.
+
+    For a session a, the sessions after it (by start, then id) with the same facilitator
+    (or room) that start before it ends number #{b : b starts before a ends} − (a's place
+    in start order). Both come from one ordered pass over the week's starts and ends per
+    facilitator (and per room): at each end, the running count of starts so far (an end
+    sorts before a start at the same moment, since touching is no clash); at each start,
+    its place. The total is the sum at the ends less the sum at the starts: one sort of
+    the week's starts and ends, however many sessions overlap (pairing them up costs as
+    many index probes as there are clashes, and a busy week holds thousands).
+    """
+    w = week.c
+    total = None
+    for key in (w.facilitator_id, w.room_key):
+        live = [w.status != CANCELLED, key.is_not(None)]
+        events = sa.union_all(
+            sa.select(key.label("k"), w.begins.label("t"), sa.literal(1).label("s")).where(*live),
+            sa.select(key.label("k"), w.ends.label("t"), sa.literal(0).label("s")).where(*live),
+        ).subquery("events")
+        running = sa.select(
+            events.c.s,
+            sa.func.sum(events.c.s).over(partition_by=events.c.k, order_by=(events.c.t, events.c.s),
+                                         rows=(None, 0)).label("c"),
+        ).subquery("running")
+        count = (sa.select(sa.func.coalesce(sa.func.sum(sa.case((running.c.s == 0, running.c.c),
+                                                                else_=-running.c.c)), 0))
+                 .scalar_subquery())
+        total = count if total is None else total + count
+    return total
+
+
+def _clash_count_sql(filtered: bool, week=None):
+    """The number of clashes of the week (a pair sharing both facilitator and room counts
+    twice, once for each), as a scalar subquery; ``filtered``: those involving the
+    facilitator of the filter (counted from their sessions, found by index)."""
+    if not filtered:
+        return _sweep_count(week if week is not None else _week_rows().subquery("week_sessions"))
+    theirs = lambda s: s.facilitator_id == _FACILITATOR  # noqa: E731
+    a, b, conditions = _clash_pairs("facilitator", True)
+    by_facilitator = sa.select(sa.func.count()).select_from(a).join(b, sa.and_(*conditions)).scalar_subquery()
+    longest = (sa.select(sa.func.coalesce(sa.func.max(_S.duration_minutes), 0))
+               .where(_in_week(_S), _S.status != CANCELLED).scalar_subquery())
+    rooms = sa.union(*(_pair_select("room", True, side=side, side_condition=theirs,
+                                    longest=longest if side == "b" else None)
+                       for side in ("a", "b"))).subquery("room_pairs")
+    by_room = sa.select(sa.func.count()).select_from(rooms).scalar_subquery()
+    return by_facilitator + by_room
+
+
+@lru_cache(maxsize=None)
+def _tracks_statement(filtered: bool):
+    """Every track with its week: figures, its groups counted (shown, short, pageable), the
+    week's longest session and clash count."""
+    week = _week_rows().cte("week_sessions")
+    w = week.c
+    facilitated = (sa.func.max(sa.case((w.facilitator_id == _FACILITATOR, 1), else_=0))
+                   if filtered else sa.literal(0))
+    by_group = (sa.select(w.group_id, *_tallies(w.starts_at, w.duration_minutes, w.status),
+                          facilitated.label("facilitated"))
+                .group_by(w.group_id).cte("by_group"))
+    by_track = (sa.select(w.track_id, *_tallies(w.starts_at, w.duration_minutes, w.status),
+                          sa.func.max(sa.case((w.status != CANCELLED, w.duration_minutes), else_=0)).label("longest"))
+                .group_by(w.track_id).cte("by_track"))
+    short = sa.or_(sa.func.coalesce(by_group.c.minutes, 0) < sa.func.coalesce(Track.weekly_min_minutes, 0),
+                   sa.func.coalesce(by_group.c.days, 0) < sa.func.coalesce(Track.weekly_min_days, 0))
+    pageable = (sa.or_(CareGroup.facilitator_id == _FACILITATOR, by_group.c.facilitated == 1)
+                if filtered else sa.true())
+    verdicts = (
+        sa.select(CareGroup.track_id, sa.func.count().label("groups"),
+                  sa.func.sum(sa.case((short, 1), else_=0)).label("short"),
+                  sa.func.sum(sa.case((pageable, 1), else_=0)).label("pageable"))
+        .join(Track, Track.id == CareGroup.track_id)
+        .outerjoin(by_group, by_group.c.group_id == CareGroup.id)
+        .where(sa.or_(CareGroup.active.is_(True), by_group.c.group_id.is_not(None)))
+        .group_by(CareGroup.track_id)
+        .cte("verdicts")
+    )
+    return (
+        sa.select(Track.id, Track.code, Track.name, Track.care_level, Track.weekly_min_minutes,
+                  Track.weekly_min_days, by_track.c.minutes, by_track.c.days, by_track.c.held_minutes,
+                  by_track.c.held_days, by_track.c.longest, verdicts.c.groups, verdicts.c.short,
+                  verdicts.c.pageable, _clash_count_sql(filtered, week).label("clashes"))
+        .outerjoin(by_track, by_track.c.track_id == Track.id)
+        .outerjoin(verdicts, verdicts.c.track_id == Track.id)
+        .order_by(Track.care_level, Track.name)
     )
 
 
+@lru_cache(maxsize=None)
+def _page_statement(filtered: bool, one_track: bool):
+    """One page of groups (``limit`` from ``offset``, by track then name) with their figures
+    and their sessions of the week, each marked when it clashes."""
+    has_session = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S)).exists()
+    wanted = [sa.or_(CareGroup.active.is_(True), has_session)]
+    if one_track:
+        wanted.append(CareGroup.track_id == _TRACK)
+    if filtered:
+        leads_one = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S),
+                                           _S.facilitator_id == _FACILITATOR).exists()
+        wanted.append(sa.or_(CareGroup.facilitator_id == _FACILITATOR, leads_one))
+    page_groups = (
+        sa.select(CareGroup.id, CareGroup.name, CareGroup.track_id, Track.care_level)
+        .join(Track, Track.id == CareGroup.track_id)
+        .where(*wanted)
+        .order_by(Track.care_level, CareGroup.name)
+        .limit(_LIMIT).offset(_OFFSET)
+        .cte("page_groups")
+    )
+    figures = (sa.select(_S.group_id, *_tallies(_S.starts_at, _S.duration_minutes, _S.status))
+               .join(page_groups, page_groups.c.id == _S.group_id)
+               .where(_in_week(_S))
+               .group_by(_S.group_id).subquery("page_figures"))
+    other = aliased(_S, name="other")
+    overlaps = [other.id != _S.id, _in_week(other), other.status != CANCELLED,
+                other.starts_at < shifted(_S.starts_at, _S.duration_minutes),
+                other.starts_at > shifted(_S.starts_at, -_LONGEST),
+                _S.starts_at < shifted(other.starts_at, other.duration_minutes)]
+    clashes_here = sa.and_(_S.status != CANCELLED, sa.or_(
+        sa.select(other.id).where(*overlaps, other.facilitator_id == _S.facilitator_id).exists(),
+        sa.select(other.id).where(*overlaps, room_key_sql(_S.room) != "",
+                                  room_key_sql(other.room) == room_key_sql(_S.room)).exists(),
+    ))
+    in_cells = [_in_week(_S)]
+    if filtered:
+        in_cells.append(_S.facilitator_id == _FACILITATOR)
+    cells = (
+        sa.select(_S.id, _S.group_id, Activity.name.label("activity_name"), _S.starts_at, _S.duration_minutes,
+                  _S.facilitator_id, StaffUser.full_name.label("facilitator_name"), _S.room, _S.status,
+                  _S.series_id, sa.case((clashes_here, 1), else_=0).label("clash"))
+        .join(page_groups, page_groups.c.id == _S.group_id)
+        .outerjoin(Activity, Activity.id == _S.activity_id)
+        .outerjoin(StaffUser, StaffUser.id == _S.facilitator_id)
+        .where(*in_cells)
+        .subquery("cells")
+    )
+    return (
+        sa.select(page_groups.c.id.label("group_id"), page_groups.c.name.label("group_name"),
+                  page_groups.c.track_id, figures.c.minutes, figures.c.days, figures.c.held_minutes,
+                  figures.c.held_days, cells.c.id, cells.c.activity_name, cells.c.starts_at,
+                  cells.c.duration_minutes, cells.c.facilitator_id, cells.c.facilitator_name, cells.c.room,
+                  cells.c.status, cells.c.series_id, cells.c.clash)
+        .select_from(page_groups)
+        .outerjoin(figures, figures.c.group_id == page_groups.c.id)
+        .outerjoin(cells, cells.c.group_id == page_groups.c.id)
+        .order_by(page_groups.c.care_level, page_groups.c.name, cells.c.starts_at, cells.c.id)
+    )
+
+
+@lru_cache(maxsize=None)
+def _clashes_statement(filtered: bool, of_page: bool):
+    """The week's clashes (``of_page``: those involving a session of the groups
+    ``page_ids``), ordered by the later session's start, the earlier one's, the kind:
+    ``limit`` from ``offset``, with both sessions' group, facilitator and room."""
+    parts = []
+    for kind in ("facilitator", "room"):
+        parts.append(_page_pair_select(kind, filtered) if of_page else _pair_select(kind, filtered))
+    # A pair of two sessions of the page is found from both: UNION keeps it once.
+    every = (sa.union(*parts) if of_page else sa.union_all(*parts)).subquery("pairs")
+    pairs = (sa.select(every)
+             .order_by(every.c.b_starts_at, every.c.a_starts_at, every.c.kind, every.c.a_id, every.c.b_id)
+             .limit(_LIMIT).offset(_OFFSET).subquery("page_pairs"))
+    a, b = aliased(_S, name="sa"), aliased(_S, name="sb")
+    ga, gb = aliased(CareGroup, name="ga"), aliased(CareGroup, name="gb")
+    fa, fb = aliased(StaffUser, name="fa"), aliased(StaffUser, name="fb")
+    columns = []
+    for s, g, f, prefix in ((a, ga, fa, "a_"), (b, gb, fb, "b_")):
+        columns += [s.id.label(prefix + "id"), s.group_id.label(prefix + "group_id"),
+                    g.name.label(prefix + "group_name"), g.track_id.label(prefix + "track_id"),
+                    s.starts_at.label(prefix + "starts_at"), s.duration_minutes.label(prefix + "duration_minutes"),
+                    s.facilitator_id.label(prefix + "facilitator_id"), f.full_name.label(prefix + "facilitator_name"),
+                    s.room.label(prefix + "room"), s.status.label(prefix + "status"),
+                    s.series_id.label(prefix + "series_id")]
+    return (
+        sa.select(pairs.c.kind, *columns)
+        .join(a, a.id == pairs.c.a_id).join(ga, ga.id == a.group_id).outerjoin(fa, fa.id == a.facilitator_id)
+        .join(b, b.id == pairs.c.b_id).join(gb, gb.id == b.group_id).outerjoin(fb, fb.id == b.facilitator_id)
+        .order_by(pairs.c.b_starts_at, pairs.c.a_starts_at, pairs.c.kind, pairs.c.a_id, pairs.c.b_id)
+    )
+
+
+@lru_cache(maxsize=None)
+def _clash_count_statement(filtered: bool):
+    return sa.select(_clash_count_sql(filtered))
+
+
+def _clashes(params: dict, filtered: bool, of_page: bool) -> list[Clash]:
+    clashes = []
+    for row in db.session.execute(_clashes_statement(filtered, of_page), params):
+        first, second = (_entry(_Row(**{name: getattr(row, prefix + name) for name in _ROW_FIELDS}))
+                         for prefix in ("a_", "b_"))
+        label = second.facilitator_name if row.kind == "facilitator" else second.room.strip()
+        clashes.append(Clash(row.kind, label, first, second))
+    return clashes
+
+
+def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datetime | None = None,
+              track_id: int | None = None, page=1, size: int = GROUPS_PAGE) -> WeekPlan:
+    """The programme of the week holding ``week_start``, per track and day, judged at ``now``.
+
+    With ``facilitator_id`` the cells and clashes show that facilitator's sessions only;
+    the hours and days still count every session of the track, because the minimum is
+    what the track offers its patients.
+
+    The cells show one page of ``size`` groups (by track, then name), narrowed to
+    ``track_id`` and, with ``facilitator_id``, to groups that facilitator leads or has a
+    session in that week; every track's figures, badge and the clash count still count
+    every group, so paging changes what is listed, never a verdict. The clashes listed
+    are those involving the page's groups, at most ``MAX_LISTED_CLASHES``; the clashes
+    page (``week_clashes``) lists them all.
+
+    Three statements however many sessions and groups the week holds: the tracks with
+    their figures, badge counts and the week's clash count (aggregates in SQL); the page's
+    groups with their figures and sessions; the page's clashes (none without a group).
+    """
+    monday = monday_of(week_start)
+    now = now or datetime.now()
+    phase = week_phase(monday, now)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    filtered = facilitator_id is not None
+    params = {**_week_params(monday), "now": now, "facilitator_id": facilitator_id}
+
+    # 1. Every track with its week, its groups' verdicts counted, and the week's clashes.
+    track_rows = db.session.execute(_tracks_statement(filtered), params).all()
+    # A sum on PostgreSQL comes back as a Decimal: counted and paged as a whole number.
+    clash_count = int(track_rows[0].clashes or 0) if track_rows else 0
+    params["longest"] = max((r.longest or 0 for r in track_rows), default=0)
+    shown_tracks = [r for r in track_rows if track_id is None or r.id == track_id]
+    window = PageWindow.of(page, int(sum(r.pageable or 0 for r in shown_tracks)), size)
+
+    # 2. The page's groups, their figures and their sessions (with the clash mark).
+    page_rows = db.session.execute(
+        _page_statement(filtered, track_id is not None),
+        {**params, "track_id": track_id, "limit": window.size, "offset": window.offset},
+    ).all()
+    tracks_by_id = {r.id: r for r in track_rows}
+    listed: dict[int, list[GroupWeek]] = defaultdict(list)
+    cells_by_track: dict[int, list[list[SessionEntry]]] = {}
+    seen_groups: set[int] = set()
+    for r in page_rows:
+        track = tracks_by_id[r.track_id]
+        if r.group_id not in seen_groups:
+            seen_groups.add(r.group_id)
+            listed[r.track_id].append(GroupWeek(r.group_id, r.group_name, _figures_of(r, track, phase)))
+        if r.id is None:
+            continue
+        entry = _entry(r, track_id=r.track_id)
+        if r.clash:
+            entry = _with_clash(entry)
+        cells = cells_by_track.setdefault(r.track_id, [[] for _ in days])
+        cells[(entry.starts_at.date() - monday).days].append(entry)
+
+    # 3. The clashes involving the page's groups (the clashes page lists every one).
+    # Asked even when the week has none, so the page runs the same statements every week.
+    clashes = []
+    if seen_groups:
+        clashes = _clashes({**params, "page_ids": sorted(seen_groups), "limit": MAX_LISTED_CLASHES,
+                            "offset": 0}, filtered, of_page=True)
+
+    plan_rows = []
+    for r in shown_tracks:
+        groups = listed.get(r.id, [])
+        # A track is shown with its groups on this page; one without any group to page
+        # (nothing planned, or none matching the facilitator) on the first page.
+        if not groups and ((r.pageable or 0) or window.number != 1):
+            continue
+        plan_rows.append(TrackWeek(
+            track_id=r.id, code=r.code, name=r.name, care_level=r.care_level,
+            days=cells_by_track.get(r.id) or [[] for _ in days], figures=_figures_of(r, r, phase),
+            groups=groups, group_count=int(r.groups or 0), short_count=int(r.short or 0),
+        ))
+    return WeekPlan(week_start=monday, days=days, tracks=plan_rows, clashes=clashes,
+                    clash_count=clash_count, facilitator_id=facilitator_id, phase=phase,
+                    track_id=track_id, window=window,
+                    track_choices=[(r.id, r.name) for r in track_rows])
+
+
+def _figures_of(tally, track, phase: str) -> Figures:
+    """Figures from a row of SQL tallies (``minutes``, ``days``, ``held_*``) and a track's minimum."""
+    return Figures(
+        planned_minutes=int(tally.minutes or 0), planned_days=int(tally.days or 0),
+        min_minutes=track.weekly_min_minutes or 0, min_days=track.weekly_min_days or 0,
+        phase=phase, held_minutes=int(tally.held_minutes or 0), held_days=int(tally.held_days or 0),
+    )
+
+
+@dataclass(frozen=True)
+class ClashPage:
+    """One page of a week's clashes (the clashes page)."""
+
+    week_start: date
+    clashes: list[Clash]
+    window: PageWindow
+    facilitator_id: int | None = None
+
+    @property
+    def week_end(self) -> date:
+        return self.week_start + timedelta(days=6)
+
+    @property
+    def previous_week(self) -> date:
+        return self.week_start - timedelta(days=7)
+
+    @property
+    def next_week(self) -> date:
+        return self.week_start + timedelta(days=7)
+
+
+#: Clashes a page of the clashes page lists.
+CLASHES_PAGE = 25
+
+
+def week_clashes(week_start: date, facilitator_id: int | None = None, *, page=1,
+                 size: int = CLASHES_PAGE) -> ClashPage:
+    """Every clash of the week holding ``week_start``, ``size`` a page, in the planner's order
+    (the later session's start, the earlier one's, facilitator before room). With
+    ``facilitator_id`` only the clashes involving that facilitator. Two statements: the
+    count, then the page."""
+    monday = monday_of(week_start)
+    filtered = facilitator_id is not None
+    params = {**_week_params(monday), "facilitator_id": facilitator_id}
+    total = int(db.session.scalar(_clash_count_statement(filtered), params) or 0)
+    window = PageWindow.of(page, total, size)
+    clashes = (_clashes({**params, "limit": window.size, "offset": window.offset}, filtered, of_page=False)
+               if total else [])
+    return ClashPage(week_start=monday, clashes=clashes, window=window, facilitator_id=facilitator_id)
+
+
 def find_clashes(entries: Sequence[SessionEntry]) -> list[tuple[str, str, SessionEntry, SessionEntry]]:
-    """Every pair of overlapping non-cancelled entries sharing a facilitator or a room."""
+    """Every pair of overlapping non-cancelled entries sharing a facilitator or a room, by
+    plain pairwise comparison in Python: the definition the SQL above must agree with (the
+    tests compare them)."""
     live = sorted((e for e in entries if e.status != "cancelled"), key=lambda e: (e.starts_at, e.id))
     by_key: dict[tuple[str, Any], list[SessionEntry]] = defaultdict(list)
     for entry in live:
@@ -320,131 +830,21 @@ def find_clashes(entries: Sequence[SessionEntry]) -> list[tuple[str, str, Sessio
                 label = entry.facilitator_name if kind == "facilitator" else entry.room.strip()
                 found.append((kind, label, other, entry))
             running.append(entry)
-    found.sort(key=lambda c: (c[3].starts_at, c[2].starts_at, c[0]))
+    found.sort(key=lambda c: (c[3].starts_at, c[2].starts_at, c[0], c[2].id, c[3].id))
     return found
 
 
-def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datetime | None = None,
-              track_id: int | None = None, page=1, size: int = GROUPS_PAGE) -> WeekPlan:
-    """The programme of the week holding ``week_start``, per track and day, judged at ``now``.
-
-    Runs three queries however many sessions the week holds: the tracks, the groups,
-    and the week's sessions with their group, activity and facilitator. With
-    ``facilitator_id`` the cells and clashes show that facilitator's sessions only;
-    the hours and days still count every session of the track, because the minimum
-    is what the track offers its patients.
-
-    The cells show one page of ``size`` groups (by track, then name), narrowed to
-    ``track_id`` and, with ``facilitator_id``, to groups that facilitator leads or has a
-    session in that week; every track's figures, badge and the clashes still count every
-    group, so paging changes what is listed, never a verdict.
-    """
-    monday = monday_of(week_start)
-    now = now or datetime.now()
-    phase = week_phase(monday, now)
-    days = [monday + timedelta(days=i) for i in range(7)]
-    tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level, Track.name)).all()
-    groups = db.session.scalars(sa.select(CareGroup).order_by(CareGroup.name)).all()
-    # Plain columns, not whole records: a busy week holds hundreds of sessions, and building
-    # an ORM object (with its group, activity and facilitator) for each costs more than the query.
-    rows = db.session.execute(
-        sa.select(
-            GroupSession.id, GroupSession.group_id, CareGroup.name.label("group_name"),
-            CareGroup.track_id, Activity.name.label("activity_name"), GroupSession.starts_at,
-            GroupSession.duration_minutes, GroupSession.facilitator_id,
-            StaffUser.full_name.label("facilitator_name"), GroupSession.room, GroupSession.status,
-            GroupSession.series_id,
-        )
-        .join(CareGroup, CareGroup.id == GroupSession.group_id)
-        .outerjoin(Activity, Activity.id == GroupSession.activity_id)
-        .outerjoin(StaffUser, StaffUser.id == GroupSession.facilitator_id)
-        .where(
-            GroupSession.starts_at >= datetime.combine(monday, time.min),
-            GroupSession.starts_at < datetime.combine(monday + timedelta(days=7), time.min),
-        )
-        .order_by(GroupSession.starts_at, GroupSession.id)
-    )
-    # Plain named tuples: reading a field of one is several times cheaper than of a result
-    # row, and the sweep and the figures read about ten fields of each of the week's sessions.
-    rows = [_Row._make(r) for r in rows]
-
-    # One pass over the week's plain rows: the clash sweep and the figures need no objects;
-    # a SessionEntry is built only for a session shown in a cell or a listed clash.
-    made: dict[int, SessionEntry] = {}
-
-    def entry_of(s) -> SessionEntry:
-        entry = made.get(s.id)
-        if entry is None:
-            entry = made[s.id] = _entry(s)
-        return entry
-
-    listed_pairs, clash_count, clashing_ids = _sweep_clashes(rows, facilitator_id, MAX_LISTED_CLASHES)
-    all_clashes = [(kind, label, entry_of(a), entry_of(b)) for kind, label, a, b in listed_pairs]
-
-    by_track: dict[int, _Tally] = defaultdict(_Tally)
-    by_group: dict[int, _Tally] = defaultdict(_Tally)
-    facilitated = set()
-    for s in rows:
-        by_group[s.group_id].add(s, now)
-        by_track[s.track_id].add(s, now)
-        if facilitator_id is not None and s.facilitator_id == facilitator_id:
-            facilitated.add(s.group_id)
-    pageable = [
-        g for track in tracks if track_id is None or track.id == track_id
-        for g in groups
-        if g.track_id == track.id and (g.active or g.id in by_group)
-        and (facilitator_id is None or g.facilitator_id == facilitator_id or g.id in facilitated)
-    ]
-    window = PageWindow.of(page, len(pageable), size)
-    on_page = {g.id for g in pageable[window.offset:window.offset + window.size]}
-    cells_by_track: dict[int, list[list[SessionEntry]]] = {}
-    for s in rows:
-        if s.group_id not in on_page:
-            continue
-        if facilitator_id is not None and s.facilitator_id != facilitator_id:
-            continue
-        entry = entry_of(s)
-        shown = entry if entry.id not in clashing_ids else _with_clash(entry)
-        cells = cells_by_track.setdefault(s.track_id, [[] for _ in days])
-        cells[(entry.starts_at.date() - monday).days].append(shown)
-    plan_rows = []
-    for track in tracks:
-        if track_id is not None and track.id != track_id:
-            continue
-        cells = cells_by_track.get(track.id) or [[] for _ in days]
-        group_rows = [
-            GroupWeek(g.id, g.name, by_group[g.id].figures(track, phase) if g.id in by_group
-                      else _Tally().figures(track, phase))
-            for g in groups
-            if g.track_id == track.id and (g.active or g.id in by_group)
-        ]
-        listed = [g for g in group_rows if g.id in on_page]
-        # A track is shown with its groups on this page; one without any group to page
-        # (nothing planned, or none matching the facilitator) on the first page.
-        has_pageable = any(g.track_id == track.id for g in pageable)
-        if not listed and (has_pageable or window.number != 1):
-            continue
-        tally = by_track[track.id] if track.id in by_track else _Tally()
-        plan_rows.append(TrackWeek(
-            track_id=track.id, code=track.code, name=track.name, care_level=track.care_level,
-            days=cells, figures=tally.figures(track, phase), groups=group_rows, listed=listed,
-        ))
-    clashes = [Clash(kind, label, first, second) for kind, label, first, second in all_clashes]
-    return WeekPlan(week_start=monday, days=days, tracks=plan_rows, clashes=clashes,
-                    clash_count=clash_count, facilitator_id=facilitator_id, phase=phase,
-                    track_id=track_id, window=window)
+_ROW_FIELDS = ("id", "group_id", "group_name", "track_id", "starts_at", "duration_minutes",
+               "facilitator_id", "facilitator_name", "room", "status", "series_id")
+_Row = namedtuple("_Row", _ROW_FIELDS)
 
 
-_Row = namedtuple("_Row", "id group_id group_name track_id activity_name starts_at duration_minutes "
-                          "facilitator_id facilitator_name room status series_id")
-
-
-def _entry(s) -> SessionEntry:
+def _entry(s, track_id: int | None = None) -> SessionEntry:
     return SessionEntry(
         id=s.id,
         group_id=s.group_id,
         group_name=s.group_name,
-        activity_name=s.activity_name or "",
+        activity_name=getattr(s, "activity_name", None) or "",
         starts_at=s.starts_at,
         ends_at=session_end(s),
         duration_minutes=s.duration_minutes,
@@ -453,103 +853,8 @@ def _entry(s) -> SessionEntry:
         room=s.room or "",
         status=s.status,
         series_id=s.series_id,
-        track_id=s.track_id,
+        track_id=s.track_id if track_id is None else track_id,
     )
-
-
-class _Tally:
-    """Minutes and days of non-cancelled sessions, planned and held (what ``_figures`` counts)."""
-
-    __slots__ = ("minutes", "days", "held_minutes", "held_days")
-
-    def __init__(self) -> None:
-        self.minutes = 0
-        self.days: set[date] = set()
-        self.held_minutes = 0
-        self.held_days: set[date] = set()
-
-    def add(self, s, now: datetime) -> None:
-        if s.status == "cancelled":
-            return
-        minutes = s.duration_minutes or 0
-        day = s.starts_at.date()
-        self.minutes += minutes
-        self.days.add(day)
-        if s.starts_at < now:
-            self.held_minutes += minutes
-            self.held_days.add(day)
-
-    def figures(self, track: Track, phase: str) -> Figures:
-        return Figures(
-            planned_minutes=self.minutes, planned_days=len(self.days),
-            min_minutes=track.weekly_min_minutes or 0, min_days=track.weekly_min_days or 0,
-            phase=phase, held_minutes=self.held_minutes, held_days=len(self.held_days),
-        )
-
-
-def _sweep_clashes(rows, facilitator_id: int | None, limit: int):
-    """The clashes among ``rows`` (sorted by start, then id): the first ``limit`` in the
-    order of ``find_clashes`` (later session's start, earlier session's start, kind), how
-    many there are in all, and the ids of every session in one. With ``facilitator_id``
-    only the clashes involving that facilitator count.
-
-    One sweep in start order with the overlapping sessions of each facilitator and room
-    still running; only the listed pairs are built, the rest just counted.
-    """
-    running: dict[tuple[str, Any], list] = {}
-    #: Each facilitator's and room's place in order of first appearance (ties keep that order).
-    first_seen: dict[tuple[str, Any], int] = {}
-    listed: list = []
-    pending: list = []
-    pending_start = None
-    count = 0
-    clashing: set[int] = set()
-
-    def flush() -> None:
-        pending.sort(key=lambda c: (c[3].starts_at, c[1], c[0]))
-        listed.extend(c[1:] for c in pending[:limit - len(listed)])
-        pending.clear()
-
-    for s in rows:
-        if s.status == "cancelled":
-            continue
-        start = s.starts_at
-        if pending and start != pending_start:
-            flush()
-        pending_start = start
-        end = start + timedelta(minutes=s.duration_minutes or 0)
-        keys = []
-        if s.facilitator_id is not None:
-            keys.append(("facilitator", s.facilitator_id))
-        room = room_key(s.room)
-        if room:
-            keys.append(("room", room))
-        for key in keys:
-            kind = key[0]
-            others = running.get(key)
-            if others is None:
-                first_seen[key] = len(first_seen)
-                running[key] = [(end, s.id, s)]
-                continue
-            others[:] = [o for o in others if o[0] > start]
-            if others:
-                if facilitator_id is None:
-                    partners = others
-                else:
-                    partners = [o for o in others
-                                if facilitator_id in (o[2].facilitator_id, s.facilitator_id)]
-                if partners:
-                    count += len(partners)
-                    clashing.add(s.id)
-                    clashing.update([o[1] for o in partners])
-                    if len(listed) < limit:
-                        label = (s.facilitator_name or "") if kind == "facilitator" else (s.room or "").strip()
-                        rank = first_seen[key]
-                        pending.extend((rank, kind, label, o[2], s) for o in partners)
-            others.append((end, s.id, s))
-    if pending:
-        flush()
-    return listed, count, clashing
 
 
 def _with_clash(entry: SessionEntry) -> SessionEntry:
@@ -570,7 +875,9 @@ def facilitators() -> list[StaffUser]:
 
 
 __all__ = [
+    "CLASHES_PAGE",
     "Clash",
+    "ClashPage",
     "GROUPS_PAGE",
     "SessionEntry",
     "TrackWeek",
@@ -578,5 +885,6 @@ __all__ = [
     "facilitators",
     "monday_of",
     "week_phase",
+    "week_clashes",
     "week_plan",
 ]
