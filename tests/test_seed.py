@@ -489,6 +489,30 @@ def test_demo_gives_several_patients_weekly_connectedness_answers_for_weeks_alre
     assert not discharged & set(weeks_per_patient)
 
 
+def test_demo_gives_falling_phq9_scores_one_assessed_item_9_answer_and_one_overdue_measure(demo):
+    """Measurement-based care in the demo: several patients improving on the PHQ-9, one item 9
+    answered 1 with its safety task closed by a risk assessment, one patient overdue."""
+    from clinic.models import MeasureAdministration, MeasureItem, SafetyTask
+    from clinic.services import measure_schedule
+
+    rows = db.session.scalars(sa.select(MeasureAdministration).order_by(MeasureAdministration.administered_on)).all()
+    assert demo.counts["measures"] == len(rows) > 100
+    assert all(r.signed_at is not None and r.administered_on <= TODAY for r in rows)
+    phq9 = defaultdict(list)
+    for r in rows:
+        if r.instrument == "phq9":
+            phq9[r.patient_id].append(r.total)
+    falling = [p for p, totals in phq9.items() if len(totals) >= 3 and totals[-1] < totals[0] - 3]
+    assert len(falling) >= 5
+    item9 = db.session.scalars(sa.select(MeasureItem).where(MeasureItem.item_number == 9, MeasureItem.answer > 0)).all()
+    assert [i.answer for i in item9] == [1]
+    [task] = db.session.scalars(sa.select(SafetyTask)).all()
+    assert task.closed_at is not None and task.risk_level == "low" and task.action_taken
+    overdue = [(p, d.instrument) for p in db.session.scalars(sa.select(Patient.id))
+               for d in measure_schedule.patient_schedule(p, TODAY) if d.overdue]
+    assert len({p for p, _code in overdue}) == 1 and {code for _p, code in overdue} == {"phq9", "gad7"}
+
+
 def test_the_demo_is_the_same_every_time(app, backend, sqlite_template, tmp_path):
     if backend != "sqlite":
         pytest.skip("two loads on one backend are enough to compare")

@@ -30,13 +30,15 @@ from clinic.models import (
     ExerciseCheckin,
     GroupMembership,
     KindnessExercise,
+    MeasureAdministration,
     Patient,
+    SafetyTask,
     StaffUser,
     Track,
 )
 from clinic.services import (
-    accounts, assignments, catalogue, checkins, enrolment, kindness_dose, membership, patients, recording, series,
-    treatment_plan,
+    accounts, assignments, catalogue, checkins, enrolment, instruments, kindness_dose, measures, membership,
+    patients, recording, safety, series, treatment_plan,
 )
 from clinic.services.participation import monday_of
 from clinic.services.demo_spec import DemoSpec, GroupSpec, read_demo_spec
@@ -218,9 +220,11 @@ class _DemoBuilder:
         self._make_records()
         self._make_checkins()
         self._make_connectedness()
+        self._make_measures()
         for kind, model in (("enrolments", Enrolment), ("memberships", GroupMembership),
                             ("assignments", Assignment), ("checkins", ExerciseCheckin),
-                            ("connectedness", ConnectednessRating)):
+                            ("connectedness", ConnectednessRating), ("measures", MeasureAdministration),
+                            ("safety_tasks", SafetyTask)):
             self._count(kind, model)
 
     def _load_catalogue(self) -> None:
@@ -642,6 +646,63 @@ class _DemoBuilder:
                 week += timedelta(days=7)
         self.session.commit()
 
+    def _make_measures(self) -> None:
+        """PHQ-9 and GAD-7 of the current and recently discharged patients, weekly (the default
+        schedule) from their admission or the start of the demo's three weeks, and on the day
+        of discharge, entered and signed by their primary counselor (the admin for those
+        discharged): most patients' scores fall week by week, a few stay put. One patient's
+        latest PHQ-9 answers item 9 with 1 ("several days"): its safety task is closed by the
+        counselor's risk assessment. One patient's last measures are
+        missing, so they are overdue on My day and the patient page. Each save commits.
+
+        A random generator of its own, so the rest of the demo stays as it was."""
+        rng, today = random.Random(2027), self.today
+        window_start = today - timedelta(days=DEMO_PAST_DAYS)
+        current = [p for p in self.planned if p.current.end is None]
+        if len(current) < 3:
+            return
+        flagged, overdue = current[1], current[-1]
+        admin = next(u for u in self.staff.values() if u.role == "admin")
+        # The recently discharged have theirs up to the last day (entered by the admin: a
+        # discharged patient is no longer on the counselor's caseload).
+        left = [p for p in self.planned if p.current.end is not None and p.current.end >= window_start]
+        for planned in current + left:
+            stint = planned.current
+            last = stint.end or today
+            first = max(stint.start, window_start + timedelta(days=rng.randrange(7)))
+            if first > last:
+                first = last
+            days = [first + timedelta(days=7 * k) for k in range((last - first).days // 7 + 1)]
+            if stint.end is not None and days[-1] != stint.end:
+                days.append(stint.end)
+            who = stint.counselor if stint.end is None else admin
+            if planned is overdue:
+                days = [d for d in days if d <= today - timedelta(days=9)] or [first]
+                if days[-1] > today - timedelta(days=9):
+                    continue  # admitted too recently to be overdue: no measure at all
+            falling = rng.random() < 0.8
+            level = 1.5 + rng.random() * 0.9  # the mean answer per item at the first measure
+            for n, day in enumerate(days):
+                mean = max(0.2, level - (0.35 * n if falling else 0.0))
+                for code in ("phq9", "gad7"):
+                    form = instruments.INSTRUMENTS[code]
+                    scale = 1.0 if code == "phq9" else 0.85
+                    answers = {item.number: max(0, min(3, round(rng.gauss(mean * scale, 0.6))))
+                               for item in form.items}
+                    if code == "phq9":
+                        answers[9] = 1 if planned is flagged and n == len(days) - 1 else 0
+                    entry = measures.Entry(answers=answers, administered_on=day, mode="in_person",
+                                           difficulty=min(3, round(mean)))
+                    measures.save_administration(planned.patient, code, entry, who, sign=True, today=today)
+        task = self.session.scalar(sa.select(SafetyTask).where(SafetyTask.patient_id == flagged.patient.id))
+        if task is not None:
+            safety.record_assessment(
+                task, flagged.current.counselor, risk_level="low",
+                action_taken=("Asked about the answer in person: passive thoughts on a bad day, no plan or "
+                              "intent. Safety plan reviewed and the crisis line given; next PHQ-9 in a week."),
+                assessed_on=task.opened_at.date(), assessed_time=None, expected_version=task.version,
+            )
+
 
 def check_demo_allowed() -> None:
     """Refuse with ``SeedError`` in production (``CLINIC_ENV`` is ``production`` or unset)."""
@@ -693,8 +754,9 @@ def load_demo(today: date | None = None, *, spec: DemoSpec | None = None) -> Dem
         f"Loaded the demo clinic: {counts.get('patients', 0)} patients in "
         f"{counts.get('groups', 0)} groups, {counts.get('enrolments', 0)} enrolments, "
         f"{counts.get('sessions', 0)} sessions, {counts.get('attendance', 0)} attendance records, "
-        f"{counts.get('assignments', 0)} assignments, {counts.get('checkins', 0)} check-ins and "
-        f"{counts.get('connectedness', 0)} weekly connectedness answers."
+        f"{counts.get('assignments', 0)} assignments, {counts.get('checkins', 0)} check-ins, "
+        f"{counts.get('connectedness', 0)} weekly connectedness answers and "
+        f"{counts.get('measures', 0)} PHQ-9 / GAD-7 measures."
     )
     return DemoResult(
         loaded=True,
