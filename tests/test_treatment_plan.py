@@ -357,6 +357,16 @@ def test_my_day_lists_the_counselors_plans_due_bounded_in_constant_statements(ap
     assert people["patient"].id not in [p.patient_id for p in plans] and total == tp.SHOWN_ON_DAY + 2
 
 
+def test_an_admin_sees_the_plans_due_of_the_counselor_whose_day_they_open_never_the_whole_clinic(app, people):
+    client = _client(app, people["admin"])
+    own = client.get("/admin/day/").get_data(as_text=True)
+    assert SECRET not in own and "Brightwell" not in own  # an admin's own day: no caseload
+    theirs = client.get(f"/admin/day/?counselor={people['counselor'].id}").get_data(as_text=True)
+    assert "Treatment plans to review" in theirs and SECRET in theirs and "Brightwell" not in theirs
+    plans, total = tp.due_plans(people["admin"], TODAY, counselor_id=people["other"].id)
+    assert [p.patient_id for p in plans] == [people["outsider"].id] and total == 1
+
+
 # The progress sheets ----------------------------------------------------------------------
 def _pdftotext(pdf: bytes, tmp_path) -> str:
     import subprocess

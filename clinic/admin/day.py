@@ -105,8 +105,9 @@ class DayView(SecureBaseView):
         overdue = measure_schedule.overdue_for_caseload(counselor_id, today)
         if overdue.lines:
             audit.record_view("measure_schedule", "", sorted({d.patient_id for d in overdue.lines}), commit=False)
-        # The treatment plans whose review or recertification is due.
-        due_plans, due_plans_total = treatment_plan.due_plans(current_user, today)
+        # The treatment plans of the day's counselor's caseload whose review or
+        # recertification is due (a counselor's ?counselor= was ignored above).
+        due_plans, due_plans_total = treatment_plan.due_plans(current_user, today, counselor_id=counselor_id)
         if due_plans:
             audit.record_view("plan_review", "", [d.patient_id for d in due_plans], commit=False)
         if tasks or overdue.lines or due_plans:

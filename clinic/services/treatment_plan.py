@@ -355,11 +355,13 @@ class DuePlan:
     due: list[DueDate]
 
 
-def due_plans(user, today: date, limit: int = SHOWN_ON_DAY) -> tuple[list[DuePlan], int]:
+def due_plans(user, today: date, limit: int = SHOWN_ON_DAY, *,
+              counselor_id: int | None = None) -> tuple[list[DuePlan], int]:
     """Open plans with something due within ``DUE_SOON_DAYS`` or overdue, and how many in all.
 
     A counselor: the enrolments naming them as primary counselor; admins and planners: every
-    one. Two statements whatever the number of plans (the tracks, then the plans with the
+    one, or with ``counselor_id`` that counselor's (My day shows the day's counselor's
+    caseload: a whole large clinic's plans are not a day's list). Two statements whatever the number of plans (the tracks, then the plans with the
     total counted by a window function); the oldest review first.
     """
     if access.role_of(user) is None:
@@ -379,6 +381,8 @@ def due_plans(user, today: date, limit: int = SHOWN_ON_DAY) -> tuple[list[DuePla
     where = [sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= today), sa.or_(*conditions)]
     if not access.sees_everyone(user):
         where.append(Enrolment.primary_counselor_id == user.id)
+    elif counselor_id is not None:
+        where.append(Enrolment.primary_counselor_id == counselor_id)
     rows = db.session.execute(
         sa.select(Enrolment.patient_id, Patient.first_name, Patient.last_name, Track.name, Enrolment.start_date,
                   Enrolment.end_date, Track.recert_first_days, Track.recert_every_days,
