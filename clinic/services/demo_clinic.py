@@ -32,6 +32,7 @@ from clinic.models import (
     KindnessExercise,
     MeasureAdministration,
     Patient,
+    PlanReview,
     SafetyTask,
     StaffUser,
     Track,
@@ -217,6 +218,7 @@ class _DemoBuilder:
         self._make_sessions()
         self._make_assignments()
         self._make_plans()
+        self._make_reviews()
         self._make_records()
         self._make_checkins()
         self._make_connectedness()
@@ -508,6 +510,43 @@ class _DemoBuilder:
                                              reviewed_on=min(stint.start, self.today), note="", today=self.today)
             treatment_plan.record_review(counselor, enrolment, kind="review", reviewed_on=min(stint.start, self.today),
                                          note="Plan agreed with the patient.", today=self.today)
+
+    def _make_reviews(self) -> None:
+        """Each current patient's plan reviewed on time (every ``CLINIC_PLAN_REVIEW_DAYS`` from
+        the first day) and, on a certified track, certified on the first day and recertified
+        on the track's schedule, by the primary counselor; one patient's plan review is left
+        to fall due, so My day has one to do. No random numbers are drawn."""
+        current = [p for p in self.planned if p.current.end is None]
+        late = current[len(_DEMO_PLANS)] if len(current) > len(_DEMO_PLANS) else None
+        every = timedelta(days=treatment_plan.review_days())
+        for planned in current:
+            stint = planned.current
+            enrolment = treatment_plan.plan_enrolment(planned.patient.id)
+            if enrolment is None:
+                continue
+            done = {(r.kind, r.reviewed_on) for r in self.session.scalars(
+                sa.select(PlanReview).where(PlanReview.enrolment_id == enrolment.id))}
+
+            def record(kind: str, day: date, note: str = "") -> None:
+                if (kind, day) not in done and day <= self.today:
+                    treatment_plan.record_review(stint.counselor, enrolment, kind=kind, reviewed_on=day, note=note,
+                                                 today=self.today)
+                    done.add((kind, day))
+
+            start = enrolment.start_date
+            track = stint.track
+            if track.recert_every_days is not None and track.recert_first_days is not None:
+                record("certification", start)
+                day = start + timedelta(days=track.recert_first_days)
+                while day <= self.today:
+                    record("recertification", day)
+                    day += timedelta(days=track.recert_every_days)
+            if planned is late:
+                continue
+            day = start
+            while day <= self.today:
+                record("review", day, "Plan reviewed with the patient.")
+                day += every
 
     def _checkin_values(self, planned: _PlannedPatient, day: date) -> tuple[str, int, int | None, str]:
         """An outcome, moods before and after, and a reflection, drifting upwards over time."""
