@@ -97,14 +97,35 @@ def run_migrations_online():
             from clinic.models._types import schema_filter
 
             conf_args["include_object"] = schema_filter(connection.dialect.name)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table in "batch" mode: it copies it, drops the old one and renames
+            # the copy. With foreign keys enforced, dropping a table that other rows point at
+            # (a track with groups) fails, so they are off while migrating (the PRAGMA is a no-op
+            # inside a transaction) and every reference is checked once the migration is done.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        tables = sorted({row[0] for row in broken})
+                        raise RuntimeError(
+                            f"The migration left {len(broken)} rows pointing at rows that do not "
+                            f"exist (tables: {', '.join(tables)}); restore the backup taken before migrating."
+                        )
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -52,7 +52,7 @@ class Track(VersionedMixin, db.Model):
     #: Days between PHQ-9 / GAD-7 administrations after the one at admission (1-90; weekly: 7).
     #: The admission, step-down and discharge occasions are fixed policy
     #: (``services.measure_schedule``).
-    measure_interval_days: Mapped[int] = mapped_column(sa.Integer, default=7)
+    measure_interval_days: Mapped[int] = mapped_column(sa.Integer, default=7, server_default="7")
     #: Plain description of the level of care.
     description: Mapped[str] = mapped_column(sa.Text, default="")
 

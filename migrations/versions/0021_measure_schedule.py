@@ -27,9 +27,8 @@ def upgrade():
         batch_op.create_check_constraint(
             batch_op.f("ck_track_measure_interval_range"), "measure_interval_days BETWEEN 1 AND 90"
         )
-    # The default only fills existing rows; new rows get theirs from the application.
-    with op.batch_alter_table("track", schema=None) as batch_op:
-        batch_op.alter_column("measure_interval_days", server_default=None)
+    # The server default stays: a track added outside the application (a restore script, plain SQL)
+    # is measured weekly rather than refused.
     with op.batch_alter_table("measure_administration", schema=None) as batch_op:
         batch_op.create_index(
             "ix_measure_administration_patient_instrument_on",
