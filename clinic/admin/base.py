@@ -25,7 +25,7 @@ from ..extensions import db
 from ..input_limits import NUL_MESSAGE
 from ..safe_urls import is_safe_url, safe_redirect_target
 from ..services.locking import STALE_MESSAGE
-from ..services.access import allowed, among, role_of, sees_everyone
+from ..services.access import allowed, among, may_see_patient, role_of, sees_everyone
 from ..services.errors import RuleViolation
 from . import paging
 
@@ -52,6 +52,25 @@ words.install()
 
 def _role() -> str | None:
     return role_of(current_user) if has_request_context() else None
+
+
+def id_arg(name: str) -> int:
+    """The whole number in ``?name=``; anything else (or one too long for the database) is a 404."""
+    raw = request.args.get(name, "").strip()
+    if not raw.isdigit() or len(raw) > 18:
+        abort(404)
+    return int(raw)
+
+
+def visible_patient(patient_id: int):
+    """The patient with ``patient_id`` if the signed-in user may see them; otherwise a 404, the
+    same answer as a missing id, so that nothing is learnt about other caseloads."""
+    from ..models import Patient
+
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or not may_see_patient(current_user, patient.id):
+        abort(404)
+    return patient
 
 
 class SecureMixin:

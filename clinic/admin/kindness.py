@@ -21,10 +21,10 @@ from wtforms.validators import InputRequired, NumberRange
 from ..extensions import db
 from ..models import CONNECTEDNESS_MAX, CONNECTEDNESS_MIN, Patient
 from ..services import audit, kindness_dose
-from ..services.access import allowed, visible_patient_ids
+from ..services.access import allowed
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
-from .base import SecureBaseView, _role
+from .base import SecureBaseView, _role, id_arg, visible_patient
 
 RANGE_MESSAGE = f"The answer is a whole number from {CONNECTEDNESS_MIN} to {CONNECTEDNESS_MAX}."
 NOT_SAVED = "Nothing was saved: correct the answer."
@@ -66,13 +66,7 @@ class ConnectednessView(SecureBaseView):
     def _patient(self) -> Patient:
         if not allowed(self.permission_key, _role(), "c"):
             abort(403)
-        raw = request.args.get("patient", "").strip()
-        if not raw.isdigit() or len(raw) > 18:
-            abort(404)
-        patient = db.session.get(Patient, int(raw))
-        if patient is None or not visible_patient_ids(current_user, [patient.id]):
-            abort(404)  # the same answer as a missing id: nothing learnt about other caseloads
-        return patient
+        return visible_patient(id_arg("patient"))
 
     def _page(self, patient: Patient, week: date, typed=None, refusal: str | None = None, errors=()):
         """The form for ``week`` beside the patient's latest weeks, with what was typed kept."""

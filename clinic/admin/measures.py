@@ -26,22 +26,8 @@ from ..services import audit, instruments, measures
 from ..services.access import may_enter_measures, may_see_patient
 from ..services.errors import RuleViolation
 from ..services.locking import StaleEdit
-from .base import SecureBaseView
+from .base import SecureBaseView, id_arg, visible_patient
 from .printing import pdf_response
-
-
-def _id_arg(name: str) -> int:
-    value = request.args.get(name, "")
-    if not value.isdigit():
-        abort(404)
-    return int(value)
-
-
-def _patient(patient_id: int) -> Patient:
-    patient = db.session.get(Patient, patient_id)
-    if patient is None or not may_see_patient(current_user, patient.id):
-        abort(404)  # not yours looks like not there
-    return patient
 
 
 def _instrument(code: str) -> instruments.Instrument:
@@ -61,7 +47,7 @@ class MeasuresView(SecureBaseView):
     permission_key = "measures"
 
     def _administration(self):
-        administration = measures.load(_id_arg("id"))
+        administration = measures.load(id_arg("id"))
         if administration is None or not may_see_patient(current_user, administration.patient_id):
             abort(404)
         return administration
@@ -76,7 +62,7 @@ class MeasuresView(SecureBaseView):
     # Entering ---------------------------------------------------------------------
     @expose("/new/", methods=("GET", "POST"))
     def new(self):
-        patient = _patient(_id_arg("patient"))
+        patient = visible_patient(id_arg("patient"))
         form = _instrument(request.args.get("instrument", ""))
         return self._form_page(patient, form, None)
 
@@ -200,7 +186,7 @@ class MeasuresView(SecureBaseView):
     def blank(self):
         """The blank form to fill in on paper: for a patient (their name printed) or with an empty name line."""
         form = _instrument(request.args.get("instrument", ""))
-        patient = _patient(_id_arg("patient")) if request.args.get("patient") else None
+        patient = visible_patient(id_arg("patient")) if request.args.get("patient") else None
         data = measure_pdf.blank_form(form.code, patient)
         suffix = f"-{patient.id}" if patient is not None else ""
         return pdf_response(data, f"{form.code}-blank{suffix}.pdf")

@@ -19,10 +19,10 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import REVIEW_KINDS, Patient, PlanGoal, PlanObjective, PlanProblem
 from ..services import audit, treatment_plan
-from ..services.access import allowed, visible_patient_ids
+from ..services.access import allowed
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
-from .base import SecureBaseView, _role
+from .base import SecureBaseView, _role, id_arg, visible_patient
 
 SAVED = {
     "add_problem": "Problem added to the plan.",
@@ -77,13 +77,7 @@ class PlanView(SecureBaseView):
         return False  # reached from the patient's page
 
     def _patient(self) -> Patient:
-        raw = request.args.get("patient", "").strip()
-        if not raw.isdigit() or len(raw) > 18:
-            abort(404)
-        patient = db.session.get(Patient, int(raw))
-        if patient is None or not visible_patient_ids(current_user, [patient.id]):
-            abort(404)  # the same answer as a missing id: nothing learnt about other caseloads
-        return patient
+        return visible_patient(id_arg("patient"))
 
     def _page(self, patient: Patient, *, typed: dict | None = None, refusal: str = "", status: int = 200):
         today = date.today()

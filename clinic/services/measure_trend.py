@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -39,7 +39,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import MeasureAddendum, MeasureAdministration
 from . import instruments
-from .chart import _long, _short, _x_ticks
+from .chart import _long, _x_ticks
 
 WIDTH = 680
 HEIGHT = 250
