@@ -10,7 +10,7 @@ from ..extensions import db
 from .base import SecureIndexView
 from .views import MODEL_VIEWS
 
-CATEGORY_ORDER = ("Programme", "People", "Records", "Admin")
+CATEGORY_ORDER = ("Programme", "People", "Records", "Reports", "Admin")
 
 
 def init_app(app: Flask) -> Admin:
@@ -27,13 +27,14 @@ def init_app(app: Flask) -> Admin:
             if view_category == category:
                 admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
     from . import assigning, calendar, day, kindness, measures, planner, printing, programme, recording, safety, signins, unfinished
-    from . import plan
+    from . import plan, reports
 
     printing.register(admin)
     day.register(admin)
     recording.register(admin)
     measures.register(admin)
     safety.register(admin)
+    reports.register(admin)
     unfinished.register(admin)
     planner.register(admin)
     assigning.register(admin)

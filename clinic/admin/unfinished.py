@@ -1,4 +1,4 @@
-"""Records → Records to finish: every facilitator's sessions not recorded or not signed yet.
+"""Reports → Records to finish: every facilitator's sessions not recorded or not signed yet.
 
 The page shows facilitators a page at a time (by name, ``?page=``), each with their counts and oldest few sessions; "and N more" leads to
 that facilitator's own list (``?facilitator=<id>`` or ``none``), paged oldest first, so
@@ -63,6 +63,6 @@ class UnfinishedView(SecureBaseView):
 
 
 def register(admin) -> None:
-    """Add Records → Records to finish to ``admin``."""
-    admin.add_view(UnfinishedView(name="Records to finish", category="Records", endpoint="unfinished",
+    """Add Reports → Records to finish to ``admin``."""
+    admin.add_view(UnfinishedView(name="Records to finish", category="Reports", endpoint="unfinished",
                                   url="unfinished"))

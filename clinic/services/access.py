@@ -60,6 +60,9 @@ PERMISSIONS: dict[str, dict[str, str]] = {
     "measures": {"admin": "rce", "planner": "rce", "counselor": "rce"},
     # Records to finish: every facilitator's unsigned records, for those who oversee them.
     "unfinished": {"admin": "r", "planner": "r"},
+    # Reports (census, hours against the minimum, ...): counselors see their caseload only
+    # (services/reports applies access.patient_filter to every report).
+    "reports": {"admin": "r", "planner": "r", "counselor": "r"},
     # Printing: counselors only for their caseload and the sessions they facilitate.
     "print": {"admin": "r", "planner": "r", "counselor": "r"},
     "audit": {"admin": "r"},
