@@ -98,7 +98,7 @@ def test_a_saved_unsigned_record_stays_on_my_day_and_records_to_finish_until_it_
 
         # The planner finds it under Wren, overdue, with the counts.
         planner.goto(base + "/admin/")
-        planner.get_by_role("link", name="Records", exact=True).click()
+        planner.get_by_role("link", name="Reports", exact=True).click()
         with planner.expect_navigation():
             planner.get_by_role("link", name="Records to finish").click()
         wren_section = planner.locator(f"#facilitator-{counselor}")

@@ -200,7 +200,7 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client, world):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_the_planner_finds_records_to_finish_in_the_records_menu(client, make):
+def test_the_planner_finds_records_to_finish_in_the_reports_menu(client, make):
     login(client, make.staff("planner").email)
     home = client.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/unfinished/"' in home and "Records to finish" in home
