@@ -778,6 +778,8 @@ def pages_for(plan: Plan, admin, counselor) -> list[Page]:
             Page("safety task page", role, f"/admin/safety/{plan.safety_task_id}/"),
             Page("connectedness page", role, f"/admin/connectedness/?patient={plan.patient_id}"),
             Page("calendar feeds page", role, "/admin/calendar/"),
+            Page("census report (28 days)", role, "/admin/reports/census/"),
+            Page("hours report (last week)", role, "/admin/reports/hours/"),
         ]
     lists += [
         Page("Records to finish", "admin", "/admin/unfinished/"),

@@ -28,7 +28,7 @@ PAGES = (
     "patient list", "patient list, search", "patient page", "group page", "track page",
     "week planner", "My day", "home",
     "outcome measures list", "measure page (PHQ-9 with items)", "safety tasks", "safety task page",
-    "connectedness page", "calendar feeds page",
+    "connectedness page", "calendar feeds page", "census report (28 days)", "hours report (last week)",
 )
 ADMIN_ONLY = (
     "Records to finish", "audit list, first page", "audit list, last page", "audit list, sorted",

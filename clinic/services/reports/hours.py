@@ -58,9 +58,13 @@ def _week(filters: ReportFilters, now: datetime) -> Week:
 
 def _figures(week: Week, wanted: list):
     """Per enrolment in force in the week: attended minutes and days, minutes still planned and
-    the days still reachable, as a subquery (``enrolment_id`` and the four figures)."""
-    in_week = sa.and_(not_cancelled(), GroupSession.starts_at >= midnight(week.monday),
-                      GroupSession.starts_at < midnight(week.sunday + timedelta(days=1)))
+    the days still reachable, as a subquery (``enrolment_id`` and the four figures).
+
+    Attended figures come from the week's attendance entries alone; only the current week
+    adds the sessions still ahead (a member on the session's day, not cancelled, starting
+    from now, nothing recorded yet), so a past week reads its attendance and nothing more.
+    """
+    week_end = midnight(week.sunday + timedelta(days=1))
     enrolled = (
         sa.select(Enrolment.id, Enrolment.patient_id, Enrolment.start_date, Enrolment.end_date)
         .where(Enrolment.start_date <= week.sunday,
@@ -69,37 +73,41 @@ def _figures(week: Week, wanted: list):
     )
     during = sa.and_(session_day() >= sa.func.date(enrolled.c.start_date),
                      sa.or_(enrolled.c.end_date.is_(None), session_day() <= sa.func.date(enrolled.c.end_date)))
-    columns = (enrolled.c.id.label("enrolment_id"), enrolled.c.patient_id.label("patient_id"),
-               GroupSession.id.label("session_id"), GroupSession.duration_minutes.label("minutes"),
-               session_day().label("day"), GroupSession.starts_at.label("starts_at"))
-    pairs = sa.union(
-        sa.select(*columns).select_from(GroupSession)
-        .join(GroupMembership, member_on_session_day())
-        .join(enrolled, enrolled.c.patient_id == GroupMembership.patient_id)
-        .where(in_week, during),
-        sa.select(*columns).select_from(GroupSession)
-        .join(Attendance, Attendance.session_id == GroupSession.id)
-        .join(enrolled, enrolled.c.patient_id == Attendance.patient_id)
-        .where(in_week, during),
-    ).subquery()
     attended = attended_status()
+    parts = [
+        sa.select(enrolled.c.id.label("enrolment_id"), session_day().label("day"),
+                  sa.case((attended, Attendance.minutes_attended), else_=0).label("minutes"),
+                  sa.case((attended, 1), else_=0).label("came"),
+                  sa.literal(0).label("ahead"))
+        .select_from(Attendance)
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .join(enrolled, enrolled.c.patient_id == Attendance.patient_id)
+        .where(not_cancelled(), GroupSession.starts_at >= midnight(week.monday), GroupSession.starts_at < week_end,
+               during),
+    ]
     if week.now is not None:
-        ahead = sa.and_(pairs.c.starts_at >= week.now, Attendance.id.is_(None))
-    else:
-        ahead = sa.false()
+        recorded = sa.exists().where(Attendance.session_id == GroupSession.id,
+                                     Attendance.patient_id == GroupMembership.patient_id)
+        parts.append(
+            sa.select(enrolled.c.id.label("enrolment_id"), session_day().label("day"), sa.literal(0).label("minutes"),
+                      sa.literal(0).label("came"), GroupSession.duration_minutes.label("ahead"))
+            .select_from(GroupSession)
+            .join(GroupMembership, member_on_session_day())
+            .join(enrolled, enrolled.c.patient_id == GroupMembership.patient_id)
+            .where(not_cancelled(), GroupSession.starts_at >= week.now, GroupSession.starts_at < week_end, during,
+                   ~recorded)
+        )
+    rows = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     return (
         sa.select(
-            pairs.c.enrolment_id,
-            sa.func.coalesce(sa.func.sum(sa.case((attended, Attendance.minutes_attended), else_=0)), 0)
-            .label("minutes"),
-            sa.func.count(sa.distinct(sa.case((attended, pairs.c.day)))).label("days"),
-            sa.func.coalesce(sa.func.sum(sa.case((ahead, pairs.c.minutes), else_=0)), 0).label("ahead_minutes"),
-            sa.func.count(sa.distinct(sa.case((sa.or_(attended, ahead), pairs.c.day)))).label("reachable_days"),
+            rows.c.enrolment_id,
+            sa.func.sum(rows.c.minutes).label("minutes"),
+            sa.func.count(sa.distinct(sa.case((rows.c.came == 1, rows.c.day)))).label("days"),
+            sa.func.sum(rows.c.ahead).label("ahead_minutes"),
+            sa.func.count(sa.distinct(sa.case((sa.or_(rows.c.came == 1, rows.c.ahead > 0), rows.c.day))))
+            .label("reachable_days"),
         )
-        .select_from(pairs)
-        .outerjoin(Attendance, sa.and_(Attendance.session_id == pairs.c.session_id,
-                                       Attendance.patient_id == pairs.c.patient_id))
-        .group_by(pairs.c.enrolment_id)
+        .group_by(rows.c.enrolment_id)
         .subquery()
     )
 
