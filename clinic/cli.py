@@ -134,7 +134,9 @@ def seed_command(demo: bool) -> None:
 def init_app(app: Flask) -> None:
     """Register the commands."""
     from .pdf.cli import print_cli
+    from .report_cli import report_cli
 
     app.cli.add_command(user_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(print_cli)
+    app.cli.add_command(report_cli)

@@ -271,3 +271,42 @@ def test_reports_are_in_their_menu_with_records_to_finish_for_those_who_oversee(
     html = client.get("/admin/reports/").get_data(as_text=True)
     assert "Census" in html and "Records to finish" not in html
     assert client.get("/admin/unfinished/").status_code == 403
+
+
+def test_the_cli_writes_the_same_report_to_a_file_and_audits_it(runner, week, tmp_path):
+    out = tmp_path / "hours.csv"
+    result = runner.invoke(args=["report", "hours", "--week", MONDAY.isoformat(), "--track", "iop",
+                                 "--table", "patients", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Alder" not in result.output  # what was written, never who
+    assert (out.stat().st_mode & 0o777) == 0o600
+    rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    names = [r[0] for r in rows[1:]]
+    assert "Alder, Ana" in names and "Fir, Fay" in names and "Cedar, Cy" not in names
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")).one()
+    assert event.actor_email == "cli" and event.changes["report"] == "hours"
+    # As a counselor: their caseload only, audited under their name.
+    mine = tmp_path / "mine.csv"
+    result = runner.invoke(args=["report", "hours", "--week", MONDAY.isoformat(), "--as", week["wren"].email,
+                                 "-o", str(mine)])
+    assert result.exit_code == 0, result.output
+    assert b"Fir" not in mine.read_bytes() and b"Alder" in mine.read_bytes()
+    pdf = tmp_path / "census.pdf"
+    result = runner.invoke(args=["report", "census", "--from", "2026-11-01", "--to", "2026-11-08", "-o", str(pdf)])
+    assert result.exit_code == 0 and pdf.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["census", "--from", "2026-11-10", "--to", "2026-11-01"], "ends before it starts"),
+    (["census", "--track", "nope"], "There is no track 'nope'"),
+    (["hours", "--table", "nope"], "has no table 'nope'"),
+    (["hours", "--as", "nobody@clinic.example"], "no active staff account"),
+])
+def test_the_cli_refuses_bad_options_in_one_line_and_writes_nothing(runner, week, tmp_path, args, message):
+    out = tmp_path / "out.csv"
+    result = runner.invoke(args=["report", *args, "-o", str(out)])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert not out.exists()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "export")) == 0

@@ -151,6 +151,8 @@ class ReportKind:
     #: "period" (from/to) or "week".
     takes: str
     build: Callable[..., Report]
+    #: The builder takes ``everything=True`` (every row, for files) instead of one page of rows.
+    takes_everything: bool = False
 
 
 def kinds() -> list[ReportKind]:
@@ -161,7 +163,8 @@ def kinds() -> list[ReportKind]:
         ReportKind("census", "Census", "Patients enrolled per track per day; admissions, step-downs, "
                    "discharges and average length of stay.", "period", census.build),
         ReportKind("hours", "Hours against the minimum", "Who attended less than their track's weekly minimum "
-                   "in a week, and who is at risk of it this week.", "week", hours.build),
+                   "in a week, and who is at risk of it this week.", "week", hours.build,
+                   takes_everything=True),
     ]
 
 
