@@ -462,3 +462,56 @@ def test_a_review_is_audited_and_listed_and_odd_posts_change_nothing(app, people
     with pytest.raises(FieldViolation, match="not certified"):
         tp.record_review(people["counselor"], enrolment, kind="recertification", reviewed_on=TODAY, note="")
     db.session.rollback()
+
+
+def test_a_step_down_carries_the_active_goals_into_the_new_plan_and_the_kept_exercises_follow(people, make):
+    """The plan goes on in the new track: active goals, their problems and active objectives are
+    copied (a passed target date moves to the move's day), the closed ones stay behind, and the
+    exercises still running serve the copies; the old plan is left as history."""
+    from clinic.services import assignments, enrolment as enrolments
+
+    php = make.track("intensive")
+    patient = people["patient"]
+    # Start them in PHP, with a plan, then step down to IOP.
+    db.session.delete(people["enrolment"])
+    db.session.commit()
+    first = make.enrolment(patient, php, people["counselor"], start=START)
+    problem = tp.add_problem(people["counselor"], first, "Withdraws from people")
+    db.session.commit()
+    kept = tp.add_goal(people["counselor"], first, statement="Speaks to one person a day",
+                       target_date=START + timedelta(days=10), problem_id=problem.id)
+    done = tp.add_goal(people["counselor"], first, statement="Sleeps 7 hours", target_date=START + timedelta(days=60))
+    db.session.commit()
+    tp.add_objective(people["counselor"], kept, text="Says hello at breakfast", target_date=None)
+    tp.edit_goal(people["counselor"], done, statement=done.statement, target_date=done.target_date,
+                 problem_id=None, status="met", status_reason="", version=done.version)
+    db.session.commit()
+    exercise = KindnessExercise(title="Hold a door", direction="others", energy="low")
+    exercise.tracks.extend([php, people["iop"]])
+    db.session.add(exercise)
+    db.session.commit()
+    assignments.assign_exercise(exercise, [patient], start=START + timedelta(days=1), times_per_week=2,
+                                goal=kept.id)
+    assignment = db.session.scalar(sa.select(Assignment).where(Assignment.patient_id == patient.id,
+                                                               Assignment.exercise_id == exercise.id))
+    assert assignment.goal_id == kept.id
+
+    moved = enrolments.transfer(patient, people["iop"], TODAY - timedelta(days=5), reason="Ready for less")
+    db.session.commit()
+    assert moved.goals_carried == 1
+    copies = db.session.scalars(sa.select(PlanGoal).where(PlanGoal.enrolment_id == moved.enrolment.id,
+                                                         PlanGoal.from_track_default.is_(False))).all()
+    assert [g.statement for g in copies] == ["Speaks to one person a day"]
+    copy = copies[0]
+    assert copy.target_date == TODAY - timedelta(days=5)  # had passed: moved to the move's day
+    assert copy.problem.text == "Withdraws from people" and copy.problem.enrolment_id == moved.enrolment.id
+    assert [o.text for o in db.session.scalars(sa.select(PlanObjective).where(PlanObjective.goal_id == copy.id))] \
+        == ["Says hello at breakfast"]
+    db.session.refresh(assignment)
+    assert assignment.goal_id == copy.id
+    db.session.refresh(kept)
+    assert kept.status == "active" and kept.enrolment_id == first.id  # the old plan, as it was
+    plan = tp.plan_of(patient.id, TODAY)
+    every_goal = plan.goals + [g for p in plan.problems for g in p.goals]
+    shown = [g for g in every_goal if g.statement == "Speaks to one person a day"]
+    assert shown and [e.title for e in shown[0].exercises] == ["Hold a door"]

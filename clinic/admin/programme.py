@@ -198,7 +198,9 @@ class ProgrammeView(SecureBaseView):
             else:
                 flash(f"Stepped {'down' if result.closed.status == 'stepped_down' else 'up'}. "
                       f"{result.memberships_ended} group membership(s) ended; "
-                      f"{result.starters_assigned} starter exercise(s) assigned.", "success")
+                      f"{result.starters_assigned} starter exercise(s) assigned"
+                      + (f"; {result.goals_carried} treatment-plan goal(s) carried into the new plan"
+                         if result.goals_carried else "") + ".", "success")
                 return redirect(url_for(".moved", patient=patient.id))
         return self._page("Step down or up to another track", form, patient, error)
 

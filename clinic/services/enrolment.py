@@ -30,6 +30,8 @@ class EnrolmentResult:
     memberships_ended: int = 0
     starter_result: object | None = None
     assignments_stopped: int = 0
+    #: Active treatment-plan goals copied into the new track's plan (a transfer).
+    goals_carried: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -148,6 +150,9 @@ def transfer(patient: Patient, to_track: Track, on: date, *, reason: str,
     )
     result.closed = current
     result.memberships_ended = len(ended)
+    from .treatment_plan import carry_forward
+
+    result.goals_carried = carry_forward(current, result.enrolment, actor.id if actor else None)
     if commit:
         db.session.commit()
     return result

@@ -595,6 +595,54 @@ def _enrolments_on(patient_ids: list[int], start: date) -> dict[int, tuple[int, 
     return {pid: (eid, tid) for pid, eid, tid in rows}
 
 
+def carry_forward(old: Enrolment, new: Enrolment, actor_id: int | None = None) -> int:
+    """On a step-down or step-up, the plan goes on in the new track: the old enrolment's active
+    goals (with their problems and active objectives) are copied into the new enrolment's plan,
+    target dates that have passed moved to the move's day, and the exercises still running
+    (active or paused) that served an old goal now serve its copy. The old plan stays as it
+    was, as history. Returns the number of goals carried. A fixed number of statements.
+    """
+    goals = db.session.scalars(
+        sa.select(PlanGoal).where(PlanGoal.enrolment_id == old.id, PlanGoal.status == "active")
+        .order_by(PlanGoal.id)
+    ).all()
+    if not goals:
+        return 0
+    problems = {p.id: p for p in db.session.scalars(
+        sa.select(PlanProblem).where(PlanProblem.id.in_({g.problem_id for g in goals if g.problem_id}))
+    )}
+    objectives = db.session.scalars(
+        sa.select(PlanObjective).where(PlanObjective.goal_id.in_([g.id for g in goals]),
+                                       PlanObjective.status == "active").order_by(PlanObjective.id)
+    ).all()
+    start = new.start_date
+    problem_copies = {pid: PlanProblem(enrolment_id=new.id, text=p.text, status=p.status, created_by_id=actor_id)
+                      for pid, p in problems.items()}
+    db.session.add_all(problem_copies.values())
+    db.session.flush()
+    goal_copies = {}
+    for g in goals:
+        goal_copies[g.id] = PlanGoal(
+            enrolment_id=new.id, patient_id=new.patient_id,
+            problem_id=problem_copies[g.problem_id].id if g.problem_id in problem_copies else None,
+            statement=g.statement, target_date=max(g.target_date, start), status="active", status_reason="",
+            from_track_default=g.from_track_default, created_by_id=actor_id)
+    db.session.add_all(goal_copies.values())
+    db.session.flush()
+    db.session.add_all(PlanObjective(
+        goal_id=goal_copies[o.goal_id].id, text=o.text,
+        target_date=max(o.target_date, start) if o.target_date else None, status="active",
+        created_by_id=actor_id) for o in objectives)
+    for assignment in db.session.scalars(
+        sa.select(Assignment).where(Assignment.patient_id == new.patient_id,
+                                    Assignment.goal_id.in_(list(goal_copies)),
+                                    Assignment.status.in_(("active", "paused")))
+    ):
+        assignment.goal_id = goal_copies[assignment.goal_id].id
+    db.session.flush()
+    return len(goal_copies)
+
+
 def goals_for_assignments(patient_ids: list[int], start: date, *, goal_id=None, fan_out: bool,
                           actor_id: int | None = None) -> tuple[dict[int, int | None], dict[int, str]]:
     """The goal each new assignment serves, and the patients refused (with the reason).
