@@ -383,10 +383,13 @@ def test_the_new_reports_are_in_the_menu_and_print_as_pdf(client, discharges):
     html = client.get("/admin/reports/").get_data(as_text=True)
     for title in ("Utilisation", "Exercises", "Outcomes by track"):
         assert title in html
-    answer = client.get(f"/admin/reports/outcomes.pdf?{OUTCOME_PERIOD}")
-    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
-    export = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")).one()
-    assert export.changes["format"] == "pdf" and len(export.changes["patients"]) == 5
+    for key in NEW:
+        answer = client.get(f"/admin/reports/{key}.pdf?{OUTCOME_PERIOD}")
+        assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    exports = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")
+                                 .order_by(AuditEvent.id)).all()
+    assert [e.changes["report"] for e in exports] == list(NEW)
+    assert exports[-1].changes["format"] == "pdf" and len(exports[-1].changes["patients"]) == 5
 
 
 def test_each_new_report_reads_a_fixed_number_of_statements_however_many_rows(client, groups, exercises,

@@ -70,9 +70,12 @@ class Score:
     signed: bool
 
 
-def scores(patient_ids: list[int], until: date) -> dict[int, list[Score]]:
-    """Each patient's administrations up to ``until``, oldest first, with the current totals (one statement)."""
-    if not patient_ids:
+def scores(patient_ids: list[int] | sa.Select, until: date) -> dict[int, list[Score]]:
+    """Each patient's administrations up to ``until``, oldest first, with the current totals (one statement).
+
+    ``patient_ids``: a list of ids, or a ``select`` of them (for many patients: no list of
+    parameters that grows with them)."""
+    if not isinstance(patient_ids, sa.Select) and not patient_ids:
         return {}
     later = aliased(MeasureAddendum)
     latest = (

@@ -82,19 +82,21 @@ def outcomes(filters: ReportFilters, user: Any) -> list[Outcome]:
     wanted = [c for c in (patient_filter(user, Enrolment.patient_id),
                           Enrolment.track_id == filters.track_id if filters.track_id is not None else None)
               if c is not None]
+    discharged = (Enrolment.status == "discharged", Enrolment.end_date >= filters.start,
+                  Enrolment.end_date <= filters.end, *wanted)
     discharges = db.session.execute(
         sa.select(Enrolment.id, Enrolment.patient_id, Enrolment.track_id, Enrolment.end_date,
                   Patient.last_name, Patient.first_name)
         .join(Patient, Patient.id == Enrolment.patient_id)
         .join(Track, Track.id == Enrolment.track_id)
-        .where(Enrolment.status == "discharged", Enrolment.end_date >= filters.start,
-               Enrolment.end_date <= filters.end, *wanted)
+        .where(*discharged)
         .order_by(Track.care_level, Track.name, Track.id, Patient.last_name, Patient.first_name, Patient.id,
                   Enrolment.end_date, Enrolment.id)
     ).all()
     if not discharges:
         return []
-    ids = sorted({d.patient_id for d in discharges})
+    # The same patients as a subquery, not a list of parameters growing with them.
+    ids = sa.select(Enrolment.patient_id).where(*discharged)
     history: dict[int, list] = defaultdict(list)
     for row in db.session.execute(
         sa.select(Enrolment.patient_id, Enrolment.start_date, Enrolment.end_date, Enrolment.status)
