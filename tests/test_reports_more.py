@@ -421,3 +421,15 @@ def test_each_new_report_reads_a_fixed_number_of_statements_however_many_rows(cl
             _phq(patient, date(2026, 9, 2 + 10 * k), 10 + k, admin)
     after = [_statements(client, url) for url in urls]
     assert after == before
+
+
+def test_a_chosen_track_narrows_every_new_report(client, groups, exercises, discharges):
+    php = exercises["php"]
+    login(client, discharges["admin"].email)
+    html = client.get(f"/admin/reports/exercises/?{PERIOD}&track={php.id}").get_data(as_text=True)
+    assert [r[1] for r in _table(html, "exercises")[1:]] == [PHP]
+    assert [r[0] for r in _table(html, "dose")[1:]] == [PHP]
+    html = client.get(f"/admin/reports/outcomes/?{OUTCOME_PERIOD}&track={php.id}").get_data(as_text=True)
+    assert [r[0] for r in _table(html, "patients")[1:]] == ["Fir, Fay"]
+    html = client.get(f"/admin/reports/utilisation/?{PERIOD}&track={php.id}").get_data(as_text=True)
+    assert 'id="report-groups-empty"' in html  # every group here is in IOP
