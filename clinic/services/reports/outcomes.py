@@ -23,7 +23,9 @@ measurement) and with **none** are counted in their own columns; the shares of r
 remission say over how many patients they were judged. The per-patient table lists every
 discharged patient, with "–" where there is nothing to judge.
 
-Counselors see their caseload (``access.patient_filter``). Four statements whatever the
+Counselors see their caseload (``access.patient_filter``: responsible for them today, so a
+patient discharged from it stays only while an open enrolment or group membership ties them
+to the counselor; the note says so). Four statements whatever the
 size of the clinic: the tracks; the discharges of the period with the patients' names; the
 enrolments of those patients (for the stay's start); their administrations up to the last
 day of the period (``measure_trend.scores``). The per-patient table is paged on the page
@@ -184,7 +186,9 @@ def build(filters: ReportFilters, user: Any, *, everything: bool = False) -> Rep
         "counted in their own columns and listed below.",
     ]
     if not sees_everyone(user):
-        notes.append("Your caseload only: patients you are responsible for today.")
+        notes.append("Your caseload only: patients you are responsible for today. A discharged patient stays on "
+                     "it only while an open enrolment of yours or a membership of a group you run ties them to "
+                     "you, so patients you once had may not be listed.")
     return Report(
         key="outcomes", title="Outcomes by track", period=period_words(filters.start, filters.end), notes=notes,
         tables=[summary, patients], patient_ids=sorted({o.patient_id for o in shown}),
