@@ -780,6 +780,9 @@ def pages_for(plan: Plan, admin, counselor) -> list[Page]:
             Page("calendar feeds page", role, "/admin/calendar/"),
             Page("census report (28 days)", role, "/admin/reports/census/"),
             Page("hours report (last week)", role, "/admin/reports/hours/"),
+            Page("utilisation report (28 days)", role, "/admin/reports/utilisation/"),
+            Page("exercises report (28 days)", role, "/admin/reports/exercises/"),
+            Page("outcomes report (28 days)", role, "/admin/reports/outcomes/"),
         ]
     lists += [
         Page("Records to finish", "admin", "/admin/unfinished/"),

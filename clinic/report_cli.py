@@ -10,6 +10,7 @@ nothing.
 
     flask --app wsgi report census --from 2026-11-01 --to 2026-11-30 [--track iop] [--table daily] -o census.csv
     flask --app wsgi report hours --week 2026-11-23 [--track iop] -o hours.pdf
+    flask --app wsgi report utilisation|exercises|outcomes --from ... --to ... -o FILE.csv|pdf
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _write(report_key: str, args: dict, output: Path, table_key: str | None, as_
     except RuleViolation as refused:
         raise click.ClickException(str(refused)) from None
     with audit.acting_as(user if as_email else None, label="cli"):
-        built = found.build(filters, user, **({"everything": True} if found.takes_everything else {}))
+        built = found.build(filters, user, **({"everything": True} if found.pages else {}))
         if extension == "pdf":
             table = None
 
@@ -107,21 +108,30 @@ def _common(function):
     return function
 
 
-@report_cli.command("census")
-@click.option("--from", "start", default=None, help="First day, YYYY-MM-DD (default: 27 days before --to).")
-@click.option("--to", "end", default=None, help="Last day, YYYY-MM-DD (default: today).")
-@_common
-def census_command(start, end, track, table_key, as_email, output) -> None:
-    """Patients enrolled per track per day; admissions, step-downs, discharges, length of stay."""
-    _write("census", {"from": start or "", "to": end or "", "track": _track_id(track)}, output, table_key, as_email)
+def _period_command(key: str, help_text: str):
+    @click.option("--from", "start", default=None, help="First day, YYYY-MM-DD (default: 27 days before --to).")
+    @click.option("--to", "end", default=None, help="Last day, YYYY-MM-DD (default: today).")
+    @_common
+    def command(start, end, track, table_key, as_email, output) -> None:
+        _write(key, {"from": start or "", "to": end or "", "track": _track_id(track)}, output, table_key, as_email)
+
+    command.__doc__ = help_text
+    return report_cli.command(key)(command)
 
 
-@report_cli.command("hours")
-@click.option("--week", default=None, help="A day of the week, YYYY-MM-DD (default: last week).")
-@_common
-def hours_command(week, track, table_key, as_email, output) -> None:
-    """Who attended less than their track's weekly minimum in a week (this week: who is at risk)."""
-    _write("hours", {"week": week or "", "track": _track_id(track)}, output, table_key, as_email)
+def _week_command(key: str, help_text: str):
+    @click.option("--week", default=None, help="A day of the week, YYYY-MM-DD (default: last week).")
+    @_common
+    def command(week, track, table_key, as_email, output) -> None:
+        _write(key, {"week": week or "", "track": _track_id(track)}, output, table_key, as_email)
+
+    command.__doc__ = help_text
+    return report_cli.command(key)(command)
+
+
+# One command a report, from the same list as the Reports menu.
+for _kind in kinds():
+    (_period_command if _kind.takes == "period" else _week_command)(_kind.key, _kind.purpose)
 
 
 __all__ = ["report_cli", "kinds"]

@@ -29,6 +29,7 @@ PAGES = (
     "week planner", "My day", "home",
     "outcome measures list", "measure page (PHQ-9 with items)", "safety tasks", "safety task page",
     "connectedness page", "calendar feeds page", "census report (28 days)", "hours report (last week)",
+    "utilisation report (28 days)", "exercises report (28 days)", "outcomes report (28 days)",
 )
 ADMIN_ONLY = (
     "Records to finish", "audit list, first page", "audit list, last page", "audit list, sorted",

@@ -47,7 +47,7 @@ class ReportsView(SecureBaseView):
             abort(404)
         tracks = _tracks()
         filters = parse_filters(request.args, track_ids={t.id for t in tracks})
-        if found.takes_everything:
+        if found.pages:
             report = found.build(filters, current_user, everything=everything)
         else:
             report = found.build(filters, current_user)

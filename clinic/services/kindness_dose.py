@@ -67,6 +67,9 @@ PAGE_WEEKS = 6
 #: The earliest week a rating may be entered for (a typo's year 0001 is refused, not stored).
 EARLIEST_WEEK = date(2000, 1, 3)
 
+#: The check-in outcome that is an act of kindness ("partly" and "not done" are not acts).
+ACT_OUTCOME = "done"
+
 NOT_YOURS = "You can record connectedness only for patients on your caseload."
 VERDICT_LABELS = {"below": "below target", "within": "within target", "above": "above target"}
 
@@ -201,7 +204,7 @@ def _checkins(patient_ids: list[int], start: date, end: date) -> dict[tuple[int,
     )
     counts: dict[tuple[int, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        key = row.direction if row.outcome == "done" else row.outcome
+        key = row.direction if row.outcome == ACT_OUTCOME else row.outcome
         counts[(row.patient_id, monday_of(row.on_date))][key] += int(row.count)
     return counts
 
@@ -355,6 +358,7 @@ def record_connectedness(user, patient_id: int, week, rating, version=UNCHECKED,
 
 
 __all__ = [
+    "ACT_OUTCOME",
     "DEFAULT_TARGET_MAX",
     "DEFAULT_TARGET_MIN",
     "DoseWeek",

@@ -70,9 +70,12 @@ class Score:
     signed: bool
 
 
-def scores(patient_ids: list[int], until: date) -> dict[int, list[Score]]:
-    """Each patient's administrations up to ``until``, oldest first, with the current totals (one statement)."""
-    if not patient_ids:
+def scores(patient_ids: list[int] | sa.Select, until: date) -> dict[int, list[Score]]:
+    """Each patient's administrations up to ``until``, oldest first, with the current totals (one statement).
+
+    ``patient_ids``: a list of ids, or a ``select`` of them (for many patients: no list of
+    parameters that grows with them)."""
+    if not isinstance(patient_ids, sa.Select) and not patient_ids:
         return {}
     later = aliased(MeasureAddendum)
     latest = (
@@ -230,6 +233,36 @@ def change_words(baseline: int, latest: int) -> str:
     return words
 
 
+#: Remission: the latest PHQ-9 is below this (from a baseline at or above it).
+REMISSION_BELOW = 5
+
+
+def is_response(baseline: int, latest: int) -> bool | None:
+    """Response: the latest score is at least 50 % below the baseline; None (not judged) from a baseline of 0."""
+    if baseline == 0:
+        return None
+    return 2 * (baseline - latest) >= baseline
+
+
+def is_remission(baseline: int, latest: int) -> bool | None:
+    """PHQ-9 remission: the latest is below 5; None (not judged) when the baseline was already below 5."""
+    if baseline < REMISSION_BELOW:
+        return None
+    return latest < REMISSION_BELOW
+
+
+def stay_scores(code: str, patient_scores: list[Score], history, end: date) -> tuple[list[Score], int, date | None]:
+    """The signed scores of instrument ``code`` judged on ``end``: those of the stay in force then (all on
+    record when not enrolled by then), up to ``end``, oldest first; with the number of drafts left out and
+    the first day of the stay (None: not enrolled). The first is the baseline, the last the latest."""
+    mine = [s for s in patient_scores if s.instrument == code and s.day <= end]
+    start_of_stay = stay_start(history, end)
+    if start_of_stay is not None:
+        mine = [s for s in mine if s.day >= start_of_stay]
+    shown = [s for s in mine if s.signed]
+    return shown, len(mine) - len(shown), start_of_stay
+
+
 def _judge(form: instruments.Instrument, shown: list[Score], scope: str) -> tuple[tuple[str, ...], str | None, bool | None, bool | None]:
     """The words of a trend: (sentences, change words, response, remission)."""
     name = form.name
@@ -247,19 +280,18 @@ def _judge(form: instruments.Instrument, shown: list[Score], scope: str) -> tupl
     change = change_words(base.total, last.total)
     words.append(f"Change since baseline: {change}.")
     response: bool | None
-    if base.total == 0:
-        response = None
+    response = is_response(base.total, last.total)
+    if response is None:
         words.append("Response is not judged from a baseline of 0.")
     else:
-        response = 2 * (base.total - last.total) >= base.total
         words.append("Response: yes, the score fell by at least 50 % of the baseline." if response
                      else "No response yet: the score has not fallen by 50 % of the baseline.")
     remission: bool | None = None
     if form.code == "phq9":
-        if base.total < 5:
+        remission = is_remission(base.total, last.total)
+        if remission is None:
             words.append("Remission is not judged: the baseline was already below 5.")
         else:
-            remission = last.total < 5
             words.append("Remission: yes, the latest PHQ-9 is below 5." if remission
                          else "No remission yet: the latest PHQ-9 is 5 or more (remission is below 5).")
     return tuple(words), change, response, remission
@@ -268,15 +300,8 @@ def _judge(form: instruments.Instrument, shown: list[Score], scope: str) -> tupl
 def trend(code: str, patient_scores: list[Score], history, end: date, chart_id: str) -> MeasureTrend:
     """The trend of instrument ``code`` up to ``end`` for one patient (from ``scores``), in the stay in force then."""
     form = instruments.instrument(code)
-    mine = [s for s in patient_scores if s.instrument == code and s.day <= end]
-    start_of_stay = stay_start(history, end)
-    if start_of_stay is not None:
-        mine = [s for s in mine if s.day >= start_of_stay]
-        scope = f"of this stay (since {_long(start_of_stay)})"
-    else:
-        scope = "on record"
-    shown = [s for s in mine if s.signed]
-    drafts = len(mine) - len(shown)
+    shown, drafts, start_of_stay = stay_scores(code, patient_scores, history, end)
+    scope = f"of this stay (since {_long(start_of_stay)})" if start_of_stay is not None else "on record"
     words, change, response, remission = _judge(form, shown, scope)
     first = start_of_stay or (shown[0].day if shown else end)
     if first > end:
@@ -333,4 +358,5 @@ def patient_trends(patient_id: int, history, today: date | None = None) -> tuple
     return trends(patient_id, scores([patient_id], today).get(patient_id, []), history, today)
 
 
-__all__ = ["MeasureTrend", "Score", "change_words", "patient_trends", "scores", "stay_start", "trend", "trends"]
+__all__ = ["MeasureTrend", "REMISSION_BELOW", "Score", "change_words", "is_remission", "is_response", "patient_trends",
+           "scores", "stay_scores", "stay_start", "trend", "trends"]

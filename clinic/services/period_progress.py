@@ -194,12 +194,26 @@ def _in_period(line: ExerciseLine, start: date, end: date) -> bool:
     It must have started by the end of the period, and have check-ins in the period,
     or have started within it, or still be active or paused and not be due before it.
     (A stopped assignment keeps no end date, so one with neither is left out.)
+    ``ran_during`` is the same rule in SQL.
     """
     if line.start_date > end:
         return False
     if line.checkins or line.start_date >= start:
         return True
     return line.status in ("active", "paused") and (line.due_date is None or line.due_date >= start)
+
+
+def ran_during(start: date, end: date):
+    """SQL: an ``Assignment`` ran during ``start`` to ``end`` as far as we can tell: the rule of
+    ``_in_period``, for set-based readers (the exercises report)."""
+    checked_in = sa.exists().where(ExerciseCheckin.assignment_id == Assignment.id,
+                                   ExerciseCheckin.on_date >= start, ExerciseCheckin.on_date <= end)
+    return sa.and_(
+        Assignment.start_date <= end,
+        sa.or_(checked_in, Assignment.start_date >= start,
+               sa.and_(Assignment.status.in_(("active", "paused")),
+                       sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= start))),
+    )
 
 
 def _current(line: ExerciseLine, today: date) -> bool:
@@ -319,4 +333,4 @@ def period_progress(patients: list[Patient], start: date, end: date,
     return result
 
 
-__all__ = ["period_progress"]
+__all__ = ["period_progress", "ran_during"]

@@ -23,6 +23,7 @@ Rules kept here, for every report:
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Callable
@@ -60,6 +61,8 @@ class Table:
     empty: str = "Nothing to show."
     #: A closing row (totals), drawn apart from the rows.
     footer: tuple | None = None
+    #: What one row is, for the pager ("3 of 120 patients").
+    noun: str = "patient"
 
 
 @dataclass
@@ -151,20 +154,31 @@ class ReportKind:
     #: "period" (from/to) or "week".
     takes: str
     build: Callable[..., Report]
-    #: The builder takes ``everything=True`` (every row, for files) instead of one page of rows.
-    takes_everything: bool = False
+
+    @property
+    def pages(self) -> bool:
+        """True when the builder pages a long table (it takes ``everything``: all rows, for the files)."""
+        return "everything" in inspect.signature(self.build).parameters
 
 
 def kinds() -> list[ReportKind]:
     """Every report, in menu order."""
-    from . import census, hours
+    from . import census, exercises, hours, outcomes, utilisation
 
     return [
         ReportKind("census", "Census", "Patients enrolled per track per day; admissions, step-downs, "
                    "discharges and average length of stay.", "period", census.build),
         ReportKind("hours", "Hours against the minimum", "Who attended less than their track's weekly minimum "
-                   "in a week, and who is at risk of it this week.", "week", hours.build,
-                   takes_everything=True),
+                   "in a week, and who is at risk of it this week.", "week", hours.build),
+        ReportKind("utilisation", "Utilisation", "Per group and activity: sessions held and cancelled, "
+                   "attendance against capacity, no-shows, minutes lost to late arrival and early leaving.",
+                   "period", utilisation.build),
+        ReportKind("exercises", "Exercises", "Per exercise and track: assignments, check-ins done, partly and "
+                   "not done, mood change; the kindness dose per track against the weekly target.",
+                   "period", exercises.build),
+        ReportKind("outcomes", "Outcomes by track", "Per track: patients discharged, baseline and latest "
+                   "PHQ-9, response and remission, and who had no second measurement.", "period",
+                   outcomes.build),
     ]
 
 
