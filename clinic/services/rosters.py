@@ -375,19 +375,20 @@ def track_roster(track: Track, user: Any, today: date | None = None, *, page=1, 
     )
     result.groups, result.group_window = track_group_page(track.id, today, group_page)
     in_track = (Enrolment.track_id == track.id, covers(Enrolment, today))
-    visible = patient_filter(user, Patient.id)
+    # The caseload filter on the enrolment's patient id: the counts read the track's current
+    # enrolments through their partial index and join the patients only for a name search.
+    visible = patient_filter(user, Enrolment.patient_id)
     wanted = [c for c in (visible, name_matches(term) if term else None) if c is not None]
-    counts = db.session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((visible, 1), else_=0)), 0) if visible is not None
-            else sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*wanted), 1), else_=0)), 0) if wanted
-            else sa.func.count(),
-        )
-        .select_from(Enrolment).join(Patient, Patient.id == Enrolment.patient_id)
-        .where(*in_track)
-    ).one()
+    counted = sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(sa.case((visible, 1), else_=0)), 0) if visible is not None
+        else sa.func.count(),
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*wanted), 1), else_=0)), 0) if wanted
+        else sa.func.count(),
+    ).select_from(Enrolment)
+    if term:
+        counted = counted.join(Patient, Patient.id == Enrolment.patient_id)
+    counts = db.session.execute(counted.where(*in_track)).one()
     result.enrolled = int(counts[0])
     result.hidden_patients = result.enrolled - int(counts[1])
     result.window = PageWindow.of(page, int(counts[2]), size)
