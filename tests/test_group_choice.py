@@ -145,6 +145,7 @@ def test_a_group_of_another_track_is_refused_on_post_with_a_clear_message(client
     body = refused.get_data(as_text=True)
     assert refused.status_code == 200
     assert "Intensive Group Zeta is not a group of Intensive outpatient (IOP)" in body
+    assert str(ids["other"]) not in _options(body, "group")  # shown again: still not offered
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 0
 
     assigned = client.post("/admin/assign/", data={**form, "group": ids["last"], "group_track": ids["iop"]})

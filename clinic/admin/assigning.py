@@ -218,6 +218,8 @@ class AssignView(SecureBaseView):
         kept = group_choice.group_choice(group_id) if group_id is not None else None
         if request.method == "GET" and "group_track" not in request.args:
             track_id = kept.track_id if kept else _optional_id(request.args.get("track"))
+        if kept and track_id is not None and kept.track_id != track_id and not posted_group_only:
+            kept = None  # shown again after a refusal: a group outside the scope is not offered
         if posted_group_only:
             matches = group_choice.GroupMatches(track_id=track_id)
         else:
