@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,8 +18,8 @@ from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectFiel
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..extensions import db
-from ..models import Assignment, CareGroup, KindnessExercise, Patient, Track
-from ..services import assignments, audit, treatment_plan
+from ..models import Assignment, KindnessExercise, Patient, Track
+from ..services import assignments, audit, group_choice, treatment_plan
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
 from ..services.access import allowed, role_of
@@ -52,6 +52,11 @@ def _optional_int(value) -> int | None:
     return int(value)
 
 
+def _optional_id(value) -> int | None:
+    """One id from a query or form value, else None."""
+    return group_choice.whole_id(value)
+
+
 def _ids(values: list[str]) -> list[int]:
     """The whole numbers among ``values``, without repeats."""
     seen: list[int] = []
@@ -73,6 +78,9 @@ class AssignForm(FlaskForm):
     patient = SelectField("Patient", coerce=_optional_int)
     patients = SelectMultipleField("Selected patients", coerce=int)
     group = SelectField("Group", coerce=_optional_int)
+    #: The track whose groups the group choice offers (empty: every track's); posted with the
+    #: form so a group of another track is refused.
+    group_track = HiddenField()
     track = SelectField("Track", coerce=_optional_int)
     start = DateField("Start", validators=[InputRequired(message="Give a start date.")])
     times_per_week = IntegerField(
@@ -176,29 +184,52 @@ class AssignView(SecureBaseView):
         form.patient.choices = [("", "— choose a patient —")] + [(p.id, str(p)) for p in wanted if p.active]
         chosen = [p for p in wanted if p.id in preselected]
         form.patients.choices = [(p.id, str(p)) for p in (chosen if preselected else wanted)]
-        self._fill_groups(form, posted_group_only)
         tracks = db.session.scalars(sa.select(Track).order_by(Track.care_level)).all()
         form.track.choices = [("", "— choose a track —")] + [(t.id, t.name) for t in tracks]
+        self._fill_groups(form, posted_group_only)
         # Keep the records loaded for the choices alive for the request, so that finding the
         # chosen exercise and track again reads nothing (the identity map holds them weakly).
         g.assign_choices = (getattr(g, "assign_choices", ()), tracks)
         self._goal_choices(form, wanted)
         return list(chosen)
 
+    def _group_scope(self, form: AssignForm) -> tuple[int | None, str, int | None]:
+        """(track the group choice is scoped to, search text, group to keep offered).
+
+        A POST carries its scope in ``group_track``; a GET takes ``?group_track=`` and
+        ``?group_q=`` (the "Find groups" button without JavaScript), else the track of
+        ``?group=``, else the track the form is opened for (``?track=``).
+        """
+        args = request.args
+        if request.method == "POST":
+            return group_choice.whole_id(request.form.get("group_track")), "", _optional_id(request.form.get("group"))
+        group_id = _optional_id(args.get("group"))
+        term = group_choice.clean_term(args.get("group_q"))
+        if "group_track" in args:
+            return group_choice.whole_id(args.get("group_track")), term, group_id
+        return None, term, group_id
+
     def _fill_groups(self, form: AssignForm, posted_group_only: bool = False) -> None:
-        query = (
-            sa.select(CareGroup)
-            .where(CareGroup.active.is_(True))
-            .options(joinedload(CareGroup.track))
-            .order_by(CareGroup.name)
-        )
+        """The group select: never every group of the clinic, but the first
+        ``group_choice.CHOICES`` by name of a search within a track (or all tracks), plus
+        the group the request names. With ``posted_group_only`` (checking a POST) only the
+        posted group, if any."""
+        track_id, term, group_id = self._group_scope(form)
+        kept = group_choice.group_choice(group_id) if group_id is not None else None
+        if request.method == "GET" and "group_track" not in request.args:
+            track_id = kept.track_id if kept else _optional_id(request.args.get("track"))
+        if kept and track_id is not None and kept.track_id != track_id and not posted_group_only:
+            kept = None  # shown again after a refusal: a group outside the scope is not offered
         if posted_group_only:
-            posted = _ids(request.form.getlist("group"))[:1]
-            groups = db.session.scalars(query.where(CareGroup.id.in_(posted))).all() if posted else []
+            matches = group_choice.GroupMatches(track_id=track_id)
         else:
-            groups = db.session.scalars(query).all()
-        form.group.choices = [("", "— choose a group —")] + [(g.id, f"{g.name} ({g.track.name})") for g in groups]
-        g.assign_groups = groups
+            matches = group_choice.find_groups(term, track_id)
+        offered = list(matches.groups)
+        if kept and all(c.id != kept.id for c in offered):
+            offered.insert(0, kept)
+        form.group.choices = [("", "— choose a group —")] + [(c.id, c.label) for c in offered]
+        form.group_track.data = str(track_id) if track_id is not None else ""
+        g.group_matches = matches
 
     def _goal_choices(self, form: AssignForm, wanted: list[Patient]) -> None:
         """The one patient's active goals (of the enrolment on the start date, or today)."""
@@ -224,6 +255,8 @@ class AssignView(SecureBaseView):
         elif _ids(args.getlist("group")):
             form.target.data = "group"
             form.group.data = _ids(args.getlist("group"))[0]
+        elif args.get("target") == "group":  # "Find groups" without JavaScript
+            form.target.data = "group"
         elif _ids(args.getlist("track")):
             form.target.data = "track"
             form.track.data = _ids(args.getlist("track"))[0]
@@ -254,7 +287,7 @@ class AssignView(SecureBaseView):
                     form_error = str(exc)
                 else:
                     return self.render("admin/assign/result.html", **outcome)
-            self._fill_groups(form)  # the form is shown again: offer every group
+            self._fill_groups(form)  # the form is shown again: offer the scope's first groups
         else:
             self._preset(form, preselected)
         return self.render(
@@ -263,7 +296,19 @@ class AssignView(SecureBaseView):
             form_error=form_error,
             preselected=bool(preselected_ids),
             missing=len(preselected_ids) - len(preselected),
+            group_matches=g.group_matches,
+            tracks=g.assign_choices[1],
         )
+
+    @expose("/groups/")
+    def groups(self):
+        """The group type-ahead: at most ``group_choice.CHOICES`` active groups whose name
+        contains ``?q=``, of track ``?track=`` (none: every track), as JSON."""
+        matches = group_choice.find_groups(request.args.get("q", ""),
+                                           group_choice.whole_id(request.args.get("track")))
+        response = jsonify(matches.as_json())
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def _assign(self, form: AssignForm) -> dict:
         """Run the fan-out the form asks for; return what the result page shows."""
@@ -282,9 +327,7 @@ class AssignView(SecureBaseView):
         }
         kind = form.target.data
         if kind == "group":
-            group = db.session.get(CareGroup, form.group.data)
-            if group is None:
-                raise RuleViolation("That group no longer exists.")
+            group = group_choice.chosen_group(form.group.data, group_choice.whole_id(form.group_track.data))
             target = f"everyone on the roster of {group.name} on {form.start.data.isoformat()}"
             result = assignments.assign_to_group(exercise, group, **options)
         elif kind == "track":

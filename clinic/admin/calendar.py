@@ -8,12 +8,12 @@ token is the key, and the service decides what it may still show
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
 
 from ..extensions import db
-from ..services import calendar_feeds
+from ..services import calendar_feeds, group_choice
 from ..services.access import allowed, role_of
 from ..services.errors import RuleViolation
 from .base import SecureBaseView
@@ -50,11 +50,18 @@ class CalendarView(SecureBaseView):
 
     def _page(self, made=None, status: int = 200, message: str = ""):
         planner = calendar_feeds.may_plan_feeds(current_user)
-        groups = calendar_feeds.groups() if planner else []
+        matches, tracks = None, []
+        if planner:
+            # Never every group of the clinic: the first few a search finds (``?group_q=``,
+            # ``?group_track=``: the "Find groups" button without JavaScript).
+            source = request.form if request.method == "POST" else request.args
+            matches = group_choice.find_groups(source.get("group_q", ""),
+                                               group_choice.whole_id(source.get("group_track")))
+            tracks = group_choice.track_options()
         page = self.render(
             "admin/calendar/index.html", feeds=calendar_feeds.feeds_of(current_user), planner=planner,
-            groups=groups, rooms=calendar_feeds.rooms() if planner else [], made=made, message=message,
-            past_days=calendar_feeds.PAST.days, ahead_days=calendar_feeds.AHEAD.days,
+            group_matches=matches, tracks=tracks, rooms=calendar_feeds.rooms() if planner else [], made=made,
+            message=message, past_days=calendar_feeds.PAST.days, ahead_days=calendar_feeds.AHEAD.days,
         )
         return page, status
 
@@ -67,6 +74,17 @@ class CalendarView(SecureBaseView):
     def index(self):
         return self._page()
 
+    @expose("/groups/")
+    def groups(self):
+        """The group type-ahead of the group feed form (planners and admins): at most
+        ``group_choice.CHOICES`` active groups whose name contains ``?q=``, of ``?track=``."""
+        if not calendar_feeds.may_plan_feeds(current_user):
+            abort(403)
+        matches = group_choice.find_groups(request.args.get("q", ""), group_choice.whole_id(request.args.get("track")))
+        response = jsonify(matches.as_json())
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     @expose("/new/", methods=("POST",))
     def new(self):
         if not allowed(self.permission_key, role_of(current_user), "c"):
@@ -74,7 +92,8 @@ class CalendarView(SecureBaseView):
         kind = request.form.get("kind", "")
         try:
             feed, token = calendar_feeds.create(current_user, kind, group_id=_whole(request.form.get("group_id")),
-                                                room=request.form.get("room", "")[:40])
+                                                room=request.form.get("room", "")[:40],
+                                                group_track_id=group_choice.whole_id(request.form.get("group_track")))
         except RuleViolation as exc:
             db.session.rollback()
             return self._page(status=400, message=str(exc))

@@ -117,7 +117,8 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
 
     def build_roster(self, model):
         """One page of the track's patients (``?page=``), narrowed by a name search behind a
-        token (``?q=``, from ``roster_search_view``): names never travel in the URL."""
+        token (``?q=``, from ``roster_search_view``): names never travel in the URL; and one
+        page of its groups (``?gpage=``), paged independently of the patients."""
         term = ""
         token = request.args.get("q")
         if token:
@@ -125,7 +126,8 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
             if term is None:
                 flash("That search has expired; please search again.", "info")
                 term = ""
-        return rosters.track_roster(model, current_user, page=request.args.get("page"), term=term)
+        return rosters.track_roster(model, current_user, page=request.args.get("page"), term=term,
+                                    group_page=request.args.get("gpage"))
 
     @expose("/details/search/", methods=("POST",))
     def roster_search_view(self):
@@ -137,6 +139,9 @@ class TrackView(RosterPageMixin, PrintLinksMixin, AssignLinkMixin, ClinicView):
             abort(404)
         term = (request.form.get("search") or "").strip()
         args = {"id": int(track_id)}
+        group_page = request.form.get("gpage", "")
+        if group_page.isdigit() and len(group_page) < 8:
+            args["gpage"] = int(group_page)  # the groups' page stays where it was
         if term:
             args["q"] = searches.save(current_user.id, term)
         return redirect(url_for(".details_view", **args) + "#patients-heading")

@@ -34,6 +34,7 @@ from ..models import Activity, CalendarFeed, CareGroup, GroupSession, StaffUser,
 from ..models._types import utcnow
 from .access import OVERSEEING_ROLES, role_of
 from .errors import RuleViolation
+from .group_choice import chosen_group
 from .logins import hash_token
 
 #: Sessions in a feed: from this long ago ...
@@ -54,8 +55,11 @@ def may_plan_feeds(user) -> bool:
 
 # Making, renewing and turning off -----------------------------------------------------------
 def create(owner: StaffUser, kind: str, *, group_id: int | None = None, room: str = "",
-           commit: bool = True) -> tuple[CalendarFeed, str]:
-    """Make a feed for ``owner``; returns it and its token (shown once, never stored)."""
+           group_track_id: int | None = None, commit: bool = True) -> tuple[CalendarFeed, str]:
+    """Make a feed for ``owner``; returns it and its token (shown once, never stored).
+
+    ``group_track_id``: the track the page's group choice was scoped to; a group of another
+    track (or an inactive one) is then refused (``group_choice.chosen_group``)."""
     room = (room or "").strip()
     if kind == "staff":
         group_id, room = None, ""
@@ -66,6 +70,8 @@ def create(owner: StaffUser, kind: str, *, group_id: int | None = None, room: st
             room = ""
             if group_id is None or db.session.get(CareGroup, group_id) is None:
                 raise RuleViolation("Choose a group.")
+            if group_track_id is not None:
+                chosen_group(group_id, group_track_id)
         else:
             group_id = None
             if room not in rooms():
@@ -136,7 +142,8 @@ def feeds_of(owner: StaffUser) -> list[FeedLine]:
 
 
 def groups() -> list[tuple[int, str]]:
-    """The active groups, by name: what a group feed can follow."""
+    """Every active group, by name: what a group feed can follow. Pages offer a search instead
+    (``group_choice.find_groups``): a clinic may have thousands."""
     return [tuple(r) for r in db.session.execute(
         sa.select(CareGroup.id, CareGroup.name).where(CareGroup.active.is_(True)).order_by(CareGroup.name))]
 

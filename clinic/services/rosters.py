@@ -45,6 +45,8 @@ from .participation import (
 UPCOMING_SESSIONS = 8
 #: How many of a track's patients its page lists at a time (alphabetically, by last name).
 ROSTER_PAGE = 25
+#: How many of a track's groups its page lists at a time (active first, by name).
+GROUP_PAGE = 25
 
 
 # A group's page ---------------------------------------------------------------------
@@ -223,7 +225,9 @@ class TrackRoster:
     week_end: date
     weekly_min_minutes: int
     weekly_min_days: int
+    #: One page of the track's groups (``group_window`` says which).
     groups: list[GroupLine] = field(default_factory=list)
+    group_window: PageWindow = field(default_factory=lambda: PageWindow(1, 0, GROUP_PAGE))
     patients: list[WeekLine] = field(default_factory=list)
     #: Patients enrolled today the viewer may not see: counted, never named.
     hidden_patients: int = 0
@@ -312,6 +316,36 @@ def track_groups(track_id: int, day: date, *, active_only: bool = False) -> list
     ]
 
 
+def track_group_page(track_id: int, day: date, page=1, size: int = GROUP_PAGE) -> tuple[list[GroupLine], PageWindow]:
+    """One page of the track's groups (active first, by name, ``size`` a page) with their
+    members on ``day``, and which page it is; a page past the end shows the last one.
+
+    Two statements whatever the number of groups: their count, then the page with each
+    group's members counted in SQL (a correlated count through the membership's group index).
+    """
+    total = db.session.scalar(sa.select(sa.func.count(CareGroup.id)).where(CareGroup.track_id == track_id)) or 0
+    window = PageWindow.of(page, int(total), size)
+    members = (
+        sa.select(sa.func.count(GroupMembership.id))
+        .where(GroupMembership.group_id == CareGroup.id, covers(GroupMembership, day))
+        .correlate(CareGroup)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(CareGroup.id, CareGroup.name, CareGroup.room, CareGroup.capacity, CareGroup.active,
+                  StaffUser.full_name, members.label("members"))
+        .outerjoin(StaffUser, StaffUser.id == CareGroup.facilitator_id)
+        .where(CareGroup.track_id == track_id)
+        .order_by(CareGroup.active.desc(), CareGroup.name, CareGroup.id)
+        .offset(window.offset).limit(window.size)
+    ).all() if total else []
+    return [
+        GroupLine(group_id=g.id, name=g.name, facilitator=g.full_name or "", room=g.room or "", active=g.active,
+                  members=int(g.members or 0), capacity=g.capacity)
+        for g in rows
+    ], window
+
+
 def name_matches(term: str):
     """A WHERE clause for patients whose first name, last name or full name contains ``term``
     (case-insensitive; ``%`` and ``_`` are plain characters)."""
@@ -321,15 +355,16 @@ def name_matches(term: str):
 
 
 def track_roster(track: Track, user: Any, today: date | None = None, *, page=1, term: str = "",
-                 size: int = ROSTER_PAGE) -> TrackRoster:
-    """The track's groups (members today against capacity) and one page of the patients
+                 size: int = ROSTER_PAGE, group_page=1) -> TrackRoster:
+    """One page of the track's groups (``group_page``: members today against capacity) and one page of the patients
     enrolled on ``today`` whom the viewer may see, by last name, narrowed to names
     containing ``term`` when given.
 
     Each patient comes with their primary counselor, their groups in the track today and
     this week's (Monday to Sunday) planned and attended hours and attended days against
     the track's weekly minimum, read for the shown page only. Six statements whatever the
-    number of groups and patients; a page past the end shows the last one.
+    number of groups and patients; a page past the end shows the last one. The two pages
+    are independent: paging the groups keeps the patients' page and search, and back.
     """
     today = today or date.today()
     term = (term or "").strip()
@@ -338,21 +373,22 @@ def track_roster(track: Track, user: Any, today: date | None = None, *, page=1, 
         today=today, week_start=week_start, week_end=week_start + timedelta(days=6),
         weekly_min_minutes=track.weekly_min_minutes or 0, weekly_min_days=track.weekly_min_days or 0, term=term,
     )
-    result.groups = track_groups(track.id, today)
+    result.groups, result.group_window = track_group_page(track.id, today, group_page)
     in_track = (Enrolment.track_id == track.id, covers(Enrolment, today))
-    visible = patient_filter(user, Patient.id)
+    # The caseload filter on the enrolment's patient id: the counts read the track's current
+    # enrolments through their partial index and join the patients only for a name search.
+    visible = patient_filter(user, Enrolment.patient_id)
     wanted = [c for c in (visible, name_matches(term) if term else None) if c is not None]
-    counts = db.session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((visible, 1), else_=0)), 0) if visible is not None
-            else sa.func.count(),
-            sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*wanted), 1), else_=0)), 0) if wanted
-            else sa.func.count(),
-        )
-        .select_from(Enrolment).join(Patient, Patient.id == Enrolment.patient_id)
-        .where(*in_track)
-    ).one()
+    counted = sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.sum(sa.case((visible, 1), else_=0)), 0) if visible is not None
+        else sa.func.count(),
+        sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*wanted), 1), else_=0)), 0) if wanted
+        else sa.func.count(),
+    ).select_from(Enrolment)
+    if term:
+        counted = counted.join(Patient, Patient.id == Enrolment.patient_id)
+    counts = db.session.execute(counted.where(*in_track)).one()
     result.enrolled = int(counts[0])
     result.hidden_patients = result.enrolled - int(counts[1])
     result.window = PageWindow.of(page, int(counts[2]), size)
@@ -473,6 +509,7 @@ def latest_enrolment_order(column: str):
 
 __all__ = [
     "ComingSession",
+    "GROUP_PAGE",
     "GroupLine",
     "GroupRoster",
     "ListLine",
@@ -485,6 +522,7 @@ __all__ = [
     "name_matches",
     "group_roster",
     "patient_list_lines",
+    "track_group_page",
     "track_groups",
     "track_roster",
     "week_minutes",
