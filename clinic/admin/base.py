@@ -253,9 +253,20 @@ class SecureModelView(SecureMixin, ModelView):
     #: name before the match.
     search_matches_first = False
 
+    def rows_narrowed(self) -> bool:
+        """True when ``scope_query`` narrows the list for the current user (a counselor's caseload)."""
+        unscoped = ModelView.get_query(self)
+        return self.scope_query(unscoped) is not unscoped
+
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        """Search the related tables first and filter the list by their ids (``paging.search_clause``)."""
-        clause_for = paging.search_clause(self._search_fields)
+        """Search the related tables first and filter the list by their ids (``paging.search_clause``).
+
+        A list narrowed to the user's own rows (a caseload: a few dozen patients whatever the
+        size of the clinic) tests the search on each of its rows instead: the matches of a
+        common name in the whole clinic are thousands in a large one.
+        """
+        narrowed = self.rows_narrowed()
+        clause_for = paging.search_clause(self._search_fields, per_row=narrowed)
         if clause_for is None:
             return super()._apply_search(query, count_query, joins, count_joins, search)
         pk = self.model.__mapper__.primary_key[0]
@@ -263,7 +274,7 @@ class SecureModelView(SecureMixin, ModelView):
             if not term:
                 continue
             clause = clause_for(parse_like_term(term))
-            if self.search_matches_first:
+            if self.search_matches_first and not narrowed:
                 clause = among(pk, sa.select(pk).where(clause))
             query = query.filter(clause)
             if count_query is not None:

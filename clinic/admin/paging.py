@@ -80,7 +80,7 @@ def list_note() -> dict:
 
 
 # Searches: the matching rows of the searched tables first, then the list's rows by their ids.
-def search_clause(fields):
+def search_clause(fields, per_row: bool = False):
     """A function from a LIKE pattern to the WHERE clause of a list's search, or None.
 
     ``fields`` are Flask-Admin's ``_search_fields``: (column, path of relationships). Flask-Admin
@@ -89,6 +89,12 @@ def search_clause(fields):
     WHERE ...)``, so the (trigram-indexed) related table is searched first and the list is
     read through its foreign key. None when a path is not a chain of plain many-to-one links
     (Flask-Admin's own joins are used then).
+
+    ``per_row``: each path becomes ``EXISTS (SELECT 1 FROM related WHERE related.id = fk AND
+    ...)`` instead, tested on each row the list reads, for a list already narrowed to a few
+    rows (a counselor's caseload): reading every match of a common name in the whole clinic
+    first (thousands of patients in a large one) would cost more than testing the caseload's
+    own rows, and grow with the clinic.
     """
     direct, nested = [], {}
     for column, path in fields:
@@ -102,15 +108,21 @@ def search_clause(fields):
         nested.setdefault(path[0], []).append((column, list(path[1:])))
     branches = []
     for attr, rest in nested.items():
-        inner = search_clause(rest)
+        inner = search_clause(rest, per_row)
         if inner is None:
             return None
         local, remote = attr.property.local_remote_pairs[0]
+        if per_row and remote.table is local.table:
+            return None  # a link to the same table would correlate with the list's own row
         branches.append((local, remote, inner))
 
     def clause(pattern: str):
         parts = [sa.cast(column, sa.Unicode).ilike(pattern) for column in direct]
-        parts += [local.in_(sa.select(remote).where(inner(pattern))) for local, remote, inner in branches]
+        for local, remote, inner in branches:
+            if per_row:
+                parts.append(sa.exists().where(remote == local, inner(pattern)))
+            else:
+                parts.append(local.in_(sa.select(remote).where(inner(pattern))))
         return sa.or_(*parts)
 
     return clause
