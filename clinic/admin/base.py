@@ -222,8 +222,9 @@ class SecureModelView(SecureMixin, ModelView):
         A search over several tables (a check-in's patient and its exercise) is read part by
         part when the list is not narrowed to a caseload (``paging.search_parts``): each part
         its own sorted first rows up to the page's end (and its own capped count), the page
-        then taken from their union, in the same two statements. Ties of the sort are broken
-        by id, so every page follows from the one before.
+        then taken from their union, in the same two statements (the page's few candidates
+        sorted with ties broken by id; each part keeps the list's own sort, which an index
+        serves).
         """
         joins, count_joins = {}, {}
         query = self.get_query()
@@ -265,7 +266,6 @@ class SecureModelView(SecureMixin, ModelView):
             firsts = []
             for chosen in parts:
                 part, part_joins = self._apply_sorting(query.filter(*chosen), dict(joins), sort_column, sort_desc)
-                part = part.order_by(pk.desc() if self._sorted_desc(sort_column, sort_desc) else pk)
                 firsts.append(part.with_entities(pk).limit(reach).subquery())
             found = sa.union(*[sa.select(sub.c[0]) for sub in firsts])
             query = self.get_query().filter(pk.in_(found))
