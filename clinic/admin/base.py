@@ -25,7 +25,7 @@ from ..extensions import db
 from ..input_limits import NUL_MESSAGE
 from ..safe_urls import is_safe_url, safe_redirect_target
 from ..services.locking import STALE_MESSAGE
-from ..services.access import allowed, among, may_see_patient, role_of, sees_everyone
+from ..services.access import allowed, may_see_patient, role_of, sees_everyone
 from ..services.errors import RuleViolation
 from . import paging
 
@@ -237,6 +237,13 @@ class SecureModelView(SecureMixin, ModelView):
         the count reads at most the next ``paging.PAGES_AHEAD`` pages' rows (never more than
         ``paging.COUNT_CAP``), and a page starting past the cap is not read at all (its note
         says how to reach those rows).
+
+        A search over several tables (a check-in's patient and its exercise) is read part by
+        part when the list is not narrowed to a caseload (``paging.search_parts``): each part
+        its own sorted first rows up to the page's end (and its own capped count), the page
+        then taken from their union, in the same two statements (the page's few candidates
+        sorted with ties broken by id; each part keeps the list's own sort, which an index
+        serves).
         """
         joins, count_joins = {}, {}
         query = self.get_query()
@@ -245,49 +252,104 @@ class SecureModelView(SecureMixin, ModelView):
             for entity in query._join_entities:
                 for table in entity.tables:
                     joins[table] = None
+        parts = None
         if self._search_supported and search:
-            query, count_query, joins, count_joins = self._apply_search(
-                query, count_query, joins, count_joins, search)
+            parts = self._search_parts(search)
+            if parts is None or len(parts) == 1:
+                query, count_query, joins, count_joins = self._apply_search(
+                    query, count_query, joins, count_joins, search, parts[0] if parts else None)
+                parts = None
         if filters and self._filters:
             query, count_query, joins, count_joins = self._apply_filters(
                 query, count_query, joins, count_joins, filters)
         size = self.page_size if page_size is None else page_size
         limit = paging.count_limit(page, size)
-        count, capped = paging.capped_count(count_query, limit) if count_query is not None else (None, False)
+        pk = self.model.__mapper__.primary_key[0]
+        if count_query is None:
+            count, capped = None, False
+        elif parts:
+            count, capped = paging.capped_union_count(
+                [count_query.filter(*chosen).with_entities(pk) for chosen in parts], limit)
+        else:
+            count, capped = paging.capped_count(count_query, limit)
         if count_query is None:  # a list without a count (the audit trail) pages up to the cap
             limit = paging.COUNT_CAP
         beyond = (capped or count_query is None) and paging.beyond_cap(page, size)
         paging.remember(capped, beyond, limit)
         if beyond:
             return count, []
+        if parts:
+            # Each part's first rows in the list's order, to the end of this page; the page is
+            # then the first of their union (a row of the page is among its part's first rows).
+            reach = ((page or 0) + 1) * size if size else paging.COUNT_CAP
+            firsts = []
+            for chosen in parts:
+                part, part_joins = self._apply_sorting(query.filter(*chosen), dict(joins), sort_column, sort_desc)
+                firsts.append(part.with_entities(pk).limit(reach).subquery())
+            found = sa.union(*[sa.select(sub.c[0]) for sub in firsts])
+            query = self.get_query().filter(pk.in_(found))
+            joins = {}
         for j in self._auto_joins:
             query = query.options(joinedload(j))
         query, joins = self._apply_sorting(query, joins, sort_column, sort_desc)
+        if parts:
+            query = query.order_by(pk.desc() if self._sorted_desc(sort_column, sort_desc) else pk)
         query = self._apply_pagination(query, page, page_size)
         return count, (query.all() if execute else query)
+
+    def _sorted_desc(self, sort_column, sort_desc) -> bool:
+        """Whether the list runs last first (the id breaking ties runs the same way)."""
+        if sort_column is not None:
+            return bool(sort_desc)
+        order = list(self._get_default_order())
+        return bool(order and order[0][2])
 
     #: Read a search's matching rows first (through the trigram indexes) and then sort them,
     #: rather than walk the list in its sort order testing each row: for lists sorted by the
     #: searched column itself (patients by last name), where a walk in name order passes every
-    #: name before the match.
+    #: name before the match (see ``_order_by``).
     search_matches_first = False
 
-    def _apply_search(self, query, count_query, joins, count_joins, search):
-        """Search the related tables first and filter the list by their ids (``paging.search_clause``)."""
-        clause_for = paging.search_clause(self._search_fields)
-        if clause_for is None:
+    def rows_narrowed(self) -> bool:
+        """True when ``scope_query`` narrows the list for the current user (a counselor's caseload)."""
+        unscoped = ModelView.get_query(self)
+        return self.scope_query(unscoped) is not unscoped
+
+    def _search_parts(self, search):
+        """``paging.search_parts`` of ``search`` for this list; one part (the whole search) when
+        the list is narrowed to a caseload, whose few rows are tested one by one."""
+        terms = [parse_like_term(term) for term in search.split(" ") if term]
+        if self.rows_narrowed():
+            clause_for = paging.search_clause(self._search_fields, per_row=True)
+            return None if clause_for is None else [[clause_for(term) for term in terms]]
+        return paging.search_parts(self._search_fields, terms)
+
+    def _apply_search(self, query, count_query, joins, count_joins, search, clauses=None):
+        """Filter by the search's ``clauses`` (one per word: ``_search_parts``), or Flask-Admin's joins.
+
+        A list sorted by a searched column (``search_matches_first``) reads its matches
+        first for the page; its count reads them directly (it stops at the cap).
+        """
+        if clauses is None:
             return super()._apply_search(query, count_query, joins, count_joins, search)
-        pk = self.model.__mapper__.primary_key[0]
-        for term in search.split(" "):
-            if not term:
-                continue
-            clause = clause_for(parse_like_term(term))
-            if self.search_matches_first:
-                clause = among(pk, sa.select(pk).where(clause))
+        g.clinic_matches_first = self.search_matches_first and not self.rows_narrowed()
+        for clause in clauses:
             query = query.filter(clause)
             if count_query is not None:
                 count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
+
+    def _order_by(self, query, joins, sort_joins, sort_field, sort_desc):
+        """A list reading its matches first sorts them by the text of its own column
+        (``name || ''``, the same order), which no index serves: PostgreSQL then reads the
+        matches through the trigram indexes and sorts those, instead of walking the name index
+        from "A" testing every patient before the first match."""
+        if (g.get("clinic_matches_first") and not sort_joins and sort_field is not None
+                and isinstance(getattr(sort_field, "type", None), sa.String)
+                and getattr(sort_field, "class_", None) is self.model):
+            field = sort_field + ""
+            return query.order_by(field.desc() if sort_desc else field), joins
+        return super()._order_by(query, joins, sort_joins, sort_field, sort_desc)
 
     def get_one(self, id):
         pk = self.model.__mapper__.primary_key[0]
