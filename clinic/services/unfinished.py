@@ -376,7 +376,9 @@ def records_to_finish_page(now: datetime, page, hours: float | None = None,
     """
     hours = due_hours() if hours is None else hours
     ahead = PageWindow.look_ahead(page, size)
-    unfinished_ids = sa.select(GroupSession.id).where(unfinished_clause(now))
+    # Oldest first, so both counts walk the unsigned sessions' index and stop at the cap
+    # (a bitmap scan would read every unsigned session of the clinic first).
+    unfinished_ids = sa.select(GroupSession.id).where(unfinished_clause(now)).order_by(GroupSession.starts_at)
     leads = sa.select(StaffUser.id).where(_leads_unfinished(now))
     counts = db.session.execute(sa.select(
         _capped_count(unfinished_ids, COUNTED).label("total"),
