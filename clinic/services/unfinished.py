@@ -333,12 +333,10 @@ def _by_name():
 
 def _page_sessions(staff_page, nobody: bool, now: datetime, hours: float, per_facilitator: int):
     """The ``per_facilitator`` oldest unfinished sessions of the facilitators ``staff_page``
-    selects (and of nobody's, when ``nobody``), each with its facilitator's counts. One statement."""
+    selects (their id, name and name key; and of nobody's, when ``nobody``), each with its
+    facilitator's counts. One statement."""
     partition = GroupSession.facilitator_id
-    columns = (
-        *_session_columns(),
-        StaffUser.full_name.label("facilitator_name"),
-        sa.func.lower(StaffUser.full_name).label("name_key"),
+    windowed = (
         sa.func.row_number().over(partition_by=partition,
                                   order_by=(GroupSession.starts_at, GroupSession.id)).label("rank"),
         sa.func.count().over(partition_by=partition).label("count"),
@@ -347,17 +345,22 @@ def _page_sessions(staff_page, nobody: bool, now: datetime, hours: float, per_fa
         sa.func.sum(sa.case((overdue_clause(now, hours), 1), else_=0)).over(
             partition_by=partition).label("overdue"),
     )
-
-    def of(which):
-        return (_joined(sa.select(*columns))
-                .outerjoin(StaffUser, StaffUser.id == GroupSession.facilitator_id)
-                .where(unfinished_clause(now), which))
-
-    # Two branches rather than ``IN (...) OR IS NULL``, so each reads its own facilitators'
-    # sessions from the index instead of filtering everyone's.
-    parts = [of(GroupSession.facilitator_id.in_(staff_page.scalar_subquery()))]
+    # The page's facilitators joined to their sessions (their names come with them), and
+    # nobody's in a branch of their own rather than ``IN (...) OR IS NULL``: each reads only
+    # its own sessions from the partial (facilitator, start) index.
+    shown = staff_page.subquery()
+    parts = [
+        _joined(sa.select(*_session_columns(), shown.c.full_name.label("facilitator_name"),
+                          shown.c.name_key, *windowed))
+        .join(shown, shown.c.id == GroupSession.facilitator_id)
+        .where(unfinished_clause(now))
+    ]
     if nobody:
-        parts.append(of(GroupSession.facilitator_id.is_(None)))
+        parts.append(
+            _joined(sa.select(*_session_columns(), sa.null().label("facilitator_name"), sa.null().label("name_key"),
+                              *windowed))
+            .where(unfinished_clause(now), GroupSession.facilitator_id.is_(None))
+        )
     ranked = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
     return db.session.execute(
         sa.select(ranked).where(ranked.c.rank <= per_facilitator).order_by(ranked.c.starts_at, ranked.c.id)
@@ -393,7 +396,8 @@ def records_to_finish_page(now: datetime, page, hours: float | None = None,
     else:
         window = PageWindow.of(page, staff + bool(counts.nobody), size)
         nobody = bool(counts.nobody) and window.offset <= staff < window.offset + window.size
-    staff_page = leads.order_by(*_by_name()).offset(window.offset).limit(window.size)
+    staff_page = (sa.select(StaffUser.id, StaffUser.full_name, sa.func.lower(StaffUser.full_name).label("name_key"))
+                  .where(_leads_unfinished(now)).order_by(*_by_name()).offset(window.offset).limit(window.size))
     groups: dict[int | None, FacilitatorRecords] = {}
     keys: dict[int | None, str] = {}
     for row in _page_sessions(staff_page, nobody, now, hours, per_facilitator):
