@@ -153,6 +153,83 @@ def test_admins_and_planners_can_look_at_a_counselors_day(client, make, day_setu
     assert 'id="day-problem"' in own and "You facilitate no sessions today." in own
 
 
+def _found(body: str) -> list[str]:
+    """The names a "look at the day of" search lists, in order."""
+    return re.findall(r'<a class="found-counselor" href="[^"]*">([^<]*)</a>', body)
+
+
+@pytest.mark.parametrize("role", ["admin", "planner"])
+def test_admins_and_planners_find_a_counselors_day_by_part_of_the_name_without_a_list_of_everyone(
+        client, make, day_setup, role):
+    s = day_setup["sessions"]
+    login(client, make.staff(role).email)
+
+    own = client.get("/admin/day/").get_data(as_text=True)
+    # The form is a name search: no list of every facilitator of the clinic.
+    assert 'id="find-counselor"' in own and "<select" not in own.split('id="choose-counselor"')[1].split("</form>")[0]
+    assert "Bo Otherone" not in own and "Ada Facilitator" not in own
+
+    # One match: their day, straight away.
+    body = client.get("/admin/day/?find=otherON").get_data(as_text=True)
+    assert "Day of Bo Otherone" in body
+    assert f'id="session-{s["bo_today"].id}"' in body and f'id="unsigned-{s["bo_overdue"].id}"' in body
+    assert f'id="session-{s["open"].id}"' not in body
+
+    # Several: links to each, by name; the page stays on the user's own day meanwhile.
+    several = client.get("/admin/day/?find=o").get_data(as_text=True)
+    assert _found(several) == ["Ada Facilitator", "Bo Otherone"]
+    assert f'href="/admin/day/?counselor={day_setup["bo"].id}"' in several
+    assert "Day of" not in several and 'id="found-more"' not in several
+
+    # Nobody: said so, and the user's own day. "%" is a character, not a wildcard.
+    for term in ("Zebedee", "%"):
+        none = client.get(f"/admin/day/?find={term}").get_data(as_text=True)
+        assert 'id="day-problem"' in none and "Day of" not in none and _found(none) == [], term
+
+
+def test_the_day_search_lists_ten_facilitators_and_asks_for_more_of_the_name_and_leaves_out_non_facilitators(
+        client, make, day_setup):
+    iop = make.track("search")
+    for n in range(12):
+        make.group(iop, make.staff("counselor", full_name=f"Sam Lead{n:02d}"), name=f"Search group {n}")
+    make.staff("counselor", full_name="Sam Nogroups")  # leads nothing: not a facilitator
+    inactive = make.staff("counselor", full_name="Sam Gone")
+    make.group(iop, inactive, name="Old group")
+    inactive.is_active_account = False
+    db.session.commit()
+    login(client, make.staff("planner").email)
+
+    body = client.get("/admin/day/?find=sam").get_data(as_text=True)
+
+    assert _found(body) == [f"Sam Lead{n:02d}" for n in range(10)]
+    assert 'id="found-more"' in body
+    assert _found(client.get("/admin/day/?find=sam lead1").get_data(as_text=True)) == ["Sam Lead10", "Sam Lead11"]
+    for nobody in ("Sam Nogroups", "Sam Gone"):
+        assert 'id="day-problem"' in client.get(f"/admin/day/?find={nobody}").get_data(as_text=True), nobody
+
+
+def test_a_counselors_day_search_is_ignored(client, day_setup):
+    login(client, day_setup["ada"].email)
+
+    body = client.get("/admin/day/?find=Otherone").get_data(as_text=True)
+
+    assert "My day" in body and 'id="choose-counselor"' not in body and "Bo Otherone" not in body
+    assert f'id="session-{day_setup["sessions"]["open"].id}"' in body
+
+
+def test_an_admins_day_takes_the_same_statements_however_many_facilitators(client, app, make, day_setup):
+    login(client, make.staff("admin").email)
+    few = _statements_for(client, app, "/admin/day/")
+    few_search = _statements_for(client, app, "/admin/day/?find=o")
+    iop = make.track("more")
+    for n in range(15):
+        make.group(iop, make.staff("counselor", full_name=f"More Person{n:02d}"), name=f"More group {n}")
+
+    assert _statements_for(client, app, "/admin/day/") == few
+    assert _statements_for(client, app, "/admin/day/?find=o") == few_search
+    assert "More Person" not in client.get("/admin/day/").get_data(as_text=True)
+
+
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client, day_setup):
     for method, url in (("GET", "/admin/day/"), ("GET", "/admin/day/checkin/?assignment=1"),
                         ("POST", "/admin/day/checkin/?assignment=1")):

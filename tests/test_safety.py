@@ -249,3 +249,25 @@ def test_the_safety_tasks_page_lists_25_open_tasks_a_page_oldest_first_audited_i
     events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "safety_task",
                                                             AuditEvent.action == "view")).all()
     assert events and all(e.changes == {"patients": [people["patient"].id]} for e in events)
+
+
+def test_a_long_list_of_open_tasks_is_counted_a_few_pages_ahead_and_every_task_stays_reachable(
+        app, people, monkeypatch):
+    """A large clinic's open tasks are not all counted: the page counts ``PAGES_AHEAD`` pages
+    past itself ("more than"), and Next reaches the rest, oldest first."""
+    from clinic.services import page_window
+
+    monkeypatch.setattr(page_window, "PAGES_AHEAD", 0)  # count only up to the page shown
+    admin = _client(app, people["admin"])
+    for _ in range(27):
+        _positive(people)
+    tasks = _tasks()
+
+    first = admin.get("/admin/safety/").get_data(as_text=True)
+
+    assert "1–25 of more than 25 open tasks" in first and "Page 1 of more than 1" in first
+    assert 'href="/admin/safety/?page=2"' in first
+    assert re.findall(r'href="/admin/safety/(\d+)/"', first) == [str(t.id) for t in tasks[:25]]
+    second = admin.get("/admin/safety/?page=2").get_data(as_text=True)
+    assert "26–27 of 27 open tasks" in second and 'rel="next"' not in second
+    assert re.findall(r'href="/admin/safety/(\d+)/"', second) == [str(t.id) for t in tasks[25:]]

@@ -425,3 +425,41 @@ def test_facilitators_are_shown_ten_a_page_by_name_with_everyones_totals(client,
     assert re.findall(name, third) == ["Mid Person19", "Zoe Zimmer", unfinished.NO_FACILITATOR]
     assert _statements_for(client, app, "/admin/unfinished/?page=2") == statements
     assert _statements_for(client, app, "/admin/unfinished/?page=3") == statements
+
+
+def test_a_long_list_of_facilitators_is_counted_a_few_pages_ahead_and_the_totals_up_to_a_cap(
+        client, app, make, world, monkeypatch):
+    """In a large clinic the page neither counts every record nor every facilitator: the
+    totals stop at ``COUNTED`` ("more than"), the facilitators ``PAGES_AHEAD`` pages past the
+    page shown; every facilitator is still reached by Next, nobody's sessions last."""
+    from clinic.services import page_window
+
+    group = make.group(make.track("many"), None, name="Many group")
+    for n in range(20):
+        counselor = make.staff("counselor", full_name=f"Mid Person{n:02d}")
+        session(group, at(world["today"] - timedelta(days=3 + n), 9), counselor)
+        if n == 4:
+            for extra in range(6):
+                session(group, at(world["today"] - timedelta(days=30 + extra), 9), counselor)
+    # 31 records (30 overdue) of 22 facilitators and nobody's; count 30 and one page ahead.
+    monkeypatch.setattr(unfinished, "COUNTED", 30)
+    monkeypatch.setattr(page_window, "PAGES_AHEAD", 1)
+    login(client, make.staff("planner").email)
+    statements = _statements_for(client, app, "/admin/unfinished/")
+
+    first = client.get("/admin/unfinished/").get_data(as_text=True)
+
+    name = r'<h2 class="h6" id="facilitator-[^"]+-name">([^<]+)</h2>'
+    assert "More than 30 records to finish, 30 overdue." in first
+    assert "1–10 of more than 20 facilitators" in first and "Page 1 of more than 2" in first
+    assert 'href="/admin/unfinished/?page=2"' in first
+    assert re.findall(name, first) == ["Ada Abbott"] + [f"Mid Person{n:02d}" for n in range(9)]
+    # Each facilitator's own counts stay exact.
+    assert 'data-count="7" data-not-recorded="7" data-unsigned="0" data-overdue="7"' in section(
+        first, "facilitator-" + re.search(r'id="facilitator-(\d+)-name">Mid Person04<', first).group(1))
+    second = client.get("/admin/unfinished/?page=2").get_data(as_text=True)
+    assert "11–20 of 23 facilitators" in second and "More than 30 records to finish" in second
+    third = client.get("/admin/unfinished/?page=3").get_data(as_text=True)
+    assert re.findall(name, third) == ["Mid Person19", "Zoe Zimmer", unfinished.NO_FACILITATOR]
+    assert 'href="/admin/unfinished/?page=4"' not in third
+    assert _statements_for(client, app, "/admin/unfinished/?page=3") == statements

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import namedtuple
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -64,8 +63,8 @@ def participation_context(patient: Patient, today: date | None = None) -> dict:
     return progress.patient_page(patient.id, today or date.today(), allowed("checkins", _role(), "c"))
 
 
-#: A facilitator of the day picker as plain values (kept across the audit's commit).
-_Staff = namedtuple("_Staff", "id full_name")
+#: Facilitators a "look at the day of" name search lists; with more, it asks for more of the name.
+FOUND_SHOWN = 10
 
 
 class DayView(SecureBaseView):
@@ -80,7 +79,7 @@ class DayView(SecureBaseView):
         now = datetime.now()
         counselor_id = _uid()
         counselor_name = current_user.full_name
-        facilitators = []
+        found, found_more, find = [], False, ""
         problem = None
         # The open safety tasks and the overdue measures are clinical data: their reading is
         # audited, and the audit's commit expires every row loaded before it. So the day's
@@ -90,16 +89,26 @@ class DayView(SecureBaseView):
             audit.record_view("safety_task", "", [t.patient_id for t in tasks], commit=False)
         oversees = _role() in OVERSEEING_ROLES
         if oversees:
-            facilitators = week_plan.facilitators()
+            # "Look at the day of": a name search (never a list of every facilitator of the
+            # clinic), or the ``?counselor=<staff id>`` its results link to.
             wanted = request.args.get("counselor", "").strip()
+            find = request.args.get("find", "").strip()[:week_plan.NAME_SEARCH_LIMIT]
             if wanted:
-                chosen = next((s for s in facilitators if str(s.id) == wanted), None)
-                if chosen is None and wanted.isdigit():
+                chosen = None
+                if wanted.isdigit() and len(wanted) < 10:
                     chosen = db.session.get(StaffUser, int(wanted))
                 if chosen is None:
                     problem = "There is no such member of staff; showing your own day."
                 else:
                     counselor_id, counselor_name = chosen.id, chosen.full_name
+            elif find:
+                found = week_plan.find_facilitators(find, FOUND_SHOWN + 1)
+                found_more = len(found) > FOUND_SHOWN
+                found = found[:FOUND_SHOWN]
+                if len(found) == 1:  # the one they meant
+                    (counselor_id, counselor_name), found = found[0], []
+                elif not found:
+                    problem = "Nobody who leads a group or a session has a name containing that; showing your own day."
         # A counselor's ?counselor= is ignored: they only ever see their own day.
         # The overdue PHQ-9 and GAD-7 of the day's counselor's caseload (one statement).
         overdue = measure_schedule.overdue_for_caseload(counselor_id, today)
@@ -111,7 +120,6 @@ class DayView(SecureBaseView):
         if due_plans:
             audit.record_view("plan_review", "", [d.patient_id for d in due_plans], commit=False)
         if tasks or overdue.lines or due_plans:
-            facilitators = [_Staff(s.id, s.full_name) for s in facilitators]
             db.session.commit()
         day = progress.counselor_day(counselor_id, today, now)
         return self.render(
@@ -129,7 +137,9 @@ class DayView(SecureBaseView):
             counselor_name=counselor_name,
             counselor_id=counselor_id,
             oversees=oversees,
-            facilitators=facilitators,
+            find=find,
+            found=found,
+            found_more=found_more,
             problem=problem,
         )
 

@@ -59,6 +59,8 @@ class UnfinishedView(SecureBaseView):
             per_facilitator=unfinished.PER_FACILITATOR,
             total=summary.total,
             overdue=summary.overdue,
+            total_more=summary.total_more,
+            overdue_more=summary.overdue_more,
         )
 
 

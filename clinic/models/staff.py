@@ -18,6 +18,13 @@ class StaffUser(UserMixin, VersionedMixin, db.Model):
     """A person who logs in: an admin, a planner or a counselor."""
 
     __tablename__ = "staff_user"
+    __table_args__ = (
+        # Migration 0027: staff by name ignoring case (Records to finish pages its
+        # facilitators by it, one probe each, and My day finds a facilitator by name).
+        # PostgreSQL only, written as PostgreSQL shows it, like ix_group_session_room_key_starts_at.
+        sa.Index("ix_staff_user_name_key", sa.text("lower(full_name::text)"), "id",
+                 postgresql_using="btree").ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Login name, stored in lower case.

@@ -162,18 +162,24 @@ class TaskLine:
 def _lines(where, limit: int | None = None, offset: int = 0) -> list[TaskLine]:
     counselor = aliased(StaffUser)
     assessor = aliased(StaffUser)
+    query = sa.select(SafetyTask, Patient.first_name, Patient.last_name, MeasureAdministration.administered_on,
+                      counselor.full_name.label("counselor_name"), assessor.full_name.label("assessor_name"))
+    if limit is not None:
+        # The page's tasks first (in order, from the open tasks' index when ``where`` asks for
+        # the open ones), then their patients, answers and staff: the joins read the page's
+        # rows, not every open task of the clinic.
+        page = (sa.select(SafetyTask.id).where(where).order_by(SafetyTask.opened_at, SafetyTask.id)
+                .limit(limit).offset(offset or None).subquery())
+        query = query.join(page, page.c.id == SafetyTask.id)
+    else:
+        query = query.where(where)
     query = (
-        sa.select(SafetyTask, Patient.first_name, Patient.last_name, MeasureAdministration.administered_on,
-                  counselor.full_name.label("counselor_name"), assessor.full_name.label("assessor_name"))
-        .join(Patient, Patient.id == SafetyTask.patient_id)
+        query.join(Patient, Patient.id == SafetyTask.patient_id)
         .join(MeasureAdministration, MeasureAdministration.id == SafetyTask.administration_id)
         .outerjoin(counselor, counselor.id == SafetyTask.counselor_id)
         .outerjoin(assessor, assessor.id == SafetyTask.assessed_by_id)
-        .where(where)
         .order_by(SafetyTask.opened_at, SafetyTask.id)
     )
-    if limit is not None:
-        query = query.limit(limit).offset(offset or None)
     return [
         TaskLine(id=t.id, patient_id=t.patient_id, patient_name=f"{first} {last}", item9_answer=t.item9_answer,
                  administered_on=on, opened_at=t.opened_at, counselor=cname or "", closed_at=t.closed_at,
@@ -210,11 +216,14 @@ def open_tasks_page(user, page=1, size: int = PAGE_SIZE) -> tuple[PageWindow, li
     """One page of the open tasks ``user`` must see, oldest first, and where it lies among them.
 
     Two statements whatever the number of open tasks (a large clinic has hundreds at once):
-    the count through the open-task index, then the page's lines.
+    the count through the open tasks' index, up to ``PAGES_AHEAD`` pages past this one
+    ("1–25 of more than 275"), then the page's lines.
     """
     where = _open_for(user)
-    total = db.session.scalar(sa.select(sa.func.count(SafetyTask.id)).where(where)) or 0
-    window = PageWindow.of(page, total, size)
+    ahead = PageWindow.look_ahead(page, size)
+    counted = sa.select(SafetyTask.id).where(where).limit(ahead + 1).subquery()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
+    window = PageWindow.of(page, min(total, ahead), size, more=total > ahead)
     lines = _lines(where, size, offset=window.offset) if total else []
     return window, lines
 

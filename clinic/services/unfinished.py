@@ -254,6 +254,9 @@ def _order(groups) -> list[FacilitatorRecords]:
 
 #: How many facilitators the Records to finish page shows at a time (by name).
 FACILITATORS_PAGE = 10
+#: Everyone's records to finish (and the overdue ones) are counted up to this many; beyond
+#: it the page says "more than 1,000": the count costs the same in a clinic of any size.
+COUNTED = 1000
 
 
 @dataclass
@@ -262,9 +265,13 @@ class RecordsPage:
 
     facilitators: list[FacilitatorRecords]
     window: PageWindow
-    #: Unfinished and overdue records of everyone (not only the page's facilitators).
+    #: Unfinished and overdue records of everyone (not only the page's facilitators), each
+    #: counted up to ``COUNTED``.
     total: int
     overdue: int
+    #: True when there are more than ``total`` (or ``overdue``): counting stopped at ``COUNTED``.
+    total_more: bool = False
+    overdue_more: bool = False
 
 
 def _oldest(groups: list[FacilitatorRecords], now: datetime, hours: float, per_facilitator: int) -> None:
@@ -298,7 +305,8 @@ def records_to_finish(now: datetime, hours: float | None = None,
     """Every facilitator with unfinished sessions (by name, nobody's last): all the counts,
     and the ``per_facilitator`` oldest sessions (``more`` says how many are not shown).
 
-    Two statements, whatever the number of sessions or facilitators.
+    Two statements, whatever the number of sessions; it reads every unfinished session, so
+    the page reads one page of facilitators instead (``records_to_finish_page``).
     """
     hours = due_hours() if hours is None else hours
     groups = _order(_counts(now, hours).values())
@@ -306,17 +314,106 @@ def records_to_finish(now: datetime, hours: float | None = None,
     return groups
 
 
+def _capped_count(query, cap: int):
+    """``count(*)`` of at most ``cap + 1`` rows of ``query``, as a scalar subquery."""
+    return sa.select(sa.func.count()).select_from(query.limit(cap + 1).subquery()).scalar_subquery()
+
+
+def _leads_unfinished(now: datetime):
+    """Members of staff who facilitate an unfinished session (one probe of the partial
+    (facilitator, start) index of migration 0024 each)."""
+    return (sa.select(GroupSession.id)
+            .where(GroupSession.facilitator_id == StaffUser.id, unfinished_clause(now)).exists())
+
+
+def _by_name():
+    """The facilitators' order: by name ignoring case, then id (the (lower(name), id) index of migration 0027)."""
+    return (sa.func.lower(StaffUser.full_name), StaffUser.id)
+
+
+def _page_sessions(staff_page, nobody: bool, now: datetime, hours: float, per_facilitator: int):
+    """The ``per_facilitator`` oldest unfinished sessions of the facilitators ``staff_page``
+    selects (their id, name and name key; and of nobody's, when ``nobody``), each with its
+    facilitator's counts. One statement."""
+    partition = GroupSession.facilitator_id
+    windowed = (
+        sa.func.row_number().over(partition_by=partition,
+                                  order_by=(GroupSession.starts_at, GroupSession.id)).label("rank"),
+        sa.func.count().over(partition_by=partition).label("count"),
+        sa.func.sum(sa.case((GroupSession.recorded_at.is_(None), 1), else_=0)).over(
+            partition_by=partition).label("not_recorded"),
+        sa.func.sum(sa.case((overdue_clause(now, hours), 1), else_=0)).over(
+            partition_by=partition).label("overdue"),
+    )
+    # The page's facilitators joined to their sessions (their names come with them), and
+    # nobody's in a branch of their own rather than ``IN (...) OR IS NULL``: each reads only
+    # its own sessions from the partial (facilitator, start) index.
+    shown = staff_page.subquery()
+    parts = [
+        _joined(sa.select(*_session_columns(), shown.c.full_name.label("facilitator_name"),
+                          shown.c.name_key, *windowed))
+        .join(shown, shown.c.id == GroupSession.facilitator_id)
+        .where(unfinished_clause(now))
+    ]
+    if nobody:
+        parts.append(
+            _joined(sa.select(*_session_columns(), sa.null().label("facilitator_name"), sa.null().label("name_key"),
+                              *windowed))
+            .where(unfinished_clause(now), GroupSession.facilitator_id.is_(None))
+        )
+    ranked = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
+    return db.session.execute(
+        sa.select(ranked).where(ranked.c.rank <= per_facilitator).order_by(ranked.c.starts_at, ranked.c.id)
+    ).all()
+
+
 def records_to_finish_page(now: datetime, page, hours: float | None = None,
                            per_facilitator: int = PER_FACILITATOR, size: int = FACILITATORS_PAGE) -> RecordsPage:
-    """Page ``page`` of ``records_to_finish``: ``size`` facilitators by name, each with their
-    counts and oldest sessions, and everyone's totals. Two statements; the second reads
-    only the page's facilitators' sessions."""
+    """Page ``page`` of the facilitators with records to finish: ``size`` of them by name
+    (nobody's sessions last), each with their counts and ``per_facilitator`` oldest sessions,
+    and everyone's totals.
+
+    Two statements whose work does not grow with the clinic: the totals are counted up to
+    ``COUNTED`` and the facilitators up to ``PAGES_AHEAD`` pages past this one (walking the
+    staff by name, one index probe each); then only the page's facilitators' sessions are read.
+    """
     hours = due_hours() if hours is None else hours
-    everyone = _order(_counts(now, hours).values())
-    window = PageWindow.of(page, len(everyone), size)
-    shown = everyone[window.offset:window.offset + window.size]
-    _oldest(shown, now, hours, per_facilitator)
-    return RecordsPage(shown, window, sum(g.count for g in everyone), sum(g.overdue for g in everyone))
+    ahead = PageWindow.look_ahead(page, size)
+    # Oldest first, so both counts walk the unsigned sessions' index and stop at the cap
+    # (a bitmap scan would read every unsigned session of the clinic first).
+    unfinished_ids = sa.select(GroupSession.id).where(unfinished_clause(now)).order_by(GroupSession.starts_at)
+    leads = sa.select(StaffUser.id).where(_leads_unfinished(now))
+    counts = db.session.execute(sa.select(
+        _capped_count(unfinished_ids, COUNTED).label("total"),
+        _capped_count(unfinished_ids.where(overdue_clause(now, hours)), COUNTED).label("overdue"),
+        _capped_count(leads, ahead).label("staff"),
+        sa.exists(unfinished_ids.where(GroupSession.facilitator_id.is_(None))).label("nobody"),
+    )).one()
+    staff, more = int(counts.staff), int(counts.staff) > ahead
+    if more:
+        window = PageWindow.of(page, ahead, size, more=True)
+        nobody = False  # nobody's sessions come after every facilitator: further on
+    else:
+        window = PageWindow.of(page, staff + bool(counts.nobody), size)
+        nobody = bool(counts.nobody) and window.offset <= staff < window.offset + window.size
+    staff_page = (sa.select(StaffUser.id, StaffUser.full_name, sa.func.lower(StaffUser.full_name).label("name_key"))
+                  .where(_leads_unfinished(now)).order_by(*_by_name()).offset(window.offset).limit(window.size))
+    groups: dict[int | None, FacilitatorRecords] = {}
+    keys: dict[int | None, str] = {}
+    for row in _page_sessions(staff_page, nobody, now, hours, per_facilitator):
+        group = groups.get(row.facilitator_id)
+        if group is None:
+            name = row.facilitator_name if row.facilitator_id is not None else NO_FACILITATOR
+            group = groups[row.facilitator_id] = FacilitatorRecords(
+                row.facilitator_id, name, int(row.count), int(row.not_recorded or 0), int(row.overdue or 0))
+            keys[row.facilitator_id] = row.name_key or ""
+        group.sessions.append(_session(row, now, hours))
+    # The database's order (lower(name), id; nobody last), compared as it compares them.
+    shown = sorted(groups.values(), key=lambda g: (g.facilitator_id is None, keys[g.facilitator_id].encode(),
+                                                   g.facilitator_id or 0))
+    total, overdue = int(counts.total), int(counts.overdue)
+    return RecordsPage(shown, window, min(total, COUNTED), min(overdue, COUNTED),
+                       total_more=total > COUNTED, overdue_more=overdue > COUNTED)
 
 
 def facilitator_records(facilitator_id: int | None, now: datetime, page, hours: float | None = None,
@@ -342,6 +439,7 @@ def facilitator_records(facilitator_id: int | None, now: datetime, page, hours: 
 
 
 __all__ = [
+    "COUNTED",
     "DEFAULT_DUE_HOURS",
     "NO_FACILITATOR",
     "PER_FACILITATOR",

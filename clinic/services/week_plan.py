@@ -861,17 +861,39 @@ def _with_clash(entry: SessionEntry) -> SessionEntry:
     return replace(entry, clash=True)
 
 
-def facilitators() -> list[StaffUser]:
-    """Active staff who lead a group or a session: the choices of the planner's filter."""
+def _is_facilitator():
+    """Active staff who lead a group or a session."""
     # One probe per member of staff into the (facilitator, start) index, rather than
     # reading every session ever held to collect their facilitators.
     leads_group = sa.select(CareGroup.id).where(CareGroup.facilitator_id == StaffUser.id).exists()
     leads_session = sa.select(GroupSession.id).where(GroupSession.facilitator_id == StaffUser.id).exists()
-    return list(db.session.scalars(
-        sa.select(StaffUser)
-        .where(StaffUser.is_active_account.is_(True), sa.or_(leads_group, leads_session))
-        .order_by(StaffUser.full_name)
-    ))
+    return sa.and_(StaffUser.is_active_account.is_(True), sa.or_(leads_group, leads_session))
+
+
+def facilitators() -> list[StaffUser]:
+    """Active staff who lead a group or a session: the choices of the planner's filter."""
+    return list(db.session.scalars(sa.select(StaffUser).where(_is_facilitator()).order_by(StaffUser.full_name)))
+
+
+#: The longest name search ``find_facilitators`` takes (a staff name is at most 120 characters).
+NAME_SEARCH_LIMIT = 120
+
+
+def find_facilitators(term: str, limit: int) -> list[tuple[int, str]]:
+    """Up to ``limit`` facilitators (as ``facilitators``) whose name contains ``term``,
+    ignoring case, by name: ``(id, full_name)``. One statement; it walks the staff by name
+    (the (lower(name), id) index of migration 0027) until it has ``limit``, so a clinic of
+    any size is searched without listing everyone. An empty ``term`` finds nobody."""
+    term = (term or "").strip()[:NAME_SEARCH_LIMIT]
+    if not term:
+        return []
+    rows = db.session.execute(
+        sa.select(StaffUser.id, StaffUser.full_name)
+        .where(_is_facilitator(), StaffUser.full_name.icontains(term, autoescape=True))
+        .order_by(sa.func.lower(StaffUser.full_name), StaffUser.id)
+        .limit(limit)
+    )
+    return [(row.id, row.full_name) for row in rows]
 
 
 __all__ = [
@@ -883,6 +905,7 @@ __all__ = [
     "TrackWeek",
     "WeekPlan",
     "facilitators",
+    "find_facilitators",
     "monday_of",
     "week_phase",
     "week_clashes",
