@@ -469,6 +469,57 @@ def _page_pair_select(kind: str, filtered: bool):
             .select_from(p).join(o, sa.and_(*conditions)))
 
 
+def _page_pair_lateral(kind: str, filtered: bool):
+    """``_page_pair_select`` for PostgreSQL, bounded by the page: from each session p of the
+    groups ``page_ids``, a LATERAL probe of the (facilitator, start) or (room key, start)
+    index reads p's partners o in start order and stops after ``limit`` of them. A pair of
+    two sessions of the page is found from the one with the smaller id only, so no pair is
+    found twice and no UNION has to collect them all first.
+
+    Why ``limit`` a session is enough for the first ``limit`` pairs: the clashes are ordered
+    by the later session's start, then the earlier one's (then kind and ids). Among the pairs
+    of one session p and one kind, that order is the order of the partner's (start, id):
+    a partner starting before p gives (p's start, its start), one after p (its start, p's
+    start). So a pair among the first ``limit`` of the week's is among the first ``limit``
+    of its finder's, and the page reads at most ``limit`` partners a session however
+    crowded a room or a facilitator's week is.
+    """
+    p, o = aliased(_S, name="p"), aliased(_S, name="o")
+    if kind == "facilitator":
+        p_keyed = [p.facilitator_id.is_not(None)]
+        same = o.facilitator_id == p.facilitator_id
+        if filtered:
+            p_keyed.append(p.facilitator_id == _FACILITATOR)
+        partner_filter = []
+    else:
+        p_keyed = [room_key_sql(p.room) != ""]
+        same = room_key_sql(o.room) == room_key_sql(p.room)
+        partner_filter = ([sa.or_(p.facilitator_id == _FACILITATOR, o.facilitator_id == _FACILITATOR)]
+                          if filtered else [])
+    partners = (
+        sa.select(o.id.label("id"), o.starts_at.label("starts_at"))
+        .where(same, _in_week(o), o.status != CANCELLED, o.id != p.id,
+               o.starts_at < shifted(p.starts_at, p.duration_minutes),
+               o.starts_at > shifted(p.starts_at, -_LONGEST),
+               p.starts_at < shifted(o.starts_at, o.duration_minutes),
+               # Found from the page session with the smaller id when both are on the page.
+               sa.not_(sa.and_(o.group_id.in_(_PAGE_IDS), o.id < p.id)),
+               *partner_filter)
+        .order_by(o.starts_at, o.id)
+        .limit(_LIMIT)
+        .lateral("partner")
+    )
+    p_first = sa.or_(p.starts_at < partners.c.starts_at,
+                     sa.and_(p.starts_at == partners.c.starts_at, p.id < partners.c.id))
+    return (sa.select(sa.literal(kind).label("kind"),
+                      sa.case((p_first, p.id), else_=partners.c.id).label("a_id"),
+                      sa.case((p_first, partners.c.id), else_=p.id).label("b_id"),
+                      sa.case((p_first, p.starts_at), else_=partners.c.starts_at).label("a_starts_at"),
+                      sa.case((p_first, partners.c.starts_at), else_=p.starts_at).label("b_starts_at"))
+            .select_from(p).join(partners, sa.true())
+            .where(p.group_id.in_(_PAGE_IDS), _in_week(p), p.status != CANCELLED, *p_keyed))
+
+
 def _week_rows():
     """The week's sessions with the columns the figures and the sweep read: the sweep's
     start and end (in one format, on SQLite) and room key are computed here, once a row."""
@@ -632,15 +683,21 @@ def _page_statement(filtered: bool, one_track: bool):
 
 
 @lru_cache(maxsize=None)
-def _clashes_statement(filtered: bool, of_page: bool):
+def _clashes_statement(filtered: bool, of_page: bool, lateral: bool = False):
     """The week's clashes (``of_page``: those involving a session of the groups
-    ``page_ids``), ordered by the later session's start, the earlier one's, the kind:
-    ``limit`` from ``offset``, with both sessions' group, facilitator and room."""
+    ``page_ids``, with ``offset`` 0), ordered by the later session's start, the earlier
+    one's, the kind: ``limit`` from ``offset``, with both sessions' group, facilitator and
+    room. ``lateral`` (PostgreSQL, ``of_page``): each page session's first ``limit``
+    partners by index (``_page_pair_lateral``), so the page reads what it lists."""
     parts = []
     for kind in ("facilitator", "room"):
-        parts.append(_page_pair_select(kind, filtered) if of_page else _pair_select(kind, filtered))
-    # A pair of two sessions of the page is found from both: UNION keeps it once.
-    every = (sa.union(*parts) if of_page else sa.union_all(*parts)).subquery("pairs")
+        if of_page and lateral:
+            parts.append(_page_pair_lateral(kind, filtered))
+        else:
+            parts.append(_page_pair_select(kind, filtered) if of_page else _pair_select(kind, filtered))
+    # A pair of two sessions of the page is found from both by ``_page_pair_select``: UNION
+    # keeps it once (``_page_pair_lateral`` finds it once).
+    every = (sa.union(*parts) if of_page and not lateral else sa.union_all(*parts)).subquery("pairs")
     pairs = (sa.select(every)
              .order_by(every.c.b_starts_at, every.c.a_starts_at, every.c.kind, every.c.a_id, every.c.b_id)
              .limit(_LIMIT).offset(_OFFSET).subquery("page_pairs"))
@@ -670,7 +727,8 @@ def _clash_count_statement(filtered: bool):
 
 def _clashes(params: dict, filtered: bool, of_page: bool) -> list[Clash]:
     clashes = []
-    for row in db.session.execute(_clashes_statement(filtered, of_page), params):
+    lateral = of_page and db.session.get_bind().dialect.name == "postgresql"
+    for row in db.session.execute(_clashes_statement(filtered, of_page, lateral), params):
         first, second = (_entry(_Row(**{name: getattr(row, prefix + name) for name in _ROW_FIELDS}))
                          for prefix in ("a_", "b_"))
         label = second.facilitator_name if row.kind == "facilitator" else second.room.strip()
