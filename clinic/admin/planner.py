@@ -192,7 +192,9 @@ class WeekPlannerView(SecureBaseView):
             "admin/planner/week.html",
             plan=plan,
             problems=[],
-            facilitators=week_plan.facilitators(),
+            # The facilitators of the page's sessions and groups (and the one filtered by):
+            # a choice of every member of staff would grow with the clinic.
+            facilitators=plan.facilitator_choices,
             facilitator_id=facilitator_id,
             tracks=plan.track_choices,
             track_id=track_id,
