@@ -1084,3 +1084,28 @@ def test_the_planner_runs_the_same_statements_for_few_and_many_groups_sessions_a
             for who, email in (("planner", planner.email), ("counselor", clinic["wrenna"].email))}
     assert few == many, (few, many)
     assert few["planner"][0] <= 7
+
+
+def test_a_session_clashing_with_more_than_the_cap_lists_the_first_by_time_and_says_more(client, ctx, clinic, make):
+    """A 12-hour session in the hall and 110 short ones in it on the same day: on either
+    group's page (one group a page) the first 25 clashes by time are listed, exactly as a
+    plain pass finds them, and the count stops at the cap ("more than 100")."""
+    from clinic.services.week_plan import CLASH_COUNT_CAP, MAX_LISTED_CLASHES, find_clashes
+
+    _session(clinic["evening"], _at(0, 8), 720, room="Hall", facilitator_id=None)
+    for i in range(110):
+        _session(clinic["day"], _at(0, 8) + timedelta(minutes=6 * i), 5, room=" hall", facilitator_id=None)
+    everything = find_clashes(_entries_by_hand())
+    assert len(everything) == 110 > CLASH_COUNT_CAP
+
+    for page in (1, 2):
+        plan = week_plan(WEEK, page=page, size=1)
+        [group] = [g.id for t in plan.tracks for g in t.groups]
+        listed = [c for c in everything if group in (c[2].group_id, c[3].group_id)]
+        assert [(c.first.id, c.second.id) for c in plan.clashes] == \
+            [(a.id, b.id) for _k, _label, a, b in listed[:MAX_LISTED_CLASHES]]
+        assert (plan.clash_count, plan.clash_count_capped) == (CLASH_COUNT_CAP, True)
+
+    login(client, make.staff("planner").email)
+    body = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+    assert "More than 100 clashes this week on this page's groups" in body and "… and more." in body
