@@ -18,7 +18,7 @@ week), because the minimum is what each patient, a member of one group, is offer
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from typing import Any, Sequence
@@ -63,6 +63,12 @@ class SessionEntry:
     series_id: str | None
     track_id: int
     clash: bool = False
+    #: What the planner's cell shows, worked out once here rather than by the template for
+    #: every cell: the time (``17:00–18:30``), who and where (``Name · Room``) and the extra
+    #: CSS classes of its status and clash.
+    when: str = ""
+    who: str = ""
+    css: str = ""
 
     @property
     def time_label(self) -> str:
@@ -839,9 +845,7 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
                 people[r.usual_id] = r.usual_name
         if r.id is None:
             continue
-        entry = _entry(r, track_id=r.track_id)
-        if r.clash:
-            entry = _with_clash(entry)
+        entry = _entry(r, track_id=r.track_id, clash=bool(r.clash))
         if entry.facilitator_id is not None:
             people[entry.facilitator_id] = entry.facilitator_name
         cells = cells_by_track.setdefault(r.track_id, [[] for _ in days])
@@ -969,26 +973,32 @@ _ROW_FIELDS = ("id", "group_id", "group_name", "track_id", "starts_at", "duratio
 _Row = namedtuple("_Row", _ROW_FIELDS)
 
 
-def _entry(s, track_id: int | None = None) -> SessionEntry:
+_STATUS_CSS = {"cancelled": " is-cancelled", "held": " is-held"}
+
+
+def _entry(s, track_id: int | None = None, clash: bool = False) -> SessionEntry:
+    ends_at = session_end(s)
+    facilitator_name = s.facilitator_name or ""
+    room = s.room or ""
     return SessionEntry(
         id=s.id,
         group_id=s.group_id,
         group_name=s.group_name,
         activity_name=getattr(s, "activity_name", None) or "",
         starts_at=s.starts_at,
-        ends_at=session_end(s),
+        ends_at=ends_at,
         duration_minutes=s.duration_minutes,
         facilitator_id=s.facilitator_id,
-        facilitator_name=s.facilitator_name or "",
-        room=s.room or "",
+        facilitator_name=facilitator_name,
+        room=room,
         status=s.status,
         series_id=s.series_id,
         track_id=s.track_id if track_id is None else track_id,
+        clash=clash,
+        when=f"{s.starts_at:%H:%M}–{ends_at:%H:%M}",
+        who=(facilitator_name or "No facilitator") + (f" · {room}" if room else ""),
+        css=_STATUS_CSS.get(s.status, "") + (" is-clash" if clash else ""),
     )
-
-
-def _with_clash(entry: SessionEntry) -> SessionEntry:
-    return replace(entry, clash=True)
 
 
 def facilitators() -> list[StaffUser]:
