@@ -234,7 +234,9 @@ def test_the_facilitator_filter_shows_only_their_sessions_and_clashes(ctx, clini
     shown = [s.group_name for t in plan.tracks for day in t.days for s in day]
     assert shown == ["IOP Evening A"]
     assert plan.clashes == []
-    assert _row(plan, "intensive").planned_minutes == 360  # hours still count the whole track
+    # Odo's track holds none of her groups: not shown; her group's hours count every session.
+    assert [t.code for t in plan.tracks] == ["iop"]
+    assert _row(plan, "iop").planned_minutes == 90
 
 
 def test_facilitators_offered_by_the_filter_are_the_staff_who_lead_groups(ctx, clinic, make):
@@ -751,10 +753,11 @@ def test_the_record_link_shows_only_on_sessions_that_have_started(client, ctx, c
         assert (f"/admin/record/?session={session.id}" in page) is shown
 
 
-def test_the_planner_shows_25_groups_a_page_and_a_track_filter_yet_every_verdict_counts_every_group(
+def test_the_planner_shows_25_groups_a_page_and_a_track_filter_each_badge_judging_the_pages_groups(
         client, ctx, clinic, make):
     """A large week stays readable: groups a page at a time, each session on exactly one page,
-    narrowed by track; the track's badge still judges all its groups, wherever listed."""
+    narrowed by track; a track spread over pages is judged on each by its groups there, and
+    says how many of its groups the page holds."""
     iop = clinic["iop"]
     made = {}
     for n in range(30):
@@ -774,9 +777,13 @@ def test_the_planner_shows_25_groups_a_page_and_a_track_filter_yet_every_verdict
     second, on_second = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}&page=2")
     assert "26–32 of 32 groups" in second
     assert not on_first & on_second and on_first | on_second == set(made.values())
-    # The IOP badge judges all 31 groups on both pages.
-    for body in (first, second):
-        assert "31 groups below the weekly minimum" in body
+    # The IOP badge judges the IOP groups of each page (24 on the first, 7 on the second).
+    assert "Short: 24 of the 24 groups on this page below the weekly minimum" in first
+    assert "24 of its 31 groups on this page" in first
+    assert "Short: 7 of the 7 groups on this page below the weekly minimum" in second
+    assert "7 of its 31 groups on this page" in second
+    # The intensive track's one group is on the first page: its badge is the track's.
+    assert "Short: its group below the weekly minimum" in first
     narrowed, on_track = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}&track={clinic['intensive'].id}")
     assert on_track == {made[clinic["day"].id]} and 'id="track-iop"' not in narrowed
     assert "1 group" in narrowed
@@ -851,12 +858,13 @@ def _by_hand(entries, now):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_the_sql_figures_badges_and_clashes_agree_with_a_count_by_hand(ctx, make, seed):
-    """Every group's and track's hours and days (held and planned, on a Wednesday), each
-    badge's "k of N groups", the cells of every page, the clash marks, the week's clash
-    count, the page's listed clashes and the clashes page, with and without a facilitator
-    and a track filter, equal what a plain pass over the week's sessions finds."""
+    """Every group's hours and days (held and planned, on a Wednesday), each track's over
+    its groups on the page and its groups counted, each badge's "k of n groups", the cells
+    of every page, the clash marks, the page's clashes counted and listed and the clashes
+    page, with and without a facilitator and a track filter, equal what a plain pass over
+    the week's sessions finds."""
     from clinic.models import CareGroup
-    from clinic.services.week_plan import MAX_LISTED_CLASHES, find_clashes, week_clashes
+    from clinic.services.week_plan import CLASH_COUNT_CAP, MAX_LISTED_CLASHES, find_clashes, week_clashes
 
     tracks, staff, groups = _busy_week(make, seed)
     now = datetime(2026, 3, 4, 12)
@@ -880,14 +888,16 @@ def test_the_sql_figures_badges_and_clashes_agree_with_a_count_by_hand(ctx, make
             seen_groups, seen_sessions, page = [], set(), 1
             while True:
                 plan = week_plan(WEEK, facilitator_id=facilitator_id, now=now, track_id=track_id, page=page)
-                assert plan.clash_count == len(mine)
                 assert plan.window.total == len(pageable)
                 for row in plan.tracks:
-                    in_track = [g for g in shown_groups if g.track_id == row.track_id]
+                    in_track = [g for g in pageable if g.track_id == row.track_id]
+                    here = {g.id for g in row.groups}
                     figures = row.figures
                     assert (figures.planned_minutes, figures.planned_days, figures.held_minutes,
-                            figures.held_days) == _by_hand([e for e in entries if e.track_id == row.track_id], now)
-                    short = [g for g in in_track
+                            figures.held_days) == _by_hand([e for e in entries if e.group_id in here], now)
+                    if row.whole:
+                        assert here == {g.id for g in in_track}
+                    short = [g for g in in_track if g.id in here
                              if _by_hand([e for e in entries if e.group_id == g.id], now)[0] < figures.min_minutes
                              or _by_hand([e for e in entries if e.group_id == g.id], now)[1] < figures.min_days]
                     assert (row.group_count, row.short_count) == (len(in_track), len(short))
@@ -905,6 +915,8 @@ def test_the_sql_figures_badges_and_clashes_agree_with_a_count_by_hand(ctx, make
                 listed = [c for c in mine if c[2].group_id in on_page or c[3].group_id in on_page]
                 assert [(c.kind, c.label, c.first.id, c.second.id) for c in plan.clashes] == \
                     [(k, label, a.id, b.id) for k, label, a, b in listed[:MAX_LISTED_CLASHES]]
+                assert (plan.clash_count, plan.clash_count_capped) == \
+                    (min(len(listed), CLASH_COUNT_CAP), len(listed) > CLASH_COUNT_CAP)
                 if not plan.window.has_next:
                     break
                 page += 1
@@ -981,9 +993,9 @@ def test_the_clashes_page_lists_every_clash_of_the_week_25_a_page(client, ctx, c
     login(client, make.staff("planner").email)
 
     planner = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
-    assert "30 clashes this week" in planner
+    assert "30 clashes this week on this page's groups" in planner
     assert planner.count('class="clash-line"') == 25 and "… and 5 more." in planner
-    assert f'href="/admin/planner/clashes/?week={WEEK}">Show all 30 clashes</a>' in planner
+    assert f'href="/admin/planner/clashes/?week={WEEK}">Show every clash of the week, all groups</a>' in planner
 
     first = client.get(f"/admin/planner/clashes/?week={WEEK}").get_data(as_text=True)
     assert "1–25 of 30 clashes" in first and "Page 1 of 2" in first
@@ -1017,8 +1029,10 @@ def test_a_counselor_reads_the_clashes_page_as_the_planner_and_a_visitor_is_sent
     assert bad.status_code == 400 and 'id="planner-problem"' in bad.get_data(as_text=True)
 
 
-def test_the_planner_lists_only_the_clashes_of_its_pages_groups_and_counts_them_all(client, ctx, clinic, make):
-    """30 groups: the clashes of groups on page 2 are not listed on page 1, yet counted there."""
+def test_the_planner_lists_and_counts_the_clashes_of_its_pages_groups_and_links_every_clash(
+        client, ctx, clinic, make):
+    """30 groups: the clash of a group on page 2 is neither listed nor counted on page 1,
+    which links the clashes page; page 2 lists it."""
     iop = clinic["iop"]
     for n in range(30):
         make.group(iop, clinic["odo"], name=f"IOP Z{n:02d}", room="Room Z")
@@ -1028,9 +1042,10 @@ def test_the_planner_lists_only_the_clashes_of_its_pages_groups_and_counts_them_
     login(client, make.staff("planner").email)
 
     first = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
-    assert "1 clash this week" in first and "None of them involves the groups on this page." in first
+    assert 'id="no-clashes"' in first and "booked twice this week on this page's groups" in first
+    assert f'href="/admin/planner/clashes/?week={WEEK}">Every clash of the week, all groups</a>' in first
     second = client.get(f"/admin/planner/?week={WEEK}&page=2").get_data(as_text=True)
-    assert "1 clash this week" in second and second.count('class="clash-line"') == 1
+    assert "1 clash this week on this page's groups" in second and second.count('class="clash-line"') == 1
     assert "hall is booked for both IOP Z29" in second
 
 
@@ -1069,3 +1084,28 @@ def test_the_planner_runs_the_same_statements_for_few_and_many_groups_sessions_a
             for who, email in (("planner", planner.email), ("counselor", clinic["wrenna"].email))}
     assert few == many, (few, many)
     assert few["planner"][0] <= 7
+
+
+def test_a_session_clashing_with_more_than_the_cap_lists_the_first_by_time_and_says_more(client, ctx, clinic, make):
+    """A 12-hour session in the hall and 110 short ones in it on the same day: on either
+    group's page (one group a page) the first 25 clashes by time are listed, exactly as a
+    plain pass finds them, and the count stops at the cap ("more than 100")."""
+    from clinic.services.week_plan import CLASH_COUNT_CAP, MAX_LISTED_CLASHES, find_clashes
+
+    _session(clinic["evening"], _at(0, 8), 720, room="Hall", facilitator_id=None)
+    for i in range(110):
+        _session(clinic["day"], _at(0, 8) + timedelta(minutes=6 * i), 5, room=" hall", facilitator_id=None)
+    everything = find_clashes(_entries_by_hand())
+    assert len(everything) == 110 > CLASH_COUNT_CAP
+
+    for page in (1, 2):
+        plan = week_plan(WEEK, page=page, size=1)
+        [group] = [g.id for t in plan.tracks for g in t.groups]
+        listed = [c for c in everything if group in (c[2].group_id, c[3].group_id)]
+        assert [(c.first.id, c.second.id) for c in plan.clashes] == \
+            [(a.id, b.id) for _k, _label, a, b in listed[:MAX_LISTED_CLASHES]]
+        assert (plan.clash_count, plan.clash_count_capped) == (CLASH_COUNT_CAP, True)
+
+    login(client, make.staff("planner").email)
+    body = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
+    assert "More than 100 clashes this week on this page's groups" in body and "… and more." in body

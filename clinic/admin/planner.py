@@ -188,19 +188,24 @@ class WeekPlannerView(SecureBaseView):
         plan = week_plan.week_plan(week, facilitator_id=facilitator_id, track_id=track_id,
                                    page=request.args.get("page"))
         now = datetime.now()
+        user = current_user._get_current_object()  # once, not through the proxy per session
         return self.render(
             "admin/planner/week.html",
             plan=plan,
             problems=[],
-            facilitators=week_plan.facilitators(),
+            # The facilitators of the page's sessions and groups (and the one filtered by):
+            # a choice of every member of staff would grow with the clinic.
+            facilitators=plan.facilitator_choices,
             facilitator_id=facilitator_id,
             tracks=plan.track_choices,
             track_id=track_id,
             may_plan=_may_plan(),
             may_edit_sessions=allowed("sessions", _role(), "e") and _may_plan(),
-            # A Record link only where the record page would open: started, and the user may record it.
+            # A Record link only where the record page would open: not cancelled, started, and
+            # the user may record it.
             recordable={entry.id for track in plan.tracks for cell in track.days for entry in cell
-                        if recording.has_started(entry, now) and may_record(current_user, entry)},
+                        if entry.status != "cancelled" and recording.has_started(entry, now)
+                        and may_record(user, entry)},
             today=date.today(),
             # Each page's address once: a busy page links a hundred sessions three ways each,
             # and building every link by the router costs more than the week's queries.

@@ -18,7 +18,7 @@ week), because the minimum is what each patient, a member of one group, is offer
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from typing import Any, Sequence
@@ -30,13 +30,19 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import Activity, CareGroup, GroupSession, StaffUser, Track
 from .page_window import PageWindow
-from .series import room_key, session_end, span_text
+from .series import MAX_SESSION_MINUTES, room_key, session_end, span_text
 
 #: Most clashes the planner lists one by one (those of the page's groups; the week's total is
 #: always counted, and the clashes page lists every one).
 MAX_LISTED_CLASHES = 25
 #: How many groups' sessions the planner shows at a time.
 GROUPS_PAGE = 25
+#: The planner counts the clashes involving its page's groups up to this many ("more than 100").
+CLASH_COUNT_CAP = 100
+#: The longest a session can be (``series.check_session`` and ``sessions`` refuse longer):
+#: a session overlapping another starts less than this before it, which bounds every
+#: index probe for clashes without reading the week first to find its longest session.
+LONGEST_MINUTES = MAX_SESSION_MINUTES
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,12 @@ class SessionEntry:
     series_id: str | None
     track_id: int
     clash: bool = False
+    #: What the planner's cell shows, worked out once here rather than by the template for
+    #: every cell: the time (``17:00–18:30``), who and where (``Name · Room``) and the extra
+    #: CSS classes of its status and clash.
+    when: str = ""
+    who: str = ""
+    css: str = ""
 
     @property
     def time_label(self) -> str:
@@ -149,6 +161,11 @@ class Figures:
         return f"planned {total}"
 
     @property
+    def minimum(self) -> str:
+        """``9 h over 3 days``."""
+        return f"{_hours(self.min_minutes)} over {_days(self.min_days)}"
+
+    @property
     def summary(self) -> str:
         """``planned 9 h over 3 days / minimum 9 h over 3 days``."""
         return f"{self.planned} / minimum {_hours(self.min_minutes)} over {_days(self.min_days)}"
@@ -183,14 +200,21 @@ class TrackWeek:
     #: Sessions per day, Monday first (cancelled ones included, marked by their status), of
     #: the groups on the shown page.
     days: list[list[SessionEntry]]
-    #: The whole track's programme, every group counted.
+    #: The programme of the track's groups on the shown page together (the whole track's
+    #: when ``whole``).
     figures: Figures
     #: The track's groups on the shown page, each with its own programme against the minimum.
     groups: list[GroupWeek] = field(default_factory=list)
     #: How many groups the track shows this week (each active group, and any inactive one
-    #: with sessions that week), on any page, and how many of them fall short.
+    #: with sessions that week; with the facilitator filter, theirs), on any page.
     group_count: int = 0
+    #: How many of the groups on the shown page fall short.
     short_count: int = 0
+
+    @property
+    def whole(self) -> bool:
+        """True when every group of the track is on the shown page: its verdict is the track's."""
+        return len(self.groups) >= self.group_count
 
     @property
     def listed(self) -> list[GroupWeek]:
@@ -204,8 +228,9 @@ class TrackWeek:
 
     @property
     def short(self) -> bool:
-        """True when any of its groups falls below the minimum (with no group: the track's own week)."""
-        return self.short_count > 0 if self.group_count else self.figures.short
+        """True when any of its groups on the page falls below the minimum (with no group:
+        the track's own week)."""
+        return self.short_count > 0 if self.groups else self.figures.short
 
     @property
     def tone(self) -> str:
@@ -216,15 +241,27 @@ class TrackWeek:
 
     @property
     def badge(self) -> str:
-        """The track's verdict in words, agreeing with its groups (every group, on any page)."""
+        """The verdict in words of the track's groups on the page: the track's own when every
+        group is on it (``whole``), else "k of the n groups on this page"."""
         phase = self.figures.phase
-        if not self.group_count:
+        if not self.groups:
             if self.short:
                 return {"past": "Short of the weekly minimum", "current": "At risk: no group is planned",
                         "future": "Planned: short of the weekly minimum"}[phase]
             return {"past": "Met the weekly minimum", "current": "On track for the weekly minimum",
                     "future": "Planned: meets the weekly minimum"}[phase]
-        total = self.group_count
+        total = len(self.groups)
+        if not self.whole:
+            here = "group on this page" if total == 1 else f"{total} groups on this page"
+            if not self.short:
+                every = "the group on this page" if total == 1 else f"each of the {here}"
+                return {"past": f"Met the weekly minimum: {every}",
+                        "current": f"On track: {every} can reach the weekly minimum",
+                        "future": f"Planned: {every} meets the weekly minimum"}[phase]
+            which = f"{self.short_count} of the {here}" if total > 1 else "the group on this page"
+            return {"past": f"Short: {which} below the weekly minimum",
+                    "current": f"At risk: {which} cannot reach the weekly minimum with what is still planned",
+                    "future": f"Planned: short, {which} below the weekly minimum"}[phase]
         if not self.short:
             every = "every group" if total > 1 else "its group"
             return {"past": f"Met the weekly minimum: {every}",
@@ -237,12 +274,12 @@ class TrackWeek:
 
     @property
     def planned_minutes(self) -> int:
-        """Minutes of non-cancelled sessions in the track this week."""
+        """Minutes of non-cancelled sessions of the track's groups on the page this week."""
         return self.figures.planned_minutes
 
     @property
     def planned_days(self) -> int:
-        """Days with at least one non-cancelled session in the track this week."""
+        """Days with a non-cancelled session of the track's groups on the page this week."""
         return self.figures.planned_days
 
 
@@ -253,9 +290,16 @@ class WeekPlan:
     week_start: date
     days: list[date]
     tracks: list[TrackWeek]
+    #: The clashes involving the page's groups (the first ``MAX_LISTED_CLASHES``) ...
     clashes: list[Clash]
+    #: ... and how many there are, counted up to ``CLASH_COUNT_CAP`` (``clash_count_capped``:
+    #: more than that). The clashes page counts and lists every clash of the week.
     clash_count: int
     facilitator_id: int | None = None
+    clash_count_capped: bool = False
+    #: The facilitator filter's choices as ``(id, name)`` by name: the facilitators of the
+    #: page's sessions and groups, and the one filtered by.
+    facilitator_choices: list[tuple[int, str]] = field(default_factory=list)
     #: "past", "current" or "future" against the moment the plan was made.
     phase: str = "future"
     #: The track filter (None: every track).
@@ -469,6 +513,58 @@ def _page_pair_select(kind: str, filtered: bool):
             .select_from(p).join(o, sa.and_(*conditions)))
 
 
+def _page_pair_lateral(kind: str, filtered: bool, ordered: bool = True):
+    """``_page_pair_select`` for PostgreSQL, bounded by the page: from each session p of the
+    groups ``page_ids``, a LATERAL probe of the (facilitator, start) or (room key, start)
+    index reads p's partners o in start order and stops after ``limit`` of them. A pair of
+    two sessions of the page is found from the one with the smaller id only, so no pair is
+    found twice and no UNION has to collect them all first.
+
+    Why ``limit`` a session is enough for the first ``limit`` pairs: the clashes are ordered
+    by the later session's start, then the earlier one's (then kind and ids). Among the pairs
+    of one session p and one kind, that order is the order of the partner's (start, id):
+    a partner starting before p gives (p's start, its start), one after p (its start, p's
+    start). So a pair among the first ``limit`` of the week's is among the first ``limit``
+    of its finder's, and the page reads at most ``limit`` partners a session however
+    crowded a room or a facilitator's week is. Without ``ordered`` (counting) any ``limit``
+    partners do.
+    """
+    p, o = aliased(_S, name="p"), aliased(_S, name="o")
+    if kind == "facilitator":
+        p_keyed = [p.facilitator_id.is_not(None)]
+        same = o.facilitator_id == p.facilitator_id
+        if filtered:
+            p_keyed.append(p.facilitator_id == _FACILITATOR)
+        partner_filter = []
+    else:
+        p_keyed = [room_key_sql(p.room) != ""]
+        same = room_key_sql(o.room) == room_key_sql(p.room)
+        partner_filter = ([sa.or_(p.facilitator_id == _FACILITATOR, o.facilitator_id == _FACILITATOR)]
+                          if filtered else [])
+    partners = (
+        sa.select(o.id.label("id"), o.starts_at.label("starts_at"))
+        .where(same, _in_week(o), o.status != CANCELLED, o.id != p.id,
+               o.starts_at < shifted(p.starts_at, p.duration_minutes),
+               o.starts_at > shifted(p.starts_at, -_LONGEST),
+               p.starts_at < shifted(o.starts_at, o.duration_minutes),
+               # Found from the page session with the smaller id when both are on the page.
+               sa.not_(sa.and_(o.group_id.in_(_PAGE_IDS), o.id < p.id)),
+               *partner_filter)
+        .order_by(*((o.starts_at, o.id) if ordered else ()))
+        .limit(_LIMIT)
+        .lateral("partner")
+    )
+    p_first = sa.or_(p.starts_at < partners.c.starts_at,
+                     sa.and_(p.starts_at == partners.c.starts_at, p.id < partners.c.id))
+    return (sa.select(sa.literal(kind).label("kind"),
+                      sa.case((p_first, p.id), else_=partners.c.id).label("a_id"),
+                      sa.case((p_first, partners.c.id), else_=p.id).label("b_id"),
+                      sa.case((p_first, p.starts_at), else_=partners.c.starts_at).label("a_starts_at"),
+                      sa.case((p_first, partners.c.starts_at), else_=p.starts_at).label("b_starts_at"))
+            .select_from(p).join(partners, sa.true())
+            .where(p.group_id.in_(_PAGE_IDS), _in_week(p), p.status != CANCELLED, *p_keyed))
+
+
 def _week_rows():
     """The week's sessions with the columns the figures and the sweep read: the sweep's
     start and end (in one format, on SQLite) and room key are computed here, once a row."""
@@ -532,41 +628,28 @@ def _clash_count_sql(filtered: bool, week=None):
     return by_facilitator + by_room
 
 
+def _pageable(filtered: bool) -> list:
+    """The groups the planner pages through: each active group and any inactive one with
+    sessions that week; with the facilitator filter, those they lead or have a session in
+    that week (found from their sessions by the (facilitator, start) index)."""
+    has_session = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S)).exists()
+    wanted = [sa.or_(CareGroup.active.is_(True), has_session)]
+    if filtered:
+        theirs = sa.select(_S.group_id).where(_S.facilitator_id == _FACILITATOR, _in_week(_S))
+        wanted.append(sa.or_(CareGroup.facilitator_id == _FACILITATOR, CareGroup.id.in_(theirs)))
+    return wanted
+
+
 @lru_cache(maxsize=None)
 def _tracks_statement(filtered: bool):
-    """Every track with its week: figures, its groups counted (shown, short, pageable), the
-    week's longest session and clash count."""
-    week = _week_rows().cte("week_sessions")
-    w = week.c
-    facilitated = (sa.func.max(sa.case((w.facilitator_id == _FACILITATOR, 1), else_=0))
-                   if filtered else sa.literal(0))
-    by_group = (sa.select(w.group_id, *_tallies(w.starts_at, w.duration_minutes, w.status),
-                          facilitated.label("facilitated"))
-                .group_by(w.group_id).cte("by_group"))
-    by_track = (sa.select(w.track_id, *_tallies(w.starts_at, w.duration_minutes, w.status),
-                          sa.func.max(sa.case((w.status != CANCELLED, w.duration_minutes), else_=0)).label("longest"))
-                .group_by(w.track_id).cte("by_track"))
-    short = sa.or_(sa.func.coalesce(by_group.c.minutes, 0) < sa.func.coalesce(Track.weekly_min_minutes, 0),
-                   sa.func.coalesce(by_group.c.days, 0) < sa.func.coalesce(Track.weekly_min_days, 0))
-    pageable = (sa.or_(CareGroup.facilitator_id == _FACILITATOR, by_group.c.facilitated == 1)
-                if filtered else sa.true())
-    verdicts = (
-        sa.select(CareGroup.track_id, sa.func.count().label("groups"),
-                  sa.func.sum(sa.case((short, 1), else_=0)).label("short"),
-                  sa.func.sum(sa.case((pageable, 1), else_=0)).label("pageable"))
-        .join(Track, Track.id == CareGroup.track_id)
-        .outerjoin(by_group, by_group.c.group_id == CareGroup.id)
-        .where(sa.or_(CareGroup.active.is_(True), by_group.c.group_id.is_not(None)))
-        .group_by(CareGroup.track_id)
-        .cte("verdicts")
-    )
+    """Every track with its minimum and how many groups it pages through this week. No
+    session is read: the figures, verdicts and clashes are the page's groups'."""
+    counts = (sa.select(CareGroup.track_id, sa.func.count().label("pageable"))
+              .where(*_pageable(filtered)).group_by(CareGroup.track_id).subquery("pageable"))
     return (
         sa.select(Track.id, Track.code, Track.name, Track.care_level, Track.weekly_min_minutes,
-                  Track.weekly_min_days, by_track.c.minutes, by_track.c.days, by_track.c.held_minutes,
-                  by_track.c.held_days, by_track.c.longest, verdicts.c.groups, verdicts.c.short,
-                  verdicts.c.pageable, _clash_count_sql(filtered, week).label("clashes"))
-        .outerjoin(by_track, by_track.c.track_id == Track.id)
-        .outerjoin(verdicts, verdicts.c.track_id == Track.id)
+                  Track.weekly_min_days, counts.c.pageable)
+        .outerjoin(counts, counts.c.track_id == Track.id)
         .order_by(Track.care_level, Track.name)
     )
 
@@ -575,17 +658,15 @@ def _tracks_statement(filtered: bool):
 def _page_statement(filtered: bool, one_track: bool):
     """One page of groups (``limit`` from ``offset``, by track then name) with their figures
     and their sessions of the week, each marked when it clashes."""
-    has_session = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S)).exists()
-    wanted = [sa.or_(CareGroup.active.is_(True), has_session)]
+    wanted = _pageable(filtered)
     if one_track:
         wanted.append(CareGroup.track_id == _TRACK)
-    if filtered:
-        leads_one = sa.select(_S.id).where(_S.group_id == CareGroup.id, _in_week(_S),
-                                           _S.facilitator_id == _FACILITATOR).exists()
-        wanted.append(sa.or_(CareGroup.facilitator_id == _FACILITATOR, leads_one))
+    usual = aliased(StaffUser, name="usual")
     page_groups = (
-        sa.select(CareGroup.id, CareGroup.name, CareGroup.track_id, Track.care_level)
+        sa.select(CareGroup.id, CareGroup.name, CareGroup.track_id, Track.care_level,
+                  CareGroup.facilitator_id.label("usual_id"), usual.full_name.label("usual_name"))
         .join(Track, Track.id == CareGroup.track_id)
+        .outerjoin(usual, usual.id == CareGroup.facilitator_id)
         .where(*wanted)
         .order_by(Track.care_level, CareGroup.name)
         .limit(_LIMIT).offset(_OFFSET)
@@ -595,6 +676,13 @@ def _page_statement(filtered: bool, one_track: bool):
                .join(page_groups, page_groups.c.id == _S.group_id)
                .where(_in_week(_S))
                .group_by(_S.group_id).subquery("page_figures"))
+    # The page's groups of each track together (the whole track's when all are on the page).
+    track_figures = (
+        sa.select(page_groups.c.track_id, *(c.label("t_" + c.name) for c in
+                                             _tallies(_S.starts_at, _S.duration_minutes, _S.status)))
+        .join(page_groups, page_groups.c.id == _S.group_id)
+        .where(_in_week(_S))
+        .group_by(page_groups.c.track_id).subquery("page_track_figures"))
     other = aliased(_S, name="other")
     overlaps = [other.id != _S.id, _in_week(other), other.status != CANCELLED,
                 other.starts_at < shifted(_S.starts_at, _S.duration_minutes),
@@ -620,27 +708,36 @@ def _page_statement(filtered: bool, one_track: bool):
     )
     return (
         sa.select(page_groups.c.id.label("group_id"), page_groups.c.name.label("group_name"),
-                  page_groups.c.track_id, figures.c.minutes, figures.c.days, figures.c.held_minutes,
-                  figures.c.held_days, cells.c.id, cells.c.activity_name, cells.c.starts_at,
+                  page_groups.c.track_id, page_groups.c.usual_id, page_groups.c.usual_name,
+                  figures.c.minutes, figures.c.days, figures.c.held_minutes, figures.c.held_days,
+                  track_figures.c.t_minutes, track_figures.c.t_days, track_figures.c.t_held_minutes,
+                  track_figures.c.t_held_days, cells.c.id, cells.c.activity_name, cells.c.starts_at,
                   cells.c.duration_minutes, cells.c.facilitator_id, cells.c.facilitator_name, cells.c.room,
                   cells.c.status, cells.c.series_id, cells.c.clash)
         .select_from(page_groups)
         .outerjoin(figures, figures.c.group_id == page_groups.c.id)
+        .outerjoin(track_figures, track_figures.c.track_id == page_groups.c.track_id)
         .outerjoin(cells, cells.c.group_id == page_groups.c.id)
         .order_by(page_groups.c.care_level, page_groups.c.name, cells.c.starts_at, cells.c.id)
     )
 
 
 @lru_cache(maxsize=None)
-def _clashes_statement(filtered: bool, of_page: bool):
+def _clashes_statement(filtered: bool, of_page: bool, lateral: bool = False):
     """The week's clashes (``of_page``: those involving a session of the groups
-    ``page_ids``), ordered by the later session's start, the earlier one's, the kind:
-    ``limit`` from ``offset``, with both sessions' group, facilitator and room."""
+    ``page_ids``, with ``offset`` 0), ordered by the later session's start, the earlier
+    one's, the kind: ``limit`` from ``offset``, with both sessions' group, facilitator and
+    room. ``lateral`` (PostgreSQL, ``of_page``): each page session's first ``limit``
+    partners by index (``_page_pair_lateral``), so the page reads what it lists."""
     parts = []
     for kind in ("facilitator", "room"):
-        parts.append(_page_pair_select(kind, filtered) if of_page else _pair_select(kind, filtered))
-    # A pair of two sessions of the page is found from both: UNION keeps it once.
-    every = (sa.union(*parts) if of_page else sa.union_all(*parts)).subquery("pairs")
+        if of_page and lateral:
+            parts.append(_page_pair_lateral(kind, filtered))
+        else:
+            parts.append(_page_pair_select(kind, filtered) if of_page else _pair_select(kind, filtered))
+    # A pair of two sessions of the page is found from both by ``_page_pair_select``: UNION
+    # keeps it once (``_page_pair_lateral`` finds it once).
+    every = (sa.union(*parts) if of_page and not lateral else sa.union_all(*parts)).subquery("pairs")
     pairs = (sa.select(every)
              .order_by(every.c.b_starts_at, every.c.a_starts_at, every.c.kind, every.c.a_id, every.c.b_id)
              .limit(_LIMIT).offset(_OFFSET).subquery("page_pairs"))
@@ -664,13 +761,28 @@ def _clashes_statement(filtered: bool, of_page: bool):
 
 
 @lru_cache(maxsize=None)
+def _page_clash_count_statement(filtered: bool, lateral: bool):
+    """How many clashes involve a session of the groups ``page_ids``, counted up to
+    ``limit`` (PostgreSQL stops reading there: at most ``limit`` partners a session, and
+    the count stops at ``limit`` pairs)."""
+    if lateral:
+        every = sa.union_all(*(_page_pair_lateral(kind, filtered, ordered=False)
+                               for kind in ("facilitator", "room"))).subquery("pairs")
+    else:
+        every = sa.union(*(_page_pair_select(kind, filtered) for kind in ("facilitator", "room"))).subquery("pairs")
+    capped = sa.select(every.c.a_id).limit(_LIMIT).subquery("capped")
+    return sa.select(sa.func.count()).select_from(capped)
+
+
+@lru_cache(maxsize=None)
 def _clash_count_statement(filtered: bool):
     return sa.select(_clash_count_sql(filtered))
 
 
 def _clashes(params: dict, filtered: bool, of_page: bool) -> list[Clash]:
     clashes = []
-    for row in db.session.execute(_clashes_statement(filtered, of_page), params):
+    lateral = of_page and db.session.get_bind().dialect.name == "postgresql"
+    for row in db.session.execute(_clashes_statement(filtered, of_page, lateral), params):
         first, second = (_entry(_Row(**{name: getattr(row, prefix + name) for name in _ROW_FIELDS}))
                          for prefix in ("a_", "b_"))
         label = second.facilitator_name if row.kind == "facilitator" else second.room.strip()
@@ -683,32 +795,32 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     """The programme of the week holding ``week_start``, per track and day, judged at ``now``.
 
     With ``facilitator_id`` the cells and clashes show that facilitator's sessions only;
-    the hours and days still count every session of the track, because the minimum is
-    what the track offers its patients.
+    the hours and days still count every session of each group, because the minimum is
+    what the group offers its patients.
 
     The cells show one page of ``size`` groups (by track, then name), narrowed to
     ``track_id`` and, with ``facilitator_id``, to groups that facilitator leads or has a
-    session in that week; every track's figures, badge and the clash count still count
-    every group, so paging changes what is listed, never a verdict. The clashes listed
-    are those involving the page's groups, at most ``MAX_LISTED_CLASHES``; the clashes
-    page (``week_clashes``) lists them all.
+    session in that week. What the page says is about its groups: each group's figures
+    and verdict, each track's badge over its groups on the page (the whole track's when
+    every group of the track is on it), the clashes involving them (listed up to
+    ``MAX_LISTED_CLASHES``, counted up to ``CLASH_COUNT_CAP``). The clashes page
+    (``week_clashes``) counts and lists every clash of the week. So the page reads its
+    groups' sessions and their partners, never the whole week of a large clinic.
 
-    Three statements however many sessions and groups the week holds: the tracks with
-    their figures, badge counts and the week's clash count (aggregates in SQL); the page's
-    groups with their figures and sessions; the page's clashes (none without a group).
+    Four statements however many sessions and groups the week holds (five with the
+    facilitator filter): the tracks with how many groups each pages through; the page's
+    groups with their figures and sessions; the page's clashes counted, then listed (none
+    without a group); the filtered facilitator's name.
     """
     monday = monday_of(week_start)
     now = now or datetime.now()
     phase = week_phase(monday, now)
     days = [monday + timedelta(days=i) for i in range(7)]
     filtered = facilitator_id is not None
-    params = {**_week_params(monday), "now": now, "facilitator_id": facilitator_id}
+    params = {**_week_params(monday), "now": now, "facilitator_id": facilitator_id, "longest": LONGEST_MINUTES}
 
-    # 1. Every track with its week, its groups' verdicts counted, and the week's clashes.
+    # 1. Every track and how many groups it pages through (no session read).
     track_rows = db.session.execute(_tracks_statement(filtered), params).all()
-    # A sum on PostgreSQL comes back as a Decimal: counted and paged as a whole number.
-    clash_count = int(track_rows[0].clashes or 0) if track_rows else 0
-    params["longest"] = max((r.longest or 0 for r in track_rows), default=0)
     shown_tracks = [r for r in track_rows if track_id is None or r.id == track_id]
     window = PageWindow.of(page, int(sum(r.pageable or 0 for r in shown_tracks)), size)
 
@@ -720,43 +832,65 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     tracks_by_id = {r.id: r for r in track_rows}
     listed: dict[int, list[GroupWeek]] = defaultdict(list)
     cells_by_track: dict[int, list[list[SessionEntry]]] = {}
+    track_tallies: dict[int, Any] = {}
+    people: dict[int, str] = {}
     seen_groups: set[int] = set()
     for r in page_rows:
         track = tracks_by_id[r.track_id]
         if r.group_id not in seen_groups:
             seen_groups.add(r.group_id)
             listed[r.track_id].append(GroupWeek(r.group_id, r.group_name, _figures_of(r, track, phase)))
+            track_tallies[r.track_id] = _Tally(r.t_minutes, r.t_days, r.t_held_minutes, r.t_held_days)
+            if r.usual_id is not None:
+                people[r.usual_id] = r.usual_name
         if r.id is None:
             continue
-        entry = _entry(r, track_id=r.track_id)
-        if r.clash:
-            entry = _with_clash(entry)
+        entry = _entry(r, track_id=r.track_id, clash=bool(r.clash))
+        if entry.facilitator_id is not None:
+            people[entry.facilitator_id] = entry.facilitator_name
         cells = cells_by_track.setdefault(r.track_id, [[] for _ in days])
         cells[(entry.starts_at.date() - monday).days].append(entry)
 
-    # 3. The clashes involving the page's groups (the clashes page lists every one).
+    # 3. The clashes involving the page's groups: counted up to the cap, the first listed.
     # Asked even when the week has none, so the page runs the same statements every week.
-    clashes = []
+    clashes, clash_count = [], 0
     if seen_groups:
-        clashes = _clashes({**params, "page_ids": sorted(seen_groups), "limit": MAX_LISTED_CLASHES,
-                            "offset": 0}, filtered, of_page=True)
+        lateral = db.session.get_bind().dialect.name == "postgresql"
+        page_params = {**params, "page_ids": sorted(seen_groups), "offset": 0}
+        clash_count = int(db.session.scalar(_page_clash_count_statement(filtered, lateral),
+                                            {**page_params, "limit": CLASH_COUNT_CAP + 1}) or 0)
+        clashes = _clashes({**page_params, "limit": MAX_LISTED_CLASHES}, filtered, of_page=True)
+
+    # 4. The facilitator filtered by, named even when none of their sessions is on the page.
+    if filtered:
+        name = db.session.scalar(sa.select(StaffUser.full_name).where(StaffUser.id == facilitator_id))
+        if name is not None:
+            people[facilitator_id] = name
 
     plan_rows = []
     for r in shown_tracks:
         groups = listed.get(r.id, [])
-        # A track is shown with its groups on this page; one without any group to page
-        # (nothing planned, or none matching the facilitator) on the first page.
-        if not groups and ((r.pageable or 0) or window.number != 1):
+        # A track is shown with its groups on this page; one without any group this week
+        # (nothing planned) on the first page, unless the facilitator filter hides its groups.
+        if not groups and ((r.pageable or 0) or window.number != 1 or filtered):
             continue
         plan_rows.append(TrackWeek(
             track_id=r.id, code=r.code, name=r.name, care_level=r.care_level,
-            days=cells_by_track.get(r.id) or [[] for _ in days], figures=_figures_of(r, r, phase),
-            groups=groups, group_count=int(r.groups or 0), short_count=int(r.short or 0),
+            days=cells_by_track.get(r.id) or [[] for _ in days],
+            figures=_figures_of(track_tallies.get(r.id, _NO_TALLY), r, phase),
+            groups=groups, group_count=int(r.pageable or 0),
+            short_count=sum(1 for g in groups if g.figures.short),
         ))
     return WeekPlan(week_start=monday, days=days, tracks=plan_rows, clashes=clashes,
-                    clash_count=clash_count, facilitator_id=facilitator_id, phase=phase,
-                    track_id=track_id, window=window,
-                    track_choices=[(r.id, r.name) for r in track_rows])
+                    clash_count=min(clash_count, CLASH_COUNT_CAP),
+                    clash_count_capped=clash_count > CLASH_COUNT_CAP,
+                    facilitator_id=facilitator_id, phase=phase, track_id=track_id, window=window,
+                    track_choices=[(r.id, r.name) for r in track_rows],
+                    facilitator_choices=sorted(people.items(), key=lambda p: (p[1], p[0])))
+
+
+_Tally = namedtuple("_Tally", "minutes days held_minutes held_days")
+_NO_TALLY = _Tally(0, 0, 0, 0)
 
 
 def _figures_of(tally, track, phase: str) -> Figures:
@@ -839,26 +973,32 @@ _ROW_FIELDS = ("id", "group_id", "group_name", "track_id", "starts_at", "duratio
 _Row = namedtuple("_Row", _ROW_FIELDS)
 
 
-def _entry(s, track_id: int | None = None) -> SessionEntry:
+_STATUS_CSS = {"cancelled": " is-cancelled", "held": " is-held"}
+
+
+def _entry(s, track_id: int | None = None, clash: bool = False) -> SessionEntry:
+    ends_at = session_end(s)
+    facilitator_name = s.facilitator_name or ""
+    room = s.room or ""
     return SessionEntry(
         id=s.id,
         group_id=s.group_id,
         group_name=s.group_name,
         activity_name=getattr(s, "activity_name", None) or "",
         starts_at=s.starts_at,
-        ends_at=session_end(s),
+        ends_at=ends_at,
         duration_minutes=s.duration_minutes,
         facilitator_id=s.facilitator_id,
-        facilitator_name=s.facilitator_name or "",
-        room=s.room or "",
+        facilitator_name=facilitator_name,
+        room=room,
         status=s.status,
         series_id=s.series_id,
         track_id=s.track_id if track_id is None else track_id,
+        clash=clash,
+        when=f"{s.starts_at:%H:%M}–{ends_at:%H:%M}",
+        who=(facilitator_name or "No facilitator") + (f" · {room}" if room else ""),
+        css=_STATUS_CSS.get(s.status, "") + (" is-clash" if clash else ""),
     )
-
-
-def _with_clash(entry: SessionEntry) -> SessionEntry:
-    return replace(entry, clash=True)
 
 
 def _is_facilitator():
@@ -898,6 +1038,7 @@ def find_facilitators(term: str, limit: int) -> list[tuple[int, str]]:
 
 __all__ = [
     "CLASHES_PAGE",
+    "CLASH_COUNT_CAP",
     "Clash",
     "ClashPage",
     "GROUPS_PAGE",
