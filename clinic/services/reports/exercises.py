@@ -50,7 +50,6 @@ from ..access import patient_filter, sees_everyone
 from ..kindness_dose import ACT_OUTCOME, target
 from ..membership import covers
 from ..participation import monday_of
-from ..period_progress import ran_during
 from . import Column, Report, ReportFilters, Table, period_words
 
 NOT_ENROLLED = "Not enrolled"
@@ -79,41 +78,102 @@ def judged_weeks(start: date, end: date, today: date) -> list[tuple[date, date]]
     return weeks
 
 
-def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None):
+def _day_after(day):
+    """SQL: the date after ``day`` (a date column), on PostgreSQL and SQLite."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return day + sa.literal(1)
+    return sa.func.date(day, "+1 day")
+
+
+def _spans(start: date, end: date):
+    """CTE ``spans``: (patient_id, first, next, track_id), each patient's days from ``first`` up to
+    ``next`` (excluded; NULL: open-ended) on which the same enrolments are in force, with the
+    track of the one begun last (as ``track_on``); days covered by no enrolment have no span.
+
+    Only the enrolments in force on some day of ``start`` to ``end`` are read, so the spans are
+    right for the days of that period, the only ones asked about. The spans of a patient do
+    not overlap: a day joins at most one of them, and a row read once per day it is about
+    finds its track by a range join instead of a subquery per row.
+    """
+    overlapping = (Enrolment.start_date <= end, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= start))
+    points = sa.union(
+        sa.select(Enrolment.patient_id, Enrolment.start_date.label("day")).where(*overlapping),
+        sa.select(Enrolment.patient_id, _day_after(Enrolment.end_date).label("day"))
+        .where(*overlapping, Enrolment.end_date.is_not(None)),
+    ).subquery("points")
+    bounds = sa.select(
+        points.c.patient_id, points.c.day.label("first"),
+        sa.func.lead(points.c.day).over(partition_by=points.c.patient_id, order_by=points.c.day).label("next"),
+    ).subquery("bounds")
+    ranked = (
+        sa.select(bounds.c.patient_id, bounds.c.first, bounds.c.next, Enrolment.track_id,
+                  sa.func.row_number().over(partition_by=(bounds.c.patient_id, bounds.c.first),
+                                            order_by=(Enrolment.start_date.desc(), Enrolment.id.desc())).label("n"))
+        .join(Enrolment, sa.and_(Enrolment.patient_id == bounds.c.patient_id, covers(Enrolment, bounds.c.first)))
+        .subquery("ranked")
+    )
+    return (sa.select(ranked.c.patient_id, ranked.c.first, ranked.c.next, ranked.c.track_id)
+            .where(ranked.c.n == 1).cte("spans"))
+
+
+def _on(spans, patient_id, day):
+    """SQL: the span of ``spans`` holds ``patient_id`` on ``day``."""
+    return sa.and_(spans.c.patient_id == patient_id, spans.c.first <= day,
+                   sa.or_(spans.c.next.is_(None), spans.c.next > day))
+
+
+def _ran(start: date, end: date, checked):
+    """Subquery of the ids of the assignments that ran during ``start`` to ``end``
+    (``period_progress.ran_during``), as one part per way of having run, each read by an index:
+    checked in during the period (``checked``: their ids), started in it, or active or paused
+    and not due before it (and started by its end)."""
+    return sa.union(
+        sa.select(checked.c.assignment_id.label("id")),
+        sa.select(Assignment.id).where(Assignment.start_date >= start, Assignment.start_date <= end),
+        sa.select(Assignment.id).where(Assignment.status.in_(("active", "paused")), Assignment.start_date <= end,
+                                       sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= start)),
+    ).subquery("ran_ids")
+
+
+def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None, spans):
     """(track, acts, patient-weeks) and (track, -1, patients) rows, one statement."""
     table = sa.union_all(*(sa.select(sa.literal(m, sa.Date).label("monday"), sa.literal(s, sa.Date).label("sunday"))
                            for m, s in weeks)).cte("weeks")
-    in_week = sa.exists().where(ExerciseCheckin.assignment_id == Assignment.id,
-                                ExerciseCheckin.on_date >= table.c.monday, ExerciseCheckin.on_date <= table.c.sunday)
-    held = (
+    first, last = weeks[0][0], weeks[-1][1]
+    # The check-ins of the judged weeks, per assignment and week, with their acts: read once.
+    week_checkins = (
+        sa.select(ExerciseCheckin.assignment_id, table.c.monday, table.c.sunday,
+                  sa.func.sum(sa.case((ExerciseCheckin.outcome == ACT_OUTCOME, 1), else_=0)).label("acts"))
+        .join(table, sa.and_(ExerciseCheckin.on_date >= table.c.monday, ExerciseCheckin.on_date <= table.c.sunday))
+        .where(ExerciseCheckin.on_date >= first, ExerciseCheckin.on_date <= last)
+        .group_by(ExerciseCheckin.assignment_id, table.c.monday, table.c.sunday)
+        .cte("week_checkins")
+    )
+    # A patient-week is held by an assignment begun by the Monday that was active or paused and
+    # not due before it, or checked in during the week (either implies it ran in the weeks).
+    held = sa.union(
         sa.select(Assignment.patient_id, table.c.monday, table.c.sunday)
         .join(table, Assignment.start_date <= table.c.monday)
-        .where(ran_during(weeks[0][0], weeks[-1][1]), *scope,
-               sa.or_(sa.and_(Assignment.status.in_(("active", "paused")),
-                              sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= table.c.monday)),
-                      in_week))
-        .distinct()
-        .subquery()
+        .where(Assignment.status.in_(("active", "paused")), Assignment.start_date <= last,
+               sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= table.c.monday), *scope),
+        sa.select(Assignment.patient_id, week_checkins.c.monday, week_checkins.c.sunday)
+        .join(Assignment, Assignment.id == week_checkins.c.assignment_id)
+        .where(Assignment.start_date <= week_checkins.c.monday, *scope),
+    ).subquery("held")
+    acts = (
+        sa.select(Assignment.patient_id, week_checkins.c.monday, sa.func.sum(week_checkins.c.acts).label("acts"))
+        .join(Assignment, Assignment.id == week_checkins.c.assignment_id)
+        .group_by(Assignment.patient_id, week_checkins.c.monday)
+        .subquery("acts")
     )
-    enrolled_sunday = sa.exists().where(Enrolment.patient_id == held.c.patient_id, covers(Enrolment, held.c.sunday))
-    patient_weeks = (
-        sa.select(held.c.patient_id, held.c.monday, held.c.sunday,
-                  track_on(held.c.patient_id, held.c.monday).label("track_id"))
-        .where(enrolled_sunday)
-        .subquery()
-    )
-    acts = sa.func.count(ExerciseCheckin.id)
+    on_monday, on_sunday = spans.alias("on_monday"), spans.alias("on_sunday")
     per_week = (
-        sa.select(patient_weeks.c.track_id, patient_weeks.c.patient_id, acts.label("acts"))
-        .select_from(patient_weeks)
-        .outerjoin(Assignment, Assignment.patient_id == patient_weeks.c.patient_id)
-        .outerjoin(ExerciseCheckin, sa.and_(ExerciseCheckin.assignment_id == Assignment.id,
-                                            ExerciseCheckin.outcome == ACT_OUTCOME,
-                                            ExerciseCheckin.on_date >= patient_weeks.c.monday,
-                                            ExerciseCheckin.on_date <= patient_weeks.c.sunday))
-        .where(patient_weeks.c.track_id.is_not(None),
-               *((patient_weeks.c.track_id == track_id,) if track_id is not None else ()))
-        .group_by(patient_weeks.c.track_id, patient_weeks.c.patient_id, patient_weeks.c.monday)
+        sa.select(on_monday.c.track_id, held.c.patient_id, sa.func.coalesce(acts.c.acts, 0).label("acts"))
+        .select_from(held)
+        .join(on_monday, _on(on_monday, held.c.patient_id, held.c.monday))
+        .join(on_sunday, _on(on_sunday, held.c.patient_id, held.c.sunday))
+        .outerjoin(acts, sa.and_(acts.c.patient_id == held.c.patient_id, acts.c.monday == held.c.monday))
+        .where(*((on_monday.c.track_id == track_id,) if track_id is not None else ()))
         .cte("per_week")
     )
     return db.session.execute(sa.union_all(
@@ -141,31 +201,40 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
         return (column == filters.track_id,) if filters.track_id is not None else ()
 
     # Assignments that ran in the period, in the track of their first day in it.
+    checked = (sa.select(ExerciseCheckin.assignment_id).where(ExerciseCheckin.on_date >= start,
+                                                              ExerciseCheckin.on_date <= end)
+               .distinct().cte("checked"))
+    ran_ids = _ran(start, end, checked)
+    spans = _spans(start, end)
     first_day = sa.case((Assignment.start_date > start, Assignment.start_date), else_=sa.literal(start, sa.Date))
-    checked = sa.exists().where(ExerciseCheckin.assignment_id == Assignment.id,
-                                ExerciseCheckin.on_date >= start, ExerciseCheckin.on_date <= end)
     ran = (
-        sa.select(Assignment.exercise_id, Assignment.patient_id,
-                  track_on(Assignment.patient_id, first_day).label("track_id"),
-                  sa.case((checked, 1), else_=0).label("checked"))
-        .where(ran_during(start, end), *scope)
+        sa.select(Assignment.exercise_id, Assignment.patient_id, spans.c.track_id,
+                  sa.case((checked.c.assignment_id.is_not(None), 1), else_=0).label("checked"))
+        .select_from(ran_ids)
+        .join(Assignment, Assignment.id == ran_ids.c.id)
+        .outerjoin(checked, checked.c.assignment_id == Assignment.id)
+        .outerjoin(spans, _on(spans, Assignment.patient_id, first_day))
+        .where(Assignment.start_date <= end, *scope)
+        .subquery()
+    )
+    grouped = (
+        sa.select(ran.c.exercise_id, ran.c.track_id, sa.func.count().label("assignments"),
+                  sa.func.count(sa.distinct(ran.c.patient_id)).label("patients"),
+                  sa.func.sum(1 - ran.c.checked).label("unchecked"))
+        .where(*narrowed(ran.c.track_id))
+        .group_by(ran.c.exercise_id, ran.c.track_id)
         .subquery()
     )
     assigned = {(r.exercise_id, r.track_id): r for r in db.session.execute(
-        sa.select(ran.c.exercise_id, KindnessExercise.title, ran.c.track_id, sa.func.count().label("assignments"),
-                  sa.func.count(sa.distinct(ran.c.patient_id)).label("patients"),
-                  sa.func.sum(1 - ran.c.checked).label("unchecked"))
-        .join(KindnessExercise, KindnessExercise.id == ran.c.exercise_id)
-        .where(*narrowed(ran.c.track_id))
-        .group_by(ran.c.exercise_id, KindnessExercise.title, ran.c.track_id)
+        sa.select(grouped, KindnessExercise.title).join(KindnessExercise, KindnessExercise.id == grouped.c.exercise_id)
     )}
     # Check-ins of the period, in the track of their day.
     both = sa.and_(ExerciseCheckin.mood_before.is_not(None), ExerciseCheckin.mood_after.is_not(None))
     done = (
-        sa.select(Assignment.exercise_id, ExerciseCheckin.outcome,
-                  track_on(Assignment.patient_id, ExerciseCheckin.on_date).label("track_id"),
+        sa.select(Assignment.exercise_id, ExerciseCheckin.outcome, spans.c.track_id,
                   sa.case((both, ExerciseCheckin.mood_after - ExerciseCheckin.mood_before)).label("change"))
         .join(Assignment, Assignment.id == ExerciseCheckin.assignment_id)
+        .outerjoin(spans, _on(spans, Assignment.patient_id, ExerciseCheckin.on_date))
         .where(ExerciseCheckin.on_date >= start, ExerciseCheckin.on_date <= end, *scope)
         .subquery()
     )
@@ -173,13 +242,16 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
     def outcome(name):
         return sa.func.sum(sa.case((done.c.outcome == name, 1), else_=0)).label(name)
 
-    checkins = {(r.exercise_id, r.track_id): r for r in db.session.execute(
-        sa.select(done.c.exercise_id, KindnessExercise.title, done.c.track_id, outcome("done"), outcome("partly"),
+    counted = (
+        sa.select(done.c.exercise_id, done.c.track_id, outcome("done"), outcome("partly"),
                   outcome("not_done"), sa.func.count(done.c.change).label("moods"),
                   sa.func.sum(done.c.change).label("change"))
-        .join(KindnessExercise, KindnessExercise.id == done.c.exercise_id)
         .where(*narrowed(done.c.track_id))
-        .group_by(done.c.exercise_id, KindnessExercise.title, done.c.track_id)
+        .group_by(done.c.exercise_id, done.c.track_id)
+        .subquery()
+    )
+    checkins = {(r.exercise_id, r.track_id): r for r in db.session.execute(
+        sa.select(counted, KindnessExercise.title).join(KindnessExercise, KindnessExercise.id == counted.c.exercise_id)
     )}
 
     table = Table(
@@ -204,7 +276,7 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
 
     goal = target()
     weeks = judged_weeks(start, end, today)
-    dose_rows = _dose(weeks, scope, filters.track_id) if weeks else []
+    dose_rows = _dose(weeks, scope, filters.track_id, spans) if weeks else []
     per_track: dict[int, dict[str, int]] = {t.id: {"patients": 0, "weeks": 0, "acts": 0, "below": 0, "within": 0,
                                                    "above": 0} for t in tracks}
     for track_id, acts, number in dose_rows:
