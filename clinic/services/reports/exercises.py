@@ -105,11 +105,14 @@ def _spans(start: date, end: date):
         points.c.patient_id, points.c.day.label("first"),
         sa.func.lead(points.c.day).over(partition_by=points.c.patient_id, order_by=points.c.day).label("next"),
     ).subquery("bounds")
+    # The enrolments in force on a span's first day, among those read: on the days of the
+    # period the same as among all of them.
     ranked = (
         sa.select(bounds.c.patient_id, bounds.c.first, bounds.c.next, Enrolment.track_id,
                   sa.func.row_number().over(partition_by=(bounds.c.patient_id, bounds.c.first),
                                             order_by=(Enrolment.start_date.desc(), Enrolment.id.desc())).label("n"))
         .join(Enrolment, sa.and_(Enrolment.patient_id == bounds.c.patient_id, covers(Enrolment, bounds.c.first)))
+        .where(*overlapping)
         .subquery("ranked")
     )
     return (sa.select(ranked.c.patient_id, ranked.c.first, ranked.c.next, ranked.c.track_id)
@@ -142,11 +145,14 @@ def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None, spa
     first, last = weeks[0][0], weeks[-1][1]
     # The check-ins of the judged weeks, per assignment and week, with their acts: read once.
     week_checkins = (
-        sa.select(ExerciseCheckin.assignment_id, table.c.monday, table.c.sunday,
+        sa.select(ExerciseCheckin.assignment_id, Assignment.patient_id, Assignment.start_date, table.c.monday,
+                  table.c.sunday,
                   sa.func.sum(sa.case((ExerciseCheckin.outcome == ACT_OUTCOME, 1), else_=0)).label("acts"))
         .join(table, sa.and_(ExerciseCheckin.on_date >= table.c.monday, ExerciseCheckin.on_date <= table.c.sunday))
-        .where(ExerciseCheckin.on_date >= first, ExerciseCheckin.on_date <= last)
-        .group_by(ExerciseCheckin.assignment_id, table.c.monday, table.c.sunday)
+        .join(Assignment, Assignment.id == ExerciseCheckin.assignment_id)
+        .where(ExerciseCheckin.on_date >= first, ExerciseCheckin.on_date <= last, *scope)
+        .group_by(ExerciseCheckin.assignment_id, Assignment.patient_id, Assignment.start_date, table.c.monday,
+                  table.c.sunday)
         .cte("week_checkins")
     )
     # A patient-week is held by an assignment begun by the Monday that was active or paused and
@@ -156,14 +162,12 @@ def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None, spa
         .join(table, Assignment.start_date <= table.c.monday)
         .where(Assignment.status.in_(("active", "paused")), Assignment.start_date <= last,
                sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= table.c.monday), *scope),
-        sa.select(Assignment.patient_id, week_checkins.c.monday, week_checkins.c.sunday)
-        .join(Assignment, Assignment.id == week_checkins.c.assignment_id)
-        .where(Assignment.start_date <= week_checkins.c.monday, *scope),
+        sa.select(week_checkins.c.patient_id, week_checkins.c.monday, week_checkins.c.sunday)
+        .where(week_checkins.c.start_date <= week_checkins.c.monday),
     ).subquery("held")
     acts = (
-        sa.select(Assignment.patient_id, week_checkins.c.monday, sa.func.sum(week_checkins.c.acts).label("acts"))
-        .join(Assignment, Assignment.id == week_checkins.c.assignment_id)
-        .group_by(Assignment.patient_id, week_checkins.c.monday)
+        sa.select(week_checkins.c.patient_id, week_checkins.c.monday, sa.func.sum(week_checkins.c.acts).label("acts"))
+        .group_by(week_checkins.c.patient_id, week_checkins.c.monday)
         .subquery("acts")
     )
     on_monday, on_sunday = spans.alias("on_monday"), spans.alias("on_sunday")
