@@ -43,6 +43,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from ...extensions import db
 from ...models import Assignment, Enrolment, ExerciseCheckin, KindnessExercise, Track
@@ -78,67 +79,67 @@ def judged_weeks(start: date, end: date, today: date) -> list[tuple[date, date]]
     return weeks
 
 
-def _day_after(day):
-    """SQL: the date after ``day`` (a date column), on PostgreSQL and SQLite."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return day + sa.literal(1)
-    return sa.func.date(day, "+1 day")
+class InForce:
+    """The enrolment in force on a day, for rows read once: an outer join of the rows to the
+    patient's enrolments covering their day (a range join, not a subquery per row), less the
+    rows whose enrolment is beaten that day by one begun later that covers it too (as
+    ``track_on``: the one begun last counts).
 
-
-def _spans(start: date, end: date):
-    """CTE ``spans``: (patient_id, first, next, track_id), each patient's days from ``first`` up to
-    ``next`` (excluded; NULL: open-ended) on which the same enrolments are in force, with the
-    track of the one begun last (as ``track_on``); days covered by no enrolment have no span.
-
-    Only the enrolments in force on some day of ``start`` to ``end`` are read, so the spans are
-    right for the days of that period, the only ones asked about. The spans of a patient do
-    not overlap: a day joins at most one of them, and a row read once per day it is about
-    finds its track by a range join instead of a subquery per row.
+    Only the enrolments in force on some day of ``start`` to ``end`` are read, enough for the
+    days of that period, the only ones asked about.
     """
-    overlapping = (Enrolment.start_date <= end, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= start))
-    points = sa.union(
-        sa.select(Enrolment.patient_id, Enrolment.start_date.label("day")).where(*overlapping),
-        sa.select(Enrolment.patient_id, _day_after(Enrolment.end_date).label("day"))
-        .where(*overlapping, Enrolment.end_date.is_not(None)),
-    ).subquery("points")
-    bounds = sa.select(
-        points.c.patient_id, points.c.day.label("first"),
-        sa.func.lead(points.c.day).over(partition_by=points.c.patient_id, order_by=points.c.day).label("next"),
-    ).subquery("bounds")
-    # The enrolments in force on a span's first day, among those read: on the days of the
-    # period the same as among all of them.
-    ranked = (
-        sa.select(bounds.c.patient_id, bounds.c.first, bounds.c.next, Enrolment.track_id,
-                  sa.func.row_number().over(partition_by=(bounds.c.patient_id, bounds.c.first),
-                                            order_by=(Enrolment.start_date.desc(), Enrolment.id.desc())).label("n"))
-        .join(Enrolment, sa.and_(Enrolment.patient_id == bounds.c.patient_id, covers(Enrolment, bounds.c.first)))
-        .where(*overlapping)
-        .subquery("ranked")
-    )
-    return (sa.select(ranked.c.patient_id, ranked.c.first, ranked.c.next, ranked.c.track_id)
-            .where(ranked.c.n == 1).cte("spans"))
+
+    def __init__(self, start: date, end: date, user: Any):
+        self.start, self.end, self.user = start, end, user
+
+    def overlapping(self, model) -> tuple:
+        """The enrolments in force on some day of the period, of the patients the user may see."""
+        return (model.start_date <= self.end, sa.or_(model.end_date.is_(None), model.end_date >= self.start),
+                *(c for c in (patient_filter(self.user, model.patient_id),) if c is not None))
+
+    def beaten(self, name: str):
+        """Subquery (loser_id, first, last): the days (``last`` NULL: open) on which the enrolment
+        ``loser_id`` is in force and another one begun later (or the same day, with a higher id) too."""
+        e1, e2 = sa.orm.aliased(Enrolment), sa.orm.aliased(Enrolment)
+        last = sa.case((e1.end_date.is_(None), e2.end_date), (e2.end_date.is_(None), e1.end_date),
+                       (e1.end_date <= e2.end_date, e1.end_date), else_=e2.end_date)
+        return (
+            sa.select(e1.id.label("loser_id"), e2.start_date.label("first"), last.label("last"))
+            .join(e2, sa.and_(e2.patient_id == e1.patient_id,
+                              sa.or_(e2.start_date > e1.start_date,
+                                     sa.and_(e2.start_date == e1.start_date, e2.id > e1.id)),
+                              sa.or_(e1.end_date.is_(None), e1.end_date >= e2.start_date)))
+            .where(*self.overlapping(e1), *self.overlapping(e2))
+            .subquery(name)
+        )
+
+    def join(self, query, patient_id, day, name: str, outer: bool = True):
+        """``query`` joined to the enrolment in force for ``patient_id`` on ``day`` (outer: rows with
+        none stay, with NULL), and that enrolment's track."""
+        enrolment = sa.orm.aliased(Enrolment, name=f"{name}_enrolment")
+        beaten = self.beaten(f"{name}_beaten")
+        covering = sa.and_(enrolment.patient_id == patient_id, covers(enrolment, day), *self.overlapping(enrolment))
+        query = (query.outerjoin(enrolment, covering) if outer else query.join(enrolment, covering))
+        query = (query.outerjoin(beaten, sa.and_(beaten.c.loser_id == enrolment.id, beaten.c.first <= day,
+                                                 sa.or_(beaten.c.last.is_(None), beaten.c.last >= day)))
+                 .where(beaten.c.loser_id.is_(None)))
+        return query, enrolment.track_id
 
 
-def _on(spans, patient_id, day):
-    """SQL: the span of ``spans`` holds ``patient_id`` on ``day``."""
-    return sa.and_(spans.c.patient_id == patient_id, spans.c.first <= day,
-                   sa.or_(spans.c.next.is_(None), spans.c.next > day))
-
-
-def _ran(start: date, end: date, checked):
+def _ran(start: date, end: date, checked, scope: list):
     """Subquery of the ids of the assignments that ran during ``start`` to ``end``
     (``period_progress.ran_during``), as one part per way of having run, each read by an index:
     checked in during the period (``checked``: their ids), started in it, or active or paused
     and not due before it (and started by its end)."""
     return sa.union(
         sa.select(checked.c.assignment_id.label("id")),
-        sa.select(Assignment.id).where(Assignment.start_date >= start, Assignment.start_date <= end),
+        sa.select(Assignment.id).where(Assignment.start_date >= start, Assignment.start_date <= end, *scope),
         sa.select(Assignment.id).where(Assignment.status.in_(("active", "paused")), Assignment.start_date <= end,
-                                       sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= start)),
+                                       sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= start), *scope),
     ).subquery("ran_ids")
 
 
-def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None, spans):
+def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None, in_force: InForce):
     """(track, acts, patient-weeks) and (track, -1, patients) rows, one statement."""
     table = sa.union_all(*(sa.select(sa.literal(m, sa.Date).label("monday"), sa.literal(s, sa.Date).label("sunday"))
                            for m, s in weeks)).cte("weeks")
@@ -170,14 +171,15 @@ def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None, spa
         .group_by(week_checkins.c.patient_id, week_checkins.c.monday)
         .subquery("acts")
     )
-    on_monday, on_sunday = spans.alias("on_monday"), spans.alias("on_sunday")
+    enrolled_sunday = sa.exists().where(Enrolment.patient_id == held.c.patient_id,
+                                        covers(Enrolment, held.c.sunday))
+    per_week, monday_track = in_force.join(
+        sa.select().select_from(held), held.c.patient_id, held.c.monday, "monday", outer=False)
     per_week = (
-        sa.select(on_monday.c.track_id, held.c.patient_id, sa.func.coalesce(acts.c.acts, 0).label("acts"))
-        .select_from(held)
-        .join(on_monday, _on(on_monday, held.c.patient_id, held.c.monday))
-        .join(on_sunday, _on(on_sunday, held.c.patient_id, held.c.sunday))
+        per_week.add_columns(monday_track.label("track_id"), held.c.patient_id,
+                             sa.func.coalesce(acts.c.acts, 0).label("acts"))
         .outerjoin(acts, sa.and_(acts.c.patient_id == held.c.patient_id, acts.c.monday == held.c.monday))
-        .where(*((on_monday.c.track_id == track_id,) if track_id is not None else ()))
+        .where(enrolled_sunday, *((monday_track == track_id,) if track_id is not None else ()))
         .cte("per_week")
     )
     return db.session.execute(sa.union_all(
@@ -205,19 +207,21 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
         return (column == filters.track_id,) if filters.track_id is not None else ()
 
     # Assignments that ran in the period, in the track of their first day in it.
-    checked = (sa.select(ExerciseCheckin.assignment_id).where(ExerciseCheckin.on_date >= start,
-                                                              ExerciseCheckin.on_date <= end)
-               .distinct().cte("checked"))
-    ran_ids = _ran(start, end, checked)
-    spans = _spans(start, end)
+    checked = sa.select(ExerciseCheckin.assignment_id).where(ExerciseCheckin.on_date >= start,
+                                                             ExerciseCheckin.on_date <= end, *scope)
+    if scope:  # a caseload: its assignments' check-ins, reached through them
+        checked = checked.join(Assignment, Assignment.id == ExerciseCheckin.assignment_id)
+    checked = checked.distinct().cte("checked")
+    ran_ids = _ran(start, end, checked, scope)
+    in_force = InForce(start, end, user)
     first_day = sa.case((Assignment.start_date > start, Assignment.start_date), else_=sa.literal(start, sa.Date))
+    ran, track = in_force.join(
+        sa.select().select_from(ran_ids).join(Assignment, Assignment.id == ran_ids.c.id)
+        .outerjoin(checked, checked.c.assignment_id == Assignment.id),
+        Assignment.patient_id, first_day, "first_day")
     ran = (
-        sa.select(Assignment.exercise_id, Assignment.patient_id, spans.c.track_id,
-                  sa.case((checked.c.assignment_id.is_not(None), 1), else_=0).label("checked"))
-        .select_from(ran_ids)
-        .join(Assignment, Assignment.id == ran_ids.c.id)
-        .outerjoin(checked, checked.c.assignment_id == Assignment.id)
-        .outerjoin(spans, _on(spans, Assignment.patient_id, first_day))
+        ran.add_columns(Assignment.exercise_id, Assignment.patient_id, track.label("track_id"),
+                        sa.case((checked.c.assignment_id.is_not(None), 1), else_=0).label("checked"))
         .where(Assignment.start_date <= end, *scope)
         .subquery()
     )
@@ -234,11 +238,12 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
     )}
     # Check-ins of the period, in the track of their day.
     both = sa.and_(ExerciseCheckin.mood_before.is_not(None), ExerciseCheckin.mood_after.is_not(None))
+    done, track = in_force.join(
+        sa.select().select_from(ExerciseCheckin).join(Assignment, Assignment.id == ExerciseCheckin.assignment_id),
+        Assignment.patient_id, ExerciseCheckin.on_date, "day")
     done = (
-        sa.select(Assignment.exercise_id, ExerciseCheckin.outcome, spans.c.track_id,
-                  sa.case((both, ExerciseCheckin.mood_after - ExerciseCheckin.mood_before)).label("change"))
-        .join(Assignment, Assignment.id == ExerciseCheckin.assignment_id)
-        .outerjoin(spans, _on(spans, Assignment.patient_id, ExerciseCheckin.on_date))
+        done.add_columns(Assignment.exercise_id, ExerciseCheckin.outcome, track.label("track_id"),
+                         sa.case((both, ExerciseCheckin.mood_after - ExerciseCheckin.mood_before)).label("change"))
         .where(ExerciseCheckin.on_date >= start, ExerciseCheckin.on_date <= end, *scope)
         .subquery()
     )
@@ -280,7 +285,7 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
 
     goal = target()
     weeks = judged_weeks(start, end, today)
-    dose_rows = _dose(weeks, scope, filters.track_id, spans) if weeks else []
+    dose_rows = _dose(weeks, scope, filters.track_id, in_force) if weeks else []
     per_track: dict[int, dict[str, int]] = {t.id: {"patients": 0, "weeks": 0, "acts": 0, "below": 0, "within": 0,
                                                    "above": 0} for t in tracks}
     for track_id, acts, number in dose_rows:

@@ -54,8 +54,9 @@ def _wanted(filters: ReportFilters, user: Any) -> list:
     ) if c is not None]
 
 
-def _entries(filters: ReportFilters, *narrowing):
-    """Subquery: per session starting in the period, its attendance entries counted once
+def _entries(wanted: list, *narrowing):
+    """Subquery: per session starting in the period (``wanted``: as the user may see them), its
+    attendance entries counted once
     (attended, recorded, absent, excused, minutes lost), so the figures below read one row per
     session instead of one per entry (no DISTINCT over the entries)."""
     short = GroupSession.duration_minutes - Attendance.minutes_attended
@@ -74,8 +75,8 @@ def _entries(filters: ReportFilters, *narrowing):
                                 else_=0)).label("lost"),
         )
         .join(GroupSession, GroupSession.id == Attendance.session_id)
-        .where(GroupSession.starts_at >= midnight(filters.start),
-               GroupSession.starts_at < midnight(filters.end + timedelta(days=1)), *narrowing)
+        .join(CareGroup, CareGroup.id == GroupSession.group_id)
+        .where(*wanted, *narrowing)
         .group_by(GroupSession.id)
         .subquery("entries")
     )
@@ -137,7 +138,7 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
         ))] if page_keys else [sa.false()]
 
     # The page's rows read the entries of the page's (group, activity) keys only.
-    of_page = _entries(filters, *key_filter)
+    of_page = _entries(wanted, *key_filter)
     rows = db.session.execute(
         joined.with_only_columns(*keys, CareGroup.name.label("group_name"), Activity.name.label("activity_name"),
                                  CareGroup.capacity, *_figures(now, of_page))
@@ -148,7 +149,7 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
         .order_by(CareGroup.name, GroupSession.group_id, Activity.name.is_(None), Activity.name,
                   GroupSession.activity_id)
     ).all() if key_filter != [sa.false()] else []
-    entries = _entries(filters)
+    entries = _entries(wanted)
     totals = db.session.execute(
         joined.with_only_columns(*_figures(now, entries)).outerjoin(entries, entries.c.session_id == GroupSession.id)
         .where(*wanted)
