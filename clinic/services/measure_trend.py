@@ -70,11 +70,16 @@ class Score:
     signed: bool
 
 
-def scores(patient_ids: list[int] | sa.Select, until: date) -> dict[int, list[Score]]:
+def scores(patient_ids: list[int] | sa.Select, until: date, *, instrument: str | None = None,
+           signed_only: bool = False) -> dict[int, list[Score]]:
     """Each patient's administrations up to ``until``, oldest first, with the current totals (one statement).
 
     ``patient_ids``: a list of ids, or a ``select`` of them (for many patients: no list of
-    parameters that grows with them)."""
+    parameters that grows with them; read through the patients' index, ``access.among``).
+    ``instrument``: only that instrument's; ``signed_only``: only the signed ones (for readers
+    that judge signed scores only, such as ``stay_scores``: the same scores shown, fewer rows read)."""
+    from .access import among
+
     if not isinstance(patient_ids, sa.Select) and not patient_ids:
         return {}
     later = aliased(MeasureAddendum)
@@ -85,6 +90,10 @@ def scores(patient_ids: list[int] | sa.Select, until: date) -> dict[int, list[Sc
         .correlate(MeasureAdministration)
         .scalar_subquery()
     )
+    whose = (among(MeasureAdministration.patient_id, patient_ids) if isinstance(patient_ids, sa.Select)
+             else MeasureAdministration.patient_id.in_(patient_ids))
+    narrowed = [c for c in (MeasureAdministration.instrument == instrument if instrument is not None else None,
+                            MeasureAdministration.signed_at.is_not(None) if signed_only else None) if c is not None]
     rows = db.session.execute(
         sa.select(
             MeasureAdministration.patient_id, MeasureAdministration.instrument, MeasureAdministration.administered_on,
@@ -93,13 +102,13 @@ def scores(patient_ids: list[int] | sa.Select, until: date) -> dict[int, list[Sc
             MeasureAdministration.signed_at,
         )
         .outerjoin(MeasureAddendum, MeasureAddendum.id == latest)
-        .where(MeasureAdministration.patient_id.in_(patient_ids), MeasureAdministration.administered_on <= until)
+        .where(whose, MeasureAdministration.administered_on <= until, *narrowed)
         .order_by(MeasureAdministration.patient_id, MeasureAdministration.administered_on, MeasureAdministration.id)
     )
     found: dict[int, list[Score]] = defaultdict(list)
-    for row in rows:
-        found[row.patient_id].append(Score(row.patient_id, row.instrument, row.administered_on, int(row.total),
-                                           bool(row.prorated), row.signed_at is not None))
+    for patient_id, instrument_code, day, total, prorated, signed_at in rows:
+        found[patient_id].append(Score(patient_id, instrument_code, day, int(total), bool(prorated),
+                                       signed_at is not None))
     return dict(found)
 
 

@@ -43,6 +43,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from ...extensions import db
 from ...models import Assignment, Enrolment, ExerciseCheckin, KindnessExercise, Track
@@ -50,7 +51,6 @@ from ..access import patient_filter, sees_everyone
 from ..kindness_dose import ACT_OUTCOME, target
 from ..membership import covers
 from ..participation import monday_of
-from ..period_progress import ran_during
 from . import Column, Report, ReportFilters, Table, period_words
 
 NOT_ENROLLED = "Not enrolled"
@@ -79,41 +79,107 @@ def judged_weeks(start: date, end: date, today: date) -> list[tuple[date, date]]
     return weeks
 
 
-def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None):
+class InForce:
+    """The enrolment in force on a day, for rows read once: an outer join of the rows to the
+    patient's enrolments covering their day (a range join, not a subquery per row), less the
+    rows whose enrolment is beaten that day by one begun later that covers it too (as
+    ``track_on``: the one begun last counts).
+
+    Only the enrolments in force on some day of ``start`` to ``end`` are read, enough for the
+    days of that period, the only ones asked about.
+    """
+
+    def __init__(self, start: date, end: date, user: Any):
+        self.start, self.end, self.user = start, end, user
+
+    def overlapping(self, model) -> tuple:
+        """The enrolments in force on some day of the period, of the patients the user may see."""
+        return (model.start_date <= self.end, sa.or_(model.end_date.is_(None), model.end_date >= self.start),
+                *(c for c in (patient_filter(self.user, model.patient_id),) if c is not None))
+
+    def beaten(self, name: str):
+        """Subquery (loser_id, first, last): the days (``last`` NULL: open) on which the enrolment
+        ``loser_id`` is in force and another one begun later (or the same day, with a higher id) too."""
+        e1, e2 = sa.orm.aliased(Enrolment), sa.orm.aliased(Enrolment)
+        last = sa.case((e1.end_date.is_(None), e2.end_date), (e2.end_date.is_(None), e1.end_date),
+                       (e1.end_date <= e2.end_date, e1.end_date), else_=e2.end_date)
+        return (
+            sa.select(e1.id.label("loser_id"), e2.start_date.label("first"), last.label("last"))
+            .join(e2, sa.and_(e2.patient_id == e1.patient_id,
+                              sa.or_(e2.start_date > e1.start_date,
+                                     sa.and_(e2.start_date == e1.start_date, e2.id > e1.id)),
+                              sa.or_(e1.end_date.is_(None), e1.end_date >= e2.start_date)))
+            .where(*self.overlapping(e1), *self.overlapping(e2))
+            .subquery(name)
+        )
+
+    def join(self, query, patient_id, day, name: str, outer: bool = True):
+        """``query`` joined to the enrolment in force for ``patient_id`` on ``day`` (outer: rows with
+        none stay, with NULL), and that enrolment's track."""
+        enrolment = sa.orm.aliased(Enrolment, name=f"{name}_enrolment")
+        beaten = self.beaten(f"{name}_beaten")
+        covering = sa.and_(enrolment.patient_id == patient_id, covers(enrolment, day), *self.overlapping(enrolment))
+        query = (query.outerjoin(enrolment, covering) if outer else query.join(enrolment, covering))
+        query = (query.outerjoin(beaten, sa.and_(beaten.c.loser_id == enrolment.id, beaten.c.first <= day,
+                                                 sa.or_(beaten.c.last.is_(None), beaten.c.last >= day)))
+                 .where(beaten.c.loser_id.is_(None)))
+        return query, enrolment.track_id
+
+
+def _ran(start: date, end: date, checked, scope: list):
+    """Subquery of the ids of the assignments that ran during ``start`` to ``end``
+    (``period_progress.ran_during``), as one part per way of having run, each read by an index:
+    checked in during the period (``checked``: their ids), started in it, or active or paused
+    and not due before it (and started by its end)."""
+    return sa.union(
+        sa.select(checked.c.assignment_id.label("id")),
+        sa.select(Assignment.id).where(Assignment.start_date >= start, Assignment.start_date <= end, *scope),
+        sa.select(Assignment.id).where(Assignment.status.in_(("active", "paused")), Assignment.start_date <= end,
+                                       sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= start), *scope),
+    ).subquery("ran_ids")
+
+
+def _dose(weeks: list[tuple[date, date]], scope: list, track_id: int | None, in_force: InForce):
     """(track, acts, patient-weeks) and (track, -1, patients) rows, one statement."""
     table = sa.union_all(*(sa.select(sa.literal(m, sa.Date).label("monday"), sa.literal(s, sa.Date).label("sunday"))
                            for m, s in weeks)).cte("weeks")
-    in_week = sa.exists().where(ExerciseCheckin.assignment_id == Assignment.id,
-                                ExerciseCheckin.on_date >= table.c.monday, ExerciseCheckin.on_date <= table.c.sunday)
-    held = (
+    first, last = weeks[0][0], weeks[-1][1]
+    # The check-ins of the judged weeks, per assignment and week, with their acts: read once.
+    week_checkins = (
+        sa.select(ExerciseCheckin.assignment_id, Assignment.patient_id, Assignment.start_date, table.c.monday,
+                  table.c.sunday,
+                  sa.func.sum(sa.case((ExerciseCheckin.outcome == ACT_OUTCOME, 1), else_=0)).label("acts"))
+        .join(table, sa.and_(ExerciseCheckin.on_date >= table.c.monday, ExerciseCheckin.on_date <= table.c.sunday))
+        .join(Assignment, Assignment.id == ExerciseCheckin.assignment_id)
+        .where(ExerciseCheckin.on_date >= first, ExerciseCheckin.on_date <= last, *scope)
+        .group_by(ExerciseCheckin.assignment_id, Assignment.patient_id, Assignment.start_date, table.c.monday,
+                  table.c.sunday)
+        .cte("week_checkins")
+    )
+    # A patient-week is held by an assignment begun by the Monday that was active or paused and
+    # not due before it, or checked in during the week (either implies it ran in the weeks).
+    held = sa.union(
         sa.select(Assignment.patient_id, table.c.monday, table.c.sunday)
         .join(table, Assignment.start_date <= table.c.monday)
-        .where(ran_during(weeks[0][0], weeks[-1][1]), *scope,
-               sa.or_(sa.and_(Assignment.status.in_(("active", "paused")),
-                              sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= table.c.monday)),
-                      in_week))
-        .distinct()
-        .subquery()
+        .where(Assignment.status.in_(("active", "paused")), Assignment.start_date <= last,
+               sa.or_(Assignment.due_date.is_(None), Assignment.due_date >= table.c.monday), *scope),
+        sa.select(week_checkins.c.patient_id, week_checkins.c.monday, week_checkins.c.sunday)
+        .where(week_checkins.c.start_date <= week_checkins.c.monday),
+    ).subquery("held")
+    acts = (
+        sa.select(week_checkins.c.patient_id, week_checkins.c.monday, sa.func.sum(week_checkins.c.acts).label("acts"))
+        .group_by(week_checkins.c.patient_id, week_checkins.c.monday)
+        .subquery("acts")
     )
-    enrolled_sunday = sa.exists().where(Enrolment.patient_id == held.c.patient_id, covers(Enrolment, held.c.sunday))
-    patient_weeks = (
-        sa.select(held.c.patient_id, held.c.monday, held.c.sunday,
-                  track_on(held.c.patient_id, held.c.monday).label("track_id"))
-        .where(enrolled_sunday)
-        .subquery()
-    )
-    acts = sa.func.count(ExerciseCheckin.id)
+    enrolled_sunday = sa.exists().where(Enrolment.patient_id == held.c.patient_id,
+                                        covers(Enrolment, held.c.sunday))
+    per_week, monday_track = in_force.join(
+        sa.select().select_from(held), held.c.patient_id, held.c.monday, "monday", outer=False)
     per_week = (
-        sa.select(patient_weeks.c.track_id, patient_weeks.c.patient_id, acts.label("acts"))
-        .select_from(patient_weeks)
-        .outerjoin(Assignment, Assignment.patient_id == patient_weeks.c.patient_id)
-        .outerjoin(ExerciseCheckin, sa.and_(ExerciseCheckin.assignment_id == Assignment.id,
-                                            ExerciseCheckin.outcome == ACT_OUTCOME,
-                                            ExerciseCheckin.on_date >= patient_weeks.c.monday,
-                                            ExerciseCheckin.on_date <= patient_weeks.c.sunday))
-        .where(patient_weeks.c.track_id.is_not(None),
-               *((patient_weeks.c.track_id == track_id,) if track_id is not None else ()))
-        .group_by(patient_weeks.c.track_id, patient_weeks.c.patient_id, patient_weeks.c.monday)
+        per_week.add_columns(monday_track.label("track_id"), held.c.patient_id,
+                             sa.func.coalesce(acts.c.acts, 0).label("acts"))
+        .outerjoin(acts, sa.and_(acts.c.patient_id == held.c.patient_id, acts.c.monday == held.c.monday))
+        .where(enrolled_sunday, *((monday_track == track_id,) if track_id is not None else ()))
         .cte("per_week")
     )
     return db.session.execute(sa.union_all(
@@ -141,31 +207,43 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
         return (column == filters.track_id,) if filters.track_id is not None else ()
 
     # Assignments that ran in the period, in the track of their first day in it.
+    checked = sa.select(ExerciseCheckin.assignment_id).where(ExerciseCheckin.on_date >= start,
+                                                             ExerciseCheckin.on_date <= end, *scope)
+    if scope:  # a caseload: its assignments' check-ins, reached through them
+        checked = checked.join(Assignment, Assignment.id == ExerciseCheckin.assignment_id)
+    checked = checked.distinct().cte("checked")
+    ran_ids = _ran(start, end, checked, scope)
+    in_force = InForce(start, end, user)
     first_day = sa.case((Assignment.start_date > start, Assignment.start_date), else_=sa.literal(start, sa.Date))
-    checked = sa.exists().where(ExerciseCheckin.assignment_id == Assignment.id,
-                                ExerciseCheckin.on_date >= start, ExerciseCheckin.on_date <= end)
+    ran, track = in_force.join(
+        sa.select().select_from(ran_ids).join(Assignment, Assignment.id == ran_ids.c.id)
+        .outerjoin(checked, checked.c.assignment_id == Assignment.id),
+        Assignment.patient_id, first_day, "first_day")
     ran = (
-        sa.select(Assignment.exercise_id, Assignment.patient_id,
-                  track_on(Assignment.patient_id, first_day).label("track_id"),
-                  sa.case((checked, 1), else_=0).label("checked"))
-        .where(ran_during(start, end), *scope)
+        ran.add_columns(Assignment.exercise_id, Assignment.patient_id, track.label("track_id"),
+                        sa.case((checked.c.assignment_id.is_not(None), 1), else_=0).label("checked"))
+        .where(Assignment.start_date <= end, *scope)
+        .subquery()
+    )
+    grouped = (
+        sa.select(ran.c.exercise_id, ran.c.track_id, sa.func.count().label("assignments"),
+                  sa.func.count(sa.distinct(ran.c.patient_id)).label("patients"),
+                  sa.func.sum(1 - ran.c.checked).label("unchecked"))
+        .where(*narrowed(ran.c.track_id))
+        .group_by(ran.c.exercise_id, ran.c.track_id)
         .subquery()
     )
     assigned = {(r.exercise_id, r.track_id): r for r in db.session.execute(
-        sa.select(ran.c.exercise_id, KindnessExercise.title, ran.c.track_id, sa.func.count().label("assignments"),
-                  sa.func.count(sa.distinct(ran.c.patient_id)).label("patients"),
-                  sa.func.sum(1 - ran.c.checked).label("unchecked"))
-        .join(KindnessExercise, KindnessExercise.id == ran.c.exercise_id)
-        .where(*narrowed(ran.c.track_id))
-        .group_by(ran.c.exercise_id, KindnessExercise.title, ran.c.track_id)
+        sa.select(grouped, KindnessExercise.title).join(KindnessExercise, KindnessExercise.id == grouped.c.exercise_id)
     )}
     # Check-ins of the period, in the track of their day.
     both = sa.and_(ExerciseCheckin.mood_before.is_not(None), ExerciseCheckin.mood_after.is_not(None))
+    done, track = in_force.join(
+        sa.select().select_from(ExerciseCheckin).join(Assignment, Assignment.id == ExerciseCheckin.assignment_id),
+        Assignment.patient_id, ExerciseCheckin.on_date, "day")
     done = (
-        sa.select(Assignment.exercise_id, ExerciseCheckin.outcome,
-                  track_on(Assignment.patient_id, ExerciseCheckin.on_date).label("track_id"),
-                  sa.case((both, ExerciseCheckin.mood_after - ExerciseCheckin.mood_before)).label("change"))
-        .join(Assignment, Assignment.id == ExerciseCheckin.assignment_id)
+        done.add_columns(Assignment.exercise_id, ExerciseCheckin.outcome, track.label("track_id"),
+                         sa.case((both, ExerciseCheckin.mood_after - ExerciseCheckin.mood_before)).label("change"))
         .where(ExerciseCheckin.on_date >= start, ExerciseCheckin.on_date <= end, *scope)
         .subquery()
     )
@@ -173,13 +251,16 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
     def outcome(name):
         return sa.func.sum(sa.case((done.c.outcome == name, 1), else_=0)).label(name)
 
-    checkins = {(r.exercise_id, r.track_id): r for r in db.session.execute(
-        sa.select(done.c.exercise_id, KindnessExercise.title, done.c.track_id, outcome("done"), outcome("partly"),
+    counted = (
+        sa.select(done.c.exercise_id, done.c.track_id, outcome("done"), outcome("partly"),
                   outcome("not_done"), sa.func.count(done.c.change).label("moods"),
                   sa.func.sum(done.c.change).label("change"))
-        .join(KindnessExercise, KindnessExercise.id == done.c.exercise_id)
         .where(*narrowed(done.c.track_id))
-        .group_by(done.c.exercise_id, KindnessExercise.title, done.c.track_id)
+        .group_by(done.c.exercise_id, done.c.track_id)
+        .subquery()
+    )
+    checkins = {(r.exercise_id, r.track_id): r for r in db.session.execute(
+        sa.select(counted, KindnessExercise.title).join(KindnessExercise, KindnessExercise.id == counted.c.exercise_id)
     )}
 
     table = Table(
@@ -204,7 +285,7 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
 
     goal = target()
     weeks = judged_weeks(start, end, today)
-    dose_rows = _dose(weeks, scope, filters.track_id) if weeks else []
+    dose_rows = _dose(weeks, scope, filters.track_id, in_force) if weeks else []
     per_track: dict[int, dict[str, int]] = {t.id: {"patients": 0, "weeks": 0, "acts": 0, "below": 0, "within": 0,
                                                    "above": 0} for t in tracks}
     for track_id, acts, number in dose_rows:

@@ -105,7 +105,8 @@ def outcomes(filters: ReportFilters, user: Any) -> list[Outcome]:
         .where(Enrolment.patient_id.in_(ids))
     ):
         history[row.patient_id].append(row)
-    found = scores(ids, filters.end)
+    # Only the signed PHQ-9 (all that ``stay_scores`` keeps of them), through the patients' index.
+    found = scores(ids, filters.end, instrument=INSTRUMENT, signed_only=True)
     result = []
     for d in discharges:
         shown, _, _ = stay_scores(INSTRUMENT, found.get(d.patient_id, []), history[d.patient_id], d.end_date)

@@ -54,28 +54,53 @@ def _wanted(filters: ReportFilters, user: Any) -> list:
     ) if c is not None]
 
 
-def _figures(now: datetime):
-    """The aggregate columns over sessions outer-joined to their attendance entries."""
+def _entries(wanted: list, *narrowing):
+    """Subquery: per session starting in the period (``wanted``: as the user may see them), its
+    attendance entries counted once
+    (attended, recorded, absent, excused, minutes lost), so the figures below read one row per
+    session instead of one per entry (no DISTINCT over the entries)."""
+    short = GroupSession.duration_minutes - Attendance.minutes_attended
+
+    def count(*conditions):
+        return sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0)) if conditions else sa.func.count()
+
+    return (
+        sa.select(
+            GroupSession.id.label("session_id"),
+            count(attended_status()).label("attended"),
+            count().label("recorded"),
+            count(Attendance.status == NO_SHOW_STATUS).label("absent"),
+            count(Attendance.status == "excused").label("excused"),
+            sa.func.sum(sa.case((sa.and_(Attendance.status.in_(LOSING_STATUSES), short > 0), short),
+                                else_=0)).label("lost"),
+        )
+        .join(GroupSession, GroupSession.id == Attendance.session_id)
+        .join(CareGroup, CareGroup.id == GroupSession.group_id)
+        .where(*wanted, *narrowing)
+        .group_by(GroupSession.id)
+        .subquery("entries")
+    )
+
+
+def _figures(now: datetime, entries):
+    """The aggregate columns over sessions (one row each) outer-joined to their ``entries``."""
     held = GroupSession.status == "held"
 
     def sessions_where(condition):
-        return sa.func.count(sa.distinct(sa.case((condition, GroupSession.id))))
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
-    def entries_where(*conditions):
-        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(held, Attendance.id.is_not(None), *conditions), 1),
-                                                    else_=0)), 0)
+    def entries_where(column):
+        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(held, column.is_not(None)), column), else_=0)), 0)
 
-    short = GroupSession.duration_minutes - Attendance.minutes_attended
-    lost = sa.case((sa.and_(held, Attendance.status.in_(LOSING_STATUSES), short > 0), short), else_=0)
     return (
         sessions_where(held).label("held"),
         sessions_where(GroupSession.status == "cancelled").label("cancelled"),
         sessions_where(sa.and_(GroupSession.status == "planned", GroupSession.starts_at < now)).label("unrecorded"),
-        entries_where(attended_status()).label("attended"),
-        entries_where().label("recorded"),
-        entries_where(Attendance.status == NO_SHOW_STATUS).label("absent"),
-        entries_where(Attendance.status == "excused").label("excused"),
-        sa.func.coalesce(sa.func.sum(lost), 0).label("lost"),
+        entries_where(entries.c.attended).label("attended"),
+        entries_where(entries.c.recorded).label("recorded"),
+        entries_where(entries.c.absent).label("absent"),
+        entries_where(entries.c.excused).label("excused"),
+        entries_where(entries.c.lost).label("lost"),
     )
 
 
@@ -112,19 +137,21 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
             for g, a, _, _ in page_keys
         ))] if page_keys else [sa.false()]
 
-    figures = _figures(now)
+    # The page's rows read the entries of the page's (group, activity) keys only.
+    of_page = _entries(wanted, *key_filter)
     rows = db.session.execute(
         joined.with_only_columns(*keys, CareGroup.name.label("group_name"), Activity.name.label("activity_name"),
-                                 CareGroup.capacity, *figures)
+                                 CareGroup.capacity, *_figures(now, of_page))
         .outerjoin(Activity, Activity.id == GroupSession.activity_id)
-        .outerjoin(Attendance, Attendance.session_id == GroupSession.id)
+        .outerjoin(of_page, of_page.c.session_id == GroupSession.id)
         .where(*wanted, *key_filter)
         .group_by(*keys, CareGroup.name, Activity.name, CareGroup.capacity)
         .order_by(CareGroup.name, GroupSession.group_id, Activity.name.is_(None), Activity.name,
                   GroupSession.activity_id)
     ).all() if key_filter != [sa.false()] else []
+    entries = _entries(wanted)
     totals = db.session.execute(
-        joined.with_only_columns(*figures).outerjoin(Attendance, Attendance.session_id == GroupSession.id)
+        joined.with_only_columns(*_figures(now, entries)).outerjoin(entries, entries.c.session_id == GroupSession.id)
         .where(*wanted)
     ).one()
 
