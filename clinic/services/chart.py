@@ -107,6 +107,21 @@ def mood_days(patient_ids: list[int], start: date, end: date) -> dict[int, list[
     return dict(days)
 
 
+class PlotFrame:
+    """The middles of a chart's plot area, where the axis titles sit (``_axes.html``); shared by
+    every chart that has ``plot_left``/``plot_right``/``plot_top``/``plot_bottom``."""
+
+    @property
+    def plot_middle(self) -> float:
+        """The vertical middle of the plot (where the y-axis title sits)."""
+        return (self.plot_top + self.plot_bottom) / 2
+
+    @property
+    def x_middle(self) -> float:
+        """The horizontal middle of the plot (where the x-axis title sits)."""
+        return (self.plot_left + self.plot_right) / 2
+
+
 @dataclass(frozen=True)
 class Point:
     """A marker on the chart: where it is drawn and the value it stands for."""
@@ -141,7 +156,7 @@ class Series:
 
 
 @dataclass(frozen=True)
-class MoodChart:
+class MoodChart(PlotFrame):
     """Everything ``admin/chart/_mood.html`` draws; ``chart_id`` keeps ids unique on a page."""
 
     chart_id: str
@@ -165,16 +180,6 @@ class MoodChart:
     def has_data(self) -> bool:
         """True when at least one day has a mood to draw."""
         return bool(self.before.points or self.after.points)
-
-    @property
-    def plot_middle(self) -> float:
-        """The vertical middle of the plot (where the y-axis title sits)."""
-        return (self.plot_top + self.plot_bottom) / 2
-
-    @property
-    def x_middle(self) -> float:
-        """The horizontal middle of the plot (where the x-axis title sits)."""
-        return (self.plot_left + self.plot_right) / 2
 
 
 def _x_ticks(start: date, end: date, x_of) -> tuple[Tick, ...]:

@@ -39,7 +39,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import MeasureAddendum, MeasureAdministration
 from . import instruments
-from .chart import _long, _x_ticks
+from .chart import PlotFrame, _long, _x_ticks
 
 WIDTH = 680
 HEIGHT = 250
@@ -174,7 +174,7 @@ class Tick:
 
 
 @dataclass(frozen=True)
-class MeasureTrend:
+class MeasureTrend(PlotFrame):
     """Everything ``admin/chart/_measure.html`` draws and says for one instrument."""
 
     chart_id: str
@@ -216,14 +216,6 @@ class MeasureTrend:
     @property
     def labelled(self) -> bool:
         return len(self.points) <= LABELLED_POINTS
-
-    @property
-    def plot_middle(self) -> float:
-        return (self.plot_top + self.plot_bottom) / 2
-
-    @property
-    def x_middle(self) -> float:
-        return (self.plot_left + self.plot_right) / 2
 
 
 def _plural(n: int, word: str) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from ...extensions import db
 from ...models import Enrolment, Track
 from ..access import patient_filter, sees_everyone
-from ..chart import Tick, _short, _x_ticks
+from ..chart import PlotFrame, Tick, _short, _x_ticks
 from . import Column, Report, ReportFilters, Table, period_words
 
 ENDINGS = (("stepped_down", "Stepped down"), ("stepped_up", "Stepped up"), ("discharged", "Discharged"),
@@ -57,7 +57,7 @@ class Line:
 
 
 @dataclass(frozen=True)
-class CensusChart:
+class CensusChart(PlotFrame):
     """The census as SVG geometry; drawn by ``templates/admin/reports/_census_chart.html``."""
 
     chart_id: str
@@ -72,14 +72,6 @@ class CensusChart:
     plot_right: int = PLOT_RIGHT
     plot_top: int = PLOT_TOP
     plot_bottom: int = PLOT_BOTTOM
-
-    @property
-    def plot_middle(self) -> float:
-        return (self.plot_top + self.plot_bottom) / 2
-
-    @property
-    def x_middle(self) -> float:
-        return (self.plot_left + self.plot_right) / 2
 
 
 def _days_between(later, earlier):
