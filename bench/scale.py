@@ -893,10 +893,18 @@ def measure(url: str, rows: int, repeat: int, only: str = "") -> tuple[Plan, dic
     return plan, results
 
 
-def prepare(rows: int, url: str | None, keep: bool, prefix: str = "clinic_scale") -> tuple[str, float]:
-    """Fill the clinic of ``rows`` (or, with ``keep``, migrate one filled earlier); (url, fill seconds)."""
+def prepare(rows: int, url: str | None, keep: bool, prefix: str = "clinic_scale",
+            migrating: bool = True) -> tuple[str, float]:
+    """Fill the clinic of ``rows`` (or, with ``keep``, migrate one filled earlier); (url, fill seconds).
+
+    ``migrating=False`` (``--no-migrate``) measures a kept clinic at the schema it has, so that
+    several people can try their own indexes on one shared clinic without stamping it.
+    """
     url = url or database_url(rows, prefix)
     began = time.perf_counter()
+    if keep and is_filled(url) and not migrating:
+        print(f"[{rows}] reusing the filled database as it is (not migrated)", file=sys.stderr)
+        return url, 0.0
     if keep and is_filled(url):
         print(f"[{rows}] reusing the filled database (migrating it to the newest schema)", file=sys.stderr)
         migrate(url)
@@ -912,9 +920,9 @@ def prepare(rows: int, url: str | None, keep: bool, prefix: str = "clinic_scale"
 
 
 def run_sizes(sizes: list[int], keep: bool, repeat: int, prefix: str = "clinic_scale", only: str = "",
-              url: str | None = None) -> list[tuple[Plan, dict]]:
+              url: str | None = None, migrating: bool = True) -> list[tuple[Plan, dict]]:
     """Fill (or reuse) each size, measure them side by side, drop them unless ``keep``."""
-    prepared = [prepare(rows, url, keep, prefix) for rows in sizes]
+    prepared = [prepare(rows, url, keep, prefix, migrating) for rows in sizes]
     try:
         done = measure_sizes([(u, rows) for (u, _s), rows in zip(prepared, sizes)], repeat, only)
     finally:
@@ -927,9 +935,10 @@ def run_sizes(sizes: list[int], keep: bool, repeat: int, prefix: str = "clinic_s
     return done
 
 
-def run_size(rows: int, url: str | None, keep: bool, repeat: int, prefix: str = "clinic_scale", only: str = ""):
+def run_size(rows: int, url: str | None, keep: bool, repeat: int, prefix: str = "clinic_scale", only: str = "",
+             migrating: bool = True):
     """One size alone: its plan and results."""
-    [(plan, results)] = run_sizes([rows], keep, repeat, prefix, only, url)
+    [(plan, results)] = run_sizes([rows], keep, repeat, prefix, only, url, migrating)
     return plan, results
 
 
@@ -978,6 +987,8 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--sizes", help="two or three sizes to compare, e.g. 10000,1000000,10000000")
     parser.add_argument("--database-url", help="with --rows: the database to fill (default clinic_scale_<rows>)")
     parser.add_argument("--keep", action="store_true", help="reuse a database filled earlier and keep it")
+    parser.add_argument("--no-migrate", action="store_true",
+                        help="with --keep: measure the kept databases at their schema, without migrating them")
     parser.add_argument("--repeat", type=int, default=7, help="timed requests per page (after one warm-up)")
     parser.add_argument("--prefix", default="clinic_scale", help="database name prefix (default clinic_scale)")
     parser.add_argument("--only", default="", help="time only the pages whose name matches this regex")
@@ -986,9 +997,10 @@ def main(argv: list[str] | None = None) -> str:
         sizes = [int(n) for n in args.sizes.split(",")]
         if len(sizes) not in (2, 3):
             parser.error("--sizes takes two or three sizes: SMALL,LARGE[,LARGER]")
-        done = run_sizes(sizes, args.keep, args.repeat, args.prefix, args.only)
+        done = run_sizes(sizes, args.keep, args.repeat, args.prefix, args.only, migrating=not args.no_migrate)
     elif args.rows:
-        done = [run_size(args.rows, args.database_url, args.keep, args.repeat, args.prefix, args.only)]
+        done = [run_size(args.rows, args.database_url, args.keep, args.repeat, args.prefix, args.only,
+                         migrating=not args.no_migrate)]
     else:
         parser.error("give --rows N or --sizes SMALL,LARGE[,LARGER]")
     report = table(done)
