@@ -1,4 +1,4 @@
-"""The background job queue (Huey) for batch prints, and the worker command.
+"""The background job queue (Huey) for batch prints and large reports, and the worker command.
 
 ``CLINIC_JOB_QUEUE`` chooses the queue:
 
@@ -10,8 +10,9 @@
 - ``immediate`` (the default under ``CLINIC_ENV=testing``): tasks run in the calling
   process at once, no worker needed.
 
-The queue only carries messages ("run chunk 7", "merge job 3"); the jobs themselves are
-rows in the database (``services/print_jobs.py``), which is what makes a lost message or
+The queue only carries messages ("run chunk 7", "merge job 3", "compute report run 5"); the
+jobs themselves are rows in the database (``services/print_jobs.py``,
+``services/reports/runs.py``), which is what makes a lost message or
 a killed worker recoverable: a periodic task (every minute) and every status poll run
 ``print_jobs.recover``.
 
@@ -74,12 +75,26 @@ def _register(huey: Huey, app: Flask) -> None:
             finally:
                 db.session.remove()
 
+    @huey.task(name="report.run")
+    def report_task(run_id: int) -> None:
+        from .services.reports import runs
+
+        with app.app_context():
+            try:
+                runs.run(run_id)
+            finally:
+                db.session.remove()
+
     @huey.periodic_task(crontab(minute="*"), name="print.recover")
     def recover_task() -> None:
+        from .services.reports import runs
+
         with app.app_context():
             try:
                 print_jobs.recover()
                 print_jobs.purge_expired()
+                runs.recover()
+                runs.purge_expired()
             finally:
                 db.session.remove()
 
@@ -89,7 +104,7 @@ def _register(huey: Huey, app: Flask) -> None:
         with app.app_context():
             db.engine.dispose(close=False)
 
-    huey.clinic_tasks = {"chunk": chunk_task, "merge": merge_task, "recover": recover_task}
+    huey.clinic_tasks = {"chunk": chunk_task, "merge": merge_task, "recover": recover_task, "report": report_task}
 
 
 def init_app(app: Flask) -> None:
@@ -111,6 +126,11 @@ def enqueue_chunk(chunk_id: int) -> None:
 def enqueue_merge(job_id: int) -> None:
     """Ask a worker to merge job ``job_id`` (``print_jobs.merge_job``)."""
     queue().clinic_tasks["merge"](job_id)
+
+
+def enqueue_report(run_id: int) -> None:
+    """Ask a worker to compute report run ``run_id`` (``services.reports.runs.run``)."""
+    queue().clinic_tasks["report"](run_id)
 
 
 def log_progress(job_id: int) -> None:
@@ -143,4 +163,4 @@ def worker_command(workers: int, max_tasks: int) -> None:
              health_check_interval=1, max_delay=1.0, max_tasks=max_tasks or None).run()
 
 
-__all__ = ["enqueue_chunk", "enqueue_merge", "init_app", "jobs_cli", "make_huey", "queue"]
+__all__ = ["enqueue_chunk", "enqueue_merge", "enqueue_report", "init_app", "jobs_cli", "make_huey", "queue"]

@@ -38,6 +38,7 @@ from .plans import (
     PlanReview,
 )
 from .print_jobs import JOB_STATES, PrintChunk, PrintJob
+from .report_runs import RUN_STATES, ReportRun
 from .safety import RISK_LEVELS, SafetyTask
 from .searches import SavedSearch
 from .staff import ROLES, StaffUser
@@ -61,6 +62,8 @@ __all__ = [
     "MEASURE_INSTRUMENTS",
     "MEASURE_MODES",
     "RISK_LEVELS",
+    "RUN_STATES",
+    "ReportRun",
     "ROLES",
     "SESSION_STATUSES",
     "Activity",

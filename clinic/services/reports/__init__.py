@@ -63,6 +63,8 @@ class Table:
     footer: tuple | None = None
     #: What one row is, for the pager ("3 of 120 patients").
     noun: str = "patient"
+    #: True for the table the page shows a page of (``window``), also when built whole.
+    paged: bool = False
 
 
 @dataclass
@@ -154,6 +156,8 @@ class ReportKind:
     #: "period" (from/to) or "week".
     takes: str
     build: Callable[..., Report]
+    #: The tables whose size says how long the whole-clinic report takes (``runs.estimate``).
+    reads: tuple[str, ...] = ()
 
     @property
     def pages(self) -> bool:
@@ -167,18 +171,18 @@ def kinds() -> list[ReportKind]:
 
     return [
         ReportKind("census", "Census", "Patients enrolled per track per day; admissions, step-downs, "
-                   "discharges and average length of stay.", "period", census.build),
+                   "discharges and average length of stay.", "period", census.build, ("enrolment",)),
         ReportKind("hours", "Hours against the minimum", "Who attended less than their track's weekly minimum "
-                   "in a week, and who is at risk of it this week.", "week", hours.build),
+                   "in a week, and who is at risk of it this week.", "week", hours.build, ("attendance",)),
         ReportKind("utilisation", "Utilisation", "Per group and activity: sessions held and cancelled, "
                    "attendance against capacity, no-shows, minutes lost to late arrival and early leaving.",
-                   "period", utilisation.build),
+                   "period", utilisation.build, ("attendance",)),
         ReportKind("exercises", "Exercises", "Per exercise and track: assignments, check-ins done, partly and "
                    "not done, mood change; the kindness dose per track against the weekly target.",
-                   "period", exercises.build),
+                   "period", exercises.build, ("exercise_checkin", "assignment")),
         ReportKind("outcomes", "Outcomes by track", "Per track: patients discharged, baseline and latest "
                    "PHQ-9, response and remission, and who had no second measurement.", "period",
-                   outcomes.build),
+                   outcomes.build, ("measure_administration", "enrolment")),
     ]
 
 

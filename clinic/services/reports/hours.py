@@ -202,7 +202,7 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
     patients = Table(
         "patients", "Patients at risk of missing the minimum this week" if week.current
         else "Patients below the minimum",
-        tuple(patient_columns), window=window,
+        tuple(patient_columns), window=window, paged=True,
         empty=("Nobody is at risk: everyone can still reach the minimum." if week.current
                else "Nobody was below the minimum."),
     )

@@ -168,7 +168,7 @@ def build(filters: ReportFilters, user: Any, *, everything: bool = False) -> Rep
         (Column("Patient"), Column("Track"), Column("Discharged on", "date"), Column("Signed PHQ-9 in the stay", "int"),
          Column("Baseline PHQ-9", "int"), Column("Latest PHQ-9", "int"), Column("Change, points", "int"),
          Column("Response"), Column("Remission")),
-        window=window, empty="Nobody was discharged in the period.",
+        window=window, paged=True, empty="Nobody was discharged in the period.",
     )
     for o in shown:
         patients.rows.append((o.name, names.get(o.track_id, ""), o.discharged_on, o.measured, o.baseline,

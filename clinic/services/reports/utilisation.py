@@ -160,7 +160,7 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
                Column("Capacity", "int"), Column("Average against capacity", "percent"),
                Column("Recorded in held sessions", "int"), Column("Absent", "int"), Column("Excused", "int"),
                Column("No-show rate", "percent"), Column("Minutes lost (late, left early)", "int"))
-    table = Table("groups", "Per group and activity", columns, window=window, noun="row",
+    table = Table("groups", "Per group and activity", columns, window=window, noun="row", paged=True,
                   empty="No sessions in the period.")
     for r in rows:
         average = _ratio(int(r.attended), int(r.held))
