@@ -248,46 +248,82 @@ class TrackRoster:
         return [p.patient_id for p in self.patients]
 
 
-def week_minutes(patient_ids: list[int], week_start: date) -> dict[int, tuple[int, int, int]]:
-    """Per patient: (minutes offered, minutes attended, days attended) in the week from ``week_start``.
+def week_figures(who, week_start: date, *, now: datetime | None = None, offered: bool = True):
+    """The week's participation figures per row of ``who``, as a subquery: the one home of them.
 
-    The same figures as ``participation.patient_figures`` (``minutes_offered_this_week``,
-    ``minutes_this_week``, ``days_this_week``), for many patients in one statement: a
-    session counts for a patient when it is not cancelled and they were a member of its
-    group on its day, or have an attendance entry for it.
+    ``who`` is a selectable with ``key`` (what the figures are per: a patient, an
+    enrolment), ``patient_id``, and the days it covers, ``first_day`` and ``last_day``
+    (NULL: unbounded). A session of the week counts for it when it is not cancelled, falls
+    on a covered day, and the patient was a member of its group on its day or has an
+    attendance entry for it (``participation``'s definitions). Columns:
+
+    - ``key``; ``offered``: minutes of those sessions; ``minutes``: minutes attended
+      (``ATTENDED_STATUSES``); ``days``: distinct days attended;
+    - ``ahead``: minutes of those sessions starting from ``now`` with nothing recorded yet
+      (0 without ``now``); ``reachable_days``: distinct days attended or still ahead.
+
+    ``offered=False`` leaves out the membership pairs before ``now``: figures that need only
+    what was attended (and what is ahead) then read the week's attendance and nothing more.
+    Used by a track's week (``week_minutes``) and the hours report (``reports.hours``).
     """
-    if not patient_ids:
-        return {}
     week_from = midnight(week_start)
     week_until = midnight(week_start + timedelta(days=7))
     in_week = sa.and_(not_cancelled(), GroupSession.starts_at >= week_from, GroupSession.starts_at < week_until)
-    # Each (patient, session) pair carries the session's length and day, so the week's
+    covered = sa.and_(sa.or_(who.c.first_day.is_(None), session_day() >= sa.func.date(who.c.first_day)),
+                      sa.or_(who.c.last_day.is_(None), session_day() <= sa.func.date(who.c.last_day)))
+    # Each (row, session) pair carries the session's length, day and start, so the week's
     # sessions are read once by their date index and never joined back to the whole table.
-    session_columns = (GroupSession.id.label("session_id"), GroupSession.duration_minutes.label("minutes"),
-                       session_day().label("day"))
-    pairs = sa.union(
-        sa.select(GroupMembership.patient_id.label("patient_id"), *session_columns)
-        .select_from(GroupSession)
-        .join(GroupMembership, member_on_session_day())
-        .where(in_week, GroupMembership.patient_id.in_(patient_ids)),
-        sa.select(Attendance.patient_id.label("patient_id"), *session_columns)
-        .select_from(GroupSession)
+    columns = (who.c.key.label("key"), who.c.patient_id.label("patient_id"), GroupSession.id.label("session_id"),
+               GroupSession.duration_minutes.label("length"), session_day().label("day"),
+               GroupSession.starts_at.label("starts_at"))
+    branches = [
+        sa.select(*columns).select_from(GroupSession)
         .join(Attendance, Attendance.session_id == GroupSession.id)
-        .where(in_week, Attendance.patient_id.in_(patient_ids)),
-    ).subquery()
+        .join(who, who.c.patient_id == Attendance.patient_id)
+        .where(in_week, covered),
+    ]
+    if offered or now is not None:
+        members = [in_week, covered] + ([] if offered else [GroupSession.starts_at >= now])
+        branches.insert(0, sa.select(*columns).select_from(GroupSession)
+                        .join(GroupMembership, member_on_session_day())
+                        .join(who, who.c.patient_id == GroupMembership.patient_id)
+                        .where(*members))
+    pairs = (sa.union(*branches) if len(branches) > 1 else branches[0]).subquery()
     attended = attended_status()
-    rows = db.session.execute(
+    ahead = (sa.case((sa.and_(Attendance.id.is_(None), pairs.c.starts_at >= now), pairs.c.length), else_=0)
+             if now is not None else sa.literal(0))
+    return (
         sa.select(
-            pairs.c.patient_id,
-            sa.func.coalesce(sa.func.sum(pairs.c.minutes), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((attended, Attendance.minutes_attended), else_=0)), 0),
-            sa.func.count(sa.distinct(sa.case((attended, pairs.c.day)))),
+            pairs.c.key,
+            sa.func.coalesce(sa.func.sum(pairs.c.length), 0).label("offered"),
+            sa.func.coalesce(sa.func.sum(sa.case((attended, Attendance.minutes_attended), else_=0)), 0)
+            .label("minutes"),
+            sa.func.count(sa.distinct(sa.case((attended, pairs.c.day)))).label("days"),
+            sa.func.coalesce(sa.func.sum(ahead), 0).label("ahead"),
+            sa.func.count(sa.distinct(sa.case((sa.or_(attended, ahead > 0), pairs.c.day)))).label("reachable_days"),
         )
         .select_from(pairs)
         .outerjoin(Attendance, sa.and_(Attendance.session_id == pairs.c.session_id,
                                        Attendance.patient_id == pairs.c.patient_id))
-        .group_by(pairs.c.patient_id)
-    ).all()
+        .group_by(pairs.c.key)
+        .subquery()
+    )
+
+
+def week_minutes(patient_ids: list[int], week_start: date) -> dict[int, tuple[int, int, int]]:
+    """Per patient: (minutes offered, minutes attended, days attended) in the week from ``week_start``.
+
+    The same figures as ``participation.patient_figures`` (``minutes_offered_this_week``,
+    ``minutes_this_week``, ``days_this_week``), for many patients in one statement
+    (``week_figures``, every day of the week covered).
+    """
+    if not patient_ids:
+        return {}
+    who = (sa.select(Patient.id.label("key"), Patient.id.label("patient_id"),
+                     sa.literal(None, sa.Date).label("first_day"), sa.literal(None, sa.Date).label("last_day"))
+           .where(Patient.id.in_(patient_ids)).cte("who"))
+    figures = week_figures(who, week_start)
+    rows = db.session.execute(sa.select(figures.c.key, figures.c.offered, figures.c.minutes, figures.c.days)).all()
     return {pid: (int(planned), int(minutes), int(days)) for pid, planned, minutes, days in rows}
 
 
@@ -525,5 +561,6 @@ __all__ = [
     "track_group_page",
     "track_groups",
     "track_roster",
+    "week_figures",
     "week_minutes",
 ]

@@ -15,8 +15,10 @@ with 0 h: they appear, they never vanish.
   the others, marked "part of the week", and counted apart per track, so that nobody is
   hidden and nobody is judged unfairly without it being said.
 
-Three statements whatever the size of the clinic: the tracks, the counts per track, and
-the listed rows (a page of them on screen, all of them in the files).
+Two statements whatever the size of the clinic: the tracks, and every enrolment in force
+judged once (its figures from ``rosters.week_figures``, the one home of the week's
+participation figures), from which come both the counts per track and the listed rows (a
+page of them on screen, all of them in the files).
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from ...extensions import db
-from ...models import Attendance, Enrolment, GroupMembership, GroupSession, Patient, StaffUser, Track
+from ...models import Enrolment, Patient, StaffUser, Track
 from ..access import patient_filter, sees_everyone
 from ..page_window import PageWindow
-from ..participation import attended_status, member_on_session_day, midnight, not_cancelled, session_day
+from ..rosters import week_figures
 from . import PAGE_SIZE, Column, Report, ReportFilters, Table, long_date, period_words
 
 
@@ -56,62 +58,6 @@ def _week(filters: ReportFilters, now: datetime) -> Week:
     return Week(monday, sunday, now if monday <= now.date() <= sunday else None)
 
 
-def _figures(week: Week, wanted: list):
-    """Per enrolment in force in the week: attended minutes and days, minutes still planned and
-    the days still reachable, as a subquery (``enrolment_id`` and the four figures).
-
-    Attended figures come from the week's attendance entries alone; only the current week
-    adds the sessions still ahead (a member on the session's day, not cancelled, starting
-    from now, nothing recorded yet), so a past week reads its attendance and nothing more.
-    """
-    week_end = midnight(week.sunday + timedelta(days=1))
-    enrolled = (
-        sa.select(Enrolment.id, Enrolment.patient_id, Enrolment.start_date, Enrolment.end_date)
-        .where(Enrolment.start_date <= week.sunday,
-               sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= week.monday), *wanted)
-        .cte("enrolled")
-    )
-    during = sa.and_(session_day() >= sa.func.date(enrolled.c.start_date),
-                     sa.or_(enrolled.c.end_date.is_(None), session_day() <= sa.func.date(enrolled.c.end_date)))
-    attended = attended_status()
-    parts = [
-        sa.select(enrolled.c.id.label("enrolment_id"), session_day().label("day"),
-                  sa.case((attended, Attendance.minutes_attended), else_=0).label("minutes"),
-                  sa.case((attended, 1), else_=0).label("came"),
-                  sa.literal(0).label("ahead"))
-        .select_from(Attendance)
-        .join(GroupSession, GroupSession.id == Attendance.session_id)
-        .join(enrolled, enrolled.c.patient_id == Attendance.patient_id)
-        .where(not_cancelled(), GroupSession.starts_at >= midnight(week.monday), GroupSession.starts_at < week_end,
-               during),
-    ]
-    if week.now is not None:
-        recorded = sa.exists().where(Attendance.session_id == GroupSession.id,
-                                     Attendance.patient_id == GroupMembership.patient_id)
-        parts.append(
-            sa.select(enrolled.c.id.label("enrolment_id"), session_day().label("day"), sa.literal(0).label("minutes"),
-                      sa.literal(0).label("came"), GroupSession.duration_minutes.label("ahead"))
-            .select_from(GroupSession)
-            .join(GroupMembership, member_on_session_day())
-            .join(enrolled, enrolled.c.patient_id == GroupMembership.patient_id)
-            .where(not_cancelled(), GroupSession.starts_at >= week.now, GroupSession.starts_at < week_end, during,
-                   ~recorded)
-        )
-    rows = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    return (
-        sa.select(
-            rows.c.enrolment_id,
-            sa.func.sum(rows.c.minutes).label("minutes"),
-            sa.func.count(sa.distinct(sa.case((rows.c.came == 1, rows.c.day)))).label("days"),
-            sa.func.sum(rows.c.ahead).label("ahead_minutes"),
-            sa.func.count(sa.distinct(sa.case((sa.or_(rows.c.came == 1, rows.c.ahead > 0), rows.c.day))))
-            .label("reachable_days"),
-        )
-        .group_by(rows.c.enrolment_id)
-        .subquery()
-    )
-
-
 def _hours(minutes: int | None) -> float:
     return round((minutes or 0) / 60, 1)
 
@@ -129,53 +75,54 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
         track_query = track_query.where(Track.id == filters.track_id)
     tracks = db.session.execute(track_query).all()
 
-    figures = _figures(week, wanted)
+    in_force = (Enrolment.start_date <= week.sunday,
+                sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= week.monday), *wanted)
+    enrolled = (
+        sa.select(Enrolment.id.label("key"), Enrolment.patient_id.label("patient_id"),
+                  Enrolment.start_date.label("first_day"), Enrolment.end_date.label("last_day"))
+        .where(*in_force).cte("enrolled")
+    )
+    # Attended figures come from the week's attendance alone; the current week adds the
+    # sessions still ahead (``offered=False``: no membership pairs before now).
+    figures = week_figures(enrolled, week.monday, now=week.now, offered=False)
     minutes = sa.func.coalesce(figures.c.minutes, 0)
     days = sa.func.coalesce(figures.c.days, 0)
     min_minutes = sa.func.coalesce(Track.weekly_min_minutes, 0)
     min_days = sa.func.coalesce(Track.weekly_min_days, 0)
     below = sa.or_(minutes < min_minutes, days < min_days)
     if week.current:
-        listed = sa.or_(minutes + sa.func.coalesce(figures.c.ahead_minutes, 0) < min_minutes,
+        listed = sa.or_(minutes + sa.func.coalesce(figures.c.ahead, 0) < min_minutes,
                         sa.func.coalesce(figures.c.reachable_days, 0) < min_days)
     else:
         listed = below
     part = sa.or_(Enrolment.start_date > week.monday,
                   sa.and_(Enrolment.end_date.is_not(None), Enrolment.end_date < week.sunday))
-    base = (
-        sa.select(Enrolment.id)
-        .join(Track, Track.id == Enrolment.track_id)
-        .outerjoin(figures, figures.c.enrolment_id == Enrolment.id)
-        .where(Enrolment.start_date <= week.sunday,
-               sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= week.monday), *wanted)
-    )
-    counts = {r.track_id: r for r in db.session.execute(
-        base.with_only_columns(
-            Enrolment.track_id,
-            sa.func.count().label("enrolled"),
-            sa.func.sum(sa.case((part, 1), else_=0)).label("part"),
-            sa.func.sum(sa.case((sa.and_(listed, sa.not_(part)), 1), else_=0)).label("listed_whole"),
-            sa.func.sum(sa.case((sa.and_(listed, part), 1), else_=0)).label("listed_part"),
-        ).group_by(Enrolment.track_id)
-    )}
-    total_listed = sum(int(r.listed_whole or 0) + int(r.listed_part or 0) for r in counts.values())
-    window = None if everything else PageWindow.of(filters.page, total_listed, PAGE_SIZE)
-    rows_query = (
-        base.with_only_columns(
+    # One statement judges every enrolment in force once: the counts per track and the
+    # listed rows both come from it (the figures are computed once).
+    judged = db.session.execute(
+        sa.select(
+            Enrolment.track_id, sa.case((part, 1), else_=0).label("part"), sa.case((listed, 1), else_=0).label("listed"),
             Patient.id.label("patient_id"), Patient.last_name, Patient.first_name, Track.name.label("track"),
             StaffUser.full_name.label("counselor"), Enrolment.start_date, Enrolment.end_date,
-            minutes.label("minutes"), days.label("days"),
-            sa.func.coalesce(figures.c.ahead_minutes, 0).label("ahead"),
+            minutes.label("minutes"), days.label("days"), sa.func.coalesce(figures.c.ahead, 0).label("ahead"),
             min_minutes.label("min_minutes"), min_days.label("min_days"),
         )
+        .join(Track, Track.id == Enrolment.track_id)
         .join(Patient, Patient.id == Enrolment.patient_id)
         .outerjoin(StaffUser, StaffUser.id == Enrolment.primary_counselor_id)
-        .where(listed)
+        .outerjoin(figures, figures.c.key == Enrolment.id)
+        .where(*in_force)
         .order_by(Track.care_level, Track.name, Patient.last_name, Patient.first_name, Patient.id, Enrolment.id)
-    )
-    if window is not None:
-        rows_query = rows_query.offset(window.offset).limit(window.size)
-    rows = db.session.execute(rows_query).all() if total_listed else []
+    ).all()
+    counts: dict[int, list[int]] = {}
+    for r in judged:
+        c = counts.setdefault(r.track_id, [0, 0, 0, 0])  # enrolled, part, listed whole, listed part
+        c[0] += 1
+        c[1] += r.part
+        c[2 if not r.part else 3] += r.listed
+    listed_rows = [r for r in judged if r.listed]
+    window = None if everything else PageWindow.of(filters.page, len(listed_rows), PAGE_SIZE)
+    rows = listed_rows if window is None else listed_rows[window.offset:window.offset + window.size]
 
     verb = "at risk" if week.current else "below the minimum"
     per_track = Table(
@@ -186,11 +133,10 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
         empty="There are no tracks.",
     )
     for track in tracks:
-        c = counts.get(track.id)
+        enrolled_count, part_count, whole_listed, part_listed = counts.get(track.id, (0, 0, 0, 0))
         per_track.rows.append((
             track.name, f"{_hours(track.weekly_min_minutes)} h on {track.weekly_min_days or 0} day(s)",
-            int(c.enrolled) if c else 0, int(c.part or 0) if c else 0,
-            int(c.listed_whole or 0) if c else 0, int(c.listed_part or 0) if c else 0,
+            enrolled_count, part_count, whole_listed, part_listed,
         ))
     patient_columns = [Column("Patient"), Column("Track"), Column("Primary counselor"), Column("Enrolled"),
                        Column("Attended, hours", "hours"), Column("Attended, days", "int"),
