@@ -85,7 +85,7 @@ def _job_settings(env: dict[str, str], mode: str) -> dict:
         "CLINIC_PRINT_KEEP_MINUTES": _whole(env, "CLINIC_PRINT_KEEP_MINUTES", 60, 1, 10080, "minutes"),
         # A whole-clinic report is computed by a worker when the tables it reads hold at least
         # this many rows (0: always); smaller clinics and counselors' caseloads are computed inline.
-        "CLINIC_REPORT_JOB_ROWS": _whole(env, "CLINIC_REPORT_JOB_ROWS", 250_000, 0, 10**12, "rows"),
+        "CLINIC_REPORT_JOB_ROWS": _whole(env, "CLINIC_REPORT_JOB_ROWS", 100_000, 0, 10**12, "rows"),
         # A computed report is shown for this long; asked for later, it is computed again.
         "CLINIC_REPORT_FRESH_MINUTES": _whole(env, "CLINIC_REPORT_FRESH_MINUTES", 5, 1, 1440, "minutes"),
         # A report still being computed after this long lost its worker (or took too long): it fails plainly.

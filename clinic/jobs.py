@@ -37,7 +37,7 @@ from .extensions import db
 log = logging.getLogger(__name__)
 EXTENSION = "clinic_jobs"
 
-jobs_cli = AppGroup("jobs", help="Run the background print worker.")
+jobs_cli = AppGroup("jobs", help="Run the background worker (batch prints, large reports).")
 
 
 def make_huey(app: Flask) -> Huey:

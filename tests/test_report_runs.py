@@ -275,3 +275,17 @@ def test_report_pages_and_the_run_page_read_a_fixed_number_of_statements(client,
     after = [_statements(client, url) for url in urls + [waiting]]
     assert before == after, (before, after)
     assert "More0, Grow0" in _listed(client, urls[1])  # the grown clinic's figures were computed again
+
+
+def test_the_report_settings_have_defaults_and_refuse_nonsense(tmp_path):
+    from clinic.config import ConfigError, load_config
+
+    base = {"CLINIC_ENV": "testing", "SECRET_KEY": "x" * 40, "DATABASE_URL": "sqlite://"}
+    config = load_config(str(tmp_path), base)
+    assert (config["CLINIC_REPORT_JOB_ROWS"], config["CLINIC_REPORT_FRESH_MINUTES"],
+            config["CLINIC_REPORT_STALE_SECONDS"], config["CLINIC_REPORT_KEEP_MINUTES"]) == (100_000, 5, 600, 60)
+    assert load_config(str(tmp_path), {**base, "CLINIC_REPORT_JOB_ROWS": "0"})["CLINIC_REPORT_JOB_ROWS"] == 0
+    for name, value in (("CLINIC_REPORT_JOB_ROWS", "many"), ("CLINIC_REPORT_FRESH_MINUTES", "0"),
+                        ("CLINIC_REPORT_KEEP_MINUTES", "-5")):
+        with pytest.raises(ConfigError, match=name):
+            load_config(str(tmp_path), {**base, name: value})

@@ -75,7 +75,7 @@ class RunStatus:
 
 def _settings() -> tuple[int, timedelta, timedelta, timedelta]:
     config = current_app.config
-    return (int(config.get("CLINIC_REPORT_JOB_ROWS", 250_000)),
+    return (int(config.get("CLINIC_REPORT_JOB_ROWS", 100_000)),
             timedelta(minutes=int(config.get("CLINIC_REPORT_FRESH_MINUTES", 5))),
             timedelta(seconds=int(config.get("CLINIC_REPORT_STALE_SECONDS", 600))),
             timedelta(minutes=int(config.get("CLINIC_REPORT_KEEP_MINUTES", 60))))
@@ -86,13 +86,15 @@ def estimate(tables: tuple[str, ...], at_least: int) -> int:
     """About how many rows ``tables`` hold, in one statement whatever their size.
 
     PostgreSQL: the planner's estimate (``pg_class.reltuples``, kept by ANALYZE and
-    autovacuum). SQLite: the rows of the first table, counted up to ``at_least`` only.
+    autovacuum; a table never analysed counts its size in bytes / 100). SQLite: the rows of the first table, counted up to ``at_least`` only.
     """
     if not tables:
         return 0
     if db.session.get_bind().dialect.name == "postgresql":
         return int(db.session.execute(sa.text(
-            "SELECT coalesce(sum(greatest(reltuples, 0)), 0) FROM pg_class "
+            # A table never analysed (reltuples -1) is judged by its size: about 100 bytes a row.
+            "SELECT coalesce(sum(CASE WHEN reltuples >= 0 THEN reltuples "
+            "ELSE pg_relation_size(oid) / 100 END), 0) FROM pg_class "
             "WHERE relkind = 'r' AND relname IN :names AND pg_table_is_visible(oid)"
         ).bindparams(sa.bindparam("names", expanding=True)), {"names": list(tables)}).scalar() or 0)
     table = sa.table(tables[0])
