@@ -272,39 +272,49 @@ def week_figures(who, week_start: date, *, now: datetime | None = None, offered:
     covered = sa.and_(sa.or_(who.c.first_day.is_(None), session_day() >= sa.func.date(who.c.first_day)),
                       sa.or_(who.c.last_day.is_(None), session_day() <= sa.func.date(who.c.last_day)))
     # Each (row, session) pair carries the session's length, day and start, so the week's
-    # sessions are read once by their date index and never joined back to the whole table.
-    columns = (who.c.key.label("key"), who.c.patient_id.label("patient_id"), GroupSession.id.label("session_id"),
-               GroupSession.duration_minutes.label("length"), session_day().label("day"),
-               GroupSession.starts_at.label("starts_at"))
+    # sessions are read once by their date index and never joined back to the whole table;
+    # an attendance entry carries its own figures (read once), a membership none.
+    attended = attended_status()
+    sessions = (who.c.key.label("key"), GroupSession.id.label("session_id"),
+                GroupSession.duration_minutes.label("length"), session_day().label("day"),
+                GroupSession.starts_at.label("starts_at"))
     branches = [
-        sa.select(*columns).select_from(GroupSession)
+        sa.select(*sessions, sa.case((attended, Attendance.minutes_attended), else_=0).label("minutes"),
+                  sa.case((attended, 1), else_=0).label("came"), sa.literal(1).label("recorded"))
+        .select_from(GroupSession)
         .join(Attendance, Attendance.session_id == GroupSession.id)
         .join(who, who.c.patient_id == Attendance.patient_id)
         .where(in_week, covered),
     ]
     if offered or now is not None:
         members = [in_week, covered] + ([] if offered else [GroupSession.starts_at >= now])
-        branches.insert(0, sa.select(*columns).select_from(GroupSession)
+        branches.append(sa.select(*sessions, sa.literal(0).label("minutes"), sa.literal(0).label("came"),
+                                  sa.literal(0).label("recorded"))
+                        .select_from(GroupSession)
                         .join(GroupMembership, member_on_session_day())
                         .join(who, who.c.patient_id == GroupMembership.patient_id)
                         .where(*members))
-    pairs = (sa.union(*branches) if len(branches) > 1 else branches[0]).subquery()
-    attended = attended_status()
-    ahead = (sa.case((sa.and_(Attendance.id.is_(None), pairs.c.starts_at >= now), pairs.c.length), else_=0)
+    rows = (sa.union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
+    # One line per (row, session): a member with an entry is offered the session once.
+    pairs = (
+        sa.select(rows.c.key, rows.c.length, rows.c.day, rows.c.starts_at,
+                  sa.func.sum(rows.c.minutes).label("minutes"), sa.func.max(rows.c.came).label("came"),
+                  sa.func.max(rows.c.recorded).label("recorded"))
+        .group_by(rows.c.key, rows.c.session_id, rows.c.length, rows.c.day, rows.c.starts_at)
+        .subquery()
+    )
+    ahead = (sa.case((sa.and_(pairs.c.recorded == 0, pairs.c.starts_at >= now), pairs.c.length), else_=0)
              if now is not None else sa.literal(0))
     return (
         sa.select(
             pairs.c.key,
             sa.func.coalesce(sa.func.sum(pairs.c.length), 0).label("offered"),
-            sa.func.coalesce(sa.func.sum(sa.case((attended, Attendance.minutes_attended), else_=0)), 0)
-            .label("minutes"),
-            sa.func.count(sa.distinct(sa.case((attended, pairs.c.day)))).label("days"),
+            sa.func.coalesce(sa.func.sum(pairs.c.minutes), 0).label("minutes"),
+            sa.func.count(sa.distinct(sa.case((pairs.c.came == 1, pairs.c.day)))).label("days"),
             sa.func.coalesce(sa.func.sum(ahead), 0).label("ahead"),
-            sa.func.count(sa.distinct(sa.case((sa.or_(attended, ahead > 0), pairs.c.day)))).label("reachable_days"),
+            sa.func.count(sa.distinct(sa.case((sa.or_(pairs.c.came == 1, ahead > 0), pairs.c.day))))
+            .label("reachable_days"),
         )
-        .select_from(pairs)
-        .outerjoin(Attendance, sa.and_(Attendance.session_id == pairs.c.session_id,
-                                       Attendance.patient_id == pairs.c.patient_id))
         .group_by(pairs.c.key)
         .subquery()
     )
