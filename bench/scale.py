@@ -31,6 +31,11 @@
    ``--repeat`` rounds of one request per size in turn (the sizes side by side, so a busy
    moment of the machine falls on every size alike), recording p50 and p95 of the wall time
    and the number of SQL statements of one request (SQLAlchemy ``before_cursor_execute``).
+   A large clinic's admin reports are computed by the report worker (``CLINIC_REPORT_JOB_ROWS``;
+   the bench's queue is in-process): the warm-up request computes and stores the report, and
+   the timed requests are what a user waits for on the report's page once the worker is done
+   (the stored result, fresh for ``CLINIC_REPORT_FRESH_MINUTES``). What the worker itself takes
+   is measured by ``bench/report_worker.py``.
 3. Report. A Markdown table: page, statements, p50 of each size, the ratio of each larger
    size's p50 to the smallest's, p95 of each size (one size alone: its figures only).
 """
