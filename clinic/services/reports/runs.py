@@ -332,6 +332,11 @@ def _load(value):
     raise ValueError("not a stored report value")
 
 
+def _load_row(row: list) -> tuple:
+    """A table row: plain cells as they are (the fast path: a long table has tens of thousands)."""
+    return tuple(_load(v) if isinstance(v, (dict, list)) else v for v in row)
+
+
 def dump_report(report: Report) -> dict:
     """``report`` as JSON-able values: every table with every row (a page's window is not kept)."""
     return {
@@ -347,7 +352,7 @@ def dump_report(report: Report) -> dict:
 def load_report(data: dict) -> Report:
     """The ``Report`` ``dump_report`` stored."""
     tables = [Table(key=t["key"], title=t["title"], columns=tuple(Column(label, kind) for label, kind in t["columns"]),
-                    rows=[_load(row) for row in t["rows"]], empty=t["empty"], footer=_load(t["footer"]),
+                    rows=[_load_row(row) for row in t["rows"]], empty=t["empty"], footer=_load(t["footer"]),
                     noun=t["noun"], paged=bool(t.get("paged"))) for t in data["tables"]]
     return Report(key=data["key"], title=data["title"], period=data["period"], notes=list(data["notes"]),
                   tables=tables, chart=_load(data["chart"]), patient_ids=list(data["patient_ids"]),
