@@ -289,3 +289,18 @@ def test_the_report_settings_have_defaults_and_refuse_nonsense(tmp_path):
                         ("CLINIC_REPORT_KEEP_MINUTES", "-5")):
         with pytest.raises(ConfigError, match=name):
             load_config(str(tmp_path), {**base, name: value})
+
+
+def test_the_worker_s_periodic_recovery_fails_lost_runs_and_purges_old_results(client, app, as_job, week, make, held):
+    login(client, make.staff("planner").email)
+    page = _run_page(client.get(HOURS))
+    [run] = _runs()
+    run.created_at = utcnow() - timedelta(seconds=app.config["CLINIC_REPORT_STALE_SECONDS"] + 1)
+    db.session.commit()
+    jobs.queue(app).clinic_tasks["recover"]()  # the task the worker runs every minute
+    [run] = _runs()
+    assert (run.state, run.active_key) == ("failed", None) and "not finished in time" in run.message
+    run.finished_at = utcnow() - timedelta(minutes=app.config["CLINIC_REPORT_KEEP_MINUTES"] + 1)
+    db.session.commit()
+    jobs.queue(app).clinic_tasks["recover"]()
+    assert _runs() == [] and client.get(page).status_code == 404
