@@ -387,6 +387,11 @@ def fill(url: str, rows: int, seed: int = 20261202) -> None:
     cur.execute("INSERT INTO audit_event (at, actor_id, actor_email, action, entity, entity_id, changes, ip_address)"
                 " VALUES (%s, %s, %s, 'login', 'staff_user', %s, '{}', '10.0.0.7')",
                 (now, admin_id, emails[admin_id], str(admin_id)))
+    # The trail's addresses, as its insert trigger keeps them (migration 0028; skipped above).
+    cur.execute("SELECT to_regclass('audit_actor')")
+    if cur.fetchone()[0] is not None:
+        cur.execute("INSERT INTO audit_actor (email) SELECT DISTINCT actor_email FROM audit_event"
+                    " ON CONFLICT DO NOTHING")
     cur.execute("SET maintenance_work_mem = '1GB'")
     for _name, definition in rebuilt:
         cur.execute(definition)

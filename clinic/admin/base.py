@@ -285,6 +285,8 @@ class SecureModelView(SecureMixin, ModelView):
             firsts = []
             for chosen in parts:
                 part, part_joins = self._apply_sorting(query.filter(*chosen), dict(joins), sort_column, sort_desc)
+                if g.get("clinic_matches_first"):  # its matches are sorted anyway: ties by id, as the page
+                    part = part.order_by(pk.desc() if self._sorted_desc(sort_column, sort_desc) else pk)
                 firsts.append(part.with_entities(pk).limit(reach).subquery())
             found = sa.union(*[sa.select(sub.c[0]) for sub in firsts])
             query = self.get_query().filter(pk.in_(found))

@@ -11,6 +11,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask import g, redirect, url_for
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.model.template import macro
 from flask_login import current_user
 from wtforms import PasswordField
@@ -77,6 +78,19 @@ class PatientView(ClinicView):
         rows = list(rows)
         g.clinic_patient_lines = rosters.patient_list_lines([row.id for row in rows])
         return count, rows
+
+    def _search_parts(self, search):
+        """A one-word search of the whole list reads each searched column alone (through its
+        trigram index), and the page and the capped count come from their union: a column
+        with no match (a surname in the record numbers) costs one index look-up, and the
+        rows of a common surname are tested on their last name only, instead of every patient
+        near them being tested on all four columns. Sorted as before (matches first)."""
+        terms = [parse_like_term(term) for term in search.split(" ") if term]
+        if len(terms) != 1 or self.rows_narrowed():
+            return super()._search_parts(search)
+        g.clinic_matches_first = self.search_matches_first
+        return [[sa.cast(getattr(Patient, name), sa.Unicode).ilike(terms[0])]
+                for name in self.column_searchable_list]
 
     def list_line(self, patient_id: int) -> rosters.ListLine:
         """The programme columns of one row of the list (loaded with the page)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import g, request, url_for
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.model.template import LinkRowAction
 from flask_login import current_user
 
@@ -151,9 +152,20 @@ class AuditView(ClinicView):
             return query.filter(sa.false())
         return _about_patient(query, patient_id)
 
-    def get_list(self, *args, **kwargs):
-        """The page's events, with the names of their patients read in one query (admins only)."""
-        count, events = super().get_list(*args, **kwargs)
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """The page's events, with the names of their patients read in one query (admins only).
+
+        A one-word search of the whole trail in time order reads its parts separately
+        (``audit.search_parts``: the matching addresses' newest events, then entity and
+        entity id); with a filter, a patient or another sort it is read as one query.
+        """
+        size = self.page_size if page_size is None else page_size
+        g.audit_search = None
+        if sort_column in (None, "at") and not filters and request.args.get("patient") is None and size:
+            newest_first = True if sort_column is None else bool(sort_desc)
+            g.audit_search = (((page or 0) + 1) * size, newest_first)
+        count, events = super().get_list(page, sort_column, sort_desc, search, filters,
+                                         execute=execute, page_size=page_size)
         names = {}
         if isinstance(events, list) and _role() == "admin":
             wanted = sorted({pid for event in events for pid in _event_patient_ids(event)})
@@ -164,6 +176,14 @@ class AuditView(ClinicView):
                 names = {pid: f"{last}, {first}" for pid, last, first in rows}
         g.audit_patient_names = names
         return count, events
+
+    def _search_parts(self, search):
+        terms = [parse_like_term(term) for term in search.split(" ") if term]
+        wanted = g.get("audit_search")
+        if wanted is None or len(terms) != 1:
+            return super()._search_parts(search)
+        reach, newest_first = wanted
+        return audit.search_parts(terms[0], reach, newest_first, db.engine.dialect.name)
 
     def patient_ids_of(self, model):
         return None  # the trail names records by id; reading it is not reading a chart

@@ -1,7 +1,7 @@
 """The domain models; importing this package registers every table."""
 
 from .attendance import ATTENDANCE_STATUSES, Attendance, AttendanceAddendum
-from .audit import AUDIT_ACTIONS, AuditEvent
+from .audit import AUDIT_ACTIONS, AuditActor, AuditEvent
 from .calendar_feeds import FEED_KINDS, CalendarFeed
 from .exercises import (
     ASSIGNMENT_SOURCES,
@@ -70,6 +70,7 @@ __all__ = [
     "Assignment",
     "Attendance",
     "AttendanceAddendum",
+    "AuditActor",
     "AuditEvent",
     "CalendarFeed",
     "CareGroup",

@@ -23,6 +23,8 @@ class Patient(VersionedMixin, db.Model):
         trigram_index("ix_patient_first_name_trgm", "first_name"),
         trigram_index("ix_patient_preferred_name_trgm", "preferred_name"),
         trigram_index("ix_patient_record_number_trgm", "record_number"),
+        # Migration 0028: the order of every list of patients by name (a track's page walks it).
+        sa.Index("ix_patient_name", "last_name", "first_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import AuditEvent, StaffUser
+from ..models import AuditActor, AuditEvent, StaffUser
 from ..models._types import utcnow
 
 #: Columns whose values never enter the audit trail; only the fact they changed does.
@@ -262,6 +262,47 @@ def about_patient(patient_id: int, dialect: str):
         elements = sa.func.json_each(AuditEvent.changes, "$.patients").table_valued("value")
         named = sa.exists(sa.select(1).select_from(elements).where(elements.c.value == patient_id))
     return sa.or_(own, named)
+
+
+#: The most matching addresses whose newest events the audit search reads one address at a
+#: time; with more (a search for "@"), their events are many and the newest are found by
+#: walking the trail newest first.
+ACTOR_PROBES = 20
+
+
+def search_parts(pattern: str, reach: int, newest_first: bool, dialect: str) -> list[list]:
+    """The audit list's search for one word (a ``LIKE`` pattern) as separately read parts.
+
+    The search matches an event's actor address, entity or entity id (``ILIKE``), as it
+    always has; each part is one of them, read alone in the list's order (``at``) up to
+    ``reach`` rows (the page's end) and the page taken from their union (``get_list``).
+
+    The addresses come from ``audit_actor`` (every address of the trail, a few hundred rows):
+    when at most ``ACTOR_PROBES`` match, each one's newest ``reach`` events are read through
+    the (actor_email, at) index (a LATERAL probe per address, PostgreSQL), so one person's
+    events are found as fast in a trail of ten million as in one of ten thousand, however
+    rare they have become; with more, the trail is walked newest first for any of them (they
+    are then frequent). Which of the two runs is decided inside the statement. SQLite reads
+    the addresses' events by ``IN``.
+    """
+    matching = sa.select(AuditActor.email).where(sa.cast(AuditActor.email, sa.Unicode).ilike(pattern))
+    parts = []
+    if dialect == "postgresql":
+        counted = sa.select(sa.func.count()).select_from(
+            matching.limit(ACTOR_PROBES + 1).subquery()).scalar_subquery()
+        addresses = matching.subquery()
+        ev = AuditEvent.__table__.alias("actor_event")
+        order = (ev.c.at.desc(), ev.c.id.desc()) if newest_first else (ev.c.at, ev.c.id)
+        newest = (sa.select(ev.c.id).where(ev.c.actor_email == addresses.c.email)
+                  .order_by(*order).limit(reach).lateral())
+        probed = sa.select(newest.c.id).select_from(addresses.join(newest, sa.true()))
+        parts.append([counted <= ACTOR_PROBES, AuditEvent.id.in_(probed)])
+        parts.append([counted > ACTOR_PROBES, AuditEvent.actor_email.in_(matching)])
+    else:
+        parts.append([AuditEvent.actor_email.in_(matching)])
+    for column in (AuditEvent.entity, AuditEvent.entity_id):
+        parts.append([sa.cast(column, sa.Unicode).ilike(pattern)])
+    return parts
 
 
 @event.listens_for(Session, "before_flush")
