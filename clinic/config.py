@@ -83,6 +83,9 @@ def _job_settings(env: dict[str, str], mode: str) -> dict:
         "CLINIC_PRINT_STALE_SECONDS": _whole(env, "CLINIC_PRINT_STALE_SECONDS", 60, 2, 86400, "seconds"),
         # Finished jobs (and their PDFs, patient data) are deleted this long after they finished.
         "CLINIC_PRINT_KEEP_MINUTES": _whole(env, "CLINIC_PRINT_KEEP_MINUTES", 60, 1, 10080, "minutes"),
+        # A whole-track assign runs as a background job when more patients than this are enrolled.
+        "CLINIC_TRACK_ASSIGN_JOB_ABOVE": _whole(env, "CLINIC_TRACK_ASSIGN_JOB_ABOVE", 300, 0, 10_000_000,
+                                                "patients"),
     }
 
 

@@ -1,4 +1,4 @@
-"""The background job queue (Huey) for batch prints, and the worker command.
+"""The background job queue (Huey) for batch prints and large whole-track assigns, and the worker command.
 
 ``CLINIC_JOB_QUEUE`` chooses the queue:
 
@@ -56,7 +56,7 @@ def make_huey(app: Flask) -> Huey:
 
 
 def _register(huey: Huey, app: Flask) -> None:
-    from .services import print_jobs
+    from .services import print_jobs, track_assign_jobs
 
     @huey.task(name="print.chunk")
     def chunk_task(chunk_id: int) -> None:
@@ -74,11 +74,20 @@ def _register(huey: Huey, app: Flask) -> None:
             finally:
                 db.session.remove()
 
+    @huey.task(name="assign.track")
+    def track_assign_task(job_id: int) -> None:
+        with app.app_context():
+            try:
+                track_assign_jobs.run(job_id)
+            finally:
+                db.session.remove()
+
     @huey.periodic_task(crontab(minute="*"), name="print.recover")
     def recover_task() -> None:
         with app.app_context():
             try:
                 print_jobs.recover()
+                track_assign_jobs.recover()
                 print_jobs.purge_expired()
             finally:
                 db.session.remove()
@@ -89,7 +98,8 @@ def _register(huey: Huey, app: Flask) -> None:
         with app.app_context():
             db.engine.dispose(close=False)
 
-    huey.clinic_tasks = {"chunk": chunk_task, "merge": merge_task, "recover": recover_task}
+    huey.clinic_tasks = {"chunk": chunk_task, "merge": merge_task, "recover": recover_task,
+                         "track_assign": track_assign_task}
 
 
 def init_app(app: Flask) -> None:
@@ -111,6 +121,11 @@ def enqueue_chunk(chunk_id: int) -> None:
 def enqueue_merge(job_id: int) -> None:
     """Ask a worker to merge job ``job_id`` (``print_jobs.merge_job``)."""
     queue().clinic_tasks["merge"](job_id)
+
+
+def enqueue_track_assign(job_id: int) -> None:
+    """Ask a worker to run whole-track assign job ``job_id`` (``track_assign_jobs.run``)."""
+    queue().clinic_tasks["track_assign"](job_id)
 
 
 def log_progress(job_id: int) -> None:
@@ -143,4 +158,4 @@ def worker_command(workers: int, max_tasks: int) -> None:
              health_check_interval=1, max_delay=1.0, max_tasks=max_tasks or None).run()
 
 
-__all__ = ["enqueue_chunk", "enqueue_merge", "init_app", "jobs_cli", "make_huey", "queue"]
+__all__ = ["enqueue_chunk", "enqueue_merge", "enqueue_track_assign", "init_app", "jobs_cli", "make_huey", "queue"]
