@@ -856,9 +856,10 @@ class Measured:
         elapsed = (time.perf_counter() - began) * 1000
         if answer.status_code not in page.expect:
             raise SystemExit(f"{page.name} as {page.role}: status {answer.status_code} ({page.url})")
+        counted = self.statements
         if page.then is not None:
-            page.then(self)
-        return self.statements, elapsed
+            page.then(self)  # neither timed nor counted
+        return counted, elapsed
 
     def run_jobs(self) -> None:
         """Work off the queued background jobs, as a worker would (untimed)."""
