@@ -364,8 +364,6 @@ _LONGEST = sa.bindparam("longest", type_=sa.Integer())
 _PAGE_IDS = sa.bindparam("page_ids", expanding=True, type_=sa.Integer())
 _LIMIT = sa.bindparam("limit", type_=sa.Integer())
 _OFFSET = sa.bindparam("offset", type_=sa.Integer())
-#: The partners a page session's LATERAL probe reads at most (counting and listing at once).
-_PARTNERS = sa.bindparam("partners", type_=sa.Integer())
 
 
 class shifted(sa.sql.functions.FunctionElement):
@@ -515,11 +513,10 @@ def _page_pair_select(kind: str, filtered: bool):
             .select_from(p).join(o, sa.and_(*conditions)))
 
 
-def _page_pair_lateral(kind: str, filtered: bool, partners_limit=_LIMIT):
+def _page_pair_lateral(kind: str, filtered: bool, ordered: bool = True):
     """``_page_pair_select`` for PostgreSQL, bounded by the page: from each session p of the
     groups ``page_ids``, a LATERAL probe of the (facilitator, start) or (room key, start)
-    index reads p's partners o in start order and stops after ``partners_limit`` (a bound
-    parameter, ``limit`` unless given) of them. A pair of
+    index reads p's partners o in start order and stops after ``limit`` of them. A pair of
     two sessions of the page is found from the one with the smaller id only, so no pair is
     found twice and no UNION has to collect them all first.
 
@@ -528,9 +525,9 @@ def _page_pair_lateral(kind: str, filtered: bool, partners_limit=_LIMIT):
     of one session p and one kind, that order is the order of the partner's (start, id):
     a partner starting before p gives (p's start, its start), one after p (its start, p's
     start). So a pair among the first ``limit`` of the week's is among the first ``limit``
-    of its finder's (any ``partners_limit`` of at least ``limit`` will do), and the page
-    reads a bounded number of partners a session however crowded a room or a facilitator's
-    week is.
+    of its finder's, and the page reads at most ``limit`` partners a session however
+    crowded a room or a facilitator's week is. Without ``ordered`` (counting) any ``limit``
+    partners do.
     """
     p, o = aliased(_S, name="p"), aliased(_S, name="o")
     if kind == "facilitator":
@@ -553,8 +550,8 @@ def _page_pair_lateral(kind: str, filtered: bool, partners_limit=_LIMIT):
                # Found from the page session with the smaller id when both are on the page.
                sa.not_(sa.and_(o.group_id.in_(_PAGE_IDS), o.id < p.id)),
                *partner_filter)
-        .order_by(o.starts_at, o.id)
-        .limit(partners_limit)
+        .order_by(*((o.starts_at, o.id) if ordered else ()))
+        .limit(_LIMIT)
         .lateral("partner")
     )
     p_first = sa.or_(p.starts_at < partners.c.starts_at,
@@ -730,26 +727,18 @@ def _clashes_statement(filtered: bool, of_page: bool, lateral: bool = False):
     """The week's clashes (``of_page``: those involving a session of the groups
     ``page_ids``, with ``offset`` 0), ordered by the later session's start, the earlier
     one's, the kind: ``limit`` from ``offset``, with both sessions' group, facilitator and
-    room. ``lateral`` (PostgreSQL, ``of_page``): each page session's first ``partners``
-    partners by index (``_page_pair_lateral``), so the page reads what it lists.
-
-    ``of_page`` also counts, in the same statement, the pairs found (``found``, on every
-    row): every one on SQLite; at most ``partners`` a page session with ``lateral``. The
-    planner's page asks for ``partners`` = ``CLASH_COUNT_CAP`` + 1 and lists ``limit`` =
-    ``MAX_LISTED_CLASHES``: the first ``limit`` pairs are among each finder's first
-    ``partners`` (see ``_page_pair_lateral``), and a count above the cap says "more than
-    the cap" however much above it is."""
+    room. ``lateral`` (PostgreSQL, ``of_page``): each page session's first ``limit``
+    partners by index (``_page_pair_lateral``), so the page reads what it lists."""
     parts = []
     for kind in ("facilitator", "room"):
         if of_page and lateral:
-            parts.append(_page_pair_lateral(kind, filtered, partners_limit=_PARTNERS))
+            parts.append(_page_pair_lateral(kind, filtered))
         else:
             parts.append(_page_pair_select(kind, filtered) if of_page else _pair_select(kind, filtered))
     # A pair of two sessions of the page is found from both by ``_page_pair_select``: UNION
     # keeps it once (``_page_pair_lateral`` finds it once).
     every = (sa.union(*parts) if of_page and not lateral else sa.union_all(*parts)).subquery("pairs")
-    found = [sa.func.count().over().label("found")] if of_page else []
-    pairs = (sa.select(every, *found)
+    pairs = (sa.select(every)
              .order_by(every.c.b_starts_at, every.c.a_starts_at, every.c.kind, every.c.a_id, every.c.b_id)
              .limit(_LIMIT).offset(_OFFSET).subquery("page_pairs"))
     a, b = aliased(_S, name="sa"), aliased(_S, name="sb")
@@ -764,11 +753,25 @@ def _clashes_statement(filtered: bool, of_page: bool, lateral: bool = False):
                     s.room.label(prefix + "room"), s.status.label(prefix + "status"),
                     s.series_id.label(prefix + "series_id")]
     return (
-        sa.select(pairs.c.kind, *([pairs.c.found] if of_page else []), *columns)
+        sa.select(pairs.c.kind, *columns)
         .join(a, a.id == pairs.c.a_id).join(ga, ga.id == a.group_id).outerjoin(fa, fa.id == a.facilitator_id)
         .join(b, b.id == pairs.c.b_id).join(gb, gb.id == b.group_id).outerjoin(fb, fb.id == b.facilitator_id)
         .order_by(pairs.c.b_starts_at, pairs.c.a_starts_at, pairs.c.kind, pairs.c.a_id, pairs.c.b_id)
     )
+
+
+@lru_cache(maxsize=None)
+def _page_clash_count_statement(filtered: bool, lateral: bool):
+    """How many clashes involve a session of the groups ``page_ids``, counted up to
+    ``limit`` (PostgreSQL stops reading there: at most ``limit`` partners a session, and
+    the count stops at ``limit`` pairs)."""
+    if lateral:
+        every = sa.union_all(*(_page_pair_lateral(kind, filtered, ordered=False)
+                               for kind in ("facilitator", "room"))).subquery("pairs")
+    else:
+        every = sa.union(*(_page_pair_select(kind, filtered) for kind in ("facilitator", "room"))).subquery("pairs")
+    capped = sa.select(every.c.a_id).limit(_LIMIT).subquery("capped")
+    return sa.select(sa.func.count()).select_from(capped)
 
 
 @lru_cache(maxsize=None)
@@ -777,21 +780,14 @@ def _clash_count_statement(filtered: bool):
 
 
 def _clashes(params: dict, filtered: bool, of_page: bool) -> list[Clash]:
-    return _clashes_counted(params, filtered, of_page)[0]
-
-
-def _clashes_counted(params: dict, filtered: bool, of_page: bool) -> tuple[list[Clash], int]:
-    """The clashes ``_clashes_statement`` lists and (``of_page``) how many pairs it found."""
-    clashes, found = [], 0
+    clashes = []
     lateral = of_page and db.session.get_bind().dialect.name == "postgresql"
     for row in db.session.execute(_clashes_statement(filtered, of_page, lateral), params):
         first, second = (_entry(_Row(**{name: getattr(row, prefix + name) for name in _ROW_FIELDS}))
                          for prefix in ("a_", "b_"))
         label = second.facilitator_name if row.kind == "facilitator" else second.room.strip()
         clashes.append(Clash(row.kind, label, first, second))
-        if of_page:
-            found = int(row.found)
-    return clashes, found
+    return clashes
 
 
 def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datetime | None = None,
@@ -811,10 +807,10 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     (``week_clashes``) counts and lists every clash of the week. So the page reads its
     groups' sessions and their partners, never the whole week of a large clinic.
 
-    Three statements however many sessions and groups the week holds (four with the
+    Four statements however many sessions and groups the week holds (five with the
     facilitator filter): the tracks with how many groups each pages through; the page's
-    groups with their figures and sessions; the page's clashes listed and counted in one
-    (none without a group); the filtered facilitator's name.
+    groups with their figures and sessions; the page's clashes counted, then listed (none
+    without a group); the filtered facilitator's name.
     """
     monday = monday_of(week_start)
     now = now or datetime.now()
@@ -859,10 +855,11 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     # Asked even when the week has none, so the page runs the same statements every week.
     clashes, clash_count = [], 0
     if seen_groups:
+        lateral = db.session.get_bind().dialect.name == "postgresql"
         page_params = {**params, "page_ids": sorted(seen_groups), "offset": 0}
-        # Listed and counted in one statement (the count stops at the cap on PostgreSQL).
-        clashes, clash_count = _clashes_counted(
-            {**page_params, "limit": MAX_LISTED_CLASHES, "partners": CLASH_COUNT_CAP + 1}, filtered, of_page=True)
+        clash_count = int(db.session.scalar(_page_clash_count_statement(filtered, lateral),
+                                            {**page_params, "limit": CLASH_COUNT_CAP + 1}) or 0)
+        clashes = _clashes({**page_params, "limit": MAX_LISTED_CLASHES}, filtered, of_page=True)
 
     # 4. The facilitator filtered by, named even when none of their sessions is on the page.
     if filtered:
