@@ -92,6 +92,9 @@ def _job_settings(env: dict[str, str], mode: str) -> dict:
         "CLINIC_REPORT_STALE_SECONDS": _whole(env, "CLINIC_REPORT_STALE_SECONDS", 600, 5, 86400, "seconds"),
         # Computed reports (patient data) are deleted this long after they finished.
         "CLINIC_REPORT_KEEP_MINUTES": _whole(env, "CLINIC_REPORT_KEEP_MINUTES", 60, 1, 10080, "minutes"),
+        # A whole-track assign runs as a background job when more patients than this are enrolled.
+        "CLINIC_TRACK_ASSIGN_JOB_ABOVE": _whole(env, "CLINIC_TRACK_ASSIGN_JOB_ABOVE", 300, 0, 10_000_000,
+                                                "patients"),
     }
 
 

@@ -1,4 +1,4 @@
-"""The background job queue (Huey) for batch prints and large reports, and the worker command.
+"""The background job queue (Huey) for batch prints, large reports and large whole-track assigns, and the worker command.
 
 ``CLINIC_JOB_QUEUE`` chooses the queue:
 
@@ -57,7 +57,7 @@ def make_huey(app: Flask) -> Huey:
 
 
 def _register(huey: Huey, app: Flask) -> None:
-    from .services import print_jobs
+    from .services import print_jobs, track_assign_jobs
 
     @huey.task(name="print.chunk")
     def chunk_task(chunk_id: int) -> None:
@@ -85,6 +85,14 @@ def _register(huey: Huey, app: Flask) -> None:
             finally:
                 db.session.remove()
 
+    @huey.task(name="assign.track")
+    def track_assign_task(job_id: int) -> None:
+        with app.app_context():
+            try:
+                track_assign_jobs.run(job_id)
+            finally:
+                db.session.remove()
+
     @huey.periodic_task(crontab(minute="*"), name="print.recover")
     def recover_task() -> None:
         from .services.reports import runs
@@ -92,6 +100,7 @@ def _register(huey: Huey, app: Flask) -> None:
         with app.app_context():
             try:
                 print_jobs.recover()
+                track_assign_jobs.recover()
                 print_jobs.purge_expired()
                 runs.recover()
                 runs.purge_expired()
@@ -104,7 +113,8 @@ def _register(huey: Huey, app: Flask) -> None:
         with app.app_context():
             db.engine.dispose(close=False)
 
-    huey.clinic_tasks = {"chunk": chunk_task, "merge": merge_task, "recover": recover_task, "report": report_task}
+    huey.clinic_tasks = {"chunk": chunk_task, "merge": merge_task, "recover": recover_task, "report": report_task,
+                         "track_assign": track_assign_task}
 
 
 def init_app(app: Flask) -> None:
@@ -131,6 +141,11 @@ def enqueue_merge(job_id: int) -> None:
 def enqueue_report(run_id: int) -> None:
     """Ask a worker to compute report run ``run_id`` (``services.reports.runs.run``)."""
     queue().clinic_tasks["report"](run_id)
+
+
+def enqueue_track_assign(job_id: int) -> None:
+    """Ask a worker to run whole-track assign job ``job_id`` (``track_assign_jobs.run``)."""
+    queue().clinic_tasks["track_assign"](job_id)
 
 
 def log_progress(job_id: int) -> None:
@@ -163,4 +178,5 @@ def worker_command(workers: int, max_tasks: int) -> None:
              health_check_interval=1, max_delay=1.0, max_tasks=max_tasks or None).run()
 
 
-__all__ = ["enqueue_chunk", "enqueue_merge", "enqueue_report", "init_app", "jobs_cli", "make_huey", "queue"]
+__all__ = ["enqueue_chunk", "enqueue_merge", "enqueue_report", "enqueue_track_assign", "init_app", "jobs_cli",
+           "make_huey", "queue"]

@@ -103,6 +103,33 @@ def test_a_tiny_run_fills_the_clinic_and_measures_every_page_as_admin_and_counse
     for table in ("measure_administration", "measure_item", "safety_task", "connectedness_rating"):
         assert again[table] == plan.counts[table], table
 
+    _a_large_track_is_timed_starting_its_job(bench, scratch_url)
+
+
+def _a_large_track_is_timed_starting_its_job(bench, url):
+    """Above CLINIC_TRACK_ASSIGN_JOB_ABOVE the whole-track POST answers 303 (the job started);
+    the bench then works the job off, so the next round is no duplicate and the job is done."""
+    measured = bench.Measured(url, 300)
+    try:
+        measured.app.config["CLINIC_TRACK_ASSIGN_JOB_ABOVE"] = 0
+        page = measured.pages[("assign to a whole track (POST)", "admin")]
+        for _round in range(2):
+            client = measured.clients["admin"]
+            data = page.data(client)
+            answer = client.open(page.url, method="POST", data=data)
+            assert answer.status_code == 303 and "/admin/assign/jobs/" in answer.headers["Location"]
+            measured.run_jobs()
+            assert "already had it active" in client.get(answer.headers["Location"]).get_data(as_text=True)
+        statements, elapsed = measured.request(page)  # the bench's own request, 303 accepted
+        assert statements > 0 and elapsed > 0
+    finally:
+        measured.close()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        states = conn.execute(sa.text("SELECT state FROM print_job WHERE kind = 'track_assign'")).scalars().all()
+    engine.dispose()
+    assert states == ["done"] * 3
+
 
 def _the_top_up_is_consistent(bench, url, plan):
     """The top-up's rows obey what the services and the database would have enforced."""

@@ -2,6 +2,14 @@
 
 The view only translates HTTP into calls of ``clinic.services.assignments`` and shows
 the exact result. Names appear on the pages themselves, never in flashes or URLs.
+
+A whole track with more than ``CLINIC_TRACK_ASSIGN_JOB_ABOVE`` patients enrolled is assigned
+by a background job (``services.track_assign_jobs``, the same ``assign_to_track``): the POST
+answers at once with a 303 to ``/admin/assign/jobs/<id>/``, the job's page (its owner only;
+anyone else gets 404), which refreshes itself while the job runs and then shows the same
+result page as the synchronous path, or the failure in plain words. The same exercise for
+the same track while a job for it runs is refused: the caller's own job's page, or the form
+with the message (409) when someone else started it.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..extensions import db
 from ..models import Assignment, KindnessExercise, Patient, Track
-from ..services import assignments, audit, group_choice, treatment_plan
+from ..services import assignments, audit, group_choice, track_assign_jobs, treatment_plan
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
 from ..services.access import allowed, role_of
@@ -44,6 +52,14 @@ OFFERED = {
     "completed": (),
     "stopped": (),
 }
+
+JOB_STATE_WORDS = {
+    "queued": "Waiting for a worker",
+    "running": "Being assigned",
+    "done": "Done",
+    "failed": "Failed",
+}
+
 
 def _optional_int(value) -> int | None:
     """Coerce a select's value to an int, leaving the empty choice as None."""
@@ -272,10 +288,17 @@ class AssignView(SecureBaseView):
             abort(403)
         posted = request.method == "POST"
         preselected = self._fill_choices(form, preselected_ids, posted_group_only=posted)
+        status = 200
         if posted:
             if form.validate():
                 try:
                     outcome = self._assign(form)
+                except track_assign_jobs.AssignBusy as exc:
+                    db.session.rollback()
+                    if exc.job_id is not None:  # the caller's own job: its page says how far it is
+                        flash(str(exc), "warning")
+                        return redirect(url_for(".job", job_id=exc.job_id), 303)
+                    form_error, status = str(exc), 409
                 except FieldViolation as exc:
                     db.session.rollback()
                     if exc.field != "goal":
@@ -286,6 +309,8 @@ class AssignView(SecureBaseView):
                     db.session.rollback()
                     form_error = str(exc)
                 else:
+                    if isinstance(outcome, int):  # a large track: the job's page
+                        return redirect(url_for(".job", job_id=outcome), 303)
                     return self.render("admin/assign/result.html", **outcome)
             self._fill_groups(form)  # the form is shown again: offer the scope's first groups
         else:
@@ -298,7 +323,39 @@ class AssignView(SecureBaseView):
             missing=len(preselected_ids) - len(preselected),
             group_matches=g.group_matches,
             tracks=g.assign_choices[1],
-        )
+        ), status
+
+    @expose("/jobs/<int:job_id>/")
+    def job(self, job_id: int):
+        """A whole-track assign job's page (its owner only; anyone else gets 404): its state
+        while it runs (the page refreshes itself), then the same result as the synchronous
+        path, or a plain failure."""
+        job = track_assign_jobs.status(current_user._get_current_object(), job_id)
+        if job is None:
+            abort(404)
+        params = job.params
+        exercise = db.session.get(KindnessExercise, params.get("exercise"))
+        track = db.session.get(Track, params.get("track"))
+        track_name = track.name if track is not None else f"track #{params.get('track')}"
+        start = date.fromisoformat(params["start"])
+        due = date.fromisoformat(params["due"]) if params.get("due") else None
+        shown_exercise = {"id": params.get("exercise"),
+                          "title": exercise.title if exercise is not None else "(exercise no longer on file)",
+                          "default_times_per_week": params.get("times_per_week")}
+        target = f"everyone enrolled in {track_name} on {start.isoformat()}"
+        headers = {"Cache-Control": "no-store"}
+        if job.state == "done" and job.result is not None:
+            return self.render(
+                "admin/assign/result.html", exercise=shown_exercise, target=target, result=job.result,
+                holding=job.result.holding, shown_assigned=assignments.SHOWN_ASSIGNED, start=start, due=due,
+                times_per_week=params.get("times_per_week"), job=job,
+            ), 200, headers
+        return self.render(
+            "admin/assign/job.html", job=job, exercise=shown_exercise, target=target, start=start, due=due,
+            times_per_week=params.get("times_per_week"),
+            again_url=url_for(".index", track=params.get("track")),
+            state_words=JOB_STATE_WORDS.get(job.state, job.state),
+        ), 200, headers
 
     @expose("/groups/")
     def groups(self):
@@ -310,8 +367,9 @@ class AssignView(SecureBaseView):
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def _assign(self, form: AssignForm) -> dict:
-        """Run the fan-out the form asks for; return what the result page shows."""
+    def _assign(self, form: AssignForm) -> dict | int:
+        """Run the fan-out the form asks for; return what the result page shows (or, for a
+        track above ``CLINIC_TRACK_ASSIGN_JOB_ABOVE`` patients, the id of the job started)."""
         exercise = db.session.get(KindnessExercise, form.exercise.data)
         if exercise is None:
             raise RuleViolation("That exercise no longer exists.")
@@ -334,6 +392,13 @@ class AssignView(SecureBaseView):
             track = db.session.get(Track, form.track.data)
             if track is None:
                 raise RuleViolation("That track no longer exists.")
+            if track_assign_jobs.runs_as_job(track, form.start.data):
+                # A large track: the same assign_to_track in a background job; its page shows the result.
+                job = track_assign_jobs.start(
+                    options["actor"], exercise, track, start=form.start.data,
+                    times_per_week=form.times_per_week.data, due=form.due.data,
+                    ip_address=audit.current_actor()[2] or "")
+                return job.id
             target = f"everyone enrolled in {track.name} on {form.start.data.isoformat()}"
             result = assignments.assign_to_track(exercise, track, **options)
         else:

@@ -257,8 +257,8 @@ def start_progress_batch(user: StaffUser, patients: list[Patient], start: date, 
 
 def _owned(user: StaffUser, job_id: int) -> PrintJob | None:
     job = db.session.get(PrintJob, job_id) if isinstance(job_id, int) and 0 < job_id < 2**31 else None
-    if job is None or user is None or job.owner_id != user.id:
-        return None  # not yours looks like not there
+    if job is None or user is None or job.owner_id != user.id or job.kind != PROGRESS_BATCH:
+        return None  # not yours looks like not there (other kinds of job have pages of their own)
     return job
 
 
@@ -300,7 +300,7 @@ def active_job(user: StaffUser, target: str, start: date, end: date, version: st
 
 def recent_jobs(user: StaffUser, limit: int = 10) -> list[JobStatus]:
     """``user``'s latest jobs, newest first (the others' are never listed)."""
-    jobs = db.session.scalars(sa.select(PrintJob).where(PrintJob.owner_id == user.id)
+    jobs = db.session.scalars(sa.select(PrintJob).where(PrintJob.owner_id == user.id, PrintJob.kind == PROGRESS_BATCH)
                               .order_by(PrintJob.created_at.desc(), PrintJob.id.desc()).limit(limit))
     return [_status(job) for job in jobs]
 
@@ -533,7 +533,7 @@ def recover(now: datetime | None = None) -> int:
         moved += 1
     not_done = sa.select(PrintChunk.id).where(PrintChunk.job_id == PrintJob.id, PrintChunk.state != "done").exists()
     unmerged = list(db.session.scalars(sa.select(PrintJob.id).where(
-        PrintJob.state == "running", ~not_done,
+        PrintJob.kind == PROGRESS_BATCH, PrintJob.state == "running", ~not_done,
         sa.or_(PrintJob.merge_started_at.is_(None), PrintJob.merge_started_at < limit))))
     db.session.rollback()
     for job_id in unmerged:
