@@ -1,4 +1,4 @@
-"""The background job queue (Huey) for batch prints, large reports and large whole-track assigns, and the worker command.
+"""The background job queue (Huey) for batch prints, large reports and whole-track assigns, and the worker.
 
 ``CLINIC_JOB_QUEUE`` chooses the queue:
 
