@@ -8,7 +8,7 @@ export CLINIC_ENV ?= development
 
 WORKERS ?= 2
 
-.PHONY: run test install install-dev db seed clean flask reset-demo worker
+.PHONY: run test install install-dev db seed clean flask reset-demo worker translations translations-extract translations-update
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or newer is needed (set PYTHON=python3.x)"; exit 1; }
@@ -61,6 +61,18 @@ reset-demo: install
 	@if [ "$$CLINIC_ENV" = production ]; then echo "reset-demo never runs with CLINIC_ENV=production; nothing was deleted."; exit 1; fi
 	rm -f instance/clinic.sqlite
 	$(MAKE) --no-print-directory seed
+
+# The catalogues of printed patient paper (translations/, see the README's "Languages").
+# The app compiles a missing or stale .mo when it starts; this compiles them all now.
+translations: install
+	$(BIN)/pybabel compile -d translations
+
+# After changing a printed template's words: extract them, then merge into every language.
+translations-extract: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project clinic -o translations/messages.pot .
+
+translations-update: translations-extract
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-pot-creation-date
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -98,6 +98,8 @@ def kindness_plan_document(today: date) -> Document:
     from clinic.extensions import db
     from clinic.models import Patient
     from clinic.pdf import handouts, render
+    from clinic.services.participants import week_assignments
+    from clinic.services.participation import monday_of
 
     def export(patient_id: int) -> bytes:
         return handouts.kindness_plan(db.session.get(Patient, patient_id), today)
@@ -107,9 +109,9 @@ def kindness_plan_document(today: date) -> Document:
         return render.render_html(**context)
 
     def batch(patient_ids: list[int]) -> bytes:
-        week = handouts.week_of(today)
+        week = monday_of(today)
         patients = [db.session.get(Patient, pid) for pid in patient_ids]
-        by_patient = handouts.active_assignments(patient_ids, week)
+        by_patient = week_assignments(patient_ids, week)
         plans = [handouts.plan_sheet(p, week, by_patient.get(p.id, [])) for p in patients]
         return render.render_pdf("pdf/packet.html", title="Kindness plans", plans=plans)
 

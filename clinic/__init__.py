@@ -65,6 +65,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    from .i18n import init_app as init_i18n
+
+    init_i18n(app)
 
     from .auth import init_app as init_auth
     from .admin import init_app as init_admin

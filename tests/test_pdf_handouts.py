@@ -98,7 +98,7 @@ def test_a_handout_writes_one_audit_export_event(make):
     exercise_handout(exercise, large_print=True)
     (event,) = exports()
     assert (event.entity, event.entity_id) == ("kindness_exercise", str(exercise_id))
-    assert event.changes == {"document": "exercise_handout", "large_print": True}
+    assert event.changes == {"document": "exercise_handout", "large_print": True, "language": "en"}
 
 
 def test_hostile_text_in_an_exercise_prints_as_plain_text_and_loads_nothing(make, monkeypatch):
@@ -189,7 +189,8 @@ def test_a_plan_writes_one_audit_export_event(two_patients):
     kindness_plan(sam, MONDAY)
     (event,) = exports()
     assert (event.entity, event.entity_id) == ("patient", str(sam_id))
-    assert event.changes == {"document": "kindness_plan", "large_print": False, "patients": [sam_id]}
+    assert event.changes == {"document": "kindness_plan", "large_print": False, "patients": [sam_id],
+                             "language": "en"}
 
 
 def test_a_hostile_preferred_name_prints_as_text_and_loads_nothing(make, monkeypatch):
@@ -230,7 +231,8 @@ def test_a_counselor_prints_the_plan_of_a_patient_on_their_caseload(client, case
     (event,) = exports()
     assert event.actor_id == counselor.id and event.actor_email == counselor.email
     assert (event.entity, event.entity_id) == ("patient", str(mine.id))
-    assert event.changes == {"document": "kindness_plan", "large_print": True, "patients": [mine.id]}
+    assert event.changes == {"document": "kindness_plan", "large_print": True, "patients": [mine.id],
+                             "language": "en"}
 
 
 def test_a_counselor_may_not_print_the_plan_of_someone_elses_patient(client, caseload):

@@ -2,9 +2,10 @@
 
 Reached from buttons on other pages (never the menu):
 
-- ``print.handout``  ``/admin/print/handout/?exercise=<id>[&large=1]``: anyone with "print";
+- ``print.handout``  ``/admin/print/handout/?exercise=<id>[&large=1][&language=es]``: anyone
+  with "print"; English unless a language with a catalogue is asked for (another is a 400);
 - ``print.plan``     ``/admin/print/plan/?patient=<id>[&week=YYYY-MM-DD][&large=1]``:
-  counselors only for patients on their caseload;
+  counselors only for patients on their caseload; in the patient's preferred language;
 - ``print.packet``   ``/admin/print/packet/?session=<id>``: counselors only for sessions
   they facilitate;
 - ``print.progress`` ``/admin/print/progress/?patient=<id>`` and ``print.progress_batch``
@@ -26,6 +27,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import GroupSession, KindnessExercise, Patient
 from ..pdf import handouts, packets
+from ..services import languages
 from ..services.access import may_record, may_see_patient
 from ..services.errors import RuleViolation
 from .base import SecureBaseView
@@ -85,9 +87,14 @@ class PrintView(ProgressPrintMixin, SecureBaseView):
         """One exercise's take-home handout; no patient data, so every role may print it."""
         exercise = _load(KindnessExercise, "exercise")
         large = _large()
-        data = handouts.exercise_handout(exercise, large_print=large)
+        try:
+            language = languages.check_language(request.args.get("language"), "language")
+        except RuleViolation:
+            abort(400)
+        data = handouts.exercise_handout(exercise, large_print=large, language=language)
         name = slug(exercise.title, f"exercise-{exercise.id}")
-        return pdf_response(data, f"handout-{name}{'-large-print' if large else ''}.pdf")
+        suffix = ("-large-print" if large else "") + ("" if language == languages.SOURCE_LANGUAGE else f"-{language}")
+        return pdf_response(data, f"handout-{name}{suffix}.pdf")
 
     @expose("/plan/")
     def plan(self):

@@ -16,6 +16,7 @@ LABELS = {
     "first_name": "First name",
     "last_name": "Last name",
     "preferred_name": "Preferred name",
+    "preferred_language": "Language of patient paper",
     "start_date": "Start",
     "end_date": "End",
     "due_date": "Due",

@@ -14,13 +14,14 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.tools import parse_like_term
 from flask_admin.model.template import macro
 from flask_login import current_user
-from wtforms import PasswordField
+from wtforms import PasswordField, SelectField
 from wtforms.validators import Email, Optional
 
 from ..extensions import db
 from ..models import Assignment, CareGroup, Enrolment, GroupMembership, Patient, StaffUser
 from ..services import (
-    accounts, enrolment, measure_schedule, measure_trend, measures, patients, period_notes, rosters, safety,
+    accounts, enrolment, languages, measure_schedule, measure_trend, measures, patients, period_notes, rosters,
+    safety,
 )
 from ..services.access import allowed
 from .base import _role
@@ -57,15 +58,23 @@ class PatientView(ClinicView):
         "status": macro("programme_line"),
     }
     list_template = "admin/patient_list.html"
-    column_formatters_detail: dict = {}  # the list's links and programme columns are not the page's
     column_labels = {**LABELS, "groups": "Groups today", "counselor": "Primary counselor",
                      "status": "Enrolment status", "active": "Record active"}
     column_default_sort = "last_name"
     column_searchable_list = ("record_number", "last_name", "first_name", "preferred_name")
     search_matches_first = True  # sorted by last name: see SecureModelView.search_matches_first
     column_filters = ("active", "enrolments.track.name", "enrolments.status")
-    form_columns = ("record_number", "first_name", "last_name", "preferred_name", "active")
-    column_details_list = ("record_number", "first_name", "last_name", "preferred_name", "active", "created_at")
+    form_columns = ("record_number", "first_name", "last_name", "preferred_name", "preferred_language", "active")
+    #: The languages come from services.languages (English and every catalogue); the service checks them again.
+    form_overrides = {"preferred_language": SelectField}
+    form_args = {"preferred_language": {"choices": lambda: languages.choices(), "default": "en",
+                                        "description": "Handouts and plans are printed in this language."}}
+    column_details_list = ("record_number", "first_name", "last_name", "preferred_name", "preferred_language",
+                           "active", "created_at")
+    #: The list's links and programme columns are not the page's; the language shows by its name.
+    column_formatters_detail = {
+        "preferred_language": lambda view, context, model, name: languages.language_name(model.preferred_language),
+    }
     details_template = "admin/patient_details.html"
 
     def scope_query(self, query):

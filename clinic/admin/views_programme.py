@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import Assignment, Attendance, GroupMembership, GroupSession, KindnessExercise, StaffUser
-from ..services import assignments, catalogue, membership, rosters, searches, sessions
+from ..services import assignments, catalogue, languages, membership, readability, rosters, searches, sessions
 from ..services.access import allowed
 from ..services.limits import GROUP_NOTE_LIMIT, TEXT_LIMIT
 from .base import _role
@@ -286,16 +286,24 @@ class SessionView(ClinicView):
         sessions.delete_session(model)
 
 
+#: The exercise texts patients read, with the labels planners see.
+READING_FIELDS = {"summary": "Summary", "why_it_helps": "Why it helps", "how_to": "How to do it",
+                  "reflection_prompts": "Reflection prompts"}
+
+
 class ExerciseView(ClinicView):
     """The kindness-exercise catalogue, through services.catalogue."""
 
     permission_key = "exercises"
 
     def page_links(self, model):
-        return [
+        links = [
             ("Print the handout (PDF)", url_for("print.handout", exercise=model.id)),
             ("Large print (PDF)", url_for("print.handout", exercise=model.id, large=1)),
         ]
+        for code, name in languages.choices()[1:]:  # the handout in each other language patients read
+            links.append((f"Handout in {name} (PDF)", url_for("print.handout", exercise=model.id, language=code)))
+        return links
 
     column_extra_row_actions = [
         EndpointLinkRowAction("fa fa-print", "print.handout", title="Print the handout (PDF)", id_arg="exercise"),
@@ -311,6 +319,14 @@ class ExerciseView(ClinicView):
         "reflection_prompts", "default_times_per_week", "tracks", "active",
     )
     form_args = {name: longest(TEXT_LIMIT) for name in ("why_it_helps", "how_to", "reflection_prompts")}
+
+    edit_template = "admin/exercise/edit.html"
+    details_template = "admin/exercise/details.html"
+
+    def readings(self, model) -> list:
+        """(label, services.readability.Reading) of each patient text of the saved exercise."""
+        return [(label, readability.reading(getattr(model, field), "en"))
+                for field, label in READING_FIELDS.items()]
 
     def patient_ids_of(self, model):
         return None  # the catalogue: no patient's data

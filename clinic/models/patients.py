@@ -36,6 +36,9 @@ class Patient(VersionedMixin, db.Model):
     last_name: Mapped[str] = mapped_column(sa.String(80), index=True)
     #: What the patient likes to be called; used on everything the patient reads.
     preferred_name: Mapped[str | None] = mapped_column(sa.String(80))
+    #: The language of everything printed for the patient (``services.languages``: ``en`` or a
+    #: catalogue's code). Migration 0031.
+    preferred_language: Mapped[str] = mapped_column(sa.String(12), default="en", server_default="en")
     #: Inactive patients are kept for the record but left out of planning.
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     #: When the record was made.

@@ -8,7 +8,7 @@ beside the target and renamed into place, and only then are the events committed
 an export that could not be written leaves no event, and one whose events could not be
 committed leaves no file. Every refusal is one line (``Error: ...``).
 
-    flask --app wsgi print handout --exercise "Write a note of appreciation" [--large] --output FILE.pdf
+    flask --app wsgi print handout --exercise "Write a note of appreciation" [--large] [--language es] --output FILE.pdf
     flask --app wsgi print plan --patient ID [--week YYYY-MM-DD] [--large] --output FILE.pdf
     flask --app wsgi print packet --session ID --output FILE.pdf
     flask --app wsgi print progress (--track iop | --group NAME_OR_ID | --patient ID)
@@ -33,7 +33,7 @@ from flask.cli import AppGroup
 from ..cli_errors import OneLineCommand
 from ..extensions import db
 from ..models import CareGroup, GroupSession, KindnessExercise, Patient, Track
-from ..services import audit, period_notes, print_jobs
+from ..services import audit, languages, period_notes, print_jobs
 from ..services.errors import RuleViolation
 from . import batches, handouts, packets, progress
 
@@ -147,12 +147,18 @@ def find_exercise(title_or_id: str) -> KindnessExercise:
 @click.option("--exercise", "exercise_ref", required=True, metavar="TITLE_OR_ID",
               help="The exercise, by id or exact title.")
 @click.option("--large", is_flag=True, help="Large print (18 pt).")
+@click.option("--language", default="en", metavar="CODE", help="en (default) or a language with a catalogue: es.")
 @output_option
-def handout_command(exercise_ref: str, large: bool, output: Path) -> None:
+def handout_command(exercise_ref: str, large: bool, language: str, output: Path) -> None:
     """A take-home handout for one kindness exercise."""
     with audit.acting_as(None, label=CLI_ACTOR):
         exercise = find_exercise(exercise_ref)
-        data = export_pdf(output, partial(handouts.exercise_handout, exercise, large_print=large))
+        try:
+            language = languages.check_language(language, "language")
+        except RuleViolation as exc:
+            raise click.ClickException(str(exc)) from exc
+        data = export_pdf(output, partial(handouts.exercise_handout, exercise, large_print=large,
+                                          language=language))
     report(output, data, f"the handout for exercise {exercise.id}")
 
 

@@ -13,24 +13,25 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import force_locale, gettext, ngettext, pgettext
+
 from ..extensions import db
+from ..i18n import N_
 from ..models import Assignment, KindnessExercise, Patient
-from ..services import audit
+from ..services import audit, languages
 from ..services.participants import week_assignments
 from ..services.participation import monday_of
-from .render import day_month, period_text, render_pdf
+from .render import day_month, period_text, printed_text, printing_language, render_pdf, weekday_short_names
 
-#: Column heads of a week, Monday first.
-WEEKDAY_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-DIRECTION_LABELS = {"others": "Kindness toward others", "self": "Kindness toward yourself"}
+#: The labels are catalogue entries, translated where they are printed.
+DIRECTION_LABELS = {"others": N_("Kindness toward others"), "self": N_("Kindness toward yourself")}
 ENERGY_LABELS = {
-    "low": "Needs little energy",
-    "medium": "Needs some energy",
-    "high": "Needs more energy",
+    "low": N_("Needs little energy"),
+    "medium": N_("Needs some energy"),
+    "high": N_("Needs more energy"),
 }
 
-PLAN_TITLE = "My kindness plan"
+PLAN_TITLE = N_("My kindness plan")
 
 _STEP = re.compile(r"^\s*\d{1,2}[.)]\s+")
 _BULLET = re.compile(r"^\s*[-*•]\s+")
@@ -70,13 +71,15 @@ def prompt_lines(text: str | None) -> list[str]:
 
 
 def times_text(times: int, unit: str = "week", this: bool = False) -> str:
-    """``once this week``, ``3 times a week`` ..."""
-    when = f"this {unit}" if this else f"a {unit}"
-    if times == 1:
-        return f"once {when}"
+    """``once this week``, ``3 times a week`` ... (``unit`` is ``week`` or another English word)."""
+    if unit != "week":
+        when = f"this {unit}" if this else f"a {unit}"
+        return {1: f"once {when}", 2: f"twice {when}"}.get(times, f"{times} times {when}")
     if times == 2:
-        return f"twice {when}"
-    return f"{times} times {when}"
+        return gettext("twice this week") if this else gettext("twice a week")
+    if this:
+        return ngettext("once this week", "%(num)d times this week", times)
+    return ngettext("once a week", "%(num)d times a week", times)
 
 
 # Exercise handout ------------------------------------------------------------------------
@@ -90,7 +93,7 @@ class HandoutSheet:
     direction_label: str
     energy_label: str
     times_label: str
-    day_names: tuple[str, ...] = WEEKDAY_SHORT
+    day_names: tuple[str, ...] = ()
 
 
 def handout_sheet(exercise: KindnessExercise) -> HandoutSheet:
@@ -99,35 +102,42 @@ def handout_sheet(exercise: KindnessExercise) -> HandoutSheet:
         why=text_blocks(exercise.why_it_helps),
         how=text_blocks(exercise.how_to),
         prompts=prompt_lines(exercise.reflection_prompts),
-        direction_label=DIRECTION_LABELS.get(exercise.direction, exercise.direction),
-        energy_label=ENERGY_LABELS.get(exercise.energy, exercise.energy),
-        times_label="Usually " + times_text(exercise.default_times_per_week or 1),
+        direction_label=gettext(DIRECTION_LABELS[exercise.direction])
+        if exercise.direction in DIRECTION_LABELS else exercise.direction,
+        energy_label=gettext(ENERGY_LABELS[exercise.energy]) if exercise.energy in ENERGY_LABELS else exercise.energy,
+        times_label=gettext("Usually %(times)s", times=times_text(exercise.default_times_per_week or 1)),
+        day_names=weekday_short_names(),
     )
 
 
 def handout_html_context(exercise: KindnessExercise, large_print: bool = False) -> dict:
-    """Template name, title and context of a handout (shared with the benchmark)."""
+    """Template name, title and context of a handout in the language being printed (shared with the benchmark)."""
     return {
         "template_name": "pdf/handout.html",
         "title": exercise.title,
-        "subtitle": "Kindness exercise",
+        "subtitle": gettext("Kindness exercise"),
         "exercise": exercise,
         "handout": handout_sheet(exercise),
         "large_print": bool(large_print),
     }
 
 
-def exercise_handout(exercise: KindnessExercise, large_print: bool = False, *, commit: bool = True) -> bytes:
+def exercise_handout(exercise: KindnessExercise, large_print: bool = False, *, language: str | None = None,
+                     commit: bool = True) -> bytes:
     """A take-home handout for one exercise, with a week grid to tick by hand; audited.
 
-    The export event is added once the PDF exists and committed unless ``commit`` is False.
+    ``language`` is one of ``services.languages.available()`` (English when not given;
+    anything else is refused with ``FieldViolation``). The export event is added once the
+    PDF exists and committed unless ``commit`` is False.
     """
-    pdf = render_pdf(**handout_html_context(exercise, large_print))
+    language = languages.check_language(language, "language")
+    with force_locale(language):
+        pdf = render_pdf(**handout_html_context(exercise, large_print))
     audit.record(
         "export",
         entity="kindness_exercise",
         entity_id=exercise.id,
-        changes={"document": "exercise_handout", "large_print": bool(large_print)},
+        changes={"document": "exercise_handout", "large_print": bool(large_print), "language": language},
     )
     if commit:
         db.session.commit()
@@ -148,9 +158,43 @@ class PlanRow:
     """One active exercise on the plan; ``open_days`` is False before it starts or after it is due."""
 
     title: str
+    #: "Aim: 3 times this week", in the plan's language.
     aim: str
     summary: str
     open_days: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class PlanWords:
+    """The plan's own words, in the language it was worded in (so a packet can mix languages)."""
+
+    for_name: str
+    greeting: str
+    intro: str
+    nothing_planned: str
+    exercise: str
+    noticed: str
+    printed: str
+    page_word: str
+    page_of: str
+
+
+def plan_words(name: str) -> PlanWords:
+    """The words of a plan for ``name``, in the language being printed (``force_locale``)."""
+    return PlanWords(
+        for_name=gettext("For %(name)s", name=name),
+        greeting=gettext("Hello %(name)s,", name=name),
+        intro=gettext("These are the kindness exercises you are working on this week. Tick a box on "
+                      "each day you do one. A small try counts, and a missed day is fine: just pick it "
+                      "up again."),
+        nothing_planned=gettext("There are no kindness exercises planned for you this week. Your "
+                                "counselor can help you choose one when you are ready."),
+        exercise=gettext("Exercise"),
+        noticed=gettext("Something kind I noticed this week"),
+        printed=printed_text(date.today()),
+        page_word=pgettext("page footer", "Page"),
+        page_of=pgettext("page footer", "of"),
+    )
 
 
 @dataclass(frozen=True)
@@ -163,6 +207,9 @@ class PlanSheet:
     week_start: date
     days: tuple[PlanDay, ...]
     rows: tuple[PlanRow, ...] = field(default_factory=tuple)
+    #: The language the sheet was worded in (``<article lang>``) and its words.
+    language: str = "en"
+    words: PlanWords | None = None
 
 
 def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment],
@@ -170,7 +217,8 @@ def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment]
     """One patient's plan for the week starting on ``week_start`` (a Monday).
 
     ``name`` is the name to print when the plan is printed with others' (a packet: see
-    ``services.printed_names``); by default the patient's display name.
+    ``services.printed_names``); by default the patient's display name. The words are in
+    the language being printed (``force_locale``).
     """
     days = [week_start + timedelta(days=offset) for offset in range(7)]
     rows = []
@@ -179,7 +227,7 @@ def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment]
         rows.append(
             PlanRow(
                 title=exercise.title,
-                aim=times_text(assignment.times_per_week, this=True),
+                aim=gettext("Aim: %(aim)s", aim=times_text(assignment.times_per_week, this=True)),
                 summary=exercise.summary or "",
                 open_days=tuple(
                     assignment.start_date <= day
@@ -188,14 +236,24 @@ def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment]
                 ),
             )
         )
+    day_names = weekday_short_names()
+    name = name or patient.display_name
     return PlanSheet(
-        name=name or patient.display_name,
-        title=PLAN_TITLE,
-        period="Week of " + period_text(days[0], days[-1]),
+        name=name,
+        title=gettext(PLAN_TITLE),
+        period=gettext("Week of %(period)s", period=period_text(days[0], days[-1])),
         week_start=week_start,
-        days=tuple(PlanDay(WEEKDAY_SHORT[i], day_month(day)) for i, day in enumerate(days)),
+        days=tuple(PlanDay(day_names[i], day_month(day)) for i, day in enumerate(days)),
         rows=tuple(rows),
+        language=printing_language(),
+        words=plan_words(name),
     )
+
+
+def patient_language(patient: Patient) -> str:
+    """The language to print ``patient``'s paper in: the preferred one while its catalogue exists."""
+    code = patient.preferred_language or languages.SOURCE_LANGUAGE
+    return code if code in languages.available() else languages.SOURCE_LANGUAGE
 
 
 def plan_html_context(patient: Patient, week_start: date, large_print: bool = False) -> dict:
@@ -204,7 +262,7 @@ def plan_html_context(patient: Patient, week_start: date, large_print: bool = Fa
     assignments = week_assignments([patient.id], week_start).get(patient.id, [])
     return {
         "template_name": "pdf/plan.html",
-        "title": PLAN_TITLE,
+        "title": gettext(PLAN_TITLE),
         "plan": plan_sheet(patient, week_start, assignments),
         "large_print": bool(large_print),
     }
@@ -215,15 +273,19 @@ def kindness_plan(patient: Patient, week_start: date, large_print: bool = False,
     """A patient's personal kindness plan for the week containing ``week_start``; audited.
 
     Lists the patient's active exercises with a tick box per day and the times per
-    week, addressed by the display name only. The export event is added once the PDF
-    exists and committed unless ``commit`` is False.
+    week, addressed by the display name only, in the patient's preferred language (a
+    language whose catalogue is gone prints in English). The export event is added once
+    the PDF exists and committed unless ``commit`` is False.
     """
-    pdf = render_pdf(**plan_html_context(patient, week_start, large_print))
+    language = patient_language(patient)
+    with force_locale(language):
+        pdf = render_pdf(**plan_html_context(patient, week_start, large_print))
     audit.record(
         "export",
         entity="patient",
         entity_id=patient.id,
-        changes={"document": "kindness_plan", "large_print": bool(large_print), "patients": [patient.id]},
+        changes={"document": "kindness_plan", "large_print": bool(large_print), "patients": [patient.id],
+                 "language": language},
     )
     if commit:
         db.session.commit()
@@ -235,6 +297,7 @@ __all__ = [
     "exercise_handout",
     "handout_html_context",
     "kindness_plan",
+    "patient_language",
     "plan_html_context",
     "plan_sheet",
     "text_blocks",

@@ -5,6 +5,10 @@ article after the first starts on a fresh page (print.css), so the packet is the
 sign-in sheet's page(s) followed by one plan per roster member. Batches of progress
 sheets can follow the same pattern: build the sections, render once, audit each.
 
+Mixed groups: each plan is worded in its patient's language (``patient_language``, inside
+``force_locale``: its words, dates, weekday names and page footer travel with the
+``PlanSheet``), the sign-in sheet in the staff's.
+
 Audit: one "export" event for the session (``group_session``, listing the patient ids
 whose plans are included) and one per included patient (``patient``), all in the
 transaction that is then committed (unless ``commit=False``: the caller commits).
@@ -15,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import force_locale
+
 from ..extensions import db
 from ..models import GroupSession
 from ..services import audit
@@ -23,7 +29,7 @@ from ..services.membership import roster
 from ..services.participants import week_assignments
 from ..services.participation import monday_of
 from ..services.printed_names import printed_names
-from .handouts import plan_sheet
+from .handouts import patient_language, plan_sheet
 from .render import long_date, render_pdf
 
 SIGN_IN_TITLE = "Sign-in sheet"
@@ -64,7 +70,10 @@ def packet_html_context(session: GroupSession) -> tuple[dict, list[int]]:
     members = sorted(members, key=lambda p: (names[p.id].casefold(), p.id))
     week_start = monday_of(day)
     by_patient = week_assignments([p.id for p in members], week_start)
-    plans = [plan_sheet(p, week_start, by_patient.get(p.id, []), name=names[p.id]) for p in members]
+    plans = []
+    for patient in members:  # each plan in its patient's language; the sign-in sheet in the staff's
+        with force_locale(patient_language(patient)):
+            plans.append(plan_sheet(patient, week_start, by_patient.get(patient.id, []), name=names[patient.id]))
     group = session.group
     facilitator = session.facilitator or group.facilitator
     sheet = SignInSheet(
@@ -91,6 +100,7 @@ def session_packet(session: GroupSession, *, commit: bool = True) -> bytes:
     The export events are added once the PDF exists and committed unless ``commit`` is False.
     """
     context, patient_ids = packet_html_context(session)
+    languages = {plan_id: plan.language for plan_id, plan in zip(patient_ids, context["plans"])}
     pdf = render_pdf(**context)
     audit.record(
         "export",
@@ -104,7 +114,7 @@ def session_packet(session: GroupSession, *, commit: bool = True) -> bytes:
             entity="patient",
             entity_id=patient_id,
             changes={"document": "session_packet", "large_print": False, "session_id": session.id,
-                     "patients": [patient_id]},
+                     "patients": [patient_id], "language": languages[patient_id]},
         )
     if commit:
         db.session.commit()

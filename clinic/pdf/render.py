@@ -12,9 +12,13 @@ import threading
 from datetime import date
 from pathlib import Path
 
+from babel import Locale
+from babel.dates import format_date, get_day_names
 from flask import current_app, render_template
+from flask_babel import get_locale, gettext
 from weasyprint import CSS, HTML
 
+from ..i18n import SOURCE_LANGUAGE
 from .fetcher import make_fetcher
 
 #: Tagged, accessible PDF; needs ``<html lang>`` and ``<title>`` (base.html has both).
@@ -67,34 +71,54 @@ def base_url() -> str:
     return Path(current_app.static_folder).as_uri() + "/"
 
 
-# Formatting helpers the templates use (English, whatever the process locale) ------------
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-               "September", "October", "November", "December")
+# Formatting helpers the templates use, in the language being printed ------------------
+# The date patterns are catalogue entries (Unicode/CLDR patterns: ``EEEE`` the day's name,
+# ``MMMM`` the month's), so a language sets its own order and words; the names come from
+# Babel's locale data. English prints "Monday 12 January 2026" as it always did.
+def printing_locale() -> Locale:
+    """The language a document is being printed in (the staff's unless ``force_locale`` says otherwise)."""
+    return get_locale() or Locale.parse(SOURCE_LANGUAGE)
+
+
+def printing_language() -> str:
+    """The code of ``printing_locale``, for ``<html lang>``."""
+    return str(printing_locale()).replace("_", "-")
+
+
+def _format(day: date, pattern: str) -> str:
+    return format_date(day, pattern, locale=printing_locale())
 
 
 def long_date(day: date | None) -> str:
-    """``Monday 12 January 2026``."""
-    if not day:
-        return ""
-    return f"{DAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+    """``Monday 12 January 2026`` (``lunes 12 de enero de 2026``)."""
+    return _format(day, gettext("EEEE d MMMM y")) if day else ""
 
 
 def day_month(day: date | None) -> str:
-    """``12 Jan``."""
-    return f"{day.day} {MONTH_NAMES[day.month - 1][:3]}" if day else ""
+    """``12 Jan`` (``12 ene``)."""
+    return _format(day, gettext("d MMM")).replace(".", "") if day else ""
 
 
 def period_text(start: date, end: date) -> str:
     """``12 – 18 January 2026`` (months and years only where they differ)."""
-    def month(day: date) -> str:
-        return MONTH_NAMES[day.month - 1]
-
     if start.year != end.year:
-        return f"{start.day} {month(start)} {start.year} – {end.day} {month(end)} {end.year}"
+        pattern = gettext("d MMMM y")
+        return f"{_format(start, pattern)} – {_format(end, pattern)}"
+    end_text = _format(end, gettext("d MMMM y"))
     if start.month != end.month:
-        return f"{start.day} {month(start)} – {end.day} {month(end)} {end.year}"
-    return f"{start.day} – {end.day} {month(end)} {end.year}"
+        return _format(start, gettext("d MMMM")) + " – " + end_text
+    return _format(start, "d") + " – " + end_text
+
+
+def weekday_short_names() -> tuple[str, ...]:
+    """``Mon`` … ``Sun`` (``lun`` … ``dom``), Monday first."""
+    names = get_day_names("abbreviated", locale=printing_locale())
+    return tuple(names[index].rstrip(".") for index in range(7))
+
+
+def printed_text(day: date) -> str:
+    """``Printed Monday 12 January 2026``."""
+    return gettext("Printed %(date)s", date=long_date(day))
 
 
 def render_html(template_name: str, *, title: str, **context) -> str:
@@ -103,13 +127,15 @@ def render_html(template_name: str, *, title: str, **context) -> str:
     Every document gets ``title``, ``clinic_name``, ``printed_on`` (today) and
     ``printed_text`` ("Printed Monday 12 January 2026"), ``period`` and ``subtitle``
     (None unless given; base.html prints them under the title), ``large_print``
-    (False unless given) and the date helpers ``long_date`` and ``day_month``.
+    (False unless given), ``document_language`` (the language being printed, for
+    ``<html lang>``) and the date helpers ``long_date`` and ``day_month``.
     """
     context.setdefault("period", None)
     context.setdefault("subtitle", None)
     context.setdefault("large_print", False)
     context.setdefault("printed_on", date.today())
-    context.setdefault("printed_text", f"Printed {long_date(context['printed_on'])}")
+    context.setdefault("printed_text", printed_text(context["printed_on"]))
+    context.setdefault("document_language", printing_language())
     return render_template(
         template_name,
         title=title,
@@ -147,6 +173,8 @@ __all__ = [
     "long_date",
     "pdf_options",
     "period_text",
+    "printed_text",
+    "printing_language",
     "render_html",
     "render_html_to_pdf",
     "render_pdf",

@@ -414,6 +414,7 @@ class _DemoBuilder:
             planned.patient = patients.create_patient({
                 "record_number": draft.record_number, "first_name": draft.first_name,
                 "last_name": draft.last_name, "preferred_name": draft.preferred_name, "active": True,
+                "preferred_language": self.spec.languages.get(draft.record_number, "en"),
             })
             planned.patient.created_at = draft.created_at
         self.counts["patients"] = len(self.planned)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import time
 
 from clinic.models import ROLES
+from clinic.services.errors import RuleViolation
+from clinic.services.languages import check_language
 from clinic.services.seed_files import SeedError, int_value, read_toml, refuse_repeats, table_list, text_value
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -38,6 +40,8 @@ class DemoSpec:
     first_names: list[str]
     last_names: list[str]
     nicknames: dict[str, str]
+    #: Record number -> that patient's language of patient paper (English when not named).
+    languages: dict[str, str]
     stepped_down_into: dict[str, int]
     full_journey: int
     discharged: dict[str, int]
@@ -62,6 +66,16 @@ def parse_demo(data: dict) -> DemoSpec:
     nicknames = data.get("nicknames", {})
     if not isinstance(nicknames, dict) or not all(isinstance(v, str) for v in nicknames.values()):
         raise SeedError(f"{source}: [nicknames] must map first names to preferred names.")
+    spoken = data.get("languages", {})
+    if not isinstance(spoken, dict) or not all(isinstance(v, str) for v in spoken.values()):
+        raise SeedError(f"{source}: [languages] must map record numbers to language codes.")
+    for number, code in spoken.items():
+        if not number.startswith(prefix):
+            raise SeedError(f"{source}: [languages] {number}: a demo record number starts with {prefix}.")
+        try:
+            check_language(code.strip())
+        except RuleViolation as exc:
+            raise SeedError(f"{source}: [languages] {number}: {exc}") from exc
 
     history = data.get("history", {})
     into = history.get("stepped_down_into", {}) if isinstance(history, dict) else {}
@@ -140,6 +154,7 @@ def parse_demo(data: dict) -> DemoSpec:
         first_names=first_names,
         last_names=last_names,
         nicknames={k.strip(): v.strip() for k, v in nicknames.items()},
+        languages={k.strip(): v.strip() for k, v in spoken.items()},
         stepped_down_into=dict(into),
         full_journey=full_journey,
         discharged=dict(discharged),

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Assignment, Attendance, Enrolment, GroupMembership, Patient
+from . import languages
 from .errors import RuleViolation
 from .limits import FieldViolation, column_length, text
 from .locking import check_version
@@ -25,12 +26,13 @@ def _patient_values(values: dict, patient: Patient | None) -> dict:
         "last_name": text(values, "last_name", "last name", column_length(Patient.last_name), required=True),
         "preferred_name": text(values, "preferred_name", "preferred name",
                                column_length(Patient.preferred_name)) or None,
+        "preferred_language": languages.check_language(values.get("preferred_language")),
         "active": bool(values.get("active")),
     }
 
 
 def create_patient(values: dict) -> Patient:
-    """Register a patient (record number trimmed and unique; names required); no commit."""
+    """Register a patient (record number trimmed and unique; names required; a known language); no commit."""
     patient = Patient(**_patient_values(values, None))
     db.session.add(patient)
     db.session.flush()
