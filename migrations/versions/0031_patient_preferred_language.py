@@ -1,7 +1,7 @@
 """patient paper in the patient's language: a preferred language per patient
 
 Revision ID: 0031
-Revises: 0027
+Revises: 0030
 Create Date: 2026-12-03 15:40:00
 
 - ``patient.preferred_language``: the language of everything printed for the patient
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0031"
-down_revision = "0027"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
