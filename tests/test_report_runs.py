@@ -304,3 +304,102 @@ def test_the_worker_s_periodic_recovery_fails_lost_runs_and_purges_old_results(c
     db.session.commit()
     jobs.queue(app).clinic_tasks["recover"]()
     assert _runs() == [] and client.get(page).status_code == 404
+
+
+# A stored report's long table is kept in pages: a page view reads the head and one page. ----
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Two rows a page, so the fixture's week spans several pages of patients."""
+    from clinic.services import reports
+    from clinic.services.reports import hours
+
+    monkeypatch.setattr(reports, "PAGE_SIZE", 2)
+    monkeypatch.setattr(hours, "PAGE_SIZE", 2)
+    return 2
+
+
+def _shown(client, url) -> tuple[list[str], str]:
+    """The patients table's rows and its pager, as a person reads them."""
+    answer = client.get(url)
+    assert answer.status_code == 200, answer.status_code
+    html = answer.get_data(as_text=True)
+    pager = html.split('aria-label="Pages of patients"', 1)[1].split("</nav>", 1)[0]
+    return _rows(html), pager
+
+
+def _last_view() -> list[int]:
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "view", AuditEvent.entity == "report")
+                               .order_by(AuditEvent.id.desc())).first()
+    return sorted(event.changes["patients"])
+
+
+def _grow(make, week, count: int, prefix: str) -> None:
+    """``count`` more IOP patients with no attendance in the week: each is listed."""
+    for n in range(count):
+        p = make.patient(first_name=f"{prefix}{n}", last_name=f"{prefix}Many{n:03d}")
+        make.enrolment(p, week["iop"], start=MONDAY - timedelta(days=30))
+
+
+def test_a_stored_long_table_is_paged_as_inline_and_each_page_audits_only_its_patients(
+        client, app, week, make, small_pages):
+    from clinic.models import ReportRunPage
+
+    _grow(make, week, 5, "Paged")
+    login(client, make.staff("planner").email)
+    inline_first = _shown(client, HOURS)
+    total = int(re.search(r'data-total="(\d+)"', inline_first[1]).group(1))
+    last = -(-total // small_pages)
+    assert last >= 4, total
+    pages = {1: inline_first}
+    views = {}
+    for page in (1, last // 2, last, last + 50, "x"):
+        pages[page] = _shown(client, f"{HOURS}&page={page}")
+        views[page] = _last_view()
+    app.config["CLINIC_REPORT_JOB_ROWS"] = 0
+    seen = []
+    for page in (1, last // 2, last, last + 50, "x"):
+        stored = _shown(client, f"{HOURS}&page={page}")
+        assert 'id="report-computed"' in client.get(f"{HOURS}&page={page}").get_data(as_text=True)
+        assert stored == pages[page], page  # the same rows, counts and Previous/Next links
+        assert _last_view() == views[page] and len(views[page]) <= small_pages, page  # only the page's patients
+        seen += stored[0]
+    assert pages[last + 50] == pages[last] and pages["x"] == pages[1]  # past the end: the last page, as inline
+    assert len(pages[last][0]) == total - (last - 1) * small_pages
+    assert len(set(seen)) == 2 * small_pages + len(pages[last][0])  # page 1, a middle and the last: other rows
+    [run] = _runs()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportRunPage)
+                             .where(ReportRunPage.run_id == run.id)) == last  # stored in pages of the page size
+    # The pages go with their run.
+    later = utcnow() + timedelta(minutes=app.config["CLINIC_REPORT_KEEP_MINUTES"] + 1)
+    assert runs.purge_expired(later) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportRunPage)) == 0
+
+
+def test_the_file_of_a_stored_paged_report_holds_every_row_in_order(client, app, week, make, small_pages):
+    _grow(make, week, 5, "Filed")
+    login(client, make.staff("admin").email)
+    url = f"/admin/reports/hours.csv?week={MONDAY.isoformat()}&table=patients"
+    inline_rows = list(csv.reader(io.StringIO(client.get(url).get_data(as_text=True).lstrip("\ufeff"))))
+    app.config["CLINIC_REPORT_JOB_ROWS"] = 0
+    rows = list(csv.reader(io.StringIO(client.get(url).get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows == inline_rows and len(rows) - 1 > 3 * small_pages  # every page, in order
+    assert sum(1 for r in rows if r[0].startswith("FiledMany")) == 5
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert len(event.changes["patients"]) == len(rows) - 1  # the export names every listed patient
+
+
+def test_a_stored_page_reads_the_same_statements_with_ten_times_the_rows(client, app, as_job, week, make,
+                                                                         small_pages):
+    _grow(make, week, 3, "Few")
+    login(client, make.staff("planner").email)
+    client.get(HOURS)  # computed once
+    before = [_statements(client, f"{HOURS}&page={p}") for p in (1, 2, 99)]
+    _grow(make, week, 30, "Lots")
+    [run] = _runs()
+    run.finished_at = utcnow() - timedelta(days=1)  # computed again with the new rows
+    db.session.commit()
+    client.get(HOURS)
+    after = [_statements(client, f"{HOURS}&page={p}") for p in (1, 2, 99)]
+    assert before == after, (before, after)
+    assert "LotsMany" in _shown(client, f"{HOURS}&page=99")[0][-1]  # the last page is of the grown report

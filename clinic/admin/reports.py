@@ -7,8 +7,8 @@ at the form with a 400 and nothing shown; nothing is written but the audit event
 
 An admin's or planner's report of a large clinic is computed by a worker
 (``services.reports.runs``): the report's page and its files then use the stored result
-(the page shows one page of a long table, as inline, and says when the figures were
-computed). While the run is queued or running, the page and the files answer with a 303
+(the page reads the stored head and the one page of a long table it shows, as inline,
+and says when the figures were computed; the files read every page). While the run is queued or running, the page and the files answer with a 303
 to the run's page, ``/admin/reports/runs/<id>/``: what is being prepared, refreshed every
 2 s without JavaScript (``static/js/report_run.js`` polls ``.../status`` instead), then back
 to the report; a failed or lost run says so plainly, with a link to ask again. Only the
@@ -16,8 +16,6 @@ run's owner sees it (404 for anyone else, like a missing or purged run).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 from flask import Response, abort, current_app, jsonify, make_response, redirect, request, url_for
 from flask_admin import expose
@@ -29,8 +27,6 @@ from ..models import Track
 from ..services import audit
 from ..services.access import allowed, role_of, sees_everyone
 from ..services.errors import RuleViolation
-from ..services import reports as report_rules
-from ..services.page_window import PageWindow
 from ..services.reports import files, kind, kinds, parse_filters, runs
 from .base import SecureBaseView
 from .printing import pdf_response
@@ -65,10 +61,13 @@ class ReportsView(SecureBaseView):
                 else found.build(filters, current_user)
             return report, None, None
         status = runs.ask(current_user, found, filters)
-        report = runs.report_of(current_user, status.id) if status.state == "done" else None
+        report = None
+        if status.state == "done":  # the files read every row; the page its head and one page
+            report = (runs.report_of(current_user, status.id) if everything
+                      else runs.page_of(current_user, status.id, filters.page))
         if report is None:
             return None, None, redirect(url_for(".run", run_id=status.id), 303)
-        return (report if everything else _page_of(report, filters.page)), status.finished_at, None
+        return report, status.finished_at, None
 
     @expose("/<key>/")
     def report(self, key: str):
@@ -174,18 +173,6 @@ def _run_words(status: runs.RunStatus) -> str:
     else:
         words += ", all tracks"
     return words
-
-
-def _page_of(report, page: int):
-    """The stored whole report with one page of its long table, as the inline page shows it."""
-    tables = []
-    for table in report.tables:
-        if table.paged:
-            window = PageWindow.of(page, len(table.rows), report_rules.PAGE_SIZE)
-            table = dataclasses.replace(table, rows=table.rows[window.offset:window.offset + window.size],
-                                        window=window)
-        tables.append(table)
-    return dataclasses.replace(report, tables=tables)
 
 
 def register(admin) -> None:

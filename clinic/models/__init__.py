@@ -38,7 +38,7 @@ from .plans import (
     PlanReview,
 )
 from .print_jobs import JOB_STATES, PrintChunk, PrintJob
-from .report_runs import RUN_STATES, ReportRun
+from .report_runs import RUN_STATES, ReportRun, ReportRunPage
 from .safety import RISK_LEVELS, SafetyTask
 from .searches import SavedSearch
 from .staff import ROLES, StaffUser
@@ -64,6 +64,7 @@ __all__ = [
     "RISK_LEVELS",
     "RUN_STATES",
     "ReportRun",
+    "ReportRunPage",
     "ROLES",
     "SESSION_STATUSES",
     "Activity",

@@ -1,7 +1,10 @@
 """A whole-clinic report computed by a background worker, and its stored result (``services/reports/runs.py``).
 
-The result is the finished ``Report`` (its tables, figures, chart) as JSON: it names
-patients, so it is deleted after ``CLINIC_REPORT_KEEP_MINUTES``, like a print job's PDF.
+The result is the finished ``Report`` as JSON, in two parts so that a page view reads only
+what it shows: the head (figures, chart, notes, the tables' columns and row counts, small
+tables whole) in ``ReportRun.result``, and each long (paged) table's rows in pages of the
+report page's size (``ReportRunPage``). It names patients, so it is deleted after
+``CLINIC_REPORT_KEEP_MINUTES``, like a print job's PDF (the pages with their run).
 """
 
 from __future__ import annotations
@@ -50,8 +53,24 @@ class ReportRun(db.Model):
     #: When a worker took it (a run taking longer than ``CLINIC_REPORT_STALE_SECONDS`` is reported lost).
     started_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
-    #: The finished report as JSON (``runs.dump_report``); patient data, deleted with the run.
+    #: The finished report's head as JSON (``runs.split_report``); patient data, deleted with the run.
     result: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)
 
     def __str__(self) -> str:
         return f"Report run #{self.id}"
+
+
+class ReportRunPage(db.Model):
+    """One page of a stored report's long table: the rows the report page shows at once."""
+
+    __tablename__ = "report_run_page"
+
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("report_run.id", ondelete="CASCADE"), primary_key=True)
+    #: The table's position in the report (0, 1, ...).
+    table_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: The page number, from 1, at the page size the report was stored with (the head says it).
+    page_no: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: The page's rows as JSON (``runs.dump_report``'s cells).
+    rows: Mapped[list] = mapped_column(sa.JSON)
+    #: The patients the page's rows name (for the "view" audit event of that page).
+    patient_ids: Mapped[list] = mapped_column(sa.JSON, default=list)

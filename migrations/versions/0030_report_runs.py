@@ -5,7 +5,7 @@ Revises: 0028
 Create Date: 2026-12-03 15:40:00
 
 Report runs are transient (their results are deleted after ``CLINIC_REPORT_KEEP_MINUTES``),
-so downgrading drops them without asking: a report being computed then is lost, nothing
+so downgrading drops them (and their pages, ``report_run_page``) without asking: a report being computed then is lost, nothing
 recorded is.
 """
 import sqlalchemy as sa
@@ -41,8 +41,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_report_run_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_report_run_owner_request', ['owner_id', 'request_key', 'created_at'], unique=False)
 
+    op.create_table('report_run_page',
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('table_index', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('page_no', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('rows', sa.JSON(), nullable=False),
+    sa.Column('patient_ids', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['report_run.id'], name=op.f('fk_report_run_page_run_id_report_run'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('run_id', 'table_index', 'page_no', name=op.f('pk_report_run_page'))
+    )
+
 
 def downgrade():
+    op.drop_table('report_run_page')
     with op.batch_alter_table('report_run', schema=None) as batch_op:
         batch_op.drop_index('ix_report_run_owner_request')
         batch_op.drop_index(batch_op.f('ix_report_run_created_at'))

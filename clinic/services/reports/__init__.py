@@ -65,6 +65,9 @@ class Table:
     noun: str = "patient"
     #: True for the table the page shows a page of (``window``), also when built whole.
     paged: bool = False
+    #: A paged table's patient per row (parallel to ``rows``), so a stored page names only its
+    #: own patients in the audit trail (``runs.page_of``); None when its rows name nobody.
+    row_patients: list[int] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

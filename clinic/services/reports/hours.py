@@ -165,6 +165,7 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
         else:
             line += [_hours(max(r.min_minutes - r.minutes, 0))]
         patients.rows.append(tuple(line))
+    patients.row_patients = [r.patient_id for r in rows]
     notes = [
         f"Week of {period_words(week.monday, week.sunday)}. Attended: present, late or left early, with the "
         "minutes recorded; the days are distinct days with attendance. Patients with no attendance count as "

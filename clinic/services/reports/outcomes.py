@@ -174,6 +174,7 @@ def build(filters: ReportFilters, user: Any, *, everything: bool = False) -> Rep
         patients.rows.append((o.name, names.get(o.track_id, ""), o.discharged_on, o.measured, o.baseline,
                               o.latest if o.measured >= 2 else None, o.change,
                               _verdict(o.response, o.measured), _verdict(o.remission, o.measured)))
+    patients.row_patients = [o.patient_id for o in shown]
     notes = [
         "Discharged: an enrolment that ended with status discharged in the period, counted in its track. A "
         "step-down or step-up is not a discharge: the patient counts when the stay ends with one, in the track "

@@ -16,8 +16,13 @@ joined (the same request never starts a second one: the unique (owner, active_ke
 holds across app servers); a finished run younger than ``CLINIC_REPORT_FRESH_MINUTES``
 is reused; otherwise a new run is started. The worker (``run``) claims the run atomically,
 builds the report with the same builder the page uses (as the owner, every row:
-``everything=True``) and stores it as JSON (``dump_report``). ``report_of`` gives it back,
-to the owner only, as the same ``Report`` the page and the files draw.
+``everything=True``) and stores it as JSON in two parts (``split_report``): the head
+(figures, chart, notes, columns and row counts, small tables whole) in ``ReportRun.result``
+and each long (paged) table's rows in pages of ``PAGE_SIZE`` rows (``ReportRunPage``).
+``page_of`` gives the owner one page of it, as the inline page shows it, reading the head
+and that page only (the same statements and bytes whatever the report's length); its
+``patient_ids`` are the patients of the rows shown, as inline. ``report_of`` gives the whole
+report (every page, in order) for the files.
 
 A run is never left spinning: a run queued or running for longer than
 ``CLINIC_REPORT_STALE_SECONDS`` (its worker died, its message was lost, or it took too
@@ -39,9 +44,10 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import ReportRun, StaffUser
+from ...models import ReportRun, ReportRunPage, StaffUser
 from ...models._types import utcnow
 from ..access import sees_everyone
+from ..page_window import PageWindow
 from . import Column, Report, ReportFilters, ReportKind, Table, kind as find_kind
 
 log = logging.getLogger(__name__)
@@ -203,13 +209,53 @@ def status(user, run_id: int) -> RunStatus | None:
     return _status(run)
 
 
-def report_of(user, run_id: int) -> Report | None:
-    """The stored report of ``user``'s finished run; None when not theirs, not done or purged."""
+def _head(user, run_id: int) -> dict | None:
     run = _owned(user, run_id)
     if run is None or run.state != "done":
         return None
-    data = db.session.scalar(sa.select(ReportRun.result).where(ReportRun.id == run.id))
-    return None if data is None else load_report(data)
+    return db.session.scalar(sa.select(ReportRun.result).where(ReportRun.id == run.id))
+
+
+def report_of(user, run_id: int) -> Report | None:
+    """The whole stored report of ``user``'s finished run (every row: the files); None when not
+    theirs, not done or purged. The pages are read in order, in one statement."""
+    head = _head(user, run_id)
+    if head is None:
+        return None
+    rows: dict[int, list] = {}
+    patients = set(head["patient_ids"])
+    for page in db.session.execute(
+            sa.select(ReportRunPage.table_index, ReportRunPage.rows, ReportRunPage.patient_ids)
+            .where(ReportRunPage.run_id == run_id)
+            .order_by(ReportRunPage.table_index, ReportRunPage.page_no)).yield_per(100):
+        rows.setdefault(page.table_index, []).extend(page.rows)
+        patients.update(page.patient_ids)
+    report = load_report(head, rows)
+    report.patient_ids = sorted(int(i) for i in patients)
+    return report
+
+
+def page_of(user, run_id: int, page) -> Report | None:
+    """Page ``page`` of ``user``'s stored report, as the inline page shows it: the head and one page
+    of each long table (a page past the end shows the last, as inline); its ``patient_ids`` are the
+    patients of the rows shown. None when not theirs, not done or purged."""
+    head = _head(user, run_id)
+    if head is None:
+        return None
+    windows, rows, patients = {}, {}, set(head["patient_ids"])  # those no page names, and the page's
+    for index, table in enumerate(head["tables"]):
+        if not table.get("paged"):
+            continue
+        window = PageWindow.of(page, int(table["total"]), int(head["page_size"]))
+        windows[index] = window
+        stored = db.session.execute(sa.select(ReportRunPage.rows, ReportRunPage.patient_ids).where(
+            ReportRunPage.run_id == run_id, ReportRunPage.table_index == index,
+            ReportRunPage.page_no == window.number)).first()
+        rows[index] = list(stored.rows) if stored is not None else []
+        patients.update(stored.patient_ids if stored is not None else ())
+    report = load_report(head, rows, windows)
+    report.patient_ids = sorted(int(i) for i in patients)
+    return report
 
 
 # The worker ---------------------------------------------------------------------------------
@@ -231,18 +277,18 @@ def run(run_id: int) -> bool:
             raise LookupError("owner or report gone")
         filters = _filters_of(dict(record.filters or {}))
         report = found.build(filters, owner, everything=True) if found.pages else found.build(filters, owner)
-        data = dump_report(report)
+        head, pages = split_report(report, _page_size())
     except Exception as exc:  # noqa: BLE001 - any failure is reported plainly, never left running
         db.session.rollback()
         log.warning("report run %s failed: %s", run_id, type(exc).__name__)
         _finish(run_id, "failed", message=FAILED_MESSAGE)
         return False
     db.session.rollback()  # the builder only read
-    return _finish(run_id, "done", result=data, started=started)
+    return _finish(run_id, "done", result=head, pages=pages, started=started)
 
 
 def _finish(run_id: int, state: str, *, message: str = "", result: dict | None = None,
-            started: datetime | None = None) -> bool:
+            pages: list[dict] | None = None, started: datetime | None = None) -> bool:
     where = [ReportRun.id == run_id, ReportRun.state.in_(("queued", "running"))]
     if started is not None:
         where.append(ReportRun.started_at == started)  # this claim's, not a run failed as lost meanwhile
@@ -250,6 +296,8 @@ def _finish(run_id: int, state: str, *, message: str = "", result: dict | None =
         sa.update(ReportRun).where(*where)
         .values(state=state, message=message[:400], result=result, finished_at=utcnow(), active_key=None)
         .execution_options(synchronize_session=False))
+    if ended.rowcount == 1 and pages:  # stored with the head, in the same transaction
+        db.session.execute(sa.insert(ReportRunPage), [{"run_id": run_id, **p} for p in pages])
     db.session.commit()
     return ended.rowcount == 1
 
@@ -280,8 +328,11 @@ def recover(now: datetime | None = None) -> int:
 def purge_expired(now: datetime | None = None) -> int:
     """Delete runs (and their stored reports) finished more than ``CLINIC_REPORT_KEEP_MINUTES`` ago."""
     _, _, _, keep = _settings()
-    gone = db.session.execute(sa.delete(ReportRun).where(ReportRun.state.in_(("done", "failed")),
-                                                         ReportRun.finished_at < (now or utcnow()) - keep))
+    expired = sa.select(ReportRun.id).where(ReportRun.state.in_(("done", "failed")),
+                                            ReportRun.finished_at < (now or utcnow()) - keep)
+    # The pages go with their run (ON DELETE CASCADE too; said here so no backend keeps them).
+    db.session.execute(sa.delete(ReportRunPage).where(ReportRunPage.run_id.in_(expired)))
+    gone = db.session.execute(sa.delete(ReportRun).where(ReportRun.id.in_(expired)))
     db.session.commit()
     return gone.rowcount
 
@@ -337,6 +388,35 @@ def _load_row(row: list) -> tuple:
     return tuple(_load(v) if isinstance(v, (dict, list)) else v for v in row)
 
 
+def _page_size() -> int:
+    from . import PAGE_SIZE  # read when used (the tests lower it)
+
+    return PAGE_SIZE
+
+
+def split_report(report: Report, size: int) -> tuple[dict, list[dict]]:
+    """``report`` (built whole) as its head and its long tables' pages of ``size`` rows.
+
+    The head is ``dump_report`` with each paged table's rows left out (its ``total`` said) and
+    its ``patient_ids`` only those no page names; each page is ``{"table_index", "page_no",
+    "rows", "patient_ids"}`` (the patients of its rows, ``Table.row_patients``).
+    """
+    head = dump_report(report)
+    head["page_size"] = size
+    pages, paged_patients = [], set()
+    for index, (table, stored) in enumerate(zip(report.tables, head["tables"])):
+        if not table.paged:
+            continue
+        rows, stored["rows"], stored["total"] = stored["rows"], [], len(stored["rows"])
+        for start in range(0, len(rows), size):
+            named = table.row_patients[start:start + size] if table.row_patients is not None else ()
+            paged_patients.update(int(i) for i in named)
+            pages.append({"table_index": index, "page_no": start // size + 1, "rows": rows[start:start + size],
+                          "patient_ids": sorted({int(i) for i in named})})
+    head["patient_ids"] = [i for i in head["patient_ids"] if i not in paged_patients]
+    return head, pages
+
+
 def dump_report(report: Report) -> dict:
     """``report`` as JSON-able values: every table with every row (a page's window is not kept)."""
     return {
@@ -349,15 +429,19 @@ def dump_report(report: Report) -> dict:
     }
 
 
-def load_report(data: dict) -> Report:
-    """The ``Report`` ``dump_report`` stored."""
+def load_report(data: dict, rows: dict[int, list] | None = None,
+                windows: dict[int, PageWindow] | None = None) -> Report:
+    """The ``Report`` ``dump_report`` stored; ``rows``: a long table's rows read from its pages
+    (by table index), ``windows``: which page of it they are (the page view)."""
+    rows, windows = rows or {}, windows or {}
     tables = [Table(key=t["key"], title=t["title"], columns=tuple(Column(label, kind) for label, kind in t["columns"]),
-                    rows=[_load_row(row) for row in t["rows"]], empty=t["empty"], footer=_load(t["footer"]),
-                    noun=t["noun"], paged=bool(t.get("paged"))) for t in data["tables"]]
+                    rows=[_load_row(row) for row in rows.get(i, t["rows"])], empty=t["empty"],
+                    footer=_load(t["footer"]), noun=t["noun"], paged=bool(t.get("paged")), window=windows.get(i))
+              for i, t in enumerate(data["tables"])]
     return Report(key=data["key"], title=data["title"], period=data["period"], notes=list(data["notes"]),
                   tables=tables, chart=_load(data["chart"]), patient_ids=list(data["patient_ids"]),
                   filters=_load(data["filters"]))
 
 
-__all__ = ["RunStatus", "ask", "dump_report", "estimate", "inline", "load_report", "normal_filters",
-           "purge_expired", "recover", "report_of", "request_key", "run", "status"]
+__all__ = ["RunStatus", "ask", "dump_report", "estimate", "inline", "load_report", "normal_filters", "page_of",
+           "purge_expired", "recover", "report_of", "request_key", "run", "split_report", "status"]
