@@ -27,6 +27,8 @@ class CareGroup(VersionedMixin, db.Model):
     __table_args__ = (
         sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
         trigram_index("ix_care_group_name_trgm", "name"),
+        # Migration 0029: a track's groups by name, the week planner's page of groups.
+        sa.Index("ix_care_group_track_name", "track_id", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,12 +144,14 @@ class GroupSession(VersionedMixin, db.Model):
             sqlite_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
             postgresql_where=sa.text("signed_at IS NULL AND status <> 'cancelled'"),
         ),
-        # Migration 0025: a room's sessions (as ``series.room_key`` matches rooms) in time
-        # order, for the week planner's clashes. PostgreSQL only, written as PostgreSQL
-        # shows it (``trim(room)`` is ``TRIM(BOTH FROM room)``) so models and migrations
-        # compare equal; the explicit method marks it PostgreSQL-only for the comparison.
-        sa.Index("ix_group_session_room_key_starts_at", sa.text("lower(TRIM(BOTH FROM room))"), "starts_at",
-                 postgresql_using="btree").ddl_if(dialect="postgresql"),
+        # Migrations 0025 and 0029: a room's sessions (as ``series.room_key`` matches rooms)
+        # in time order, for the week planner's clashes, with every column its probes test
+        # (an index-only scan). PostgreSQL only, written as PostgreSQL shows it
+        # (``trim(room)`` is ``TRIM(BOTH FROM room)``) so models and migrations compare
+        # equal; the explicit method marks it PostgreSQL-only for the comparison.
+        sa.Index("ix_group_session_room_key_starts_at_id", sa.text("lower(TRIM(BOTH FROM room))"), "starts_at",
+                 "id", postgresql_using="btree",
+                 postgresql_include=["room", "status", "duration_minutes", "group_id"]).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

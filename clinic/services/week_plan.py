@@ -414,7 +414,7 @@ def _bytewise_sqlite(element, compiler, **kw):
 def room_key_sql(column):
     """``series.room_key`` in SQL: rooms match ignoring case and surrounding spaces.
 
-    Migration 0025 indexes this very expression with the start.
+    Migration 0029 indexes this very expression with the start and id (0025 did with the start).
     """
     return sa.func.lower(sa.func.trim(column))
 
@@ -655,23 +655,45 @@ def _tracks_statement(filtered: bool):
 
 
 @lru_cache(maxsize=None)
-def _page_statement(filtered: bool, one_track: bool):
+def _page_statement(filtered: bool, one_track: bool, lateral: bool = False):
     """One page of groups (``limit`` from ``offset``, by track then name) with their figures
-    and their sessions of the week, each marked when it clashes."""
+    and their sessions of the week, each marked when it clashes.
+
+    ``lateral`` (PostgreSQL): each track's first ``offset + limit`` groups by name, walked
+    in the (track, name) index of migration 0029, and the page taken from those, instead of
+    sorting every group of the clinic (and joining each to its usual facilitator) for one
+    page. The same groups in the same order: a track's groups on the page are among its
+    first ``offset + limit``."""
     wanted = _pageable(filtered)
     if one_track:
         wanted.append(CareGroup.track_id == _TRACK)
     usual = aliased(StaffUser, name="usual")
-    page_groups = (
-        sa.select(CareGroup.id, CareGroup.name, CareGroup.track_id, Track.care_level,
-                  CareGroup.facilitator_id.label("usual_id"), usual.full_name.label("usual_name"))
-        .join(Track, Track.id == CareGroup.track_id)
-        .outerjoin(usual, usual.id == CareGroup.facilitator_id)
-        .where(*wanted)
-        .order_by(Track.care_level, CareGroup.name)
-        .limit(_LIMIT).offset(_OFFSET)
-        .cte("page_groups")
-    )
+    if lateral:
+        groups = (sa.select(CareGroup.id, CareGroup.name, CareGroup.track_id, CareGroup.facilitator_id)
+                  .where(CareGroup.track_id == Track.id, *wanted)
+                  .order_by(CareGroup.name)
+                  .limit(_LIMIT + _OFFSET)
+                  .lateral("track_groups"))
+        page_groups = (
+            sa.select(groups.c.id, groups.c.name, groups.c.track_id, Track.care_level,
+                      groups.c.facilitator_id.label("usual_id"), usual.full_name.label("usual_name"))
+            .select_from(Track).join(groups, sa.true())
+            .outerjoin(usual, usual.id == groups.c.facilitator_id)
+            .order_by(Track.care_level, groups.c.name)
+            .limit(_LIMIT).offset(_OFFSET)
+            .cte("page_groups")
+        )
+    else:
+        page_groups = (
+            sa.select(CareGroup.id, CareGroup.name, CareGroup.track_id, Track.care_level,
+                      CareGroup.facilitator_id.label("usual_id"), usual.full_name.label("usual_name"))
+            .join(Track, Track.id == CareGroup.track_id)
+            .outerjoin(usual, usual.id == CareGroup.facilitator_id)
+            .where(*wanted)
+            .order_by(Track.care_level, CareGroup.name)
+            .limit(_LIMIT).offset(_OFFSET)
+            .cte("page_groups")
+        )
     figures = (sa.select(_S.group_id, *_tallies(_S.starts_at, _S.duration_minutes, _S.status))
                .join(page_groups, page_groups.c.id == _S.group_id)
                .where(_in_week(_S))
@@ -825,8 +847,9 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     window = PageWindow.of(page, int(sum(r.pageable or 0 for r in shown_tracks)), size)
 
     # 2. The page's groups, their figures and their sessions (with the clash mark).
+    lateral = db.session.get_bind().dialect.name == "postgresql"
     page_rows = db.session.execute(
-        _page_statement(filtered, track_id is not None),
+        _page_statement(filtered, track_id is not None, lateral),
         {**params, "track_id": track_id, "limit": window.size, "offset": window.offset},
     ).all()
     tracks_by_id = {r.id: r for r in track_rows}
@@ -855,7 +878,6 @@ def week_plan(week_start: date, facilitator_id: int | None = None, *, now: datet
     # Asked even when the week has none, so the page runs the same statements every week.
     clashes, clash_count = [], 0
     if seen_groups:
-        lateral = db.session.get_bind().dialect.name == "postgresql"
         page_params = {**params, "page_ids": sorted(seen_groups), "offset": 0}
         clash_count = int(db.session.scalar(_page_clash_count_statement(filtered, lateral),
                                             {**page_params, "limit": CLASH_COUNT_CAP + 1}) or 0)

@@ -1,7 +1,7 @@
 """report runs: whole-clinic reports computed by a background worker, and their results
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 Create Date: 2026-12-03 15:40:00
 
 Report runs are transient (their results are deleted after ``CLINIC_REPORT_KEEP_MINUTES``),
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0030'
-down_revision = '0028'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 
