@@ -36,6 +36,7 @@ from clinic.models import (
     PlanProblem,
     PlanReview,
     PrintJob,
+    ReportRun,
     SafetyTask,
     StaffUser,
 )
@@ -426,6 +427,7 @@ def _one_row_of_each(make) -> dict[str, int]:
     # No minutes, so that every status (absent and excused too) is a valid value.
     attendance = _saved(_attendance(session, patient, minutes_attended=0))
     job = _saved(PrintJob(owner_id=counselor.id, kind="progress_batch", params={}, sheets_total=1))
+    run = _saved(ReportRun(owner_id=counselor.id, kind="census", request_key="census|all", filters={}))
     chunk = _saved(PrintChunk(job_id=job.id, index=0, patient_ids=[patient.id]))
     feed = _saved(CalendarFeed(owner_id=counselor.id, kind="staff", token_hash="0" * 64))
     # A draft: a signed measure refuses every UPDATE (migration 0015).
@@ -446,6 +448,7 @@ def _one_row_of_each(make) -> dict[str, int]:
         "exercise_checkin": checkin.id,
         "attendance": attendance.id,
         "print_job": job.id,
+        "report_run": run.id,
         "print_chunk": chunk.id,
         "calendar_feed": feed.id,
         "measure_administration": measure.id,
