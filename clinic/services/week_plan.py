@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -362,6 +363,11 @@ _FACILITATOR = sa.bindparam("facilitator_id", type_=sa.Integer())
 _TRACK = sa.bindparam("track_id", type_=sa.Integer())
 _LONGEST = sa.bindparam("longest", type_=sa.Integer())
 _PAGE_IDS = sa.bindparam("page_ids", expanding=True, type_=sa.Integer())
+# The same ids as one array parameter (PostgreSQL): ``group_id = ANY(:page_ids)`` keeps the
+# statement's text and its parameter count the same for a page of 3 groups or of 25, so the
+# driver's cache of parsed statements (psycopg keeps those of at most 50 parameters) serves
+# it; an expanding IN made a page of 25 groups parse its long statement again every time.
+_PAGE_ARRAY = sa.bindparam("page_ids", type_=postgresql.ARRAY(sa.Integer()))
 _LIMIT = sa.bindparam("limit", type_=sa.Integer())
 _OFFSET = sa.bindparam("offset", type_=sa.Integer())
 
@@ -548,7 +554,7 @@ def _page_pair_lateral(kind: str, filtered: bool, ordered: bool = True):
                o.starts_at > shifted(p.starts_at, -_LONGEST),
                p.starts_at < shifted(o.starts_at, o.duration_minutes),
                # Found from the page session with the smaller id when both are on the page.
-               sa.not_(sa.and_(o.group_id.in_(_PAGE_IDS), o.id < p.id)),
+               sa.not_(sa.and_(o.group_id == sa.any_(_PAGE_ARRAY), o.id < p.id)),
                *partner_filter)
         .order_by(*((o.starts_at, o.id) if ordered else ()))
         .limit(_LIMIT)
@@ -562,7 +568,7 @@ def _page_pair_lateral(kind: str, filtered: bool, ordered: bool = True):
                       sa.case((p_first, p.starts_at), else_=partners.c.starts_at).label("a_starts_at"),
                       sa.case((p_first, partners.c.starts_at), else_=p.starts_at).label("b_starts_at"))
             .select_from(p).join(partners, sa.true())
-            .where(p.group_id.in_(_PAGE_IDS), _in_week(p), p.status != CANCELLED, *p_keyed))
+            .where(p.group_id == sa.any_(_PAGE_ARRAY), _in_week(p), p.status != CANCELLED, *p_keyed))
 
 
 def _week_rows():
