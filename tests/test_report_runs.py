@@ -210,6 +210,22 @@ def test_a_report_that_fails_says_so_plainly_and_can_be_asked_for_again(client, 
     assert [r.state for r in _runs()] == ["failed", "done"]
 
 
+def test_a_report_that_cannot_be_stored_fails_plainly_instead_of_running_on(client, as_job, week, make, monkeypatch):
+    login(client, make.staff("planner").email)
+    real = runs._finish
+
+    def refusing(run_id, state, **kwargs):
+        if state == "done":
+            raise RuntimeError("the database refused the result")
+        return real(run_id, state, **kwargs)
+
+    monkeypatch.setattr(runs, "_finish", refusing)
+    page = _run_page(client.get(HOURS))
+    assert client.get(page + "status").get_json()["state"] == "failed"
+    assert "The report could not be computed" in client.get(page).get_data(as_text=True)
+    assert [r.state for r in _runs()] == ["failed"]
+
+
 def test_a_run_whose_worker_was_lost_fails_plainly_and_is_purged_later(client, app, as_job, week, make, held):
     login(client, make.staff("planner").email)
     page = _run_page(client.get(HOURS))

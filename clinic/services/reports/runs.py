@@ -284,7 +284,13 @@ def run(run_id: int) -> bool:
         _finish(run_id, "failed", message=FAILED_MESSAGE)
         return False
     db.session.rollback()  # the builder only read
-    return _finish(run_id, "done", result=head, pages=pages, started=started)
+    try:
+        return _finish(run_id, "done", result=head, pages=pages, started=started)
+    except Exception as exc:  # noqa: BLE001 - a result that cannot be stored fails the run plainly
+        db.session.rollback()
+        log.warning("report run %s could not be stored: %s", run_id, type(exc).__name__)
+        _finish(run_id, "failed", message=FAILED_MESSAGE, started=started)
+        return False
 
 
 def _finish(run_id: int, state: str, *, message: str = "", result: dict | None = None,
