@@ -56,56 +56,53 @@ def make_huey(app: Flask) -> Huey:
     return huey
 
 
+def _in_app(app: Flask, *steps) -> None:
+    """Run ``steps`` (callables) in an app context with a fresh session, as a task does.
+
+    Each step runs even when one before it failed (its transaction rolled back, the error
+    logged): one kind of job's recovery must not hold up another's; the first error is
+    raised at the end so that Huey reports the task as failed.
+    """
+    first = None
+    with app.app_context():
+        try:
+            for step in steps:
+                try:
+                    step()
+                except Exception as exc:  # noqa: BLE001 - the next step still runs
+                    db.session.rollback()
+                    log.error("job step %s failed: %s", getattr(step, "__qualname__", step), type(exc).__name__)
+                    first = first or exc
+        finally:
+            db.session.remove()
+    if first is not None:
+        raise first
+
+
 def _register(huey: Huey, app: Flask) -> None:
     from .services import print_jobs, track_assign_jobs
+    from .services.reports import runs
 
     @huey.task(name="print.chunk")
     def chunk_task(chunk_id: int) -> None:
-        with app.app_context():
-            try:
-                print_jobs.run_chunk(chunk_id)
-            finally:
-                db.session.remove()
+        _in_app(app, lambda: print_jobs.run_chunk(chunk_id))
 
     @huey.task(name="print.merge")
     def merge_task(job_id: int) -> None:
-        with app.app_context():
-            try:
-                print_jobs.merge_job(job_id)
-            finally:
-                db.session.remove()
+        _in_app(app, lambda: print_jobs.merge_job(job_id))
 
     @huey.task(name="report.run")
     def report_task(run_id: int) -> None:
-        from .services.reports import runs
-
-        with app.app_context():
-            try:
-                runs.run(run_id)
-            finally:
-                db.session.remove()
+        _in_app(app, lambda: runs.run(run_id))
 
     @huey.task(name="assign.track")
     def track_assign_task(job_id: int) -> None:
-        with app.app_context():
-            try:
-                track_assign_jobs.run(job_id)
-            finally:
-                db.session.remove()
+        _in_app(app, lambda: track_assign_jobs.run(job_id))
 
     @huey.periodic_task(crontab(minute="*"), name="print.recover")
     def recover_task() -> None:
-        from .services.reports import runs
-
-        with app.app_context():
-            try:
-                print_jobs.recover()
-                track_assign_jobs.recover()
-                print_jobs.purge_expired()
-                runs.recover()
-                runs.purge_expired()
-            finally:
-                db.session.remove()
+        _in_app(app, print_jobs.recover, track_assign_jobs.recover, print_jobs.purge_expired,
+                runs.recover, runs.purge_expired)
 
     @huey.on_startup()
     def fresh_connections() -> None:
