@@ -34,8 +34,10 @@ from .page_window import PageWindow
 from .series import MAX_SESSION_MINUTES, room_key, session_end, span_text
 
 #: Most clashes the planner lists one by one (those of the page's groups; the week's total is
-#: always counted, and the clashes page lists every one).
-MAX_LISTED_CLASHES = 25
+#: always counted, and the clashes page lists every one). The list is a warning at the top of
+#: the page: ten lines and "... and N more" with the link to every clash, not a wall of
+#: them above the week (and the page no longer grows with a crowded week's clashes).
+MAX_LISTED_CLASHES = 10
 #: How many groups' sessions the planner shows at a time.
 GROUPS_PAGE = 25
 #: The planner counts the clashes involving its page's groups up to this many ("more than 100").
