@@ -247,8 +247,10 @@ def _exercise_words(exercises, language: str) -> dict[int, ExerciseWords]:
     and the exercises under each goal). Today the catalogue holds one text per exercise, so
     these are the typed fields as they are; a translated text is wired in here.
     """
-    return {line.assignment_id: ExerciseWords(line.title, getattr(line, "summary", "") or "")
-            for line in exercises}
+    words: dict[int, ExerciseWords] = {}
+    for line in exercises:  # the first line of an assignment wins (a goal's lines carry no summary)
+        words.setdefault(line.assignment_id, ExerciseWords(line.title, getattr(line, "summary", "") or ""))
+    return words
 
 
 @dataclass(frozen=True)
