@@ -14,6 +14,11 @@ parts in order with pikepdf, keeping every page (and so each sheet's "Page X of 
 tagged structure and the bookmarks. The background print jobs (``services.print_jobs``)
 and ``flask print progress --jobs N`` are built on these two.
 
+Languages: a staff sheet is in the staff's language; a patient sheet in its own patient's
+(``progress.sheet_html_context`` words each sheet, whoever renders it), so a batch of a
+mixed track holds English and Spanish sheets side by side, each with its own footer
+("Page 1 of 2", "Página 1 de 2"). The PDF's language is its first sheet's.
+
 Audit: one "export" event per patient included, naming the batch's group or track,
 added once the PDF exists and committed (unless ``commit=False``: the caller commits,
 e.g. the CLI once the file is written).
@@ -37,7 +42,7 @@ from ..services.period_progress import period_progress
 from ..services.printed_names import printed_names, staff_names
 from . import render
 from .fetcher import make_fetcher
-from .progress import VERSION_LABELS, audit_export, check_request, sheet_html_context
+from .progress import VERSION_LABELS, audit_export, check_request, sheet_html_context, sheet_language
 from .render import period_text
 
 
@@ -235,10 +240,26 @@ def merge_pdfs(parts: Iterable[bytes], title: str) -> bytes:
     return buffer.getvalue()
 
 
-def audit_batch(patients: list[int], start: date, end: date, version: str, source: dict | None = None) -> None:
-    """Add one "export" event per patient of a batch to the transaction (the caller commits)."""
+def sheet_languages(patients: list[Patient], version: str) -> dict[int, str]:
+    """Patient id -> the language each sheet is worded in (``progress.sheet_language``)."""
+    return {p.id: sheet_language(p, version) for p in patients}
+
+
+def audit_batch(patients: list[int], start: date, end: date, version: str, source: dict | None = None,
+                languages: dict[int, str] | None = None) -> None:
+    """Add one "export" event per patient of a batch to the transaction (the caller commits).
+
+    A patient-version event names the language its sheet was worded in (``languages``, else
+    read in one statement for the whole batch).
+    """
+    if version == "patient" and languages is None:
+        found = db.session.scalars(sa.select(Patient).where(Patient.id.in_(patients))).all()
+        languages = sheet_languages(found, version)
     for patient_id in patients:
-        audit_export(patient_id, version, start, end, **({"batch": source} if source else {}))
+        extra = {"batch": source} if source else {}
+        if version == "patient" and patient_id in languages:
+            extra["language"] = languages[patient_id]
+        audit_export(patient_id, version, start, end, **extra)
 
 
 def progress_batch(patients: list[Patient], start: date, end: date, version: str = "staff",
@@ -260,8 +281,9 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
     check_request(start, end, version)
     if not patients:
         raise RuleViolation("There is nobody to print a progress sheet for in this period.")
+    languages = sheet_languages(patients, version)
     pdf = render_sheets(patients, start, end, version, title=title, progress=progress)
-    audit_batch([p.id for p in patients], start, end, version, source)
+    audit_batch([p.id for p in patients], start, end, version, source, languages)
     if commit:
         db.session.commit()
     return pdf
@@ -269,5 +291,5 @@ def progress_batch(patients: list[Patient], start: date, end: date, version: str
 
 __all__ = [
     "audit_batch", "batch_title", "group_patients", "in_print_order", "merge_pdfs", "progress_batch",
-    "render_chunk", "render_sheets", "sheet_names", "track_patients",
+    "render_chunk", "render_sheets", "sheet_languages", "sheet_names", "track_patients",
 ]

@@ -22,6 +22,14 @@ The two versions are built from different objects on purpose:
   other patients, so the patient version prints none of them. What a template is not
   given it cannot print.
 
+Languages: the staff version is in the staff's language (English). The patient version is
+in the patient's preferred language (``handouts.patient_language``): ``sheet_html_context``
+words it inside ``force_locale``, and every word it prints (headings, sentences, dates,
+numbers, the chart's legend and axes, the "Page X of Y" footer) travels with the
+``PatientSheet``, so a batch can hold sheets in several languages, rendered in one process
+or in a job's chunks alike. The exercises' titles and summaries come through one function,
+``_exercise_words``. Goals, names and anything else a person typed print as typed.
+
 Everything a person typed (names, notes, summary, next steps) reaches the templates as
 plain strings and is escaped there.
 """
@@ -29,8 +37,12 @@ plain strings and is escaped there.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from flask_babel import force_locale, gettext, ngettext, pgettext
 
 from ..extensions import db
 from ..models import Patient
@@ -48,8 +60,8 @@ from ..services.period_lines import (
 )
 from ..services.period_progress import period_progress
 from . import render
-from .handouts import times_text
-from .render import day_month, long_date, period_text
+from .handouts import patient_language, times_text
+from .render import day_month, long_date, period_text, printed_text
 
 VERSIONS = ("staff", "patient")
 VERSION_LABELS = {"staff": "Staff version", "patient": "Patient version"}
@@ -58,7 +70,6 @@ MAX_PERIOD_DAYS = 366
 #: The most characters the summary and the next steps may each hold.
 TEXT_LIMIT = 4000
 STAFF_TITLE = "Progress sheet"
-PATIENT_TITLE = "Your progress"
 #: The document name audit events carry.
 DOCUMENT = "progress_sheet"
 
@@ -217,13 +228,74 @@ def staff_sheet(progress: PatientProgress, summary: str = "", next_steps: str = 
 
 
 # The patient version -------------------------------------------------------------------------
+# Worded in the patient's language (``patient_language``): ``patient_sheet`` is called inside
+# ``force_locale`` (``sheet_html_context`` does it) and every word it prints, down to the page
+# footer and the chart's legend, travels with the ``PatientSheet``, so a sheet renders the same
+# wherever it is rendered (one process, a job's chunk) and beside sheets in other languages.
+@dataclass(frozen=True)
+class ExerciseWords:
+    """An exercise's words as a patient's sheet prints them."""
+
+    title: str
+    summary: str = ""
+
+
+def _exercise_words(exercises, language: str) -> dict[int, ExerciseWords]:
+    """Assignment id -> the title and summary of its exercise in ``language``.
+
+    The one place the patient sheet takes an exercise's words from (the current exercises
+    and the exercises under each goal). Today the catalogue holds one text per exercise, so
+    these are the typed fields as they are; a translated text is wired in here.
+    """
+    words: dict[int, ExerciseWords] = {}
+    for line in exercises:  # the first line of an assignment wins (a goal's lines carry no summary)
+        words.setdefault(line.assignment_id, ExerciseWords(line.title, getattr(line, "summary", "") or ""))
+    return words
+
+
 @dataclass(frozen=True)
 class CurrentExercise:
     """An exercise the patient is working on now."""
 
     title: str
+    #: "aim for 3 times a week", in the sheet's language.
     aim: str
     summary: str
+
+
+@dataclass(frozen=True)
+class PatientWords:
+    """The patient sheet's own words (headings, greeting, footer), in the sheet's language."""
+
+    greeting: str
+    wins: str
+    kindness: str
+    felt: str
+    goals: str
+    exercises: str
+    no_exercises: str
+    proud: str
+    printed: str
+    page_word: str
+    page_of: str
+
+
+def patient_words(name: str) -> PatientWords:
+    """The words of a patient sheet for ``name``, in the language being printed (``force_locale``)."""
+    return PatientWords(
+        greeting=gettext("Hello %(name)s,", name=name),
+        wins=gettext("Your small wins"),
+        kindness=gettext("Your acts of kindness"),
+        felt=gettext("How you felt"),
+        goals=gettext("Your goals"),
+        exercises=gettext("Your kindness exercises now"),
+        no_exercises=gettext("You have no kindness exercises at the moment. Your counselor can help you "
+                             "choose one when you are ready."),
+        proud=gettext("Something I am proud of"),
+        printed=printed_text(date.today()),
+        page_word=pgettext("page footer", "Page"),
+        page_of=pgettext("page footer", "of"),
+    )
 
 
 @dataclass(frozen=True)
@@ -247,42 +319,49 @@ class PatientSheet:
     closing: str
     #: The treatment plan's goals in plain words (``patient_goal_words``): no dates of review, no codes.
     goals: tuple[str, ...] = ()
+    #: The language the sheet is worded in (``<html lang>``, ``<article lang>``) and its fixed words.
+    language: str = "en"
+    words: PatientWords | None = None
 
 
 def _times(count: int) -> str:
-    if count == 1:
-        return "once"
+    """``once``, ``twice``, ``3 times``."""
     if count == 2:
-        return "twice"
-    return f"{count} times"
+        return gettext("twice")
+    return ngettext("once", "%(num)d times", count)
 
 
 def patient_wins(attended: int, done: int, partly: int, lifted: int, moods_noted: int) -> tuple[str, ...]:
     """Small wins in plain, warm words; when there were few, gentle ones, never a reproach."""
     wins = []
     if attended:
-        wins.append(f"You came to {attended} group session{'s' if attended != 1 else ''}. "
-                    "Showing up takes energy, and you did it.")
+        wins.append(ngettext("You came to %(num)d group session. Showing up takes energy, and you did it.",
+                             "You came to %(num)d group sessions. Showing up takes energy, and you did it.",
+                             attended))
     else:
-        wins.append("Your group is there for you whenever you feel ready. There is nothing to catch up on.")
-    if done:
-        more = f", and gave one a try {_times(partly)} more" if partly else ""
-        wins.append(f"You did a kindness exercise {_times(done)}{more}. Each one is a real act of kindness.")
+        wins.append(gettext("Your group is there for you whenever you feel ready. There is nothing to catch up on."))
+    if done and partly:
+        wins.append(gettext("You did a kindness exercise %(done)s, and gave one a try %(partly)s more. "
+                            "Each one is a real act of kindness.", done=_times(done), partly=_times(partly)))
+    elif done:
+        wins.append(gettext("You did a kindness exercise %(done)s. Each one is a real act of kindness.",
+                            done=_times(done)))
     elif partly:
-        wins.append(f"You gave a kindness exercise a try {_times(partly)}. "
-                    "Starting is often the hardest part, and you did it.")
+        wins.append(gettext("You gave a kindness exercise a try %(partly)s. "
+                            "Starting is often the hardest part, and you did it.", partly=_times(partly)))
     else:
-        wins.append("Kindness exercises can wait for a day with a little more energy. "
-                    "Even noticing one kind moment counts.")
+        wins.append(gettext("Kindness exercises can wait for a day with a little more energy. "
+                            "Even noticing one kind moment counts."))
     if lifted:
-        wins.append(f"Your mood lifted after an exercise {_times(lifted)}.")
+        wins.append(gettext("Your mood lifted after an exercise %(times)s.", times=_times(lifted)))
     elif moods_noted:
-        wins.append("Thank you for noticing how you felt. Paying attention to your mood is a skill in itself.")
+        wins.append(gettext("Thank you for noticing how you felt. Paying attention to your mood is a skill "
+                            "in itself."))
     return tuple(wins)
 
 
 def _acts(count: int) -> str:
-    return f"{count} act{'s' if count != 1 else ''} of kindness"
+    return ngettext("%(num)d act of kindness", "%(num)d acts of kindness", count)
 
 
 def kindness_week_words(week: DoseWeek) -> str | None:
@@ -293,72 +372,157 @@ def kindness_week_words(week: DoseWeek) -> str | None:
     """
     if not week.acts:
         return None
+    when, acts = day_month(week.first), _acts(week.acts)
     if week.for_others and week.for_self:
-        whom = f": {week.for_others} for others and {week.for_self} for yourself"
+        line = gettext("In the week of %(week)s you did %(acts)s: %(others)s for others and %(own)s for "
+                       "yourself.", week=when, acts=acts, others=_number(week.for_others),
+                       own=_number(week.for_self))
+    elif week.acts == 1:
+        line = (gettext("In the week of %(week)s you did %(acts)s for others.", week=when, acts=acts)
+                if week.for_others else
+                gettext("In the week of %(week)s you did %(acts)s for yourself.", week=when, acts=acts))
     else:
-        whom = ", all for others" if week.for_others else ", all for yourself"
-        if week.acts == 1:
-            whom = " for others" if week.for_others else " for yourself"
-    tried = f" You gave {week.partly} more a try." if week.partly else ""
-    return f"In the week of {day_month(week.first)} you did {_acts(week.acts)}{whom}.{tried}"
+        line = (gettext("In the week of %(week)s you did %(acts)s, all for others.", week=when, acts=acts)
+                if week.for_others else
+                gettext("In the week of %(week)s you did %(acts)s, all for yourself.", week=when, acts=acts))
+    if week.partly:
+        line += " " + gettext("You gave %(num)s more a try.", num=_number(week.partly))
+    return line
 
 
 def kindness_words(weeks: tuple[DoseWeek, ...]) -> tuple[tuple[str, ...], str]:
     """The patient sheet's lines about acts of kindness, and a thank-you for the connectedness answers."""
     lines = tuple(text for text in (kindness_week_words(week) for week in weeks) if text)
     if not lines:
-        lines = ("When you feel ready, one small act of kindness, for someone else or for yourself, "
-                 "is a good place to start.",)
+        lines = (gettext("When you feel ready, one small act of kindness, for someone else or for yourself, "
+                         "is a good place to start."),)
     answered = any(week.connectedness is not None for week in weeks)
-    thanks = ("Thank you for telling us, week by week, how connected you felt to other people."
+    thanks = (gettext("Thank you for telling us, week by week, how connected you felt to other people.")
               if answered else "")
     return lines, thanks
+
+
+def _number(value) -> str:
+    """A count as the language writes it (``1,234`` / ``1.234``)."""
+    return format_decimal(value, locale=render.printing_locale())
+
+
+def _day_month_year(day: date) -> str:
+    """``1 March 2026`` (``1 de marzo de 2026``)."""
+    return format_date(day, gettext("d MMMM y"), locale=render.printing_locale())
+
+
+def _chart_description(chart: MoodChart, before: str, after: str) -> str:
+    """The chart's plain-words summary (its ``desc``, or the line printed when there is no mood),
+    as ``services.chart`` words it, in the language being printed."""
+    span = {"start": _day_month_year(chart.start), "end": _day_month_year(chart.end)}
+    days = chart.days
+    if not days:
+        return gettext("No moods were noted from %(start)s to %(end)s.", **span)
+    parts = [ngettext("%(num)d day with a mood noted from %(start)s to %(end)s.",
+                      "%(num)d days with a mood noted from %(start)s to %(end)s.", len(days), **span)]
+    for key, label in (("before", before), ("after", after)):
+        noted = [d for d in days if getattr(d, key) is not None]
+        if not noted:
+            continue
+        values = [getattr(d, key) for d in noted]
+        first, last = noted[0], noted[-1]
+        if len(noted) == 1:
+            parts.append(gettext("%(label)s: %(value)s on %(day)s.", label=label, value=_mood(values[0]),
+                                 day=day_month(first.day)))
+        else:
+            parts.append(gettext(
+                "%(label)s: between %(low)s and %(high)s, %(first)s on %(first_day)s and %(last)s on "
+                "%(last_day)s.", label=label, low=_mood(min(values)), high=_mood(max(values)),
+                first=_mood(getattr(first, key)), first_day=day_month(first.day),
+                last=_mood(getattr(last, key)), last_day=day_month(last.day)))
+    return " ".join(parts)
+
+
+def _mood(value: float) -> str:
+    """A mood with one decimal as the language writes it (``5.5`` / ``5,5``)."""
+    return format_decimal(value, "0.0", locale=render.printing_locale())
+
+
+def patient_chart(chart: MoodChart) -> MoodChart:
+    """``chart`` with its words (legend, axes, date labels, title and description) in the language
+    being printed. The drawing is the same; only the words change (in English, nothing does)."""
+    before, after = gettext("Mood before"), gettext("Mood after")
+    return replace(
+        chart,
+        title=gettext("Mood before and after kindness exercises"),
+        description=_chart_description(chart, before, after),
+        before=replace(chart.before, label=before),
+        after=replace(chart.after, label=after),
+        y_title=gettext("Mood (0–10)"),
+        x_title=gettext("Day of check-in"),
+        x_ticks=tuple(replace(tick, label=day_month(tick.day)) if tick.day else tick for tick in chart.x_ticks),
+        y_ticks=tuple(replace(tick, label=_number(int(tick.label))) if tick.label.isdigit() else tick
+                      for tick in chart.y_ticks),
+    )
 
 
 def patient_sheet(progress: PatientProgress, name: str | None = None) -> PatientSheet:
     """The patient version of ``progress``: addressed by the display name only.
 
     ``name`` is the name to print when the sheet is printed with others
-    (``services.printed_names``: "Bart R." when two Barts are in the batch).
+    (``services.printed_names``: "Bart R." when two Barts are in the batch). Worded in the
+    language being printed: call it inside ``force_locale(patient_language(patient))``
+    (``sheet_html_context`` does).
     """
     name = name or progress.patient.display_name
+    language = render.printing_language()
     kindness = kindness_words(progress.dose)
+    period = period_text(progress.start, progress.end)
+    exercise_words = _exercise_words(
+        [*progress.current_exercises, *(e for g in progress.goals for e in g.exercises)], language)
     return PatientSheet(
-        title=f"{PATIENT_TITLE}, {name}",
+        title=gettext("Your progress, %(name)s", name=name),
         name=name,
-        period=period_text(progress.start, progress.end),
-        intro=f"Here is a look back at {period_text(progress.start, progress.end)}. "
-              "Every step counts, including the small ones.",
+        period=period,
+        intro=gettext("Here is a look back at %(period)s. Every step counts, including the small ones.",
+                      period=period),
         wins=patient_wins(progress.attended, progress.done, progress.partly, progress.mood.lifted,
                           len(progress.chart.days)),
         kindness=kindness[0],
         kindness_thanks=kindness[1],
-        chart=progress.chart,
+        chart=patient_chart(progress.chart),
         chart_words=(
-            "Each mark is a day you noted your mood: the dashed line with circles shows how you felt "
-            "before an exercise, the solid line with squares how you felt after."
+            gettext("Each mark is a day you noted your mood. The dashed line with circles shows how you felt "
+                    "before an exercise. The solid line with squares shows how you felt after.")
             if progress.chart.has_data else ""
         ),
         exercises=tuple(
-            CurrentExercise(title=e.title, aim=times_text(e.times_per_week), summary=e.summary)
+            CurrentExercise(title=exercise_words[e.assignment_id].title,
+                            aim=gettext("aim for %(times)s", times=times_text(e.times_per_week)),
+                            summary=exercise_words[e.assignment_id].summary)
             for e in progress.current_exercises
         ),
-        closing="Be patient with yourself: small steps add up.",
-        goals=patient_goal_words(progress.goals),
+        closing=gettext("Be patient with yourself: small steps add up."),
+        goals=patient_goal_words(progress.goals, exercise_words),
+        language=language,
+        words=patient_words(name),
     )
 
 
-def patient_goal_words(goals) -> tuple[str, ...]:
+def patient_goal_words(goals, exercise_words: dict[int, ExerciseWords] | None = None) -> tuple[str, ...]:
     """The plan's goals as the patient reads them: what they are working towards (and by when),
-    what they reached, and the exercises that help; discontinued goals are left out."""
+    what they reached, and the exercises that help; discontinued goals are left out. The goal
+    is printed as typed; the words around it are in the language being printed."""
+    exercise_words = exercise_words or {}
     words = []
     for g in goals:
-        helping = [e.title for e in g.exercises if e.status in ("active", "paused", "completed")]
-        helps = f" The exercises that help with it: {', '.join(helping)}." if helping else ""
+        helping = [exercise_words[e.assignment_id].title if e.assignment_id in exercise_words else e.title
+                   for e in g.exercises if e.status in ("active", "paused", "completed")]
         if g.status == "active":
-            words.append(f"You are working towards this: {g.statement} (by {long_date(g.target_date)}).{helps}")
+            line = gettext("You are working towards this: %(goal)s (by %(date)s).", goal=g.statement,
+                           date=long_date(g.target_date))
+            if helping:
+                line += " " + gettext("The exercises that help with it: %(exercises)s.",
+                                      exercises=", ".join(helping))
+            words.append(line)
         elif g.status == "met":
-            words.append(f"You reached this goal: {g.statement}. Well done.")
+            words.append(gettext("You reached this goal: %(goal)s. Well done.", goal=g.statement))
     return tuple(words)
 
 
@@ -383,14 +547,29 @@ WORDING = {"week_dates": week_dates, "assigned_dates": assigned_dates, "times_te
 
 
 # Rendering -----------------------------------------------------------------------------------
+def sheet_language(patient: Patient, version: str) -> str:
+    """The language a sheet is worded in: the patient's (``patient_language``) on the patient
+    version, the staff's on the staff version."""
+    if version == "patient":
+        return patient_language(patient)
+    return render.printing_language()
+
+
 def sheet_html_context(progress: PatientProgress, version: str, summary: str = "",
                        next_steps: str = "", name: str | None = None) -> dict:
-    """Template name, title and context of one sheet of ``version`` (``name``: as printed with others)."""
+    """Template name, title and context of one sheet of ``version`` (``name``: as printed with others).
+
+    The staff version is worded in the staff's language; the patient version in its patient's
+    (``patient_language``): its words, dates, numbers, chart and page footer come worded in the
+    context, so it renders the same in any process and beside sheets in other languages.
+    """
     if version == "staff":
         sheet = staff_sheet(progress, summary, next_steps, name)
         return {"template_name": "pdf/progress_staff.html", "title": sheet.title, "sheet": sheet, **WORDING}
-    sheet = patient_sheet(progress, name)
-    return {"template_name": "pdf/progress_patient.html", "title": sheet.title, "sheet": sheet, **WORDING}
+    with force_locale(sheet_language(progress.patient, version)):
+        sheet = patient_sheet(progress, name)
+    return {"template_name": "pdf/progress_patient.html", "title": sheet.title, "sheet": sheet,
+            "document_language": sheet.language, "printed_text": sheet.words.printed, **WORDING}
 
 
 def progress_html_context(patient: Patient, start: date, end: date, *, version: str = "staff",
@@ -402,7 +581,10 @@ def progress_html_context(patient: Patient, start: date, end: date, *, version: 
 
 
 def audit_export(patient_id: int, version: str, start: date, end: date, **extra) -> None:
-    """Add the "export" event of one progress sheet to the transaction (the caller commits)."""
+    """Add the "export" event of one progress sheet to the transaction (the caller commits).
+
+    ``extra`` is added to the event's changes (``language``: the patient version's language).
+    """
     audit.record(
         "export",
         entity="patient",
@@ -419,7 +601,8 @@ def progress_sheet(patient: Patient, start: date, end: date, *, version: str = "
     ``version`` is "staff" (everything, with ``summary`` and ``next_steps`` as typed by
     the counselor) or "patient" (display name, small wins, the chart and the current
     exercises; no notes of any kind, including group notes, which may name other
-    patients; the summary and next steps are not printed on it). Refuses a bad period or
+    patients; the summary and next steps are not printed on it), worded in the patient's
+    language (``patient_language``; the staff version in the staff's). Refuses a bad period or
     version with ``RuleViolation``. The export event (entity "patient", document
     "progress_sheet", the version and period) is added once the PDF exists, attributed
     to the logged-in user or to the CLI's label, and committed unless ``commit`` is False.
@@ -427,7 +610,8 @@ def progress_sheet(patient: Patient, start: date, end: date, *, version: str = "
     context = progress_html_context(patient, start, end, version=version, summary=summary,
                                     next_steps=next_steps)
     pdf = render.render_pdf(**context)
-    audit_export(patient.id, version, start, end)
+    audit_export(patient.id, version, start, end,
+                 **({"language": context["document_language"]} if version == "patient" else {}))
     if commit:
         db.session.commit()
     return pdf
@@ -449,8 +633,11 @@ __all__ = [
     "patient_sheet",
     "patient_wins",
     "progress_html_context",
+    "patient_chart",
+    "patient_words",
     "progress_sheet",
     "sheet_html_context",
+    "sheet_language",
     "staff_sheet",
     "week_dates",
 ]

@@ -137,6 +137,8 @@ class Tick:
 
     at: float
     label: str
+    #: The day a date label stands for (so a printed sheet can word it in its own language).
+    day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,9 @@ class MoodChart(PlotFrame):
     after: Series
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
+    #: The axis titles (English on staff pages; a patient's sheet words them in the patient's language).
+    y_title: str = "Mood (0–10)"
+    x_title: str = "Day of check-in"
     width: int = WIDTH
     height: int = HEIGHT
     plot_left: int = PLOT_LEFT
@@ -186,7 +191,8 @@ def _x_ticks(start: date, end: date, x_of) -> tuple[Tick, ...]:
     span = (end - start).days
     step = next((s for s in X_STEPS if span // s + 1 <= MAX_X_TICKS), X_STEPS[-1])
     return tuple(
-        Tick(x_of(start + timedelta(days=offset)), _short(start + timedelta(days=offset)))
+        Tick(x_of(start + timedelta(days=offset)), _short(start + timedelta(days=offset)),
+             start + timedelta(days=offset))
         for offset in range(0, span + 1, step)
     )
 

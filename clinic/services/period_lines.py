@@ -155,6 +155,8 @@ class ExerciseLine:
     done: int
     partly: int
     not_done: int
+    #: The exercise assigned (a patient's sheet words its title in the patient's language).
+    exercise_id: int | None = None
 
     @property
     def checkins(self) -> int:

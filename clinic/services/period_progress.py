@@ -161,6 +161,7 @@ def _exercises(patient_ids: list[int], start: date, end: date) -> dict[int, list
             Assignment.times_per_week,
             Assignment.status,
             Assignment.source,
+            Assignment.exercise_id,
             count("done").label("done"),
             count("partly").label("partly"),
             count("not_done").label("not_done"),
@@ -171,7 +172,7 @@ def _exercises(patient_ids: list[int], start: date, end: date) -> dict[int, list
         .group_by(
             Assignment.id, Assignment.patient_id, KindnessExercise.title, KindnessExercise.summary,
             Assignment.start_date, Assignment.due_date, Assignment.times_per_week, Assignment.status,
-            Assignment.source,
+            Assignment.source, Assignment.exercise_id,
         )
         .order_by(Assignment.patient_id, KindnessExercise.title, Assignment.start_date, Assignment.id)
     )
@@ -182,7 +183,7 @@ def _exercises(patient_ids: list[int], start: date, end: date) -> dict[int, list
                 assignment_id=row.id, title=row.title, summary=row.summary or "",
                 start_date=row.start_date, due_date=row.due_date, times_per_week=row.times_per_week,
                 status=row.status, source=row.source, done=int(row.done), partly=int(row.partly),
-                not_done=int(row.not_done),
+                not_done=int(row.not_done), exercise_id=row.exercise_id,
             )
         )
     return result

@@ -597,7 +597,9 @@ def _worker_settings() -> tuple[dict[str, str], dict]:
         "CLINIC_NAME": config.get("CLINIC_NAME", ""),
         "CLINIC_JOB_QUEUE": "immediate",
     }
-    return environ, {"CLINIC_PAGE_SIZE": environ["CLINIC_PAGE_SIZE"], "CLINIC_NAME": environ["CLINIC_NAME"]}
+    # The same catalogues and staff language: each patient sheet is worded in its patient's language.
+    words = {key: config[key] for key in ("CLINIC_STAFF_LANGUAGE", "BABEL_TRANSLATION_DIRECTORIES") if key in config}
+    return environ, {"CLINIC_PAGE_SIZE": environ["CLINIC_PAGE_SIZE"], "CLINIC_NAME": environ["CLINIC_NAME"], **words}
 
 
 def chunk_ranges(count: int, size: int, workers: int = 2) -> list[tuple[int, int]]:

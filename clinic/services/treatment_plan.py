@@ -411,6 +411,8 @@ class ExerciseLine:
     title: str
     status: str
     times_per_week: int
+    #: The exercise assigned (a patient's sheet words its title in the patient's language).
+    exercise_id: int | None = None
 
 
 @dataclass
@@ -500,14 +502,14 @@ def _goal_lines(where) -> list[tuple[PlanGoal, GoalLine]]:
                                           PlanObjective.id)):
         if o.goal_id in lines:
             lines[o.goal_id].objectives.append(ObjectiveLine(o.id, o.text, o.target_date, o.status, o.version))
-    for aid, gid, title, status, times in db.session.execute(
+    for aid, gid, title, status, times, exercise_id in db.session.execute(
             sa.select(Assignment.id, Assignment.goal_id, KindnessExercise.title, Assignment.status,
-                      Assignment.times_per_week)
+                      Assignment.times_per_week, Assignment.exercise_id)
             .join(KindnessExercise, KindnessExercise.id == Assignment.exercise_id)
             .where(Assignment.goal_id.in_(chosen))
             .order_by(Assignment.status, KindnessExercise.title, Assignment.id)):
         if gid in lines:
-            lines[gid].exercises.append(ExerciseLine(aid, title, status, times))
+            lines[gid].exercises.append(ExerciseLine(aid, title, status, times, exercise_id))
     return [(g, lines[g.id]) for g in goals]
 
 
