@@ -11,7 +11,10 @@ through the existing renderer), so the three never disagree.
 Rules kept here, for every report:
 
 - **Whose data.** Counselors see only their caseload (``access.patient_filter``): their
-  reports count and name only those patients; admins and planners see everyone.
+  reports count and name only those patients; admins and planners see everyone. The reports
+  built on enrolments (census, hours, outcomes) also keep the stays the counselor was primary
+  counselor of (``access.enrolment_filter``), so a patient discharged from their care stays
+  in their figures for that period.
 - **Constant SQL.** Each report reads what it shows in a fixed number of statements,
   whatever the size of the clinic; long tables are paged on the page (``PageWindow``)
   and complete in the files.
@@ -37,6 +40,9 @@ MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 28
 #: Rows of a long table per page (the files always hold every row).
 PAGE_SIZE = 50
+#: What a counselor's census, hours and outcomes cover (``access.enrolment_filter``).
+STAYS_NOTE = ("Your caseload only: the stays you were primary counselor of, and the patients you are "
+              "responsible for today.")
 
 
 @dataclass(frozen=True)
