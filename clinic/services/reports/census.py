@@ -41,7 +41,7 @@ MARKERS = ("circle", "square", "diamond", "triangle")
 COLOURS = ("#1d4450", "#8a4f00", "#5a2d82", "#2f6b2f")
 
 WIDTH, HEIGHT = 680, 280
-PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56, 560, 20, 226
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56, 630, 20, 226
 
 
 @dataclass(frozen=True)
