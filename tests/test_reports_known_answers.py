@@ -231,7 +231,7 @@ def test_census_counts_each_day_as_sql_does_and_a_step_down_once(client, clinic,
     assert summary[PHP][0:2] == ["3", "2"]  # Gus, Hal and Sol; Sol gone by the 29th
     assert summary[PHP][3:] == ["0", "0", "1", "0", "0", "0", "30.0"]  # Sol: a step-down, not a discharge
     assert summary[IOP][3:] == ["1", "1", "0", "0", "3", "0", "50.3"]  # Tim admitted, Sol moved in; (18+77+56)/3
-    assert summary["All tracks"][3:] == ["1", "1", "1", "0", "3", "0", "45.2"]  # (30+18+77+56)/4
+    assert summary["All tracks"][3:] == ["1", "1", "1", "0", "3", "0", "45.3"]  # (30+18+77+56)/4 = 45.25, a half: up
     html = client.get(f"/admin/reports/census/?{PERIOD}").get_data(as_text=True)
     assert "<svg" in html and 'id="census-chart"' in html
     text = _pdf_text(client, f"/admin/reports/census.pdf?{PERIOD}", tmp_path)

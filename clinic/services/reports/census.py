@@ -31,7 +31,7 @@ from ...extensions import db
 from ...models import Enrolment, Track
 from ..access import enrolment_filter, sees_everyone
 from ..chart import PlotFrame, Tick, _short, _x_ticks
-from . import STAYS_NOTE, Column, Report, ReportFilters, Table, period_words
+from . import half_up, STAYS_NOTE, Column, Report, ReportFilters, Table, period_words
 
 ENDINGS = (("stepped_down", "Stepped down"), ("stepped_up", "Stepped up"), ("discharged", "Discharged"),
            ("withdrawn", "Withdrew"))
@@ -218,18 +218,18 @@ def build(filters: ReportFilters, user: Any) -> Report:
         begun, transferred = starts.get(track_id, (0, 0))
         ended = ends.get(track_id, {})
         stays, stay_total = stay_days.get(track_id, (0, 0))
-        row = (name, values[0], values[-1], round(sum(values) / len(values), 1), begun - transferred, transferred,
+        row = (name, values[0], values[-1], half_up(sum(values) / len(values), 1), begun - transferred, transferred,
                *(ended.get(status, 0) for status, _ in ENDINGS),
-               round(stay_total / stays, 1) if stays else None)
+               half_up(stay_total / stays, 1) if stays else None)
         summary.rows.append(row)
     if len(tracks) > 1:
         daily_totals = [sum(counts[t][i] for t, _ in tracks) for i in range(len(days))]
         all_stays = sum(stay_days.get(t, (0, 0))[0] for t, _ in tracks)
         all_days = sum(stay_days.get(t, (0, 0))[1] for t, _ in tracks)
         summary.footer = ("All tracks", daily_totals[0], daily_totals[-1],
-                          round(sum(daily_totals) / len(days), 1),
+                          half_up(sum(daily_totals) / len(days), 1),
                           *(sum(r[i] for r in summary.rows) for i in range(4, 6 + len(ENDINGS))),
-                          round(all_days / all_stays, 1) if all_stays else None)
+                          half_up(all_days / all_stays, 1) if all_stays else None)
     daily = Table("daily", "Enrolled per day",
                   (Column("Day", "date"), *(Column(name, "int") for _, name in tracks),
                    *((Column("All tracks", "int"),) if len(tracks) > 1 else ())))

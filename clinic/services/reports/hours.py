@@ -34,7 +34,7 @@ from ...models import Enrolment, Patient, StaffUser, Track
 from ..access import enrolment_filter, sees_everyone
 from ..page_window import PageWindow
 from ..rosters import week_figures
-from . import PAGE_SIZE, STAYS_NOTE, Column, Report, ReportFilters, Table, long_date, period_words
+from . import half_up, PAGE_SIZE, STAYS_NOTE, Column, Report, ReportFilters, Table, long_date, period_words
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _week(filters: ReportFilters, now: datetime) -> Week:
 
 
 def _hours(minutes: int | None) -> float:
-    return round((minutes or 0) / 60, 1)
+    return half_up((minutes or 0) / 60, 1)
 
 
 def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, everything: bool = False) -> Report:

@@ -46,7 +46,7 @@ from ...models import Enrolment, Patient, Track
 from ..access import enrolment_filter, sees_everyone
 from ..measure_trend import is_remission, is_response, scores, stay_scores
 from ..page_window import PageWindow
-from . import PAGE_SIZE, STAYS_NOTE, Column, Report, ReportFilters, Table, period_words
+from . import half_up, PAGE_SIZE, STAYS_NOTE, Column, Report, ReportFilters, Table, period_words
 
 INSTRUMENT = "phq9"
 
@@ -148,8 +148,8 @@ def build(filters: ReportFilters, user: Any, *, everything: bool = False) -> Rep
         remitted = sum(1 for o in remission if o.remission)
         return (len(chosen), len(two), sum(1 for o in chosen if o.measured == 1),
                 sum(1 for o in chosen if o.measured == 0),
-                round(sum(o.baseline for o in two) / len(two), 1) if two else None,
-                round(sum(o.latest for o in two) / len(two), 1) if two else None,
+                half_up(sum(o.baseline for o in two) / len(two), 1) if two else None,
+                half_up(sum(o.latest for o in two) / len(two), 1) if two else None,
                 responded, len(response), responded / len(response) if response else None,
                 remitted, len(remission), remitted / len(remission) if remission else None)
 
