@@ -94,10 +94,13 @@ class ReportsView(SecureBaseView):
         found = kind(key)
         if fmt not in ("csv", "pdf") or found is None:
             abort(404)
+        tracks = _tracks()
         try:
-            report, _, elsewhere = self._answer(found, _tracks(), everything=True)
-        except RuleViolation:
-            abort(400)
+            report, _, elsewhere = self._answer(found, tracks, everything=True)
+        except RuleViolation as refused:  # said at the report's form, as for the page; no file, no export
+            typed = {k: request.args.get(k, "")[:20] for k in FILTER_ARGS}
+            return self.render("admin/reports/report.html", kind=found, tracks=tracks, typed=typed,
+                               report=None, refusal=str(refused)), 400
         if elsewhere is not None:
             return elsewhere
         if fmt == "pdf":

@@ -95,6 +95,18 @@ class Enrolment(VersionedMixin, db.Model):
         sa.Index("ix_enrolment_track_end", "track_id", "end_date"),
         # Migration 0023: what a plan goal's (enrolment, patient) foreign key points at.
         sa.Index("uq_enrolment_id_patient", "id", "patient_id", unique=True),
+        # Migration 0033: a period's ends and starts (census, outcomes), read from the index alone.
+        sa.Index("ix_enrolment_end_date", "end_date",
+                 postgresql_include=["track_id", "start_date", "status", "patient_id"]),
+        sa.Index("ix_enrolment_start_date", "start_date", postgresql_include=["track_id", "patient_id", "id"]),
+        # Migration 0033: whether a start continues a stay (a step-down or step-up ending the day before).
+        sa.Index(
+            "ix_enrolment_moved_patient_end",
+            "patient_id",
+            "end_date",
+            sqlite_where=sa.text("status IN ('stepped_down', 'stepped_up')"),
+            postgresql_where=sa.text("status IN ('stepped_down', 'stepped_up')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,9 @@ counselor may record. Nothing here reads the request: callers pass the user.
 A counselor's caseload is every patient whose open enrolment names them as primary
 counselor, and every current member of a group they facilitate (as the group's
 facilitator or as the facilitator of one of its sessions). A patient whose enrolment
-has closed and who is no longer in such a group leaves the caseload.
+has closed and who is no longer in such a group leaves the caseload. Reports of a period
+(census, hours, outcomes) also keep the enrolments a counselor was primary counselor of
+(``enrolment_filter``), so a discharged patient stays in their own counselor's figures.
 """
 
 from __future__ import annotations
@@ -167,6 +169,24 @@ def patient_filter(user: Any, column: Any):
     return among(column, caseload_patient_ids(user.id))
 
 
+def enrolment_filter(user: Any, enrolment: Any = Enrolment):
+    """A WHERE clause limiting enrolments (``enrolment``: the entity or an alias) to what ``user`` may
+    see in a report of a period: those whose primary counselor they were, and those of patients on
+    their caseload today.
+
+    A counselor reporting on a period is asked about the stays they were responsible for:
+    a patient discharged from their caseload keeps counting in their census, hours and
+    outcomes for that enrolment, but a stay with another primary counselor (a patient of
+    someone else's, now or then) does not, unless the patient is on their caseload today.
+    None when the user sees everyone; a clause that matches nothing for anonymous users.
+    """
+    if sees_everyone(user):
+        return None
+    if role_of(user) is None:
+        return sa.false()
+    return sa.or_(enrolment.primary_counselor_id == user.id, patient_filter(user, enrolment.patient_id))
+
+
 def among(column: Any, ids: sa.Select):
     """``column IN (ids)``; on PostgreSQL ``column = ANY(ARRAY(ids))``.
 
@@ -240,6 +260,7 @@ __all__ = [
     "allowed",
     "among",
     "caseload_patient_ids",
+    "enrolment_filter",
     "facilitated_group_ids",
     "facilitated_session_ids",
     "may_enter_measures",

@@ -11,7 +11,10 @@ through the existing renderer), so the three never disagree.
 Rules kept here, for every report:
 
 - **Whose data.** Counselors see only their caseload (``access.patient_filter``): their
-  reports count and name only those patients; admins and planners see everyone.
+  reports count and name only those patients; admins and planners see everyone. The reports
+  built on enrolments (census, hours, outcomes) also keep the stays the counselor was primary
+  counselor of (``access.enrolment_filter``), so a patient discharged from their care stays
+  in their figures for that period.
 - **Constant SQL.** Each report reads what it shows in a fixed number of statements,
   whatever the size of the clinic; long tables are paged on the page (``PageWindow``)
   and complete in the files.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
 from ..errors import RuleViolation
@@ -37,6 +41,9 @@ MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 28
 #: Rows of a long table per page (the files always hold every row).
 PAGE_SIZE = 50
+#: What a counselor's census, hours and outcomes cover (``access.enrolment_filter``).
+STAYS_NOTE = ("Your caseload only: the stays you were primary counselor of, and the patients you are "
+              "responsible for today.")
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,12 @@ def parse_filters(args, today: date | None = None, track_ids: set[int] | None = 
     return ReportFilters(start=start, end=end, week=monday, track_id=track_id, page=page_number(args.get("page")))
 
 
+def half_up(value: float, digits: int = 1) -> float:
+    """``value`` rounded as a person (or SQL's ``round``) does: halves away from zero, so
+    45.25 days reads 45.3 and 8.25 h reads 8.3 (Python's ``round`` gives 45.2 and 8.2)."""
+    return float(Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
 def long_date(day: date) -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"
 
@@ -194,4 +207,4 @@ def kind(key: str) -> ReportKind | None:
 
 
 __all__ = ["Column", "Report", "ReportFilters", "ReportKind", "Table", "kind", "kinds", "parse_filters",
-           "period_words", "long_date", "MAX_PERIOD_DAYS", "PAGE_SIZE"]
+           "period_words", "long_date", "half_up", "MAX_PERIOD_DAYS", "PAGE_SIZE"]

@@ -11,8 +11,10 @@ before it, not ended before it). Over the period, per track:
 - **average length of stay**: days from start to end, both counted, of the stays in the
   track that ended in the period (open stays have no length yet and are not averaged).
 
-Four statements whatever the size of the clinic: the tracks, the enrolments overlapping
-the period grouped by (track, start, end), the starts and the ends, each grouped by track.
+Four statements whatever the size of the clinic, each reading index ranges (migration
+0033) and returning rows bounded by the period and the tracks: the tracks, the daily changes
+(enrolled on the first day, starts and ends per day), the starts and the ends of the period,
+each grouped by track. Counselors: ``access.enrolment_filter``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from sqlalchemy.orm import aliased
 
 from ...extensions import db
 from ...models import Enrolment, Track
-from ..access import patient_filter, sees_everyone
+from ..access import enrolment_filter, sees_everyone
 from ..chart import PlotFrame, Tick, _short, _x_ticks
-from . import Column, Report, ReportFilters, Table, period_words
+from . import half_up, STAYS_NOTE, Column, Report, ReportFilters, Table, period_words
 
 ENDINGS = (("stepped_down", "Stepped down"), ("stepped_up", "Stepped up"), ("discharged", "Discharged"),
            ("withdrawn", "Withdrew"))
@@ -39,7 +41,7 @@ MARKERS = ("circle", "square", "diamond", "triangle")
 COLOURS = ("#1d4450", "#8a4f00", "#5a2d82", "#2f6b2f")
 
 WIDTH, HEIGHT = 680, 280
-PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56, 560, 20, 226
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56, 630, 20, 226
 
 
 @dataclass(frozen=True)
@@ -136,25 +138,39 @@ def build(filters: ReportFilters, user: Any) -> Report:
     if filters.track_id is not None:
         track_query = track_query.where(Track.id == filters.track_id)
     tracks = [(r.id, r.name) for r in db.session.execute(track_query)]
-    wanted = [c for c in (patient_filter(user, Enrolment.patient_id),
+    wanted = [c for c in (enrolment_filter(user),
                           Enrolment.track_id == filters.track_id if filters.track_id is not None else None)
               if c is not None]
 
-    # Daily counts: the overlapping stays grouped by (track, start, end), spread over the days.
-    spans = db.session.execute(
-        sa.select(Enrolment.track_id, Enrolment.start_date, Enrolment.end_date, sa.func.count())
-        .where(Enrolment.start_date <= end, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= start),
-               *wanted)
-        .group_by(Enrolment.track_id, Enrolment.start_date, Enrolment.end_date)
-    ).all()
+    # Daily counts as changes per (track, day), so the rows read back are bounded by the
+    # period and the tracks, not by the clinic: those enrolled on the first day (started
+    # before it, open or ending on or after it), the starts of each day, and the ends of each
+    # day but the last (they leave the next day). Each branch is an index range
+    # (``ix_enrolment_end_date_census``, ``ix_enrolment_start_date_census``, migration 0033).
+    def changes_of(kind: str, day, *where, group=()):
+        return (sa.select(Enrolment.track_id.label("track_id"), day.label("day"), sa.literal(kind).label("kind"),
+                          sa.func.count().label("number"))
+                .where(*where, *wanted).group_by(Enrolment.track_id, *group))
+
+    first_day = sa.literal(start, sa.Date)
+    spans = db.session.execute(sa.union_all(
+        changes_of("in", first_day, Enrolment.start_date < start, Enrolment.end_date.is_(None)),
+        changes_of("in", first_day, Enrolment.start_date < start, Enrolment.end_date >= start),
+        changes_of("in", Enrolment.start_date, Enrolment.start_date >= start, Enrolment.start_date <= end,
+                   group=(Enrolment.start_date,)),
+        changes_of("out", Enrolment.end_date, Enrolment.end_date >= start, Enrolment.end_date < end,
+                   group=(Enrolment.end_date,)),
+    )).all()
     changes: dict[int, list[int]] = {track_id: [0] * (len(days) + 1) for track_id, _ in tracks}
-    for track_id, first, last, number in spans:
+    for track_id, day, kind_of, number in spans:
         if track_id not in changes:
             continue
-        lo = max(first, start)
-        hi = min(last, end) if last is not None else end
-        changes[track_id][(lo - start).days] += number
-        changes[track_id][(hi - start).days + 1] -= number
+        if isinstance(day, str):  # SQLite hands back a literal date as text
+            day = date.fromisoformat(day)
+        if kind_of == "in":
+            changes[track_id][(day - start).days] += number
+        else:
+            changes[track_id][(day - start).days + 1] -= number
     counts: dict[int, list[int]] = {}
     for track_id, delta in changes.items():
         running, values = 0, []
@@ -202,18 +218,18 @@ def build(filters: ReportFilters, user: Any) -> Report:
         begun, transferred = starts.get(track_id, (0, 0))
         ended = ends.get(track_id, {})
         stays, stay_total = stay_days.get(track_id, (0, 0))
-        row = (name, values[0], values[-1], round(sum(values) / len(values), 1), begun - transferred, transferred,
+        row = (name, values[0], values[-1], half_up(sum(values) / len(values), 1), begun - transferred, transferred,
                *(ended.get(status, 0) for status, _ in ENDINGS),
-               round(stay_total / stays, 1) if stays else None)
+               half_up(stay_total / stays, 1) if stays else None)
         summary.rows.append(row)
     if len(tracks) > 1:
         daily_totals = [sum(counts[t][i] for t, _ in tracks) for i in range(len(days))]
         all_stays = sum(stay_days.get(t, (0, 0))[0] for t, _ in tracks)
         all_days = sum(stay_days.get(t, (0, 0))[1] for t, _ in tracks)
         summary.footer = ("All tracks", daily_totals[0], daily_totals[-1],
-                          round(sum(daily_totals) / len(days), 1),
+                          half_up(sum(daily_totals) / len(days), 1),
                           *(sum(r[i] for r in summary.rows) for i in range(4, 6 + len(ENDINGS))),
-                          round(all_days / all_stays, 1) if all_stays else None)
+                          half_up(all_days / all_stays, 1) if all_stays else None)
     daily = Table("daily", "Enrolled per day",
                   (Column("Day", "date"), *(Column(name, "int") for _, name in tracks),
                    *((Column("All tracks", "int"),) if len(tracks) > 1 else ())))
@@ -226,7 +242,7 @@ def build(filters: ReportFilters, user: Any) -> Report:
              "moves between tracks counts in each track for the days they were in it; the move is a transfer "
              "in, not an admission."]
     if not sees_everyone(user):
-        notes.append("Your caseload only: patients you are responsible for today.")
+        notes.append(STAYS_NOTE)
     return Report(
         key="census", title="Census", period=period_words(start, end), notes=notes,
         tables=[summary, daily], chart=census_chart(days, tracks, counts, start, end) if tracks else None,

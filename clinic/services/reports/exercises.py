@@ -51,7 +51,7 @@ from ..access import patient_filter, sees_everyone
 from ..kindness_dose import ACT_OUTCOME, target
 from ..membership import covers
 from ..participation import monday_of
-from . import Column, Report, ReportFilters, Table, period_words
+from . import half_up, Column, Report, ReportFilters, Table, period_words
 
 NOT_ENROLLED = "Not enrolled"
 
@@ -280,7 +280,7 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
             (a or c).title, names.get(key[1], NOT_ENROLLED),
             int(a.assignments) if a else 0, int(a.patients) if a else 0, int(a.unchecked or 0) if a else 0,
             int(c.done or 0) if c else 0, int(c.partly or 0) if c else 0, int(c.not_done or 0) if c else 0,
-            moods, round(float(c.change) / moods, 1) if moods else None,
+            moods, half_up(float(c.change) / moods, 1) if moods else None,
         ))
 
     goal = target()
@@ -309,7 +309,7 @@ def build(filters: ReportFilters, user: Any, *, today: date | None = None) -> Re
     for t in tracks:
         f = per_track[t.id]
         dose.rows.append((t.name, f["patients"], f["weeks"], f["acts"],
-                          round(f["acts"] / f["weeks"], 1) if f["weeks"] else None,
+                          half_up(f["acts"] / f["weeks"], 1) if f["weeks"] else None,
                           f["below"], f["within"], f["above"],
                           (f["within"] + f["above"]) / f["weeks"] if f["weeks"] else None))
     notes = [

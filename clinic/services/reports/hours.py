@@ -31,10 +31,10 @@ import sqlalchemy as sa
 
 from ...extensions import db
 from ...models import Enrolment, Patient, StaffUser, Track
-from ..access import patient_filter, sees_everyone
+from ..access import enrolment_filter, sees_everyone
 from ..page_window import PageWindow
 from ..rosters import week_figures
-from . import PAGE_SIZE, Column, Report, ReportFilters, Table, long_date, period_words
+from . import half_up, PAGE_SIZE, STAYS_NOTE, Column, Report, ReportFilters, Table, long_date, period_words
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,14 @@ def _week(filters: ReportFilters, now: datetime) -> Week:
 
 
 def _hours(minutes: int | None) -> float:
-    return round((minutes or 0) / 60, 1)
+    return half_up((minutes or 0) / 60, 1)
 
 
 def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, everything: bool = False) -> Report:
     """The week's report as ``user`` may see it; ``everything``: every listed row (the files),
     otherwise one page of them (``filters.page``)."""
     week = _week(filters, now or datetime.now())
-    wanted = [c for c in (patient_filter(user, Enrolment.patient_id),
+    wanted = [c for c in (enrolment_filter(user),
                           Enrolment.track_id == filters.track_id if filters.track_id is not None else None)
               if c is not None]
     track_query = (sa.select(Track.id, Track.name, Track.weekly_min_minutes, Track.weekly_min_days)
@@ -177,7 +177,7 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
     notes.append("Part of the week: admitted, moved to another track or discharged during it; listed, and "
                  "counted apart per track.")
     if not sees_everyone(user):
-        notes.append("Your caseload only: patients you are responsible for today.")
+        notes.append(STAYS_NOTE)
     return Report(
         key="hours", title="Hours against the minimum" + (" (this week, at risk)" if week.current else ""),
         period=period_words(week.monday, week.sunday), notes=notes, tables=[per_track, patients],

@@ -23,9 +23,9 @@ measurement) and with **none** are counted in their own columns; the shares of r
 remission say over how many patients they were judged. The per-patient table lists every
 discharged patient, with "–" where there is nothing to judge.
 
-Counselors see their caseload (``access.patient_filter``: responsible for them today, so a
-patient discharged from it stays only while an open enrolment or group membership ties them
-to the counselor; the note says so). Four statements whatever the
+Counselors see the stays they were primary counselor of, and their caseload of today
+(``access.enrolment_filter``): a patient discharged from their care stays in their outcomes,
+another counselor's patient does not. Four statements whatever the
 size of the clinic: the tracks; the discharges of the period with the patients' names; the
 enrolments of those patients (for the stay's start); their administrations up to the last
 day of the period (``measure_trend.scores``). The per-patient table is paged on the page
@@ -43,10 +43,10 @@ import sqlalchemy as sa
 
 from ...extensions import db
 from ...models import Enrolment, Patient, Track
-from ..access import patient_filter, sees_everyone
+from ..access import enrolment_filter, sees_everyone
 from ..measure_trend import is_remission, is_response, scores, stay_scores
 from ..page_window import PageWindow
-from . import PAGE_SIZE, Column, Report, ReportFilters, Table, period_words
+from . import half_up, PAGE_SIZE, STAYS_NOTE, Column, Report, ReportFilters, Table, period_words
 
 INSTRUMENT = "phq9"
 
@@ -81,7 +81,7 @@ def _verdict(value: bool | None, measured: int) -> str:
 
 def outcomes(filters: ReportFilters, user: Any) -> list[Outcome]:
     """Every patient discharged in the period as ``user`` may see them, by track order then name (three statements)."""
-    wanted = [c for c in (patient_filter(user, Enrolment.patient_id),
+    wanted = [c for c in (enrolment_filter(user),
                           Enrolment.track_id == filters.track_id if filters.track_id is not None else None)
               if c is not None]
     discharged = (Enrolment.status == "discharged", Enrolment.end_date >= filters.start,
@@ -148,8 +148,8 @@ def build(filters: ReportFilters, user: Any, *, everything: bool = False) -> Rep
         remitted = sum(1 for o in remission if o.remission)
         return (len(chosen), len(two), sum(1 for o in chosen if o.measured == 1),
                 sum(1 for o in chosen if o.measured == 0),
-                round(sum(o.baseline for o in two) / len(two), 1) if two else None,
-                round(sum(o.latest for o in two) / len(two), 1) if two else None,
+                half_up(sum(o.baseline for o in two) / len(two), 1) if two else None,
+                half_up(sum(o.latest for o in two) / len(two), 1) if two else None,
                 responded, len(response), responded / len(response) if response else None,
                 remitted, len(remission), remitted / len(remission) if remission else None)
 
@@ -188,9 +188,7 @@ def build(filters: ReportFilters, user: Any, *, everything: bool = False) -> Rep
         "counted in their own columns and listed below.",
     ]
     if not sees_everyone(user):
-        notes.append("Your caseload only: patients you are responsible for today. A discharged patient stays on "
-                     "it only while an open enrolment of yours or a membership of a group you run ties them to "
-                     "you, so patients you once had may not be listed.")
+        notes.append(STAYS_NOTE)
     return Report(
         key="outcomes", title="Outcomes by track", period=period_words(filters.start, filters.end), notes=notes,
         tables=[summary, patients], patient_ids=sorted({o.patient_id for o in shown}),

@@ -36,7 +36,7 @@ from ...models import Activity, Attendance, CareGroup, GroupSession
 from ..access import sees_everyone, session_filter
 from ..page_window import PageWindow
 from ..participation import attended_status, midnight
-from . import PAGE_SIZE, Column, Report, ReportFilters, Table, period_words
+from . import half_up, PAGE_SIZE, Column, Report, ReportFilters, Table, period_words
 
 NO_ACTIVITY = "no activity"
 #: Entries whose minutes short of the session's length are "lost".
@@ -166,15 +166,15 @@ def build(filters: ReportFilters, user: Any, *, now: datetime | None = None, eve
         average = _ratio(int(r.attended), int(r.held))
         table.rows.append((
             r.group_name, r.activity_name or NO_ACTIVITY, int(r.held), int(r.cancelled), int(r.unrecorded),
-            round(average, 1) if average is not None else None, int(r.capacity),
-            round(average / r.capacity, 2) if average is not None and r.capacity else None,
+            half_up(average, 1) if average is not None else None, int(r.capacity),
+            half_up(average / r.capacity, 2) if average is not None and r.capacity else None,
             int(r.recorded), int(r.absent), int(r.excused), _ratio(int(r.absent), int(r.recorded)),
             int(r.lost),
         ))
     if totals is not None and (int(totals.held) or int(totals.cancelled) or int(totals.unrecorded)):
         average = _ratio(int(totals.attended), int(totals.held))
         table.footer = ("All groups", "", int(totals.held), int(totals.cancelled), int(totals.unrecorded),
-                        round(average, 1) if average is not None else None, None, None,
+                        half_up(average, 1) if average is not None else None, None, None,
                         int(totals.recorded), int(totals.absent), int(totals.excused),
                         _ratio(int(totals.absent), int(totals.recorded)), int(totals.lost))
     notes = [
