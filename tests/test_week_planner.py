@@ -753,11 +753,14 @@ def test_the_record_link_shows_only_on_sessions_that_have_started(client, ctx, c
         assert (f"/admin/record/?session={session.id}" in page) is shown
 
 
-def test_the_planner_shows_25_groups_a_page_and_a_track_filter_each_badge_judging_the_pages_groups(
+def test_the_planner_shows_12_groups_a_page_and_a_track_filter_each_badge_judging_the_pages_groups(
         client, ctx, clinic, make):
     """A large week stays readable: groups a page at a time, each session on exactly one page,
     narrowed by track; a track spread over pages is judged on each by its groups there, and
     says how many of its groups the page holds."""
+    from clinic.services.week_plan import GROUPS_PAGE
+
+    assert GROUPS_PAGE == 12
     iop = clinic["iop"]
     made = {}
     for n in range(30):
@@ -773,15 +776,20 @@ def test_the_planner_shows_25_groups_a_page_and_a_track_filter_each_badge_judgin
 
     first, on_first = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}")
     # Intensive (1 group) and IOP (31 groups): 32 groups, by track then name.
-    assert "1–25 of 32 groups" in first and "Page 1 of 2" in first
+    assert "1–12 of 32 groups" in first and "Page 1 of 3" in first
     second, on_second = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}&page=2")
-    assert "26–32 of 32 groups" in second
-    assert not on_first & on_second and on_first | on_second == set(made.values())
-    # The IOP badge judges the IOP groups of each page (24 on the first, 7 on the second).
-    assert "Short: 24 of the 24 groups on this page below the weekly minimum" in first
-    assert "24 of its 31 groups on this page" in first
-    assert "Short: 7 of the 7 groups on this page below the weekly minimum" in second
-    assert "7 of its 31 groups on this page" in second
+    assert "13–24 of 32 groups" in second
+    third, on_third = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}&page=3")
+    assert "25–32 of 32 groups" in third
+    assert not on_first & on_second and not on_second & on_third and not on_first & on_third
+    assert on_first | on_second | on_third == set(made.values())
+    # The IOP badge judges the IOP groups of each page (11 on the first, 12, then 8).
+    assert "Short: 11 of the 11 groups on this page below the weekly minimum" in first
+    assert "11 of its 31 groups on this page" in first
+    assert "Short: 12 of the 12 groups on this page below the weekly minimum" in second
+    assert "12 of its 31 groups on this page" in second
+    assert "Short: 8 of the 8 groups on this page below the weekly minimum" in third
+    assert "8 of its 31 groups on this page" in third
     # The intensive track's one group is on the first page: its badge is the track's.
     assert "Short: its group below the weekly minimum" in first
     narrowed, on_track = sessions_on(f"/admin/planner/?week={WEEK.isoformat()}&track={clinic['intensive'].id}")
@@ -1032,8 +1040,8 @@ def test_a_counselor_reads_the_clashes_page_as_the_planner_and_a_visitor_is_sent
 
 def test_the_planner_lists_and_counts_the_clashes_of_its_pages_groups_and_links_every_clash(
         client, ctx, clinic, make):
-    """30 groups: the clash of a group on page 2 is neither listed nor counted on page 1,
-    which links the clashes page; page 2 lists it."""
+    """30 groups: the clash of a group on the last page (3) is neither listed nor counted on
+    page 1, which links the clashes page; page 3 lists it."""
     iop = clinic["iop"]
     for n in range(30):
         make.group(iop, clinic["odo"], name=f"IOP Z{n:02d}", room="Room Z")
@@ -1045,7 +1053,7 @@ def test_the_planner_lists_and_counts_the_clashes_of_its_pages_groups_and_links_
     first = client.get(f"/admin/planner/?week={WEEK}").get_data(as_text=True)
     assert 'id="no-clashes"' in first and "booked twice this week on this page's groups" in first
     assert f'href="/admin/planner/clashes/?week={WEEK}">Every clash of the week, all groups</a>' in first
-    second = client.get(f"/admin/planner/?week={WEEK}&page=2").get_data(as_text=True)
+    second = client.get(f"/admin/planner/?week={WEEK}&page=3").get_data(as_text=True)
     assert "1 clash this week on this page's groups" in second and second.count('class="clash-line"') == 1
     assert "hall is booked for both IOP Z29" in second
 

@@ -38,8 +38,10 @@ from .series import MAX_SESSION_MINUTES, room_key, session_end, span_text
 #: the page: ten lines and "... and N more" with the link to every clash, not a wall of
 #: them above the week (and the page no longer grows with a crowded week's clashes).
 MAX_LISTED_CLASHES = 10
-#: How many groups' sessions the planner shows at a time.
-GROUPS_PAGE = 25
+#: How many groups' sessions the planner shows at a time: a dozen groups meeting on most
+#: days already fill a week's grid several screens tall (and the page's work stays the same
+#: in a clinic of any size; the track filter and the pager reach every group).
+GROUPS_PAGE = 12
 #: The planner counts the clashes involving its page's groups up to this many ("more than 100").
 CLASH_COUNT_CAP = 100
 #: The longest a session can be (``series.check_session`` and ``sessions`` refuse longer):
