@@ -7,7 +7,8 @@ sheets can follow the same pattern: build the sections, render once, audit each.
 
 Mixed groups: each plan is worded in its patient's language (``patient_language``, inside
 ``force_locale``: its words, dates, weekday names and page footer travel with the
-``PlanSheet``), the sign-in sheet in the staff's.
+``PlanSheet``), the sign-in sheet in the staff's. The exercises' titles and summaries come
+from ``services.exercise_texts`` in each plan's language (read once per language of the roster).
 
 Audit: one "export" event for the session (``group_session``, listing the patient ids
 whose plans are included) and one per included patient (``patient``), all in the
