@@ -87,6 +87,8 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/admin/exercises/details/?id={exercise}", ALL),
     ("/admin/exercises/new/", (A, P)),
     ("/admin/exercises/edit/?id={exercise}", (A, P)),
+    ("/admin/exercise-texts/", (A, P)),
+    ("/admin/exercise-texts/edit/?exercise={exercise}&language=es", (A, P)),
     ("/admin/assignments/", ALL),
     ("/admin/assignments/new/", (A, P)),
     ("/admin/assignments/edit/?id={assignment}", (A, P)),

@@ -252,3 +252,32 @@ def test_a_chunk_of_patient_sheets_reads_in_the_same_statements_whatever_its_siz
         return len(seen)
 
     assert statements(ids[:1]) == statements(ids)
+
+
+def test_each_sheet_prints_its_exercises_in_the_catalogues_translation_field_by_field(mixed, tmp_path):
+    """An exercise both patients do, translated into Spanish by a planner: Lucía's sheet (alone
+    and in the batch) names it in Spanish, Sam's in English; a field left untranslated (the
+    second exercise's summary) prints in English."""
+    from clinic.services import exercise_texts
+
+    shared = make_exercise("Send a kind message", summary="A short kind message to someone you miss.")
+    partly = make_exercise("Take a slow walk", summary="Walk for ten minutes and notice three good things.")
+    exercise_texts.save_translation(shared, "es", {"title": "Envíe un mensaje amable",
+                                                   "summary": "Un mensaje corto y amable para alguien que extraña."},
+                                    "new")
+    exercise_texts.save_translation(partly, "es", {"title": "Dé un paseo lento"}, "new")
+    db.session.commit()
+    for patient in (mixed["lucia"], mixed["sam"]):
+        assign(patient, shared, start=date(2026, 3, 2), times=2)
+    assign(mixed["lucia"], partly, start=date(2026, 3, 2), times=2)
+
+    alone = " ".join(page_texts(progress_sheet(mixed["lucia"], START, END, version="patient", commit=False)))
+    batch = batches.progress_batch(patient_batch(mixed), START, END, "patient", commit=False)
+    db.session.rollback()
+    lucia, sam = (" ".join(sheet) for sheet in sheets_of(page_texts(batch)))
+    for text in (alone, lucia):
+        assert contains(text, "Envíe un mensaje amable") and contains(text, "Un mensaje corto y amable")
+        assert "Send a kind message" not in text and "someone you miss" not in text
+        assert contains(text, "Dé un paseo lento") and "Take a slow walk" not in text
+        assert contains(text, "Walk for ten minutes and notice three good things.")  # not translated: English
+    assert contains(sam, "Send a kind message") and "Envíe" not in sam

@@ -23,6 +23,16 @@ def catalogue_texts() -> list[tuple[str, str, str]]:
             for exercise in data["exercises"] for field, label in EXERCISE_FIELDS.items()]
 
 
+def translated_catalogue_texts() -> list[tuple[str, str, str]]:
+    """(name, language, text) of every exercise text in the catalogue's translations (seed/exercise_texts/)."""
+    texts = []
+    for path in sorted((SEED_DIR / "exercise_texts").glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        texts += [(f"exercise {exercise['exercise']!r} in {path.stem}, {label}", path.stem, exercise.get(field, ""))
+                  for exercise in data["exercises"] for field, label in EXERCISE_FIELDS.items()]
+    return texts
+
+
 def template_texts() -> list[tuple[str, str, str]]:
     """(name, language, text) of every printed sentence of the templates, in English and every catalogue."""
     texts = []
@@ -48,6 +58,25 @@ def test_every_exercise_text_in_the_catalogue_reads_at_about_grade_6():
     assert len(texts) >= 4 * 18
     assert sum(reading(text, language).scored for _, language, text in texts) >= 3 * 18  # not all skipped
     assert too_hard(texts) == []
+
+
+def test_every_spanish_exercise_text_in_the_catalogue_reads_easily():
+    texts = translated_catalogue_texts()
+    spanish = [text for text in texts if text[1] == "es"]
+    assert len(spanish) == 4 * 18 and all(text for _, _, text in spanish)  # every reference exercise
+    assert sum(reading(text, "es").scored for _, _, text in spanish) >= 3 * 18  # not all skipped
+    assert too_hard(texts) == []
+
+
+def test_a_hard_spanish_exercise_text_fails_and_is_named():
+    difícil = ("La participación sistemática en intervenciones prosociales estructuradas se correlaciona "
+               "significativamente con la disminución sintomatológica observada longitudinalmente.")
+    fácil = "Piense en una persona que le ayudó. Escríbale unas líneas. Hágalo simple."
+    named = too_hard([("exercise 'Write a note of appreciation' in es, why it helps", "es", difícil),
+                      ("exercise 'Write a note of appreciation' in es, summary", "es", fácil)])
+    assert len(named) == 1
+    assert named[0].startswith("exercise 'Write a note of appreciation' in es, why it helps: Fernández-Huerta")
+    assert "(at least 70: too hard)" in named[0]
 
 
 def test_every_printed_sentence_of_the_templates_reads_easily_in_every_language():

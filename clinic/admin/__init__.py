@@ -27,7 +27,7 @@ def init_app(app: Flask) -> Admin:
             if view_category == category:
                 admin.add_view(view_class(model, db, name=name, category=category, endpoint=endpoint))
     from . import assigning, calendar, day, kindness, measures, planner, printing, programme, recording, safety, signins, unfinished
-    from . import plan, reports
+    from . import exercise_texts, plan, reports
 
     printing.register(admin)
     day.register(admin)
@@ -43,5 +43,6 @@ def init_app(app: Flask) -> Admin:
     calendar.register(admin)
     kindness.register(admin)
     plan.register(admin)
+    exercise_texts.register(admin)
     app.extensions["clinic_admin"] = admin
     return admin

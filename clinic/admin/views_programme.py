@@ -303,6 +303,10 @@ class ExerciseView(ClinicView):
         ]
         for code, name in languages.choices()[1:]:  # the handout in each other language patients read
             links.append((f"Handout in {name} (PDF)", url_for("print.handout", exercise=model.id, language=code)))
+        if allowed(self.permission_key, _role(), "e"):  # its texts in those languages, beside the English
+            for code, name in languages.choices()[1:]:
+                links.append((f"Translate into {name}",
+                              url_for("exercise_texts.edit", exercise=model.id, language=code)))
         return links
 
     column_extra_row_actions = [

@@ -11,6 +11,7 @@ from .exercises import (
     ENERGY_LEVELS,
     Assignment,
     ExerciseCheckin,
+    ExerciseText,
     KindnessExercise,
     exercise_track,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "ConnectednessRating",
     "Enrolment",
     "ExerciseCheckin",
+    "ExerciseText",
     "GroupMembership",
     "GroupSession",
     "KindnessExercise",

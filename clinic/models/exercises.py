@@ -67,6 +67,34 @@ class KindnessExercise(VersionedMixin, db.Model):
         return self.title
 
 
+class ExerciseText(VersionedMixin, db.Model):
+    """An exercise's patient texts in another language (migration 0032).
+
+    English stays on ``kindness_exercise`` (the source); a blank field here is not translated
+    yet and prints in English (``services.exercise_texts``). Which language codes are allowed
+    is the service's rule (``services.languages``), not a database constraint.
+    """
+
+    __tablename__ = "exercise_text"
+    __table_args__ = (sa.UniqueConstraint("exercise_id", "language", name="uq_exercise_text_exercise_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The exercise translated.
+    exercise_id: Mapped[int] = mapped_column(sa.ForeignKey("kindness_exercise.id", ondelete="CASCADE"))
+    #: The language code (``es``), one with a catalogue in ``translations/``.
+    language: Mapped[str] = mapped_column(sa.String(12))
+    title: Mapped[str] = mapped_column(sa.String(120), default="")
+    summary: Mapped[str] = mapped_column(sa.String(255), default="")
+    why_it_helps: Mapped[str] = mapped_column(sa.Text, default="")
+    how_to: Mapped[str] = mapped_column(sa.Text, default="")
+    reflection_prompts: Mapped[str] = mapped_column(sa.Text, default="")
+
+    exercise: Mapped[KindnessExercise] = relationship()
+
+    def __str__(self) -> str:
+        return f"Exercise text #{self.id} ({self.language})"
+
+
 class Assignment(VersionedMixin, db.Model):
     """An exercise given to one patient."""
 

@@ -19,9 +19,18 @@ from ..extensions import db
 from ..i18n import N_
 from ..models import Assignment, KindnessExercise, Patient
 from ..services import audit, languages
+from ..services.exercise_texts import ExerciseWords, words_for
 from ..services.participants import week_assignments
 from ..services.participation import monday_of
-from .render import day_month, period_text, printed_text, printing_language, render_pdf, weekday_short_names
+from .render import (
+    day_month,
+    period_text,
+    printed_text,
+    printing_language,
+    printing_locale,
+    render_pdf,
+    weekday_short_names,
+)
 
 #: The labels are catalogue entries, translated where they are printed.
 DIRECTION_LABELS = {"others": N_("Kindness toward others"), "self": N_("Kindness toward yourself")}
@@ -96,12 +105,22 @@ class HandoutSheet:
     day_names: tuple[str, ...] = ()
 
 
-def handout_sheet(exercise: KindnessExercise) -> HandoutSheet:
-    """The handout's content for ``exercise``."""
+def exercise_words(exercises, language: str | None = None) -> dict[int, ExerciseWords]:
+    """Exercise id -> its texts in ``language`` (the language being printed by default), one query.
+
+    The one lookup every printer asks (``services.exercise_texts.words_for``): a field not
+    translated into the language prints in English.
+    """
+    return words_for(exercises, language or str(printing_locale()))
+
+
+def handout_sheet(exercise: KindnessExercise, words: ExerciseWords | None = None) -> HandoutSheet:
+    """The handout's content for ``exercise``, its texts in ``words`` (the language being printed)."""
+    words = words or exercise_words([exercise])[exercise.id]
     return HandoutSheet(
-        why=text_blocks(exercise.why_it_helps),
-        how=text_blocks(exercise.how_to),
-        prompts=prompt_lines(exercise.reflection_prompts),
+        why=text_blocks(words.why_it_helps),
+        how=text_blocks(words.how_to),
+        prompts=prompt_lines(words.reflection_prompts),
         direction_label=gettext(DIRECTION_LABELS[exercise.direction])
         if exercise.direction in DIRECTION_LABELS else exercise.direction,
         energy_label=gettext(ENERGY_LABELS[exercise.energy]) if exercise.energy in ENERGY_LABELS else exercise.energy,
@@ -111,13 +130,18 @@ def handout_sheet(exercise: KindnessExercise) -> HandoutSheet:
 
 
 def handout_html_context(exercise: KindnessExercise, large_print: bool = False) -> dict:
-    """Template name, title and context of a handout in the language being printed (shared with the benchmark)."""
+    """Template name, title and context of a handout in the language being printed (shared with the benchmark).
+
+    The exercise's texts are in that language where translated, in English where not.
+    """
+    words = exercise_words([exercise])[exercise.id]
     return {
         "template_name": "pdf/handout.html",
-        "title": exercise.title,
+        "title": words.title,
         "subtitle": gettext("Kindness exercise"),
         "exercise": exercise,
-        "handout": handout_sheet(exercise),
+        "words": words,
+        "handout": handout_sheet(exercise, words),
         "large_print": bool(large_print),
     }
 
@@ -162,6 +186,10 @@ class PlanRow:
     aim: str
     summary: str
     open_days: tuple[bool, ...]
+    #: ``en`` for a title or summary printed in English as it is not translated into the plan's
+    #: language (its element's ``lang``); empty when it is in the plan's language.
+    title_lang: str = ""
+    summary_lang: str = ""
 
 
 @dataclass(frozen=True)
@@ -213,22 +241,28 @@ class PlanSheet:
 
 
 def plan_sheet(patient: Patient, week_start: date, assignments: list[Assignment],
-               name: str | None = None) -> PlanSheet:
+               name: str | None = None, words: dict[int, ExerciseWords] | None = None) -> PlanSheet:
     """One patient's plan for the week starting on ``week_start`` (a Monday).
 
     ``name`` is the name to print when the plan is printed with others' (a packet: see
     ``services.printed_names``); by default the patient's display name. The words are in
-    the language being printed (``force_locale``).
+    the language being printed (``force_locale``), the exercises' titles and summaries too
+    (``words``: the caller's ``exercise_words`` in that language, which a packet reads once
+    for all its plans of a language; read here in one query when not given).
     """
     days = [week_start + timedelta(days=offset) for offset in range(7)]
+    if words is None:
+        words = exercise_words([assignment.exercise for assignment in assignments])
     rows = []
     for assignment in assignments:
-        exercise = assignment.exercise
+        texts = words[assignment.exercise_id]
         rows.append(
             PlanRow(
-                title=exercise.title,
+                title=texts.title,
+                title_lang="en" if "title" in texts.english else "",
+                summary_lang="en" if "summary" in texts.english else "",
                 aim=gettext("Aim: %(aim)s", aim=times_text(assignment.times_per_week, this=True)),
-                summary=exercise.summary or "",
+                summary=texts.summary or "",
                 open_days=tuple(
                     assignment.start_date <= day
                     and (assignment.due_date is None or day <= assignment.due_date)
@@ -295,6 +329,7 @@ def kindness_plan(patient: Patient, week_start: date, large_print: bool = False,
 __all__ = [
     "PlanSheet",
     "exercise_handout",
+    "exercise_words",
     "handout_html_context",
     "kindness_plan",
     "patient_language",

@@ -7,7 +7,8 @@ sheets can follow the same pattern: build the sections, render once, audit each.
 
 Mixed groups: each plan is worded in its patient's language (``patient_language``, inside
 ``force_locale``: its words, dates, weekday names and page footer travel with the
-``PlanSheet``), the sign-in sheet in the staff's.
+``PlanSheet``), the sign-in sheet in the staff's. The exercises' titles and summaries come
+from ``services.exercise_texts`` in each plan's language (read once per language of the roster).
 
 Audit: one "export" event for the session (``group_session``, listing the patient ids
 whose plans are included) and one per included patient (``patient``), all in the
@@ -29,7 +30,7 @@ from ..services.membership import roster
 from ..services.participants import week_assignments
 from ..services.participation import monday_of
 from ..services.printed_names import printed_names
-from .handouts import patient_language, plan_sheet
+from .handouts import exercise_words, patient_language, plan_sheet
 from .render import long_date, render_pdf
 
 SIGN_IN_TITLE = "Sign-in sheet"
@@ -70,10 +71,17 @@ def packet_html_context(session: GroupSession) -> tuple[dict, list[int]]:
     members = sorted(members, key=lambda p: (names[p.id].casefold(), p.id))
     week_start = monday_of(day)
     by_patient = week_assignments([p.id for p in members], week_start)
+    # The exercises' texts: one query per language of the roster, whatever its size.
+    spoken = {patient.id: patient_language(patient) for patient in members}
+    words = {language: exercise_words([a.exercise for p in members if spoken[p.id] == language
+                                       for a in by_patient.get(p.id, [])], language)
+             for language in sorted(set(spoken.values()))}
     plans = []
     for patient in members:  # each plan in its patient's language; the sign-in sheet in the staff's
-        with force_locale(patient_language(patient)):
-            plans.append(plan_sheet(patient, week_start, by_patient.get(patient.id, []), name=names[patient.id]))
+        language = spoken[patient.id]
+        with force_locale(language):
+            plans.append(plan_sheet(patient, week_start, by_patient.get(patient.id, []), name=names[patient.id],
+                                    words=words[language]))
     group = session.group
     facilitator = session.facilitator or group.facilitator
     sheet = SignInSheet(

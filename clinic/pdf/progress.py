@@ -28,7 +28,8 @@ words it inside ``force_locale``, and every word it prints (headings, sentences,
 numbers, the chart's legend and axes, the "Page X of Y" footer) travels with the
 ``PatientSheet``, so a batch can hold sheets in several languages, rendered in one process
 or in a job's chunks alike. The exercises' titles and summaries come through one function,
-``_exercise_words``. Goals, names and anything else a person typed print as typed.
+``_exercise_words``, from the catalogue's translations (``services.exercise_texts``; a batch
+reads them for all its sheets in one statement). Goals, names and anything else a person typed print as typed.
 
 Everything a person typed (names, notes, summary, next steps) reaches the templates as
 plain strings and is escaped there.
@@ -39,6 +40,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date
+from types import SimpleNamespace
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -46,7 +48,8 @@ from flask_babel import force_locale, gettext, ngettext, pgettext
 
 from ..extensions import db
 from ..models import Patient
-from ..services import audit
+from ..i18n import SOURCE_LANGUAGE
+from ..services import audit, exercise_texts
 from ..services.chart import MoodChart
 from ..services.errors import RuleViolation
 from ..services.kindness_dose import DoseWeek, target
@@ -240,16 +243,44 @@ class ExerciseWords:
     summary: str = ""
 
 
-def _exercise_words(exercises, language: str) -> dict[int, ExerciseWords]:
+def sheet_exercise_ids(progress: PatientProgress) -> set[int]:
+    """The exercises a patient sheet of ``progress`` names (current ones and those under goals)."""
+    lines = [*progress.current_exercises, *(e for g in progress.goals for e in g.exercises)]
+    return {line.exercise_id for line in lines if getattr(line, "exercise_id", None) is not None}
+
+
+def _exercise_words(exercises, language: str, rows: dict | None = None) -> dict[int, ExerciseWords]:
     """Assignment id -> the title and summary of its exercise in ``language``.
 
     The one place the patient sheet takes an exercise's words from (the current exercises
-    and the exercises under each goal). Today the catalogue holds one text per exercise, so
-    these are the typed fields as they are; a translated text is wired in here.
+    and the exercises under each goal): the catalogue's translation
+    (``services.exercise_texts``), each field in English where it is not translated. ``rows``
+    are the translations read for a whole batch at once (``exercise_texts.translated_rows``);
+    without them this sheet's are read (one statement, none in English).
     """
-    words: dict[int, ExerciseWords] = {}
+    first: dict[int, object] = {}
     for line in exercises:  # the first line of an assignment wins (a goal's lines carry no summary)
-        words.setdefault(line.assignment_id, ExerciseWords(line.title, getattr(line, "summary", "") or ""))
+        first.setdefault(line.assignment_id, line)
+    sources: dict[int, SimpleNamespace] = {}
+    for line in first.values():
+        exercise_id = getattr(line, "exercise_id", None)
+        if exercise_id is not None and exercise_id not in sources:
+            sources[exercise_id] = SimpleNamespace(id=exercise_id, title=line.title,
+                                                   summary=getattr(line, "summary", "") or "",
+                                                   why_it_helps="", how_to="", reflection_prompts="")
+    if rows is None:
+        rows = (exercise_texts.translated_rows(sources, [language])
+                if sources and language != SOURCE_LANGUAGE else {})
+    words: dict[int, ExerciseWords] = {}
+    for assignment_id, line in first.items():
+        summary = getattr(line, "summary", "") or ""
+        source = sources.get(getattr(line, "exercise_id", None))
+        if source is None:
+            words[assignment_id] = ExerciseWords(line.title, summary)
+            continue
+        found = exercise_texts.words_from(source, language, rows.get((source.id, language)))
+        # A line printed without a summary (a goal's) stays without one in every language.
+        words[assignment_id] = ExerciseWords(found.title or line.title, found.summary if summary else "")
     return words
 
 
@@ -462,20 +493,22 @@ def patient_chart(chart: MoodChart) -> MoodChart:
     )
 
 
-def patient_sheet(progress: PatientProgress, name: str | None = None) -> PatientSheet:
+def patient_sheet(progress: PatientProgress, name: str | None = None, *,
+                  translations: dict | None = None) -> PatientSheet:
     """The patient version of ``progress``: addressed by the display name only.
 
     ``name`` is the name to print when the sheet is printed with others
     (``services.printed_names``: "Bart R." when two Barts are in the batch). Worded in the
     language being printed: call it inside ``force_locale(patient_language(patient))``
-    (``sheet_html_context`` does).
+    (``sheet_html_context`` does). ``translations``: the exercise translations read for a
+    whole batch (``exercise_texts.translated_rows``); without them the sheet reads its own.
     """
     name = name or progress.patient.display_name
     language = render.printing_language()
     kindness = kindness_words(progress.dose)
     period = period_text(progress.start, progress.end)
     exercise_words = _exercise_words(
-        [*progress.current_exercises, *(e for g in progress.goals for e in g.exercises)], language)
+        [*progress.current_exercises, *(e for g in progress.goals for e in g.exercises)], language, translations)
     return PatientSheet(
         title=gettext("Your progress, %(name)s", name=name),
         name=name,
@@ -556,7 +589,8 @@ def sheet_language(patient: Patient, version: str) -> str:
 
 
 def sheet_html_context(progress: PatientProgress, version: str, summary: str = "",
-                       next_steps: str = "", name: str | None = None) -> dict:
+                       next_steps: str = "", name: str | None = None, *,
+                       translations: dict | None = None) -> dict:
     """Template name, title and context of one sheet of ``version`` (``name``: as printed with others).
 
     The staff version is worded in the staff's language; the patient version in its patient's
@@ -567,7 +601,7 @@ def sheet_html_context(progress: PatientProgress, version: str, summary: str = "
         sheet = staff_sheet(progress, summary, next_steps, name)
         return {"template_name": "pdf/progress_staff.html", "title": sheet.title, "sheet": sheet, **WORDING}
     with force_locale(sheet_language(progress.patient, version)):
-        sheet = patient_sheet(progress, name)
+        sheet = patient_sheet(progress, name, translations=translations)
     return {"template_name": "pdf/progress_patient.html", "title": sheet.title, "sheet": sheet,
             "document_language": sheet.language, "printed_text": sheet.words.printed, **WORDING}
 

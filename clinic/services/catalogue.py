@@ -27,6 +27,7 @@ from ..models import (
 )
 from .assignments import MAX_TIMES_PER_WEEK, MIN_TIMES_PER_WEEK
 from .errors import RuleViolation
+from .exercise_texts import delete_translations
 from .limits import TEXT_LIMIT, FieldViolation, choice, column_length, required_row, text, whole
 from .locking import check_version
 from .membership import peak_members
@@ -228,6 +229,7 @@ def delete_exercise(exercise: KindnessExercise) -> None:
         raise RuleViolation("This exercise is in a track's starter plan; take it out of the plan first.")
     if _exists(sa.select(Activity.id).where(Activity.exercise_id == exercise.id)):
         raise RuleViolation("An activity practises this exercise; change the activity first.")
+    delete_translations(exercise)
     exercise.tracks = []
     db.session.flush()
     db.session.delete(exercise)

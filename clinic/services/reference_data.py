@@ -1,7 +1,8 @@
 """Reference data: the tracks, the kindness exercise catalogue, activities and starter plans.
 
-``load_reference`` reads ``seed/reference.toml`` and adds whatever is missing; running it
-again creates nothing.
+``load_reference`` reads ``seed/reference.toml`` (and the catalogue's translations,
+``seed/exercise_texts/<code>.toml``) and adds whatever is missing; running it again
+creates nothing.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.models import DIRECTIONS, ENERGY_LEVELS, Activity, KindnessExercise, Track
+from clinic.models import DIRECTIONS, ENERGY_LEVELS, Activity, ExerciseText, KindnessExercise, Track
+from clinic.services import exercise_texts
 from clinic.services.seed_files import (
     SeedError,
     code_list,
     int_value,
     read_toml,
     refuse_repeats,
+    seed_dir,
     table_list,
     text_value,
     title_list,
@@ -87,6 +90,41 @@ def _parse_reference(data: dict) -> tuple[list[dict], list[dict], list[dict]]:
     return tracks, exercises, activities
 
 
+#: The folder of the catalogue's translations, one ``<code>.toml`` per language.
+TEXTS_FOLDER = "exercise_texts"
+
+
+def _parse_texts(titles: set[str]) -> dict[str, list[dict]]:
+    """Language code -> the exercise texts of ``seed/exercise_texts/<code>.toml``.
+
+    Only languages patient paper can be printed in (``services.languages``) are read, and
+    never English (the source, in ``reference.toml``). Each entry names its exercise by the
+    English title (``exercise``), which must be in ``reference.toml``.
+    """
+    folder = seed_dir() / TEXTS_FOLDER
+    if not folder.is_dir():
+        return {}
+    wanted = set(exercise_texts.translation_languages())
+    found: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob("*.toml")):
+        code = path.stem
+        if code not in wanted:
+            continue
+        source = f"{TEXTS_FOLDER}/{path.name}"
+        rows = []
+        for row in table_list(read_toml(f"{TEXTS_FOLDER}/{path.name}"), "exercises", source):
+            where = f"{source} exercise {row.get('exercise', '?')!r}"
+            item = {"exercise": text_value(row, "exercise", where, limit=120)}
+            if item["exercise"] not in titles:
+                raise SeedError(f"{where}: reference.toml has no exercise with this title.")
+            for name in exercise_texts.FIELDS:
+                item[name] = text_value(row, name, where, required=False, limit=exercise_texts.limit_of(name))
+            rows.append(item)
+        refuse_repeats([r["exercise"] for r in rows], "exercise", source)
+        found[code] = rows
+    return found
+
+
 def load_reference(*, commit: bool = True) -> dict[str, int]:
     """Add the tracks, exercises and activities from ``reference.toml`` that are missing.
 
@@ -98,7 +136,8 @@ def load_reference(*, commit: bool = True) -> dict[str, int]:
     and returns how many rows of each kind were created.
     """
     tracks_in, exercises_in, activities_in = _parse_reference(read_toml("reference.toml"))
-    counts = {"tracks": 0, "exercises": 0, "activities": 0, "starter plans": 0}
+    texts_in = _parse_texts({item["title"] for item in exercises_in})
+    counts = {"tracks": 0, "exercises": 0, "activities": 0, "starter plans": 0, "exercise translations": 0}
     session = db.session
     try:
         tracks = {track.code: track for track in session.scalars(sa.select(Track))}
@@ -138,6 +177,20 @@ def load_reference(*, commit: bool = True) -> dict[str, int]:
             session.add(exercise)
             exercises[exercise.title] = exercise
             counts["exercises"] += 1
+        session.flush()
+
+        # Translations of the catalogue: added where an exercise has none in that language
+        # yet, so a translation planners edited (or blanked on purpose) is left as it is.
+        for code, rows in texts_in.items():
+            translated = set(session.scalars(sa.select(ExerciseText.exercise_id).where(ExerciseText.language == code)))
+            for item in rows:
+                exercise = exercises[item["exercise"]]
+                if exercise.id in translated:
+                    continue
+                session.add(ExerciseText(exercise_id=exercise.id, language=code,
+                                         **{name: item[name] for name in exercise_texts.FIELDS}))
+                translated.add(exercise.id)
+                counts["exercise translations"] += 1
         session.flush()
 
         # Starter plans are filled in only for tracks that have none, so a plan staff

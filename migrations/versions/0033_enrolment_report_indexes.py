@@ -1,7 +1,7 @@
 """reports: a period's enrolment starts and ends read from indexes, whatever the clinic's size
 
 Revision ID: 0033
-Revises: 0031
+Revises: 0032
 Create Date: 2026-12-04 10:00:00
 
 Only indexes are added, so downgrading loses no data.
@@ -24,8 +24,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0033"
-# Written beside 0032 (developed in parallel); re-chained to follow it at merge.
-down_revision = "0031"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
