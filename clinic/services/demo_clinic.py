@@ -180,6 +180,19 @@ _DEMO_PLANS = (
      "Goes out for a kind errand (for someone else or for themself) 3 times a week.",
      "Plans the first errand with the counselor at the next session."),
 )
+#: The same plans as a counselor writes them for a patient who reads Spanish (goals print as
+#: typed on the patient's own progress sheet, so they are typed in the patient's language).
+_DEMO_PLANS_ES = (
+    ("Ánimo bajo y se aleja de sus amigos desde el invierno.",
+     "Habla con un amigo o un familiar al menos dos veces por semana, cuatro semanas seguidas.",
+     "Envía un mensaje amable a alguien el lunes y el jueves."),
+    ("Se critica con dureza después de pequeños tropiezos.",
+     "Nombra algo que hizo bien cada día, cinco días por semana, en su lista de gracias.",
+     "Escribe una línea por la noche antes de apagar el teléfono."),
+    ("Días sin salir de casa.",
+     "Sale a hacer un favor (para otra persona o para sí) tres veces por semana.",
+     "Planea el primer favor con su consejero en la próxima sesión."),
+)
 
 
 class _DemoBuilder:
@@ -497,7 +510,9 @@ class _DemoBuilder:
         and the plan reviewed (certified on the first day where the track is certified). Their
         exercises already serve the track's default goal, attached by the starter plan."""
         current = [p for p in self.planned if p.current.end is None][:len(_DEMO_PLANS)]
-        for planned, (problem_text, goal_text, objective_text) in zip(current, _DEMO_PLANS):
+        for n, planned in enumerate(current):
+            problem_text, goal_text, objective_text = (
+                _DEMO_PLANS_ES if planned.patient.preferred_language == "es" else _DEMO_PLANS)[n]
             stint = planned.current
             enrolment = treatment_plan.plan_enrolment(planned.patient.id)
             counselor = stint.counselor
