@@ -319,6 +319,19 @@ def test_the_missing_list_names_each_exercise_and_its_untranslated_texts(client,
     assert "Translate into Español" in details
 
 
+def test_the_translations_page_opens_every_exercise_even_when_nothing_is_missing(client, make):
+    """A finished translation is still reachable from the page, to correct it."""
+    planner = make.staff("planner")
+    done = make_exercise()
+    exercise_texts.save_translation(done, "es", {name: f"Texto {name}" for name in exercise_texts.FIELDS}, "new")
+    db.session.commit()
+    login(client, planner.email)
+    html = client.get("/admin/exercise-texts/").get_data(as_text=True)
+    assert "Every current exercise is translated." in html
+    assert 'id="every-exercise"' in html
+    assert f"/admin/exercise-texts/edit/?exercise={done.id}&amp;language=es" in html
+
+
 @pytest.mark.parametrize("change, status, message", [
     ({"language": "xx"}, 400, "Patient paper can be printed in"),
     ({"language": "en"}, 400, "English is the exercise&#39;s own text"),

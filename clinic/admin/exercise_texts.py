@@ -52,10 +52,13 @@ class ExerciseTextView(SecureBaseView):
                 abort(404)
             codes = [wanted]
         sections = [(code, languages.language_name(code), exercise_texts.missing(code)) for code in codes]
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(KindnessExercise)
-                                  .where(KindnessExercise.active.is_(True)))
-        return self.render("admin/exercise_texts/index.html", sections=sections, total=total,
-                           labels=exercise_texts.FIELDS)
+        # Every current exercise (a catalogue is tens of them), to open any translation from here,
+        # the finished ones included.
+        exercises = db.session.execute(sa.select(KindnessExercise.id, KindnessExercise.title)
+                                       .where(KindnessExercise.active.is_(True))
+                                       .order_by(KindnessExercise.title)).all()
+        return self.render("admin/exercise_texts/index.html", sections=sections, total=len(exercises),
+                           exercises=exercises, labels=exercise_texts.FIELDS)
 
     def _page(self, exercise: KindnessExercise, code: str, typed: dict | None = None, version: str | None = None,
               refusal: str | None = None, errors: dict | None = None, status: int = 200):
