@@ -43,7 +43,7 @@ from .report_runs import RUN_STATES, ReportRun, ReportRunPage
 from .safety import RISK_LEVELS, SafetyTask
 from .searches import SavedSearch
 from .staff import ROLES, StaffUser
-from .tracks import Track, track_starter_exercise
+from .tracks import Track, TrackText, track_starter_exercise
 from .two_factor import RecoveryCode
 
 __all__ = [
@@ -104,6 +104,7 @@ __all__ = [
     "SavedSearch",
     "StaffUser",
     "Track",
+    "TrackText",
     "activity_track",
     "exercise_track",
     "track_starter_exercise",

@@ -77,3 +77,30 @@ class Track(VersionedMixin, db.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TrackText(VersionedMixin, db.Model):
+    """A track's default goal in another language (migration 0034).
+
+    English stays on ``track.default_goal`` (the source, and what a patient's goal stores:
+    goals are matched to it by their text). The patient progress sheet prints this
+    translation for a goal made from the default while its text still equals the English
+    (``services.track_texts``). Which language codes are allowed is the service's rule.
+    """
+
+    __tablename__ = "track_text"
+    __table_args__ = (
+        sa.UniqueConstraint("track_id", "language", name="uq_track_text_track_language"),
+        sa.CheckConstraint("length(default_goal) <= 1000", name="default_goal_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    track_id: Mapped[int] = mapped_column(sa.ForeignKey("track.id", ondelete="CASCADE"))
+    #: The language code (``es``), one with a catalogue in ``translations/``.
+    language: Mapped[str] = mapped_column(sa.String(12))
+    default_goal: Mapped[str] = mapped_column(sa.Text, default="")
+
+    track: Mapped[Track] = relationship()
+
+    def __str__(self) -> str:
+        return f"Track text #{self.id} ({self.language})"

@@ -36,14 +36,14 @@ from weasyprint import HTML
 
 from ..extensions import db
 from ..models import CareGroup, Patient, Track
-from ..services import exercise_texts, participants, period_notes
+from ..services import exercise_texts, participants, period_notes, track_texts
 from ..services.errors import RuleViolation
 from ..services.period_progress import period_progress
 from ..services.printed_names import printed_names, staff_names
 from . import render
 from .fetcher import make_fetcher
-from .progress import (VERSION_LABELS, audit_export, check_request, sheet_exercise_ids, sheet_html_context,
-                       sheet_language)
+from .progress import (VERSION_LABELS, audit_export, check_request, sheet_exercise_ids, sheet_goal_tracks,
+                       sheet_html_context, sheet_language)
 from .render import period_text
 
 
@@ -101,12 +101,16 @@ def render_sheets(patients: list[Patient], start: date, end: date, version: str,
     translations = (exercise_texts.translated_rows(
         {exercise_id for patient in patients for exercise_id in sheet_exercise_ids(data[patient.id])},
         {sheet_language(patient, version) for patient in patients}) if version == "patient" else None)
+    # Their goals made from a track's default goal, in their languages: one statement for the chunk.
+    goal_texts = (track_texts.goal_rows(
+        {track_id for patient in patients for track_id in sheet_goal_tracks(data[patient.id])},
+        {sheet_language(patient, version) for patient in patients}) if version == "patient" else None)
     pages = []
     for patient in patients:
         note = saved.get(patient.id)
         context = sheet_html_context(data[patient.id], version, note.summary if note else "",
                                      note.next_steps if note else "", name=names[patient.id],
-                                     translations=translations)
+                                     translations=translations, goal_texts=goal_texts)
         pages.append(render.render_html(**context))
     # Everything is read: ``progress`` may end the transaction (a job's heartbeat commits).
     documents = []

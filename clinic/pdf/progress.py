@@ -29,7 +29,9 @@ numbers, the chart's legend and axes, the "Page X of Y" footer) travels with the
 ``PatientSheet``, so a batch can hold sheets in several languages, rendered in one process
 or in a job's chunks alike. The exercises' titles and summaries come through one function,
 ``_exercise_words``, from the catalogue's translations (``services.exercise_texts``; a batch
-reads them for all its sheets in one statement). Goals, names and anything else a person typed print as typed.
+reads them for all its sheets in one statement). A goal made from its track's default goal, and
+still reading the same, prints in the track's translation (``services.track_texts``; a batch
+reads those in one statement too). Other goals, names and anything else a person typed print as typed.
 
 Everything a person typed (names, notes, summary, next steps) reaches the templates as
 plain strings and is escaped there.
@@ -49,7 +51,7 @@ from flask_babel import force_locale, gettext, ngettext, pgettext
 from ..extensions import db
 from ..models import Patient
 from ..i18n import SOURCE_LANGUAGE
-from ..services import audit, exercise_texts
+from ..services import audit, exercise_texts, track_texts
 from ..services.chart import MoodChart
 from ..services.errors import RuleViolation
 from ..services.kindness_dose import DoseWeek, target
@@ -494,7 +496,7 @@ def patient_chart(chart: MoodChart) -> MoodChart:
 
 
 def patient_sheet(progress: PatientProgress, name: str | None = None, *,
-                  translations: dict | None = None) -> PatientSheet:
+                  translations: dict | None = None, goal_texts: dict | None = None) -> PatientSheet:
     """The patient version of ``progress``: addressed by the display name only.
 
     ``name`` is the name to print when the sheet is printed with others
@@ -502,6 +504,8 @@ def patient_sheet(progress: PatientProgress, name: str | None = None, *,
     language being printed: call it inside ``force_locale(patient_language(patient))``
     (``sheet_html_context`` does). ``translations``: the exercise translations read for a
     whole batch (``exercise_texts.translated_rows``); without them the sheet reads its own.
+    ``goal_texts``: the tracks' translated default goals read for a whole batch
+    (``track_texts.goal_rows``); without them the sheet reads its own (none in English).
     """
     name = name or progress.patient.display_name
     language = render.printing_language()
@@ -532,30 +536,50 @@ def patient_sheet(progress: PatientProgress, name: str | None = None, *,
             for e in progress.current_exercises
         ),
         closing=gettext("Be patient with yourself: small steps add up."),
-        goals=patient_goal_words(progress.goals, exercise_words),
+        goals=patient_goal_words(progress.goals, exercise_words, language,
+                                 goal_texts if goal_texts is not None else _goal_texts(progress, language)),
         language=language,
         words=patient_words(name),
     )
 
 
-def patient_goal_words(goals, exercise_words: dict[int, ExerciseWords] | None = None) -> tuple[str, ...]:
+def sheet_goal_tracks(progress: PatientProgress) -> set[int]:
+    """The tracks whose default goal a patient sheet of ``progress`` may print (translated)."""
+    return {g.track_id for g in progress.goals if g.from_track_default and g.track_id is not None}
+
+
+def _goal_texts(progress: PatientProgress, language: str) -> dict:
+    """One sheet's translated default goals: one statement, none in English or without such goals."""
+    tracks = sheet_goal_tracks(progress)
+    if not tracks or language == SOURCE_LANGUAGE:
+        return {}
+    return track_texts.goal_rows(tracks, [language])
+
+
+def patient_goal_words(goals, exercise_words: dict[int, ExerciseWords] | None = None,
+                       language: str | None = None, goal_texts: dict | None = None) -> tuple[str, ...]:
     """The plan's goals as the patient reads them: what they are working towards (and by when),
     what they reached, and the exercises that help; discontinued goals are left out. The goal
-    is printed as typed; the words around it are in the language being printed."""
+    is printed as typed, except a goal made from its track's default goal and still reading
+    the same, printed in the track's translation into ``language`` when ``goal_texts``
+    (``track_texts.goal_rows``) has one; the words around it are in the language being printed."""
     exercise_words = exercise_words or {}
+    goal_texts = goal_texts or {}
     words = []
     for g in goals:
+        statement = track_texts.goal_text(g.statement, g.from_track_default, getattr(g, "track_id", None),
+                                          getattr(g, "track_default_goal", ""), language, goal_texts)
         helping = [exercise_words[e.assignment_id].title if e.assignment_id in exercise_words else e.title
                    for e in g.exercises if e.status in ("active", "paused", "completed")]
         if g.status == "active":
-            line = gettext("You are working towards this: %(goal)s (by %(date)s).", goal=g.statement,
+            line = gettext("You are working towards this: %(goal)s (by %(date)s).", goal=statement,
                            date=long_date(g.target_date))
             if helping:
                 line += " " + gettext("The exercises that help with it: %(exercises)s.",
                                       exercises=", ".join(helping))
             words.append(line)
         elif g.status == "met":
-            words.append(gettext("You reached this goal: %(goal)s. Well done.", goal=g.statement))
+            words.append(gettext("You reached this goal: %(goal)s. Well done.", goal=statement))
     return tuple(words)
 
 
@@ -590,7 +614,7 @@ def sheet_language(patient: Patient, version: str) -> str:
 
 def sheet_html_context(progress: PatientProgress, version: str, summary: str = "",
                        next_steps: str = "", name: str | None = None, *,
-                       translations: dict | None = None) -> dict:
+                       translations: dict | None = None, goal_texts: dict | None = None) -> dict:
     """Template name, title and context of one sheet of ``version`` (``name``: as printed with others).
 
     The staff version is worded in the staff's language; the patient version in its patient's
@@ -601,7 +625,7 @@ def sheet_html_context(progress: PatientProgress, version: str, summary: str = "
         sheet = staff_sheet(progress, summary, next_steps, name)
         return {"template_name": "pdf/progress_staff.html", "title": sheet.title, "sheet": sheet, **WORDING}
     with force_locale(sheet_language(progress.patient, version)):
-        sheet = patient_sheet(progress, name, translations=translations)
+        sheet = patient_sheet(progress, name, translations=translations, goal_texts=goal_texts)
     return {"template_name": "pdf/progress_patient.html", "title": sheet.title, "sheet": sheet,
             "document_language": sheet.language, "printed_text": sheet.words.printed, **WORDING}
 

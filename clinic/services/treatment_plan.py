@@ -436,6 +436,11 @@ class GoalLine:
     from_track_default: bool
     objectives: list[ObjectiveLine] = field(default_factory=list)
     exercises: list[ExerciseLine] = field(default_factory=list)
+    #: The goal's enrolment's track and that track's current English default goal: a goal
+    #: made from the default prints translated while it still reads the same
+    #: (``services.track_texts.goal_text``).
+    track_id: int | None = None
+    track_default_goal: str = ""
 
     @property
     def active(self) -> bool:
@@ -492,10 +497,16 @@ class PlanView:
 
 def _goal_lines(where) -> list[tuple[PlanGoal, GoalLine]]:
     """(goal row, goal line) with objectives and exercises: always three statements."""
-    goals = db.session.scalars(sa.select(PlanGoal).where(where)
-                               .order_by(PlanGoal.status != "active", PlanGoal.target_date, PlanGoal.id)).all()
+    found = db.session.execute(
+        sa.select(PlanGoal, Track.id, Track.default_goal)
+        .join(Enrolment, Enrolment.id == PlanGoal.enrolment_id)
+        .join(Track, Track.id == Enrolment.track_id)
+        .where(where)
+        .order_by(PlanGoal.status != "active", PlanGoal.target_date, PlanGoal.id)).all()
+    goals = [g for g, _track_id, _default in found]
     lines = {g.id: GoalLine(g.id, g.statement, g.target_date, g.status, g.status_reason, g.problem_id, g.version,
-                            g.from_track_default) for g in goals}
+                            g.from_track_default, track_id=track_id, track_default_goal=default or "")
+             for g, track_id, default in found}
     chosen = sa.select(PlanGoal.id).where(where)
     for o in db.session.scalars(sa.select(PlanObjective).where(PlanObjective.goal_id.in_(chosen))
                                 .order_by(PlanObjective.target_date.is_(None), PlanObjective.target_date,
