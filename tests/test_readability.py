@@ -33,6 +33,23 @@ def translated_catalogue_texts() -> list[tuple[str, str, str]]:
     return texts
 
 
+def translated_track_goals() -> list[tuple[str, str, str]]:
+    """(name, language, text) of every track's default goal in the translations (seed/exercise_texts/)."""
+    texts = []
+    for path in sorted((SEED_DIR / "exercise_texts").glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        texts += [(f"track {code!r} default goal in {path.stem}", path.stem, row.get("default_goal", ""))
+                  for code, row in data.get("tracks", {}).items()]
+    return texts
+
+
+def test_every_translated_track_goal_reads_at_about_grade_6():
+    texts = translated_track_goals()
+    assert len(texts) >= 3
+    assert all(reading(text, language).scored for _, language, text in texts)
+    assert too_hard(texts) == []
+
+
 def template_texts() -> list[tuple[str, str, str]]:
     """(name, language, text) of every printed sentence of the templates, in English and every catalogue."""
     texts = []

@@ -78,8 +78,9 @@ def test_reference_seed_can_run_twice_without_duplicates(app):
         assert first["activities"] >= 6
         assert first["starter plans"] == 3
         assert first["exercise translations"] == first["exercises"]  # every reference exercise in Spanish
+        assert first["track goal translations"] == 3  # every reference track's default goal in Spanish
         assert second == {"tracks": 0, "exercises": 0, "activities": 0, "starter plans": 0,
-                          "exercise translations": 0}
+                          "exercise translations": 0, "track goal translations": 0}
         assert all_counts() == after_first
 
 
@@ -112,7 +113,7 @@ def test_reference_seed_adds_only_what_is_missing(app):
 
         created = load_reference()
         assert created == {"tracks": 0, "exercises": 0, "activities": 1, "starter plans": 0,
-                           "exercise translations": 0}
+                           "exercise translations": 0, "track goal translations": 0}
         assert count(Activity) == before + 1
 
 

@@ -6,6 +6,9 @@ shows each English text beside its translation, both with their reading score
 (``services.readability``: a warning when too hard, saving is still allowed), and saves
 through ``services.exercise_texts.save_translation``; a refused post (unknown language,
 English, too long, stale version) comes back with what was typed and changes nothing.
+The index also lists each track's English default goal beside its translation per
+language (``POST /admin/exercise-texts/track-goal/``, saved through
+``services.track_texts.save_goal``; refused the same way, on the index).
 For the roles that may edit exercises (the role table's ``exercises`` row, right ``e``).
 The catalogue holds no patient data: nothing here is audited as a read.
 """
@@ -17,8 +20,8 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 
 from ..extensions import db
-from ..models import KindnessExercise
-from ..services import exercise_texts, languages, readability
+from ..models import KindnessExercise, Track, TrackText
+from ..services import exercise_texts, languages, readability, track_texts
 from ..services.access import allowed
 from ..services.errors import RuleViolation
 from ..services.limits import FieldViolation
@@ -45,6 +48,9 @@ class ExerciseTextView(SecureBaseView):
     @expose("/")
     def index(self):
         """What is missing per language (current exercises, by English title)."""
+        return self._index()
+
+    def _index(self, typed: dict | None = None, refusal: str | None = None, status: int = 200):
         codes = exercise_texts.translation_languages()
         wanted = request.args.get("language")
         if wanted:
@@ -58,7 +64,60 @@ class ExerciseTextView(SecureBaseView):
                                        .where(KindnessExercise.active.is_(True))
                                        .order_by(KindnessExercise.title)).all()
         return self.render("admin/exercise_texts/index.html", sections=sections, total=len(exercises),
-                           exercises=exercises, labels=exercise_texts.FIELDS)
+                           exercises=exercises, labels=exercise_texts.FIELDS,
+                           track_goals=self._track_goals(codes, typed or {}), goal_refusal=refusal,
+                           goal_limit=track_texts.GOAL_LIMIT), status
+
+    @staticmethod
+    def _track_goals(codes: list[str], typed: dict) -> list[dict]:
+        """Each track with its English default goal and, per language, its translation's form.
+
+        ``typed``: (track id, language) -> (text, version, error) of a refused post, shown again.
+        """
+        tracks = list(db.session.scalars(sa.select(Track).order_by(Track.care_level)))
+        rows = {(row.track_id, row.language): row for row in db.session.scalars(
+            sa.select(TrackText).where(TrackText.language.in_(codes)))} if codes else {}
+        found = []
+        for track in tracks:
+            forms = []
+            for code in codes:
+                saved = rows.get((track.id, code))
+                value, version, error = typed.get((track.id, code), (
+                    saved.default_goal if saved is not None else "", track_texts.version_of(saved), None))
+                forms.append({"code": code, "name": languages.language_name(code), "value": value,
+                              "version": version, "error": error, "reading": readability.reading(value, code)})
+            english = track.default_goal or ""
+            found.append({"id": track.id, "name": track.name, "english": english,
+                          "english_reading": readability.reading(english, languages.SOURCE_LANGUAGE),
+                          "forms": forms})
+        return found
+
+    @expose("/track-goal/", methods=("POST",))
+    def track_goal(self):
+        """Save one track's default goal in one language; a refusal comes back on the index."""
+        track = db.session.get(Track, id_arg("track"))
+        if track is None:
+            abort(404)
+        value = request.form.get("default_goal", "")
+        version = request.form.get("version", "")
+        posted = request.form.get("language", "")
+        try:
+            row = track_texts.save_goal(track, posted, value, version)
+            db.session.commit()
+        except FieldViolation as exc:
+            db.session.rollback()
+            if posted not in exercise_texts.translation_languages():
+                return self._index(refusal=f"Nothing was saved. {exc}", status=400)
+            return self._index({(track.id, posted): (value, version, str(exc))}, NOT_SAVED, status=400)
+        except RuleViolation as exc:  # a stale or missing version (StaleEdit) among them
+            db.session.rollback()
+            return self._index({(track.id, posted): (value, version, None)}, str(exc), status=409)
+        name = languages.language_name(row.language)
+        flash(f"{name} default goal of the track saved.", "success")
+        if not readability.reading(row.default_goal, row.language).ok:
+            flash("Harder to read than patient paper should be: shorter sentences and everyday words help.",
+                  "warning")
+        return redirect(url_for(".index") + "#track-goals")
 
     def _page(self, exercise: KindnessExercise, code: str, typed: dict | None = None, version: str | None = None,
               refusal: str | None = None, errors: dict | None = None, status: int = 200):

@@ -1,7 +1,8 @@
 """Reference data: the tracks, the kindness exercise catalogue, activities and starter plans.
 
 ``load_reference`` reads ``seed/reference.toml`` (and the catalogue's translations,
-``seed/exercise_texts/<code>.toml``) and adds whatever is missing; running it again
+``seed/exercise_texts/<code>.toml``, with the tracks' default goals in its ``[tracks.<code>]``
+tables) and adds whatever is missing; running it again
 creates nothing.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clinic.extensions import db
-from clinic.models import DIRECTIONS, ENERGY_LEVELS, Activity, ExerciseText, KindnessExercise, Track
-from clinic.services import exercise_texts
+from clinic.models import DIRECTIONS, ENERGY_LEVELS, Activity, ExerciseText, KindnessExercise, Track, TrackText
+from clinic.services import exercise_texts, track_texts
 from clinic.services.seed_files import (
     SeedError,
     code_list,
@@ -94,25 +95,38 @@ def _parse_reference(data: dict) -> tuple[list[dict], list[dict], list[dict]]:
 TEXTS_FOLDER = "exercise_texts"
 
 
-def _parse_texts(titles: set[str]) -> dict[str, list[dict]]:
-    """Language code -> the exercise texts of ``seed/exercise_texts/<code>.toml``.
+def _parse_texts(titles: set[str], track_codes: set[str]) -> tuple[dict[str, list[dict]], dict[str, dict[str, str]]]:
+    """Language code -> the exercise texts of ``seed/exercise_texts/<code>.toml``, and language
+    code -> track code -> the track's default goal (its ``[tracks.<code>]`` tables).
 
     Only languages patient paper can be printed in (``services.languages``) are read, and
     never English (the source, in ``reference.toml``). Each entry names its exercise by the
-    English title (``exercise``), which must be in ``reference.toml``.
+    English title (``exercise``), and each track goal its track by code; both must be in
+    ``reference.toml``.
     """
     folder = seed_dir() / TEXTS_FOLDER
     if not folder.is_dir():
-        return {}
+        return {}, {}
     wanted = set(exercise_texts.translation_languages())
     found: dict[str, list[dict]] = {}
+    goals: dict[str, dict[str, str]] = {}
     for path in sorted(folder.glob("*.toml")):
         code = path.stem
         if code not in wanted:
             continue
         source = f"{TEXTS_FOLDER}/{path.name}"
+        data = read_toml(f"{TEXTS_FOLDER}/{path.name}")
+        tracks = data.get("tracks", {})
+        if not isinstance(tracks, dict) or not all(isinstance(row, dict) for row in tracks.values()):
+            raise SeedError(f"{source}: 'tracks' must be tables named by track code ([tracks.<code>]).")
+        goals[code] = {}
+        for track_code, row in tracks.items():
+            where = f"{source} track {track_code!r}"
+            if track_code not in track_codes:
+                raise SeedError(f"{where}: reference.toml has no track with this code.")
+            goals[code][track_code] = text_value(row, "default_goal", where, limit=track_texts.GOAL_LIMIT)
         rows = []
-        for row in table_list(read_toml(f"{TEXTS_FOLDER}/{path.name}"), "exercises", source):
+        for row in table_list(data, "exercises", source):
             where = f"{source} exercise {row.get('exercise', '?')!r}"
             item = {"exercise": text_value(row, "exercise", where, limit=120)}
             if item["exercise"] not in titles:
@@ -122,7 +136,7 @@ def _parse_texts(titles: set[str]) -> dict[str, list[dict]]:
             rows.append(item)
         refuse_repeats([r["exercise"] for r in rows], "exercise", source)
         found[code] = rows
-    return found
+    return found, goals
 
 
 def load_reference(*, commit: bool = True) -> dict[str, int]:
@@ -136,8 +150,9 @@ def load_reference(*, commit: bool = True) -> dict[str, int]:
     and returns how many rows of each kind were created.
     """
     tracks_in, exercises_in, activities_in = _parse_reference(read_toml("reference.toml"))
-    texts_in = _parse_texts({item["title"] for item in exercises_in})
-    counts = {"tracks": 0, "exercises": 0, "activities": 0, "starter plans": 0, "exercise translations": 0}
+    texts_in, goals_in = _parse_texts({item["title"] for item in exercises_in}, {item["code"] for item in tracks_in})
+    counts = {"tracks": 0, "exercises": 0, "activities": 0, "starter plans": 0, "exercise translations": 0,
+              "track goal translations": 0}
     session = db.session
     try:
         tracks = {track.code: track for track in session.scalars(sa.select(Track))}
@@ -191,6 +206,18 @@ def load_reference(*, commit: bool = True) -> dict[str, int]:
                                          **{name: item[name] for name in exercise_texts.FIELDS}))
                 translated.add(exercise.id)
                 counts["exercise translations"] += 1
+        session.flush()
+
+        # The tracks' default goals, the same way: a translation planners edited stays as it is.
+        for code, by_track in goals_in.items():
+            translated = set(session.scalars(sa.select(TrackText.track_id).where(TrackText.language == code)))
+            for track_code, goal in by_track.items():
+                track = tracks[track_code]
+                if track.id in translated:
+                    continue
+                session.add(TrackText(track_id=track.id, language=code, default_goal=goal))
+                translated.add(track.id)
+                counts["track goal translations"] += 1
         session.flush()
 
         # Starter plans are filled in only for tracks that have none, so a plan staff
