@@ -175,7 +175,7 @@ def test_the_printed_text_is_the_translation_only_for_an_unchanged_default():
 # The service's refusals --------------------------------------------------------------------------
 @pytest.mark.parametrize("language, text, version, error, message", [
     ("xx", SPANISH_GOAL, "2", FieldViolation, "Patient paper can be printed in"),
-    ("en", SPANISH_GOAL, "2", FieldViolation, "English is the exercise's own text"),
+    ("en", SPANISH_GOAL, "2", FieldViolation, "English is the track's own default goal"),
     ("es", "a" * 1001, "2", FieldViolation, "Keep the default goal to 1000 characters or fewer."),
     ("es", SPANISH_GOAL, "1", StaleEdit, "Someone else saved this record"),
     ("es", SPANISH_GOAL, "new", StaleEdit, "Someone else saved this record"),
@@ -243,7 +243,7 @@ def test_a_planner_translates_a_tracks_default_goal_beside_the_english(client, m
 
 @pytest.mark.parametrize("change, status, message", [
     ({"language": "xx"}, 400, "Patient paper can be printed in"),
-    ({"language": "en"}, 400, "English is the exercise&#39;s own text"),
+    ({"language": "en"}, 400, "English is the track&#39;s own default goal"),
     ({"default_goal": "a" * 1001}, 400, "Keep the default goal to 1000 characters or fewer."),
     ({"version": "1"}, 409, "Someone else saved this record after you opened it."),
     ({"version": ""}, 409, "Someone else saved this record after you opened it."),

@@ -119,11 +119,12 @@ def words_of(exercise: KindnessExercise, language: str | None) -> ExerciseWords:
     return words_for([exercise], language)[exercise.id]
 
 
-def translation_language(value, field: str = "language") -> str:
-    """``value`` as a language an exercise may be translated into: available, and not English."""
+def translation_language(value, field: str = "language", refused: str = ENGLISH_REFUSED) -> str:
+    """``value`` as a language catalogue text may be translated into: available, and not
+    English (refused with ``refused``: where the English text is edited instead)."""
     code = languages.check_language(value, field)
     if code == languages.SOURCE_LANGUAGE:
-        raise FieldViolation(field, ENGLISH_REFUSED)
+        raise FieldViolation(field, refused)
     return code
 
 

@@ -69,6 +69,11 @@ def version_of(row: TrackText | None) -> str:
     return "new" if row is None else str(row.version)
 
 
+#: Why an "English translation" of a track's goal is refused.
+ENGLISH_GOAL_REFUSED = ("English is the track's own default goal: change it on the track's page. "
+                        "Choose another language to translate into.")
+
+
 def save_goal(track: Track, language, value, version) -> TrackText:
     """Save ``track``'s default goal in ``language`` (blank: printed in English).
 
@@ -76,7 +81,7 @@ def save_goal(track: Track, language, value, version) -> TrackText:
     none. Refused (``FieldViolation``/``StaleEdit``), changing nothing: an unknown language,
     English, a text longer than 1000 characters, a stale or missing version.
     """
-    code = translation_language(language)
+    code = translation_language(language, refused=ENGLISH_GOAL_REFUSED)
     clean = text({"default_goal": value}, "default_goal", "default goal", GOAL_LIMIT)
     row = translation(track, code)
     check_optional_version(row, version)
