@@ -104,14 +104,11 @@ def words_for(exercises: Iterable[KindnessExercise], language: str | None) -> di
     """
     unique = {exercise.id: exercise for exercise in exercises}
     code = language or languages.SOURCE_LANGUAGE
-    rows: dict[int, ExerciseText] = {}
-    if unique and code != languages.SOURCE_LANGUAGE and code in languages.available():
-        rows = {row.exercise_id: row for row in db.session.scalars(
-            sa.select(ExerciseText).where(ExerciseText.language == code,
-                                          ExerciseText.exercise_id.in_(sorted(unique))))}
-    elif code not in languages.available():
+    if code not in languages.available():
         code = languages.SOURCE_LANGUAGE
-    return {exercise_id: _words(exercise, code, rows.get(exercise_id)) for exercise_id, exercise in unique.items()}
+    rows = translated_rows(unique, [code]) if unique and code != languages.SOURCE_LANGUAGE else {}
+    return {exercise_id: _words(exercise, code, rows.get((exercise_id, code)))
+            for exercise_id, exercise in unique.items()}
 
 
 def words_of(exercise: KindnessExercise, language: str | None) -> ExerciseWords:
